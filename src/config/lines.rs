@@ -1,0 +1,89 @@
+//! Finds the line of a config key such as `categories[2].source` in the TOML text, so
+//! errors found after parsing still point at the line to fix.
+
+use toml_edit::{ImDocument, Item, Table, TableLike, Value};
+
+/// 1-based line of the key at `key_path`, or of the nearest enclosing key or table found.
+pub fn line_of(text: &str, key_path: &str) -> Option<usize> {
+    let doc = ImDocument::parse(text).ok()?;
+    let offset = offset_of(doc.as_table(), key_path)?;
+    Some(text.get(..offset)?.matches('\n').count() + 1)
+}
+
+/// A borrowed position in the document while walking a key path.
+enum Node<'a> {
+    Tables(&'a dyn TableLike),
+    Item(&'a Item),
+    Value(&'a Value),
+}
+
+fn offset_of(root: &Table, key_path: &str) -> Option<usize> {
+    let mut node = Node::Tables(root);
+    let mut best = None;
+    for segment in segments(key_path)? {
+        node = match (segment, node) {
+            (Segment::Key(k), Node::Tables(t)) => {
+                let (key, item) = t.get_key_value(k)?;
+                best = key.span().map(|s| s.start).or(best);
+                Node::Item(item)
+            }
+            (Segment::Key(k), Node::Item(item)) => {
+                let t = item.as_table_like()?;
+                let (key, item) = t.get_key_value(k)?;
+                best = key.span().map(|s| s.start).or(best);
+                Node::Item(item)
+            }
+            (Segment::Key(k), Node::Value(v)) => {
+                let (key, item) = v.as_inline_table()?.get_key_value(k)?;
+                best = key.span().map(|s| s.start).or(best);
+                Node::Item(item)
+            }
+            (Segment::Index(i), Node::Item(Item::ArrayOfTables(array))) => {
+                let t = array.get(i)?;
+                best = t.span().map(|s| s.start).or(best);
+                Node::Tables(t)
+            }
+            (Segment::Index(i), Node::Item(Item::Value(v)) | Node::Value(v)) => {
+                let v = v.as_array()?.get(i)?;
+                best = v.span().map(|s| s.start).or(best);
+                Node::Value(v)
+            }
+            _ => return best,
+        };
+    }
+    best
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn segments(path: &str) -> Option<Vec<Segment<'_>>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, indexes) = part.split_once('[').unwrap_or((part, ""));
+        out.push(Segment::Key(key));
+        for index in indexes.split('[').filter(|s| !s.is_empty()) {
+            out.push(Segment::Index(index.strip_suffix(']')?.parse().ok()?));
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    const TEXT: &str = "listen = \"x\"\n\n[controller]\nname = \"A\"\n\n[[categories]]\nid = \"a\"\n\n[[categories]]\nid = \"b\"\nsource = \"nope\"\n[[portal_clients]]\nid = \"p\"\nlimits = { max = 1 }\n";
+
+    #[test]
+    fn finds_lines_of_keys() {
+        assert_eq!(line_of(TEXT, "listen"), Some(1));
+        assert_eq!(line_of(TEXT, "controller.name"), Some(4));
+        assert_eq!(line_of(TEXT, "categories[1].source"), Some(11));
+        assert_eq!(line_of(TEXT, "categories[1].missing"), Some(9));
+        assert_eq!(line_of(TEXT, "portal_clients[0].limits.max"), Some(14));
+        assert_eq!(line_of(TEXT, "nothing"), None);
+    }
+}

@@ -1,0 +1,339 @@
+//! Gateway configuration: a TOML file (or the built-in demo) overlaid by `GDPR_GATEWAY_*`
+//! environment variables and command-line flags, checked before anything starts.
+
+pub mod env;
+pub mod lines;
+pub mod secret;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::inventory::{Category, Controller, Inventory, check_id};
+pub use secret::{DatabaseUrl, Secret, TokenDigest};
+
+/// Largest config file we read.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./gdpr-gateway-data";
+pub const DEFAULT_HTTP_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The whole configuration, as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Directory for keys, the SQLite database and demo files.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL; SQLite in the data dir when absent.
+    #[serde(default)]
+    pub database_url: Option<DatabaseUrl>,
+    /// Base URL under which clients reach this gateway; `http://<listen>` when absent.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// The trust framework's relay.
+    #[serde(default)]
+    pub relay_url: Option<String>,
+    pub controller: Controller,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub categories: Vec<Category>,
+    #[serde(default)]
+    pub portal_clients: Vec<PortalClient>,
+}
+
+fn default_listen() -> SocketAddr {
+    // A constant that parses; the test `defaults_parse` pins it.
+    DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_DATA_DIR)
+}
+
+/// Where a category's records live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum SourceConfig {
+    /// JSON Lines files: `<path>/<subject_ref>/<category>.jsonl`.
+    File {
+        id: String,
+        #[serde(default)]
+        name: Option<String>,
+        /// Relative paths resolve against the config file's directory.
+        path: PathBuf,
+    },
+    /// `GET {base_url}/subjects/{subject_ref}/{category}` on the source system.
+    Http {
+        id: String,
+        #[serde(default)]
+        name: Option<String>,
+        base_url: String,
+        #[serde(default)]
+        auth: Option<HttpAuth>,
+        #[serde(default = "default_timeout")]
+        timeout_seconds: u64,
+        #[serde(default = "default_max_response")]
+        max_response_bytes: u64,
+    },
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_HTTP_TIMEOUT_SECONDS
+}
+
+fn default_max_response() -> u64 {
+    DEFAULT_MAX_RESPONSE_BYTES
+}
+
+impl SourceConfig {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::File { id, .. } | Self::Http { id, .. } => id,
+        }
+    }
+
+    /// Human-readable name for privacy notices; the id when none is configured.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::File { name, id, .. } | Self::Http { name, id, .. } => name.as_deref().unwrap_or(id),
+        }
+    }
+}
+
+/// How the gateway authenticates to an HTTP source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum HttpAuth {
+    /// A static `Authorization: Bearer` token.
+    Bearer { token: Secret },
+    /// OAuth 2.0 client credentials grant (RFC 6749 §4.4); the token is cached until expiry.
+    Oauth2ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: Secret,
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+/// A portal backend allowed to call the integrator API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalClient {
+    pub id: String,
+    /// SHA-256 of the client's bearer token, hex; the token itself is never configured.
+    pub token_sha256: TokenDigest,
+}
+
+/// Where the configuration text came from, for error messages and relative paths.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    File(PathBuf),
+    BuiltInDemo,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "{}", p.display()),
+            Self::BuiltInDemo => f.write_str("built-in demo config"),
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Every variant names where to look.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is larger than {MAX_CONFIG_BYTES} bytes")]
+    TooLarge { path: PathBuf },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("environment: {0}")]
+    Env(String),
+    #[error("{origin}{}: {key}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid { origin: String, line: Option<usize>, key: String, message: String },
+}
+
+/// Command-line flags, which win over the file and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<DatabaseUrl>,
+}
+
+/// A configuration that passed every check, with its inventory built.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub inventory: Inventory,
+    pub origin: Origin,
+}
+
+impl Loaded {
+    pub fn is_demo(&self) -> bool {
+        matches!(self.origin, Origin::BuiltInDemo)
+    }
+
+    /// The base URL clients use to reach this gateway, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.config.listen),
+        }
+    }
+}
+
+/// Reads the config file at `path`, or the built-in demo when `None`.
+pub fn load(
+    path: Option<&Path>,
+    demo_text: &str,
+    vars: impl IntoIterator<Item = (String, String)>,
+    overrides: Overrides,
+) -> Result<Loaded, ConfigError> {
+    let (origin, text) = match path {
+        Some(path) => (Origin::File(path.to_owned()), read_capped(path)?),
+        None => (Origin::BuiltInDemo, demo_text.to_owned()),
+    };
+    from_text(origin, &text, vars, overrides)
+}
+
+fn read_capped(path: &Path) -> Result<String, ConfigError> {
+    let read_err = |source| ConfigError::Read { path: path.to_owned(), source };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge { path: path.to_owned() });
+    }
+    std::fs::read_to_string(path).map_err(read_err)
+}
+
+/// Parses and checks configuration text; public for tests and tools.
+pub fn from_text(
+    origin: Origin,
+    text: &str,
+    vars: impl IntoIterator<Item = (String, String)>,
+    overrides: Overrides,
+) -> Result<Loaded, ConfigError> {
+    let parse_err = |e: toml::de::Error| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() };
+    // First pass on the text alone: toml's errors then carry the file's line and column.
+    toml::from_str::<Config>(text).map_err(parse_err)?;
+    let mut table: toml::Table = toml::from_str(text).map_err(parse_err)?;
+    let applied = env::apply(&mut table, vars).map_err(ConfigError::Env)?;
+    let mut config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        ConfigError::Env(format!("after applying {}: {}", applied.join(", "), e.message()))
+    })?;
+    if let Some(listen) = overrides.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = overrides.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(url) = overrides.database_url {
+        config.database_url = Some(url);
+    }
+    if let Origin::File(path) = &origin {
+        resolve_relative_paths(&mut config, path.parent().unwrap_or(Path::new(".")));
+    }
+    let inventory = check(&config).map_err(|(key, message)| ConfigError::Invalid {
+        origin: origin.to_string(),
+        line: lines::line_of(text, &key),
+        key,
+        message,
+    })?;
+    Ok(Loaded { config, inventory, origin })
+}
+
+fn resolve_relative_paths(config: &mut Config, base: &Path) {
+    for source in &mut config.sources {
+        if let SourceConfig::File { path, .. } = source {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+    }
+}
+
+/// Semantic checks serde cannot express; errors name the key path.
+fn check(config: &Config) -> Result<Inventory, (String, String)> {
+    let c = &config.controller;
+    check_url(&c.id, true).map_err(|m| ("controller.id".to_owned(), m))?;
+    for (key, value) in [("controller.name", &c.name), ("controller.dpo_contact", &c.dpo_contact)] {
+        if value.trim().is_empty() {
+            return Err((key.to_owned(), "must not be empty".to_owned()));
+        }
+    }
+    check_url(&c.supervisory_authority.url, false).map_err(|m| ("controller.supervisory_authority.url".to_owned(), m))?;
+    if let Some(url) = &config.public_url {
+        check_url(url, false).map_err(|m| ("public_url".to_owned(), m))?;
+    }
+    if let Some(url) = &config.relay_url {
+        check_url(url, false).map_err(|m| ("relay_url".to_owned(), m))?;
+    }
+    if let Some(url) = &config.database_url {
+        if !url.is_postgres() {
+            return Err(("database_url".to_owned(), "must be a postgres:// URL; SQLite needs no URL".to_owned()));
+        }
+    }
+    for (i, source) in config.sources.iter().enumerate() {
+        let key = |field: &str| format!("sources[{i}].{field}");
+        check_id(source.id()).map_err(|m| (key("id"), m))?;
+        if config.sources[..i].iter().any(|s| s.id() == source.id()) {
+            return Err((key("id"), format!("duplicate source id {:?}", source.id())));
+        }
+        if let SourceConfig::Http { base_url, auth, timeout_seconds, max_response_bytes, .. } = source {
+            check_url(base_url, false).map_err(|m| (key("base_url"), m))?;
+            if let Some(HttpAuth::Oauth2ClientCredentials { token_url, .. }) = auth {
+                check_url(token_url, false).map_err(|m| (key("auth.token_url"), m))?;
+            }
+            if *timeout_seconds == 0 {
+                return Err((key("timeout_seconds"), "must be at least 1".to_owned()));
+            }
+            if *max_response_bytes == 0 {
+                return Err((key("max_response_bytes"), "must be at least 1".to_owned()));
+            }
+        }
+    }
+    for (i, client) in config.portal_clients.iter().enumerate() {
+        if client.id.trim().is_empty() {
+            return Err((format!("portal_clients[{i}].id"), "must not be empty".to_owned()));
+        }
+        if config.portal_clients[..i].iter().any(|o| o.id == client.id) {
+            return Err((format!("portal_clients[{i}].id"), format!("duplicate portal client id {:?}", client.id)));
+        }
+    }
+    let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();
+    Inventory::new(config.categories.clone(), &source_ids).map_err(|e| (e.key, e.message))
+}
+
+/// Accepts http(s) URLs; `https_only` for identifiers that must be https.
+fn check_url(text: &str, https_only: bool) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if !https_only => Ok(()),
+        _ if https_only => Err(format!("{text:?} must be an https URL")),
+        _ => Err(format!("{text:?} must be an http or https URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        assert_eq!(default_listen().to_string(), DEFAULT_LISTEN);
+    }
+}

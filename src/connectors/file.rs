@@ -1,0 +1,40 @@
+//! The file connector: `<root>/<subject_ref>/<category>.jsonl`, one JSON object a line.
+//! Used by the demo and by organisations that export their systems to files.
+
+use std::path::PathBuf;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{self, StreamExt};
+use tokio::io::BufReader;
+
+use super::{Connector, ConnectorError, RecordStream, lines};
+use crate::subject::SubjectRef;
+
+#[derive(Debug, Clone)]
+pub struct FileConnector {
+    root: PathBuf,
+}
+
+impl FileConnector {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+}
+
+impl Connector for FileConnector {
+    fn fetch<'a>(&'a self, subject: &'a SubjectRef, category: &'a str) -> BoxFuture<'a, Result<RecordStream, ConnectorError>> {
+        Box::pin(async move {
+            // Both segments are validated ids (no separators, no leading dot), so the
+            // joined path cannot leave `root`.
+            let dir = self.root.join(subject.as_str());
+            if !tokio::fs::metadata(&dir).await.map(|m| m.is_dir()).unwrap_or(false) {
+                return Err(ConnectorError::SubjectNotFound);
+            }
+            match tokio::fs::File::open(dir.join(format!("{category}.jsonl"))).await {
+                Ok(file) => Ok(lines::records(BufReader::new(file))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(stream::empty().boxed()),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}

@@ -1,0 +1,245 @@
+//! The data inventory: which categories of personal data the controller holds, why, on
+//! what legal basis, for how long, for whom and from where. Everything the gateway tells a
+//! data subject (art. 13–15) is generated from here.
+
+pub mod duration;
+pub mod notice;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use duration::IsoDuration;
+pub use notice::{Controller, PrivacyNotice, SupervisoryAuthority};
+
+/// Longest category or source id; ids become file names and URL segments.
+pub const MAX_ID_LEN: usize = 64;
+
+/// The six lawful bases of art. 6(1) GDPR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LegalBasis {
+    /// Art. 6(1)(a).
+    Consent,
+    /// Art. 6(1)(b).
+    Contract,
+    /// Art. 6(1)(c).
+    LegalObligation,
+    /// Art. 6(1)(d).
+    VitalInterests,
+    /// Art. 6(1)(e).
+    PublicTask,
+    /// Art. 6(1)(f).
+    LegitimateInterests,
+}
+
+impl LegalBasis {
+    pub fn article(self) -> &'static str {
+        match self {
+            Self::Consent => "Art. 6(1)(a) GDPR",
+            Self::Contract => "Art. 6(1)(b) GDPR",
+            Self::LegalObligation => "Art. 6(1)(c) GDPR",
+            Self::VitalInterests => "Art. 6(1)(d) GDPR",
+            Self::PublicTask => "Art. 6(1)(e) GDPR",
+            Self::LegitimateInterests => "Art. 6(1)(f) GDPR",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Consent => "your consent",
+            Self::Contract => "performance of a contract with you",
+            Self::LegalObligation => "a legal obligation we are subject to",
+            Self::VitalInterests => "protection of your or another person's vital interests",
+            Self::PublicTask => "a task in the public interest or in the exercise of official authority",
+            Self::LegitimateInterests => "our legitimate interests",
+        }
+    }
+}
+
+/// The exceptions of art. 9(2) GDPR that allow processing special categories of data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Art9Ground {
+    /// Art. 9(2)(a).
+    ExplicitConsent,
+    /// Art. 9(2)(b).
+    EmploymentSocialSecurity,
+    /// Art. 9(2)(c).
+    VitalInterests,
+    /// Art. 9(2)(d).
+    NotForProfitBody,
+    /// Art. 9(2)(e).
+    MadePublicBySubject,
+    /// Art. 9(2)(f).
+    LegalClaims,
+    /// Art. 9(2)(g).
+    SubstantialPublicInterest,
+    /// Art. 9(2)(h).
+    HealthOrSocialCare,
+    /// Art. 9(2)(i).
+    PublicHealth,
+    /// Art. 9(2)(j).
+    ArchivingResearchStatistics,
+}
+
+impl Art9Ground {
+    pub fn article(self) -> &'static str {
+        match self {
+            Self::ExplicitConsent => "Art. 9(2)(a) GDPR",
+            Self::EmploymentSocialSecurity => "Art. 9(2)(b) GDPR",
+            Self::VitalInterests => "Art. 9(2)(c) GDPR",
+            Self::NotForProfitBody => "Art. 9(2)(d) GDPR",
+            Self::MadePublicBySubject => "Art. 9(2)(e) GDPR",
+            Self::LegalClaims => "Art. 9(2)(f) GDPR",
+            Self::SubstantialPublicInterest => "Art. 9(2)(g) GDPR",
+            Self::HealthOrSocialCare => "Art. 9(2)(h) GDPR",
+            Self::PublicHealth => "Art. 9(2)(i) GDPR",
+            Self::ArchivingResearchStatistics => "Art. 9(2)(j) GDPR",
+        }
+    }
+}
+
+/// One category of personal data in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Stable identifier: lowercase letters, digits, `_` and `-`.
+    pub id: String,
+    /// Name shown to the data subject.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Why the data is processed (art. 13(1)(c)).
+    pub purposes: Vec<String>,
+    pub legal_basis: LegalBasis,
+    /// Whether this is special-category data (art. 9(1)).
+    #[serde(default)]
+    pub special_category: bool,
+    /// Required exactly when `special_category` is true.
+    #[serde(default)]
+    pub art9_ground: Option<Art9Ground>,
+    /// How long the data is kept, as an ISO 8601 duration.
+    pub retention: IsoDuration,
+    /// Recipients or categories of recipients (art. 13(1)(e)).
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Id of the source (connector) holding this category.
+    pub source: String,
+    /// Whether the right to data portability (art. 20) applies.
+    pub portable: bool,
+}
+
+/// Why an inventory is not coherent; `key` is the config path of the offending value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{key}: {message}")]
+pub struct InventoryError {
+    pub key: String,
+    pub message: String,
+}
+
+/// A validated inventory: unique ids, known sources, art. 9 grounds where required.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    categories: Vec<Category>,
+}
+
+impl Inventory {
+    /// Checks the categories against the ids of the configured sources.
+    pub fn new(categories: Vec<Category>, source_ids: &[&str]) -> Result<Self, InventoryError> {
+        for (i, c) in categories.iter().enumerate() {
+            let key = |field: &str| format!("categories[{i}].{field}");
+            let err = |field: &str, message: String| InventoryError { key: key(field), message };
+            if let Err(message) = check_id(&c.id) {
+                return Err(err("id", message));
+            }
+            if categories[..i].iter().any(|o| o.id == c.id) {
+                return Err(err("id", format!("duplicate category id {:?}", c.id)));
+            }
+            if c.name.trim().is_empty() {
+                return Err(err("name", "must not be empty".into()));
+            }
+            if c.purposes.is_empty() || c.purposes.iter().any(|p| p.trim().is_empty()) {
+                return Err(err("purposes", "name at least one purpose, none empty".into()));
+            }
+            match (c.special_category, c.art9_ground) {
+                (true, None) => {
+                    return Err(err("art9_ground", "special-category data needs an art. 9(2) ground".into()));
+                }
+                (false, Some(_)) => {
+                    return Err(err("art9_ground", "only special-category data takes an art. 9(2) ground".into()));
+                }
+                _ => {}
+            }
+            if !source_ids.contains(&c.source.as_str()) {
+                return Err(err("source", format!("no source with id {:?} is configured", c.source)));
+            }
+        }
+        Ok(Self { categories })
+    }
+
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    pub fn category(&self, id: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+}
+
+/// Checks an id used as a file name and URL segment.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(ok_char) || id.starts_with('-') {
+        return Err(format!(
+            "{id:?} must be 1 to {MAX_ID_LEN} characters of a-z, 0-9, '_' and '-', not starting with '-'"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn category(id: &str) -> Category {
+        Category {
+            id: id.into(),
+            name: "Contact details".into(),
+            description: None,
+            purposes: vec!["Customer service".into()],
+            legal_basis: LegalBasis::Contract,
+            special_category: false,
+            art9_ground: None,
+            retention: IsoDuration::parse("P2Y").unwrap(),
+            recipients: vec![],
+            source: "crm".into(),
+            portable: true,
+        }
+    }
+
+    #[test]
+    fn accepts_coherent_inventory() {
+        let inv = Inventory::new(vec![category("contact"), category("orders")], &["crm"]).unwrap();
+        assert_eq!(inv.category("orders").unwrap().id, "orders");
+    }
+
+    #[test]
+    fn names_the_offending_key() {
+        let cases: Vec<(Vec<Category>, &str)> = vec![
+            (vec![category("contact"), category("contact")], "categories[1].id"),
+            (vec![category("../etc")], "categories[0].id"),
+            (vec![Category { source: "nope".into(), ..category("a") }], "categories[0].source"),
+            (vec![Category { special_category: true, ..category("a") }], "categories[0].art9_ground"),
+            (
+                vec![Category { art9_ground: Some(Art9Ground::ExplicitConsent), ..category("a") }],
+                "categories[0].art9_ground",
+            ),
+            (vec![Category { purposes: vec![], ..category("a") }], "categories[0].purposes"),
+        ];
+        for (cats, key) in cases {
+            assert_eq!(Inventory::new(cats, &["crm"]).unwrap_err().key, key);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The controller's keys on disk: Ed25519 to sign bundles and receipts, X25519 to decrypt
+//! wallet messages. Each key is a private JWK in its own 0600 file under `<data_dir>/keys`;
+//! the newest of each kind is active, older ones stay published as verify-only.
+
+pub mod private_file;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixSeconds;
+use crate::jose::{Curve, EncryptionKeyPair, Jwks, KeyError, PrivateOkpJwk, SigningKeyPair};
+pub use private_file::PrivateFileError;
+
+/// Most key files a keyring reads; rotation beyond this needs old keys pruned.
+pub const MAX_KEYS: usize = 256;
+/// Largest key file read.
+const MAX_KEY_FILE_BYTES: u64 = 4096;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyringError {
+    #[error(transparent)]
+    File(#[from] PrivateFileError),
+    #[error("cannot list key directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a key file: {message}")]
+    Malformed { path: PathBuf, message: String },
+    #[error("key directory {0} holds more than {MAX_KEYS} keys")]
+    TooMany(PathBuf),
+    #[error("no keys in {0}; start the gateway once to create them")]
+    Empty(PathBuf),
+}
+
+/// A key file's content.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    /// Orders keys of one kind; the highest is active.
+    generation: u32,
+    created_at: UnixSeconds,
+    jwk: PrivateOkpJwk,
+}
+
+/// One key with its place in the rotation history.
+#[derive(Debug)]
+pub struct Stored<K> {
+    pub pair: K,
+    pub generation: u32,
+    pub created_at: UnixSeconds,
+}
+
+/// What `keys list` shows about a key; no private material.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub curve: Curve,
+    pub created_at: UnixSeconds,
+    pub active: bool,
+}
+
+/// All keys of this controller, newest first within each kind.
+#[derive(Debug)]
+pub struct Keyring {
+    dir: PathBuf,
+    signing: Vec<Stored<SigningKeyPair>>,
+    encryption: Vec<Stored<EncryptionKeyPair>>,
+}
+
+impl Keyring {
+    /// Opens the keyring in `dir`, generating the first key of each kind when missing.
+    /// Returns whether keys were created.
+    pub fn open_or_create(dir: &Path, now: UnixSeconds) -> Result<(Self, bool), KeyringError> {
+        private_file::create_dir(dir)?;
+        let mut ring = Self::read(dir)?;
+        let created = ring.signing.is_empty() || ring.encryption.is_empty();
+        if ring.signing.is_empty() {
+            ring.add_signing(SigningKeyPair::generate(), now)?;
+        }
+        if ring.encryption.is_empty() {
+            ring.add_encryption(EncryptionKeyPair::generate(), now)?;
+        }
+        Ok((ring, created))
+    }
+
+    /// Opens an existing keyring; an empty or missing one is an error.
+    pub fn open(dir: &Path) -> Result<Self, KeyringError> {
+        if !dir.is_dir() {
+            return Err(KeyringError::Empty(dir.to_owned()));
+        }
+        let ring = Self::read(dir)?;
+        if ring.signing.is_empty() || ring.encryption.is_empty() {
+            return Err(KeyringError::Empty(dir.to_owned()));
+        }
+        Ok(ring)
+    }
+
+    fn read(dir: &Path) -> Result<Self, KeyringError> {
+        let dir_err = |source| KeyringError::Dir { path: dir.to_owned(), source };
+        let mut ring = Self { dir: dir.to_owned(), signing: Vec::new(), encryption: Vec::new() };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(dir_err)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(dir_err)?;
+        paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        if paths.len() > MAX_KEYS {
+            return Err(KeyringError::TooMany(dir.to_owned()));
+        }
+        for path in paths {
+            let malformed = |message: String| KeyringError::Malformed { path: path.clone(), message };
+            if std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > MAX_KEY_FILE_BYTES {
+                return Err(malformed("larger than a key file can be".into()));
+            }
+            let bytes = zeroize::Zeroizing::new(private_file::read(&path)?);
+            let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+            let key_err = |e: KeyError| malformed(e.to_string());
+            match file.jwk.crv {
+                Curve::Ed25519 => ring.signing.push(Stored {
+                    pair: SigningKeyPair::from_jwk(&file.jwk).map_err(key_err)?,
+                    generation: file.generation,
+                    created_at: file.created_at,
+                }),
+                Curve::X25519 => ring.encryption.push(Stored {
+                    pair: EncryptionKeyPair::from_jwk(&file.jwk).map_err(key_err)?,
+                    generation: file.generation,
+                    created_at: file.created_at,
+                }),
+            }
+        }
+        ring.signing.sort_by(|a, b| b.generation.cmp(&a.generation));
+        ring.encryption.sort_by(|a, b| b.generation.cmp(&a.generation));
+        Ok(ring)
+    }
+
+    /// Makes a new signing and a new encryption key active; the old ones stay published
+    /// (verify-only, decrypt-only) so bundles and messages in flight remain valid.
+    pub fn rotate(&mut self, now: UnixSeconds) -> Result<(), KeyringError> {
+        if self.signing.len() + self.encryption.len() + 2 > MAX_KEYS {
+            return Err(KeyringError::TooMany(self.dir.clone()));
+        }
+        self.add_signing(SigningKeyPair::generate(), now)?;
+        self.add_encryption(EncryptionKeyPair::generate(), now)
+    }
+
+    fn add_signing(&mut self, pair: SigningKeyPair, now: UnixSeconds) -> Result<(), KeyringError> {
+        let generation = self.signing.first().map_or(1, |k| k.generation + 1);
+        self.write("signing", generation, now, pair.to_jwk(), pair.kid())?;
+        self.signing.insert(0, Stored { pair, generation, created_at: now });
+        Ok(())
+    }
+
+    fn add_encryption(&mut self, pair: EncryptionKeyPair, now: UnixSeconds) -> Result<(), KeyringError> {
+        let generation = self.encryption.first().map_or(1, |k| k.generation + 1);
+        self.write("encryption", generation, now, pair.to_jwk(), pair.kid())?;
+        self.encryption.insert(0, Stored { pair, generation, created_at: now });
+        Ok(())
+    }
+
+    fn write(&self, kind: &str, generation: u32, now: UnixSeconds, jwk: PrivateOkpJwk, kid: &str) -> Result<(), KeyringError> {
+        let file = KeyFile { generation, created_at: now, jwk };
+        let bytes = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&file).map_err(|e| KeyringError::Malformed {
+            path: self.dir.clone(),
+            message: e.to_string(),
+        })?);
+        let path = self.dir.join(format!("{kind}-{generation:04}-{kid}.json"));
+        private_file::write(&path, &bytes)?;
+        Ok(())
+    }
+
+    pub fn active_signing(&self) -> &SigningKeyPair {
+        // Both constructors guarantee at least one key of each kind.
+        &self.signing[0].pair
+    }
+
+    pub fn active_encryption(&self) -> &EncryptionKeyPair {
+        &self.encryption[0].pair
+    }
+
+    /// Public signing keys, active first: what `/.well-known/jwks.json` serves.
+    pub fn jwks(&self) -> Jwks {
+        Jwks { keys: self.signing.iter().map(|k| k.pair.public_jwk().clone()).collect() }
+    }
+
+    /// Public encryption keys, active first.
+    pub fn encryption_jwks(&self) -> Jwks {
+        Jwks { keys: self.encryption.iter().map(|k| k.pair.public_jwk().clone()).collect() }
+    }
+
+    pub fn list(&self) -> Vec<KeyInfo> {
+        let signing = self.signing.iter().enumerate().map(|(i, k)| (i, k.pair.public_jwk(), k.created_at));
+        let encryption = self.encryption.iter().enumerate().map(|(i, k)| (i, k.pair.public_jwk(), k.created_at));
+        signing
+            .chain(encryption)
+            .map(|(i, jwk, created_at)| KeyInfo { kid: jwk.kid.clone(), curve: jwk.crv, created_at, active: i == 0 })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_reopens_and_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let (ring, created) = Keyring::open_or_create(&keys, 10).unwrap();
+        assert!(created);
+        let kid = ring.active_signing().kid().to_owned();
+        let (mut again, created) = Keyring::open_or_create(&keys, 20).unwrap();
+        assert!(!created);
+        assert_eq!(again.active_signing().kid(), kid);
+        again.rotate(30).unwrap();
+        let reopened = Keyring::open(&keys).unwrap();
+        assert_ne!(reopened.active_signing().kid(), kid);
+        assert_eq!(reopened.jwks().keys.len(), 2);
+        assert_eq!(reopened.jwks().keys[1].kid, kid);
+        assert_eq!(reopened.list().iter().filter(|k| k.active).count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private_and_open_ones_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        Keyring::open_or_create(&keys, 1).unwrap();
+        assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o700);
+        let file = std::fs::read_dir(&keys).unwrap().next().unwrap().unwrap().path();
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Keyring::open(&keys).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn malformed_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        Keyring::open_or_create(dir.path(), 1).unwrap();
+        let bad = dir.path().join("signing-0009-x.json");
+        private_file::write(&bad, b"{not json").unwrap();
+        let err = Keyring::open(dir.path()).unwrap_err();
+        assert!(matches!(err, KeyringError::Malformed { ref path, .. } if *path == bad), "{err}");
+    }
+}

@@ -1,0 +1,64 @@
+//! Files that hold secrets: created 0600 atomically, refused when others can read them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrivateFileError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{path} is readable by group or others (mode {mode:04o}); refusing to use it. Fix with: chmod 600 {path}"
+    )]
+    TooOpen { path: PathBuf, mode: u32 },
+}
+
+/// Reads a secret file after checking that only its owner can read it.
+pub fn read(path: &Path) -> Result<Vec<u8>, PrivateFileError> {
+    check_mode(path)?;
+    std::fs::read(path).map_err(|source| PrivateFileError::Read { path: path.to_owned(), source })
+}
+
+#[cfg(unix)]
+fn check_mode(path: &Path) -> Result<(), PrivateFileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| PrivateFileError::Read { path: path.to_owned(), source })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(PrivateFileError::TooOpen { path: path.to_owned(), mode });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_mode(_path: &Path) -> Result<(), PrivateFileError> {
+    Ok(())
+}
+
+/// Writes `bytes` to `path` with mode 0600 via a temporary file and a rename, so a crash
+/// never leaves a half-written key and the file is never briefly world-readable.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), PrivateFileError> {
+    let err = |source| PrivateFileError::Write { path: path.to_owned(), source };
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(err)?;
+    file.write_all(bytes).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)?;
+    Ok(())
+}
+
+/// Creates `dir` (and parents) with mode 0700 when it does not exist.
+pub fn create_dir(dir: &Path) -> Result<(), PrivateFileError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| PrivateFileError::Write { path: dir.to_owned(), source })
+}

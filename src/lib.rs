@@ -1,0 +1,34 @@
+//! gdpr-gateway: lets people take their personal data with them as signed, verifiable
+//! bundles, through a blind relay, with a signed receipt for every GDPR right exercised.
+//!
+//! The core (`clock`, `protocol`, `jose`) has no server dependencies and is what the
+//! wallet SDK compiles; everything else sits behind the default `server` feature.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod jose;
+pub mod protocol;
+
+#[cfg(feature = "server")]
+pub mod api;
+#[cfg(feature = "server")]
+pub mod cli;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod connectors;
+#[cfg(feature = "server")]
+pub mod demo;
+#[cfg(feature = "server")]
+pub mod inventory;
+#[cfg(feature = "server")]
+pub mod keys;
+#[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
+pub mod serve;
+#[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "server")]
+pub mod subject;

@@ -1,0 +1,5 @@
+//! Wire types shared by the gateway, the relay and wallets; no server dependencies.
+
+pub mod problem;
+
+pub use problem::{ErrorCode, Problem};

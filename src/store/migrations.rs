@@ -1,0 +1,23 @@
+//! Migrations compiled into the binary, so the gateway runs from any directory.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+fn migrator(sources: &[(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = sources
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        })
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+}
+
+pub fn sqlite() -> Migrator {
+    migrator(&[(1, "exports", include_str!("../../migrations/sqlite/0001_exports.sql"))])
+}
+
+pub fn postgres() -> Migrator {
+    migrator(&[(1, "exports", include_str!("../../migrations/postgres/0001_exports.sql"))])
+}
