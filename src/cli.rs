@@ -1,1 +1,177 @@
-//! placeholder
+//! The command line: `serve`, `keys`, `check-config` and `openapi`. Exit codes: 0 success,
+//! 1 failure (the reason on stderr), 2 usage error.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock, rfc3339};
+use crate::config::{self, DatabaseUrl, Loaded, Overrides};
+use crate::keys::Keyring;
+use crate::serve;
+
+#[derive(Debug, Parser)]
+#[command(name = "gdpr-gateway", version, about = "Signed, verifiable GDPR data portability for your customers.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway. Without --config it runs the built-in demo.
+    Serve(ConfigArgs),
+    /// Manage the controller's signing and encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Check a config file and exit: 0 when it is valid.
+    CheckConfig(ConfigArgs),
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List keys: kid, curve, creation time, and which are active.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create new active keys; old ones stay published as verify-only. Restart to use them.
+    Rotate(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Config file (TOML). Without it: the built-in demo.
+    #[arg(long, env = "GDPR_GATEWAY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on [env: GDPR_GATEWAY_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Data directory [env: GDPR_GATEWAY_DATA_DIR] [default: ./gdpr-gateway-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL instead of the embedded SQLite [env: GDPR_GATEWAY_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> Result<Loaded, config::ConfigError> {
+        let overrides = Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone().map(DatabaseUrl::new),
+        };
+        config::load(self.config.as_deref(), crate::demo::CONFIG, std::env::vars(), overrides)
+    }
+}
+
+/// Runs the command line; the binary's `main` is only this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => serve(&args),
+        Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
+        Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
+        Command::CheckConfig(args) => args.load().map(|loaded| {
+            println!("{}: valid ({} categories, {} sources)", loaded.origin, loaded.inventory.categories().len(), loaded.config.sources.len());
+        }).map_err(|e| e.to_string()),
+        Command::Openapi => serde_json::to_string_pretty(&crate::api::openapi())
+            .map(|json| println!("{json}"))
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter: Targets = std::env::var("GDPR_GATEWAY_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO).with_target("sqlx", tracing::Level::WARN));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_filter(filter),
+        )
+        .init();
+}
+
+fn serve(args: &ConfigArgs) -> Result<(), String> {
+    let loaded = args.load().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listen = loaded.config.listen;
+        let data_dir = loaded.config.data_dir.clone();
+        let backend = loaded.config.database_url.as_ref().map_or_else(|| "SQLite".to_owned(), |u| format!("PostgreSQL at {u}"));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let prepared = serve::prepare(loaded, clock).await.map_err(|e| e.to_string())?;
+        let listener = serve::bind(listen).await.map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(data_dir = %data_dir.display(), store = %backend, kid = prepared.state.keyring.active_signing().kid(), "gdpr-gateway ready");
+        if let Some(token) = &prepared.demo_token {
+            tracing::warn!(
+                "DEMO MODE: built-in inventory and demo data (subjects alice and bob); pass --config FILE for real use. \
+                 Portal API token: {}",
+                token.display()
+            );
+        }
+        // Tests and scripts read this line to find the port when listening on :0.
+        tracing::info!("listening on http://{addr}");
+        serve::run(listener, prepared.state, serve::shutdown_signal()).await.map_err(|e| format!("HTTP server failed: {e}"))
+    })
+}
+
+fn keyring_dir(args: &ConfigArgs) -> Result<PathBuf, String> {
+    Ok(args.load().map_err(|e| e.to_string())?.config.data_dir.join(serve::KEYS_DIR))
+}
+
+fn keys_list(args: &ConfigArgs, json: bool) -> Result<(), String> {
+    let ring = Keyring::open(&keyring_dir(args)?).map_err(|e| e.to_string())?;
+    let keys = ring.list();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&keys).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    println!("{:<44}  {:<8}  {:<20}  status", "kid", "curve", "created");
+    for key in keys {
+        let status = match (key.active, key.curve) {
+            (true, _) => "active",
+            (false, crate::jose::Curve::Ed25519) => "verify-only",
+            (false, _) => "decrypt-only",
+        };
+        println!("{:<44}  {:<8}  {:<20}  {status}", key.kid, key.curve.as_str(), rfc3339(key.created_at));
+    }
+    Ok(())
+}
+
+fn keys_rotate(args: &ConfigArgs) -> Result<(), String> {
+    let dir = keyring_dir(args)?;
+    let mut ring = Keyring::open(&dir).map_err(|e| e.to_string())?;
+    let old = ring.active_signing().kid().to_owned();
+    ring.rotate(SystemClock.now()).map_err(|e| e.to_string())?;
+    println!("rotated: new signing key {} is active; {old} stays in the JWKS as verify-only", ring.active_signing().kid());
+    println!("restart the gateway to sign with the new key");
+    Ok(())
+}

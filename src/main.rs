@@ -1,1 +1,5 @@
-fn main() {}
+//! The `gdpr-gateway` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    gdpr_gateway::cli::main()
+}

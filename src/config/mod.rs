@@ -67,7 +67,8 @@ pub enum SourceConfig {
         id: String,
         #[serde(default)]
         name: Option<String>,
-        /// Relative paths resolve against the config file's directory.
+        /// Relative paths resolve against the config file's directory (the data dir for
+        /// the built-in demo).
         path: PathBuf,
     },
     /// `GET {base_url}/subjects/{subject_ref}/{category}` on the source system.
@@ -141,6 +142,12 @@ pub enum Origin {
     BuiltInDemo,
 }
 
+impl Origin {
+    pub fn is_demo(&self) -> bool {
+        matches!(self, Self::BuiltInDemo)
+    }
+}
+
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -183,10 +190,6 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn is_demo(&self) -> bool {
-        matches!(self.origin, Origin::BuiltInDemo)
-    }
-
     /// The base URL clients use to reach this gateway, without a trailing slash.
     pub fn public_url(&self) -> String {
         match &self.config.public_url {
@@ -243,9 +246,11 @@ pub fn from_text(
     if let Some(url) = overrides.database_url {
         config.database_url = Some(url);
     }
-    if let Origin::File(path) = &origin {
-        resolve_relative_paths(&mut config, path.parent().unwrap_or(Path::new(".")));
-    }
+    let base = match &origin {
+        Origin::File(path) => path.parent().unwrap_or(Path::new(".")).to_owned(),
+        Origin::BuiltInDemo => config.data_dir.clone(),
+    };
+    resolve_relative_paths(&mut config, &base);
     let inventory = check(&config).map_err(|(key, message)| ConfigError::Invalid {
         origin: origin.to_string(),
         line: lines::line_of(text, &key),

@@ -1,0 +1,52 @@
+//! Portal authentication: `Authorization: Bearer <token>` checked against the SHA-256
+//! digests of the configured portal clients, in constant time.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::{AppState, ApiError};
+use crate::config::TokenDigest;
+use crate::protocol::ErrorCode;
+
+/// Longest bearer token we hash; longer ones cannot be ours.
+pub const MAX_TOKEN_LEN: usize = 512;
+
+/// The authenticated portal client; a handler taking this is portal-only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalClient {
+    pub id: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for PortalClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "send Authorization: Bearer <portal token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "the Authorization scheme must be Bearer"))?;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(ApiError::bare(ErrorCode::InvalidBearerToken));
+        }
+        let presented = TokenDigest::of(token);
+        // Compare against every client so timing does not tell how many were tried.
+        let mut found = None;
+        for client in &state.portal_clients {
+            if client.token_sha256.matches(&presented) {
+                found = Some(client.id.clone());
+            }
+        }
+        found.map(|id| PortalClient { id }).ok_or_else(|| ApiError::bare(ErrorCode::InvalidBearerToken))
+    }
+}

@@ -1,0 +1,108 @@
+//! Unauthenticated routes: liveness, readiness, metrics, the JWKS and the discovery
+//! document with the privacy notice.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{AppState, ApiError};
+use crate::inventory::PrivacyNotice;
+use crate::jose::Jwks;
+use crate::protocol::Problem;
+
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const DISCOVERY_PATH: &str = "/.well-known/gdpr-gateway";
+const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
+/// Keys rotate rarely and old ones stay published, so clients may cache briefly.
+const KEYS_CACHE_CONTROL: &str = "public, max-age=300";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "public", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness: the store answers a query.
+#[utoipa::path(
+    get, path = "/readyz", tag = "public",
+    responses(
+        (status = 200, body = Health),
+        (status = 503, description = "store_unavailable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(Health { status: "ready" }))
+}
+
+/// Metrics in the OpenMetrics text format, which Prometheus scrapes.
+#[utoipa::path(
+    get, path = "/metrics", tag = "public",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
+)]
+pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.metrics.encode())
+}
+
+/// The controller's public signing keys (Ed25519), active key first. Retired keys stay
+/// listed so that bundles they signed keep verifying.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "public",
+    responses((status = 200, body = Jwks, content_type = "application/jwk-set+json"))
+)]
+pub async fn jwks(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, JWKS_CONTENT_TYPE), (CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(state.keyring.jwks()))
+}
+
+/// Where this gateway's APIs are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Endpoints {
+    /// Base URL of the integrator API (`/v1`).
+    pub gateway: String,
+    pub jwks_uri: String,
+    /// The trust framework relay this controller uses, if configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<String>,
+}
+
+/// The discovery document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Discovery {
+    /// Controller id (an https URL).
+    pub id: String,
+    pub name: String,
+    pub endpoints: Endpoints,
+    /// X25519 keys wallets encrypt messages to, active key first.
+    pub encryption_jwks: Jwks,
+    pub privacy_notice: PrivacyNotice,
+}
+
+/// Who this controller is, where its APIs are, and its privacy notice generated from the
+/// data inventory: categories, purposes, legal bases, retention, recipients and rights.
+#[utoipa::path(get, path = "/.well-known/gdpr-gateway", tag = "public", responses((status = 200, body = Discovery)))]
+pub async fn discovery(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let controller = &state.notice.controller;
+    let document = Discovery {
+        id: controller.id.clone(),
+        name: controller.name.clone(),
+        endpoints: Endpoints {
+            gateway: format!("{}/v1", state.public_url),
+            jwks_uri: format!("{}{JWKS_PATH}", state.public_url),
+            relay: state.relay_url.clone(),
+        },
+        encryption_jwks: state.keyring.encryption_jwks(),
+        privacy_notice: state.notice.clone(),
+    };
+    ([(CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(document))
+}

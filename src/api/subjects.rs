@@ -1,0 +1,102 @@
+//! Portal routes about one data subject.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::PortalClient;
+use super::{AppState, ApiError};
+use crate::clock::rfc3339;
+use crate::protocol::{ErrorCode, Problem};
+use crate::store::{ExportRecord, MAX_PAGE};
+use crate::subject::SubjectRef;
+
+/// Rows a listing returns when the client does not say.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// The `{subject_ref}` path segment, validated.
+pub struct SubjectPath(pub SubjectRef);
+
+impl FromRequestParts<Arc<AppState>> for SubjectPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        SubjectRef::parse(&raw).map(Self).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// At most this many entries, newest first (1 to 1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// One download of a subject's data, as recorded in the export register.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportEntry {
+    /// The bundle id (`jti`).
+    pub id: String,
+    pub client_id: String,
+    /// `access` or `portability`.
+    pub purpose: String,
+    /// `jwt` or `zip`.
+    pub format: String,
+    pub categories: Vec<String>,
+    /// The key that signed the bundle.
+    pub kid: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<ExportRecord> for ExportEntry {
+    fn from(e: ExportRecord) -> Self {
+        Self {
+            id: e.id,
+            client_id: e.client_id,
+            purpose: e.purpose,
+            format: e.format,
+            categories: e.categories,
+            kid: e.kid,
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportList {
+    pub exports: Vec<ExportEntry>,
+}
+
+/// The export register for one subject: every bundle of their data that left, newest
+/// first. Shows what left and when, never the contents.
+#[utoipa::path(
+    get, path = "/v1/subjects/{subject_ref}/exports", tag = "portal",
+    security(("portal_token" = [])),
+    params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject"), Page),
+    responses(
+        (status = 200, body = ExportList),
+        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "store_unavailable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list_exports(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    SubjectPath(subject): SubjectPath,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ExportList>, ApiError> {
+    let Query(page) = page?;
+    let limit = page.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let exports = state.store.exports_for_subject(subject.as_str(), limit).await?;
+    Ok(Json(ExportList { exports: exports.into_iter().map(ExportEntry::from).collect() }))
+}
