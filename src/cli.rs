@@ -126,9 +126,9 @@ fn serve(args: &ConfigArgs) -> Result<(), String> {
         let data_dir = loaded.config.data_dir.clone();
         let backend = loaded.config.database_url.as_ref().map_or_else(|| "SQLite".to_owned(), |u| format!("PostgreSQL at {u}"));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let prepared = serve::prepare(loaded, clock).await.map_err(|e| e.to_string())?;
         let listener = serve::bind(listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let prepared = serve::prepare(loaded, clock, addr).await.map_err(|e| e.to_string())?;
         tracing::info!(data_dir = %data_dir.display(), store = %backend, kid = prepared.state.keyring.active_signing().kid(), "gdpr-gateway ready");
         if let Some(token) = &prepared.demo_token {
             tracing::warn!(

@@ -46,9 +46,10 @@ pub struct Prepared {
     pub demo_token: Option<PathBuf>,
 }
 
-/// Creates the data dir, opens keys and store, and builds the application state.
-pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>) -> Result<Prepared, StartError> {
-    let public_url = loaded.public_url();
+/// Creates the data dir, opens keys and store, and builds the application state for a
+/// gateway listening on `bound`.
+pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAddr) -> Result<Prepared, StartError> {
+    let public_url = loaded.public_url(bound);
     let config = &mut loaded.config;
     ensure_writable_dir(&config.data_dir)?;
     let (keyring, created) = Keyring::open_or_create(&config.data_dir.join(KEYS_DIR), clock.now())?;

@@ -190,11 +190,12 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The base URL clients use to reach this gateway, without a trailing slash.
-    pub fn public_url(&self) -> String {
+    /// The base URL clients use to reach this gateway, without a trailing slash: the
+    /// configured `public_url`, else the address actually bound.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
         match &self.config.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.config.listen),
+            None => format!("http://{bound}"),
         }
     }
 }

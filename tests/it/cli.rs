@@ -1,0 +1,206 @@
+//! The `gdpr-gateway` binary as an operator runs it: zero-config start in an empty
+//! directory, stable keys across restarts, rotation, and clean failures.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gdpr-gateway");
+/// How long a starting gateway may take before the test gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn command(cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(cwd).env("GDPR_GATEWAY_LOG", "info");
+    // The developer's own environment must not leak into the binary under test.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GDPR_GATEWAY_") && key != "GDPR_GATEWAY_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// A running `serve`; killed on drop.
+struct Running {
+    child: Child,
+    url: String,
+    /// Log lines up to and including the "listening on" line.
+    startup: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(cwd: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = command(cwd, &args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            if let Some(at) = line.find("listening on http://") {
+                let url = line[at + "listening on ".len()..].trim().to_owned();
+                seen.push(line);
+                return Self { child, url, startup: seen.join("\n"), log: rx };
+            }
+            seen.push(line);
+        }
+        let _ = child.kill();
+        panic!("gateway did not start:\n{}", seen.join("\n"));
+    }
+
+    fn get(&self, path: &str) -> serde_json::Value {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { reqwest::get(format!("{}{path}", self.url)).await.unwrap().json().await.unwrap() })
+    }
+
+    /// Sends SIGTERM and returns the exit status and the remaining log.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        let rest: Vec<String> = self.log.try_iter().collect();
+        (status, rest.join("\n"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_in_an_empty_directory_runs_the_demo_and_keeps_its_kid() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Running::start(dir.path(), &[]);
+    assert_eq!(gw.get("/healthz")["status"], "ok");
+    let kid = gw.get("/.well-known/jwks.json")["keys"][0]["kid"].as_str().unwrap().to_owned();
+    let data = dir.path().join("gdpr-gateway-data");
+    assert!(data.join("gateway.sqlite3").is_file());
+    let token_mode = mode(&data.join("demo-portal-token"));
+    assert_eq!(token_mode, 0o600);
+    for key in std::fs::read_dir(data.join("keys")).unwrap() {
+        assert_eq!(mode(&key.unwrap().path()), 0o600);
+    }
+    let (status, log) = gw.terminate();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    assert!(log.contains("shutting down"), "{log}");
+
+    let again = Running::start(dir.path(), &[]);
+    assert_eq!(again.get("/.well-known/jwks.json")["keys"][0]["kid"], kid.as_str());
+}
+
+#[test]
+fn demo_mode_says_so_and_where_the_token_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gw = Running::start(dir.path(), &["--data-dir", data.to_str().unwrap()]);
+    assert!(gw.startup.contains("DEMO MODE"), "{}", gw.startup);
+    assert!(gw.startup.contains(&data.join("demo-portal-token").display().to_string()), "{}", gw.startup);
+}
+
+#[test]
+fn keys_rotate_keeps_the_old_key_verify_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Running::start(dir.path(), &[]);
+    let old = gw.get("/.well-known/jwks.json")["keys"][0]["kid"].as_str().unwrap().to_owned();
+    drop(gw);
+    let out = command(dir.path(), &["keys", "rotate"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = command(dir.path(), &["keys", "list", "--json"]).output().unwrap();
+    let keys: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let signing: Vec<&serde_json::Value> = keys.as_array().unwrap().iter().filter(|k| k["curve"] == "Ed25519").collect();
+    assert_eq!(signing.len(), 2);
+    assert_eq!((signing[1]["kid"].as_str(), signing[1]["active"].as_bool()), (Some(old.as_str()), Some(false)));
+    let table = command(dir.path(), &["keys", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("verify-only"));
+
+    let gw = Running::start(dir.path(), &[]);
+    let jwks = gw.get("/.well-known/jwks.json");
+    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), 2);
+    assert_ne!(kids[0], old);
+    assert_eq!(kids[1], old);
+}
+
+#[test]
+fn keys_list_without_keys_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path(), &["keys", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("start the gateway once"));
+}
+
+#[test]
+fn bad_starts_exit_non_zero_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(&bad_toml, "[controller\n").unwrap();
+    let unknown = dir.path().join("unknown.toml");
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml")).unwrap();
+    std::fs::write(&unknown, example.replace("public_url", "publik_url")).unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let under_file = blocker.join("data");
+    let pg_dir = dir.path().join("pg");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["serve", "--config", bad_toml.to_str().unwrap()], "line 1"),
+        (vec!["serve", "--config", unknown.to_str().unwrap()], "publik_url"),
+        (vec!["serve", "--config", "/nonexistent/gateway.toml"], "cannot read config file"),
+        (vec!["serve", "--data-dir", under_file.to_str().unwrap()], "data dir"),
+        (
+            vec!["serve", "--data-dir", pg_dir.to_str().unwrap(), "--database-url", "postgres://gw:pw-xyz@127.0.0.1:1/db"],
+            "cannot connect",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = command(dir.path(), &args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("pw-xyz"), "{stderr}");
+    }
+    let usage = command(dir.path(), &["serve", "--listen", "nonsense"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn group_readable_key_file_refuses_to_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    drop(Running::start(dir.path(), &[]));
+    let keys = dir.path().join("gdpr-gateway-data/keys");
+    let key = std::fs::read_dir(&keys).unwrap().next().unwrap().unwrap().path();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = command(dir.path(), &["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let file_name = key.file_name().unwrap().to_str().unwrap();
+    assert!(stderr.contains("chmod 600") && stderr.contains(file_name), "{stderr}");
+}
+
+#[test]
+fn check_config_and_openapi_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let out = command(dir.path(), &["check-config", "--config", example]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid (4 categories, 2 sources)"));
+    let spec = command(dir.path(), &["openapi"]).output().unwrap();
+    let spec: serde_json::Value = serde_json::from_slice(&spec.stdout).unwrap();
+    assert!(spec["paths"]["/.well-known/jwks.json"].is_object());
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}

@@ -1,0 +1,131 @@
+//! Loading configuration: the example file, the environment overlay, and clear errors
+//! that name the key and line.
+
+use std::path::Path;
+
+use gdpr_gateway::config::{self, ConfigError, Origin, Overrides, SourceConfig};
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+
+fn from_text(text: &str, vars: &[(&str, &str)]) -> Result<config::Loaded, ConfigError> {
+    let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    config::from_text(Origin::File("/etc/gw/gateway.toml".into()), text, vars, Overrides::default())
+}
+
+fn example_text() -> String {
+    std::fs::read_to_string(EXAMPLE).unwrap()
+}
+
+#[test]
+fn example_config_loads() {
+    let loaded = config::load(Some(Path::new(EXAMPLE)), "", Vec::new(), Overrides::default()).unwrap();
+    assert_eq!(loaded.config.controller.id, "https://example.com");
+    assert_eq!(loaded.inventory.categories().len(), 4);
+    assert!(loaded.inventory.category("allergies").unwrap().special_category);
+    assert_eq!(loaded.public_url("127.0.0.1:1".parse().unwrap()), "https://privacy.example.com");
+    // Relative file-source paths resolve against the config file's directory.
+    let SourceConfig::File { path, .. } = &loaded.config.sources[0] else { panic!("expected a file source") };
+    assert!(path.starts_with(Path::new(EXAMPLE).parent().unwrap()));
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let loaded = from_text(
+        &example_text(),
+        &[("GDPR_GATEWAY_DATABASE_URL", "postgres://gw:db-pass-123@db.example/gw")],
+    )
+    .unwrap();
+    let debug = format!("{loaded:?}");
+    for secret in ["change-me", "db-pass-123", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"] {
+        assert!(!debug.contains(secret), "{secret} leaked into Debug output");
+    }
+    assert!(debug.contains("db.example"));
+}
+
+#[test]
+fn environment_overrides_file_and_flags_override_environment() {
+    let vars = [
+        ("GDPR_GATEWAY_LISTEN", "127.0.0.1:9999"),
+        ("GDPR_GATEWAY_CONTROLLER__NAME", "Renamed B.V."),
+        ("GDPR_GATEWAY_RELAY_URL", "https://other-relay.example"),
+        ("GDPR_GATEWAY_TEST_DATABASE_URL", "postgres://not-a-config-key"),
+    ];
+    let loaded = from_text(&example_text(), &vars).unwrap();
+    assert_eq!(loaded.config.listen.port(), 9999);
+    assert_eq!(loaded.config.controller.name, "Renamed B.V.");
+    assert_eq!(loaded.config.relay_url.as_deref(), Some("https://other-relay.example"));
+    assert!(loaded.config.database_url.is_none());
+
+    let overrides = Overrides { listen: Some("127.0.0.1:7777".parse().unwrap()), ..Overrides::default() };
+    let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    let loaded = config::from_text(Origin::BuiltInDemo, gdpr_gateway::demo::CONFIG, vars, overrides).unwrap();
+    assert_eq!(loaded.config.listen.port(), 7777);
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let text = example_text().replace("relay_url =", "relay_ulr =");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("relay_ulr") && err.contains("line 11"), "{err}");
+}
+
+#[test]
+fn unknown_nested_key_and_bad_values_are_named() {
+    let text = example_text().replace("portable = false", "portable = false\nportabel = true");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("portabel") && err.contains("line "), "{err}");
+    let text = example_text().replace("legal_basis = \"contract\"", "legal_basis = \"because\"");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("because") && err.contains("legitimate_interests"), "{err}");
+    let text = example_text().replace("retention = \"P7Y\"", "retention = \"7 years\"");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("ISO 8601"), "{err}");
+}
+
+#[test]
+fn malformed_toml_names_the_line() {
+    let err = from_text("listen = \"127.0.0.1:8080\"\n[controller\nname = 1\n", &[]).unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { .. }));
+    assert!(err.to_string().contains("line 2"), "{err}");
+}
+
+#[test]
+fn semantic_errors_name_key_and_line() {
+    let text = example_text().replace("source = \"crm\"", "source = \"crn\"");
+    match from_text(&text, &[]).unwrap_err() {
+        ConfigError::Invalid { key, line, message, .. } => {
+            assert_eq!(key, "categories[2].source");
+            assert!(message.contains("crn"));
+            let expected = text.lines().position(|l| l == "source = \"crn\"").unwrap() + 1;
+            assert_eq!(line, Some(expected));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let text = example_text().replace("id = \"https://example.com\"", "id = \"http://example.com\"");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("controller.id") && err.contains("https"), "{err}");
+    let text = example_text().replace("special_category = true\n", "");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("categories[3].art9_ground"), "{err}");
+}
+
+#[test]
+fn bad_environment_values_are_named() {
+    let err = from_text(&example_text(), &[("GDPR_GATEWAY_LISTEN", "not-an-address")]).unwrap_err().to_string();
+    assert!(err.contains("GDPR_GATEWAY_LISTEN"), "{err}");
+    let err = from_text(&example_text(), &[("GDPR_GATEWAY_LISTN", "127.0.0.1:1")]).unwrap_err().to_string();
+    assert!(err.contains("listn"), "{err}");
+    let err = from_text(&example_text(), &[("GDPR_GATEWAY_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
+    assert!(err.contains("database_url"), "{err}");
+}
+
+#[test]
+fn oversized_and_missing_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; config::MAX_CONFIG_BYTES as usize + 1]).unwrap();
+    assert!(matches!(config::load(Some(&big), "", Vec::new(), Overrides::default()), Err(ConfigError::TooLarge { .. })));
+    let missing = dir.path().join("missing.toml");
+    let err = config::load(Some(&missing), "", Vec::new(), Overrides::default()).unwrap_err();
+    assert!(err.to_string().contains("missing.toml"), "{err}");
+}
