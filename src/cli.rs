@@ -82,9 +82,17 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(&args),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
-        Command::CheckConfig(args) => args.load().map(|loaded| {
-            println!("{}: valid ({} categories, {} sources)", loaded.origin, loaded.inventory.categories().len(), loaded.config.sources.len());
-        }).map_err(|e| e.to_string()),
+        Command::CheckConfig(args) => args
+            .load()
+            .map(|loaded| {
+                println!(
+                    "{}: valid ({} categories, {} sources)",
+                    loaded.origin,
+                    loaded.inventory.categories().len(),
+                    loaded.config.sources.len()
+                );
+            })
+            .map_err(|e| e.to_string()),
         Command::Openapi => serde_json::to_string_pretty(&crate::api::openapi())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
@@ -171,7 +179,10 @@ fn keys_rotate(args: &ConfigArgs) -> Result<(), String> {
     let mut ring = Keyring::open(&dir).map_err(|e| e.to_string())?;
     let old = ring.active_signing().kid().to_owned();
     ring.rotate(SystemClock.now()).map_err(|e| e.to_string())?;
-    println!("rotated: new signing key {} is active; {old} stays in the JWKS as verify-only", ring.active_signing().kid());
+    println!(
+        "rotated: new signing key {} is active; {old} stays in the JWKS as verify-only",
+        ring.active_signing().kid()
+    );
     println!("restart the gateway to sign with the new key");
     Ok(())
 }

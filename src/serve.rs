@@ -88,7 +88,11 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains open requests.
-pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown).await
 }
 

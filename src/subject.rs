@@ -56,7 +56,19 @@ mod tests {
 
     #[test]
     fn rejects_path_tricks_and_oversize() {
-        for bad in ["", ".", "..", "../etc", "a/b", "a\\b", ".hidden", "a b", "é", "a%2F", &"x".repeat(MAX_SUBJECT_REF_LEN + 1)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../etc",
+            "a/b",
+            "a\\b",
+            ".hidden",
+            "a b",
+            "é",
+            "a%2F",
+            &"x".repeat(MAX_SUBJECT_REF_LEN + 1),
+        ] {
             assert!(SubjectRef::parse(bad).is_err(), "{bad}");
         }
     }

@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::config::TokenDigest;
 use crate::protocol::ErrorCode;
 

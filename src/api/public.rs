@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::inventory::PrivacyNotice;
 use crate::jose::Jwks;
 use crate::protocol::Problem;

@@ -25,9 +25,14 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         .headers()
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= MAX_LEN && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= MAX_LEN
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request).instrument(span)).await;
     // The id is ASCII alphanumerics, '-' and '_', always a valid header value.
     if let Ok(value) = HeaderValue::from_str(&id) {

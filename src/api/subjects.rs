@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::PortalClient;
-use super::{AppState, ApiError};
+use super::{ApiError, AppState};
 use crate::clock::rfc3339;
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::{ExportRecord, MAX_PAGE};

@@ -53,7 +53,8 @@ fn set(table: &mut Table, path: &[String], raw: &str) -> Result<(), String> {
 /// integers as such, and anything else as a string.
 fn coerce(raw: &str, existing: Option<&Value>) -> Result<Value, String> {
     let parse_toml = || -> Result<Value, String> {
-        let doc: Table = toml::from_str(&format!("v = {raw}")).map_err(|e| format!("not a TOML value: {}", e.message()))?;
+        let doc: Table =
+            toml::from_str(&format!("v = {raw}")).map_err(|e| format!("not a TOML value: {}", e.message()))?;
         doc.get("v").cloned().ok_or_else(|| "not a TOML value".to_owned())
     };
     match existing {
@@ -80,7 +81,8 @@ mod tests {
 
     #[test]
     fn overlays_nested_keys_with_the_file_types() {
-        let mut table: Table = toml::from_str("listen = \"127.0.0.1:1\"\n[controller]\nname = \"A\"\n[http]\nport = 1").unwrap();
+        let mut table: Table =
+            toml::from_str("listen = \"127.0.0.1:1\"\n[controller]\nname = \"A\"\n[http]\nport = 1").unwrap();
         let applied = apply(
             &mut table,
             vars(&[

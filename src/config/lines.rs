@@ -21,37 +21,40 @@ fn offset_of(root: &Table, key_path: &str) -> Option<usize> {
     let mut node = Node::Tables(root);
     let mut best = None;
     for segment in segments(key_path)? {
-        node = match (segment, node) {
-            (Segment::Key(k), Node::Tables(t)) => {
-                let (key, item) = t.get_key_value(k)?;
-                best = key.span().map(|s| s.start).or(best);
-                Node::Item(item)
-            }
-            (Segment::Key(k), Node::Item(item)) => {
-                let t = item.as_table_like()?;
-                let (key, item) = t.get_key_value(k)?;
-                best = key.span().map(|s| s.start).or(best);
-                Node::Item(item)
-            }
-            (Segment::Key(k), Node::Value(v)) => {
-                let (key, item) = v.as_inline_table()?.get_key_value(k)?;
-                best = key.span().map(|s| s.start).or(best);
-                Node::Item(item)
-            }
-            (Segment::Index(i), Node::Item(Item::ArrayOfTables(array))) => {
-                let t = array.get(i)?;
-                best = t.span().map(|s| s.start).or(best);
-                Node::Tables(t)
-            }
-            (Segment::Index(i), Node::Item(Item::Value(v)) | Node::Value(v)) => {
-                let v = v.as_array()?.get(i)?;
-                best = v.span().map(|s| s.start).or(best);
-                Node::Value(v)
-            }
-            _ => return best,
-        };
+        // A missing step ends the walk at the deepest position found so far.
+        let Some((offset, next)) = step(segment, node) else { return best };
+        best = offset.or(best);
+        node = next;
     }
     best
+}
+
+/// One step down the document: the offset of what was found, and where we are now.
+fn step<'a>(segment: Segment<'_>, node: Node<'a>) -> Option<(Option<usize>, Node<'a>)> {
+    let start = |span: Option<std::ops::Range<usize>>| span.map(|s| s.start);
+    match (segment, node) {
+        (Segment::Key(k), Node::Tables(t)) => {
+            let (key, item) = t.get_key_value(k)?;
+            Some((start(key.span()), Node::Item(item)))
+        }
+        (Segment::Key(k), Node::Item(item)) => {
+            let (key, item) = item.as_table_like()?.get_key_value(k)?;
+            Some((start(key.span()), Node::Item(item)))
+        }
+        (Segment::Key(k), Node::Value(v)) => {
+            let (key, item) = v.as_inline_table()?.get_key_value(k)?;
+            Some((start(key.span()), Node::Item(item)))
+        }
+        (Segment::Index(i), Node::Item(Item::ArrayOfTables(array))) => {
+            let t = array.get(i)?;
+            Some((start(t.span()), Node::Tables(t)))
+        }
+        (Segment::Index(i), Node::Item(Item::Value(v)) | Node::Value(v)) => {
+            let v = v.as_array()?.get(i)?;
+            Some((start(v.span()), Node::Value(v)))
+        }
+        _ => None,
+    }
 }
 
 enum Segment<'a> {

@@ -280,7 +280,8 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
             return Err((key.to_owned(), "must not be empty".to_owned()));
         }
     }
-    check_url(&c.supervisory_authority.url, false).map_err(|m| ("controller.supervisory_authority.url".to_owned(), m))?;
+    check_url(&c.supervisory_authority.url, false)
+        .map_err(|m| ("controller.supervisory_authority.url".to_owned(), m))?;
     if let Some(url) = &config.public_url {
         check_url(url, false).map_err(|m| ("public_url".to_owned(), m))?;
     }

@@ -22,7 +22,11 @@ impl FileConnector {
 }
 
 impl Connector for FileConnector {
-    fn fetch<'a>(&'a self, subject: &'a SubjectRef, category: &'a str) -> BoxFuture<'a, Result<RecordStream, ConnectorError>> {
+    fn fetch<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+    ) -> BoxFuture<'a, Result<RecordStream, ConnectorError>> {
         Box::pin(async move {
             // Both segments are validated ids (no separators, no leading dot), so the
             // joined path cannot leave `root`.

@@ -46,7 +46,7 @@ pub struct HttpConnector {
 enum Auth {
     None,
     Bearer(Secret),
-    ClientCredentials(ClientCredentials),
+    ClientCredentials(Box<ClientCredentials>),
 }
 
 struct ClientCredentials {
@@ -77,14 +77,14 @@ impl HttpConnector {
             None => Auth::None,
             Some(HttpAuth::Bearer { token }) => Auth::Bearer(token),
             Some(HttpAuth::Oauth2ClientCredentials { token_url, client_id, client_secret, scopes }) => {
-                Auth::ClientCredentials(ClientCredentials {
+                Auth::ClientCredentials(Box::new(ClientCredentials {
                     token_url: TokenUrl::new(token_url)
                         .map_err(|e| ConnectorError::Unauthorized(format!("invalid token_url: {e}")))?,
                     client_id: ClientId::new(client_id),
                     client_secret,
                     scopes,
                     cached: Mutex::new(None),
-                })
+                }))
             }
         };
         Ok(Self { base_url, client, auth, max_response_bytes: settings.max_response_bytes })
@@ -141,7 +141,11 @@ impl ClientCredentials {
 }
 
 impl Connector for HttpConnector {
-    fn fetch<'a>(&'a self, subject: &'a SubjectRef, category: &'a str) -> BoxFuture<'a, Result<RecordStream, ConnectorError>> {
+    fn fetch<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+    ) -> BoxFuture<'a, Result<RecordStream, ConnectorError>> {
         Box::pin(async move {
             let url = self.url(subject, category);
             let mut response = self.get(url.clone(), false).await?;
@@ -191,13 +195,15 @@ fn capped(response: reqwest::Response, limit: u64) -> stream::BoxStream<'static,
         .boxed()
 }
 
-async fn json_array(mut body: stream::BoxStream<'static, Result<bytes::Bytes, ConnectorError>>) -> Result<Vec<Record>, ConnectorError> {
+async fn json_array(
+    mut body: stream::BoxStream<'static, Result<bytes::Bytes, ConnectorError>>,
+) -> Result<Vec<Record>, ConnectorError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = body.next().await {
         bytes.extend_from_slice(&chunk?);
     }
-    let values: Vec<serde_json::Value> =
-        serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Malformed(format!("expected a JSON array of objects: {e}")))?;
+    let values: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
+        .map_err(|e| ConnectorError::Malformed(format!("expected a JSON array of objects: {e}")))?;
     values
         .into_iter()
         .enumerate()

@@ -18,6 +18,9 @@ pub struct IsoDuration {
     pub seconds: u32,
 }
 
+/// A unit designator and the field it fills.
+type Unit = (char, fn(&mut IsoDuration) -> &mut u32);
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0:?} is not an ISO 8601 duration such as P7Y, P6M, P30D or PT12H")]
 pub struct DurationError(pub String);
@@ -36,7 +39,7 @@ impl IsoDuration {
         };
         let mut out = Self::default();
         let mut any = false;
-        let mut fill = |part: &str, units: &[(char, fn(&mut Self) -> &mut u32)]| {
+        let mut fill = |part: &str, units: &[Unit]| {
             let mut number = String::new();
             let mut next_unit = 0;
             for c in part.chars() {
@@ -54,7 +57,10 @@ impl IsoDuration {
             }
             if number.is_empty() { Ok(()) } else { Err(err()) }
         };
-        fill(date, &[('Y', |d| &mut d.years), ('M', |d| &mut d.months), ('W', |d| &mut d.weeks), ('D', |d| &mut d.days)])?;
+        fill(
+            date,
+            &[('Y', |d| &mut d.years), ('M', |d| &mut d.months), ('W', |d| &mut d.weeks), ('D', |d| &mut d.days)],
+        )?;
         if let Some(time) = time {
             fill(time, &[('H', |d| &mut d.hours), ('M', |d| &mut d.minutes), ('S', |d| &mut d.seconds)])?;
         }

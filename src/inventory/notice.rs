@@ -134,13 +134,20 @@ fn rights(controller: &Controller, categories: &[Category]) -> Vec<Right> {
             ),
         ));
     }
-    rights.push(right("objection", "Art. 21 GDPR", "Object to processing based on our legitimate interests or a public task.".into()));
+    rights.push(right(
+        "objection",
+        "Art. 21 GDPR",
+        "Object to processing based on our legitimate interests or a public task.".into(),
+    ));
     rights.push(right(
         "automated_decision_review",
         "Art. 22 GDPR",
         "Not be subject to a decision based solely on automated processing, and have such a decision reviewed by a person.".into(),
     ));
-    if categories.iter().any(|c| c.legal_basis == LegalBasis::Consent || c.art9_ground == Some(Art9Ground::ExplicitConsent)) {
+    if categories
+        .iter()
+        .any(|c| c.legal_basis == LegalBasis::Consent || c.art9_ground == Some(Art9Ground::ExplicitConsent))
+    {
         rights.push(right(
             "withdraw_consent",
             "Art. 7(3) GDPR",

@@ -60,14 +60,7 @@ impl OkpPublicJwk {
             Curve::Ed25519 => (KeyUse::Sig, "EdDSA"),
             Curve::X25519 => (KeyUse::Enc, "ECDH-ES"),
         };
-        Self {
-            kty: "OKP".to_owned(),
-            crv,
-            kid: thumbprint(crv, &x),
-            x,
-            key_use,
-            alg: alg.to_owned(),
-        }
+        Self { kty: "OKP".to_owned(), crv, kid: thumbprint(crv, &x), x, key_use, alg: alg.to_owned() }
     }
 }
 
@@ -99,11 +92,7 @@ pub struct PrivateOkpJwk {
 
 impl std::fmt::Debug for PrivateOkpJwk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PrivateOkpJwk")
-            .field("crv", &self.crv)
-            .field("x", &self.x)
-            .field("d", &"[redacted]")
-            .finish()
+        f.debug_struct("PrivateOkpJwk").field("crv", &self.crv).field("x", &self.x).field("d", &"[redacted]").finish()
     }
 }
 
@@ -131,12 +120,7 @@ mod tests {
 
     #[test]
     fn private_jwk_debug_hides_d() {
-        let jwk = PrivateOkpJwk {
-            kty: "OKP".into(),
-            crv: Curve::Ed25519,
-            x: "x".into(),
-            d: "super-secret".into(),
-        };
+        let jwk = PrivateOkpJwk { kty: "OKP".into(), crv: Curve::Ed25519, x: "x".into(), d: "super-secret".into() };
         assert!(!format!("{jwk:?}").contains("super-secret"));
     }
 }

@@ -139,12 +139,7 @@ fn check_public(jwk: &PrivateOkpJwk, derived: &OkpPublicJwk) -> Result<(), KeyEr
 }
 
 fn private_jwk(public: &OkpPublicJwk, private: &[u8; 32]) -> PrivateOkpJwk {
-    PrivateOkpJwk {
-        kty: "OKP".to_owned(),
-        crv: public.crv,
-        x: public.x.clone(),
-        d: b64::encode(private),
-    }
+    PrivateOkpJwk { kty: "OKP".to_owned(), crv: public.crv, x: public.x.clone(), d: b64::encode(private) }
 }
 
 #[cfg(test)]

@@ -128,8 +128,8 @@ impl Keyring {
                 }),
             }
         }
-        ring.signing.sort_by(|a, b| b.generation.cmp(&a.generation));
-        ring.encryption.sort_by(|a, b| b.generation.cmp(&a.generation));
+        ring.signing.sort_by_key(|k| std::cmp::Reverse(k.generation));
+        ring.encryption.sort_by_key(|k| std::cmp::Reverse(k.generation));
         Ok(ring)
     }
 
@@ -157,12 +157,19 @@ impl Keyring {
         Ok(())
     }
 
-    fn write(&self, kind: &str, generation: u32, now: UnixSeconds, jwk: PrivateOkpJwk, kid: &str) -> Result<(), KeyringError> {
+    fn write(
+        &self,
+        kind: &str,
+        generation: u32,
+        now: UnixSeconds,
+        jwk: PrivateOkpJwk,
+        kid: &str,
+    ) -> Result<(), KeyringError> {
         let file = KeyFile { generation, created_at: now, jwk };
-        let bytes = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&file).map_err(|e| KeyringError::Malformed {
-            path: self.dir.clone(),
-            message: e.to_string(),
-        })?);
+        let bytes = zeroize::Zeroizing::new(
+            serde_json::to_vec_pretty(&file)
+                .map_err(|e| KeyringError::Malformed { path: self.dir.clone(), message: e.to_string() })?,
+        );
         let path = self.dir.join(format!("{kind}-{generation:04}-{kid}.json"));
         private_file::write(&path, &bytes)?;
         Ok(())

@@ -10,9 +10,7 @@ pub enum PrivateFileError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
-    #[error(
-        "{path} is readable by group or others (mode {mode:04o}); refusing to use it. Fix with: chmod 600 {path}"
-    )]
+    #[error("{path} is readable by group or others (mode {mode:04o}); refusing to use it. Fix with: chmod 600 {path}")]
     TooOpen { path: PathBuf, mode: u32 },
 }
 

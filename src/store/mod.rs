@@ -70,7 +70,11 @@ pub trait Store: Send + Sync + 'static {
     fn record_export<'a>(&'a self, export: &'a ExportRecord) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// The subject's exports, newest first, at most `limit` (capped at [`MAX_PAGE`]).
-    fn exports_for_subject<'a>(&'a self, subject_ref: &'a str, limit: u32) -> BoxFuture<'a, Result<Vec<ExportRecord>, StoreError>>;
+    fn exports_for_subject<'a>(
+        &'a self,
+        subject_ref: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<ExportRecord>, StoreError>>;
 
     /// Deletes register entries created before `cutoff`; returns how many.
     fn delete_exports_before(&self, cutoff: UnixSeconds) -> BoxFuture<'_, Result<u64, StoreError>>;

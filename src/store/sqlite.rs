@@ -69,7 +69,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn exports_for_subject<'a>(&'a self, subject_ref: &'a str, limit: u32) -> BoxFuture<'a, Result<Vec<ExportRecord>, StoreError>> {
+    fn exports_for_subject<'a>(
+        &'a self,
+        subject_ref: &'a str,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<ExportRecord>, StoreError>> {
         Box::pin(async move {
             let rows = sqlx::query(
                 "SELECT id, client_id, subject_ref, purpose, format, categories, kid, created_at

@@ -54,6 +54,7 @@ impl Running {
             seen.push(line);
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("gateway did not start:\n{}", seen.join("\n"));
     }
 
@@ -118,7 +119,8 @@ fn keys_rotate_keeps_the_old_key_verify_only() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let list = command(dir.path(), &["keys", "list", "--json"]).output().unwrap();
     let keys: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let signing: Vec<&serde_json::Value> = keys.as_array().unwrap().iter().filter(|k| k["curve"] == "Ed25519").collect();
+    let signing: Vec<&serde_json::Value> =
+        keys.as_array().unwrap().iter().filter(|k| k["curve"] == "Ed25519").collect();
     assert_eq!(signing.len(), 2);
     assert_eq!((signing[1]["kid"].as_str(), signing[1]["active"].as_bool()), (Some(old.as_str()), Some(false)));
     let table = command(dir.path(), &["keys", "list"]).output().unwrap();
@@ -158,7 +160,13 @@ fn bad_starts_exit_non_zero_with_a_clear_message() {
         (vec!["serve", "--config", "/nonexistent/gateway.toml"], "cannot read config file"),
         (vec!["serve", "--data-dir", under_file.to_str().unwrap()], "data dir"),
         (
-            vec!["serve", "--data-dir", pg_dir.to_str().unwrap(), "--database-url", "postgres://gw:pw-xyz@127.0.0.1:1/db"],
+            vec![
+                "serve",
+                "--data-dir",
+                pg_dir.to_str().unwrap(),
+                "--database-url",
+                "postgres://gw:pw-xyz@127.0.0.1:1/db",
+            ],
             "cannot connect",
         ),
     ];

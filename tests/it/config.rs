@@ -30,11 +30,9 @@ fn example_config_loads() {
 
 #[test]
 fn secrets_never_reach_debug_output() {
-    let loaded = from_text(
-        &example_text(),
-        &[("GDPR_GATEWAY_DATABASE_URL", "postgres://gw:db-pass-123@db.example/gw")],
-    )
-    .unwrap();
+    let loaded =
+        from_text(&example_text(), &[("GDPR_GATEWAY_DATABASE_URL", "postgres://gw:db-pass-123@db.example/gw")])
+            .unwrap();
     let debug = format!("{loaded:?}");
     for secret in ["change-me", "db-pass-123", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"] {
         assert!(!debug.contains(secret), "{secret} leaked into Debug output");
@@ -124,7 +122,10 @@ fn oversized_and_missing_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.toml");
     std::fs::write(&big, vec![b'#'; config::MAX_CONFIG_BYTES as usize + 1]).unwrap();
-    assert!(matches!(config::load(Some(&big), "", Vec::new(), Overrides::default()), Err(ConfigError::TooLarge { .. })));
+    assert!(matches!(
+        config::load(Some(&big), "", Vec::new(), Overrides::default()),
+        Err(ConfigError::TooLarge { .. })
+    ));
     let missing = dir.path().join("missing.toml");
     let err = config::load(Some(&missing), "", Vec::new(), Overrides::default()).unwrap_err();
     assert!(err.to_string().contains("missing.toml"), "{err}");

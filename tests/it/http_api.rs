@@ -25,7 +25,10 @@ async fn jwks_publishes_public_signing_keys_only() {
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
-    assert_eq!((key["kty"].as_str(), key["crv"].as_str(), key["use"].as_str()), (Some("OKP"), Some("Ed25519"), Some("sig")));
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str(), key["use"].as_str()),
+        (Some("OKP"), Some("Ed25519"), Some("sig"))
+    );
     assert!(key.get("d").is_none() && !text.contains("\"d\""));
     assert_eq!(key["kid"], thumbprint(Curve::Ed25519, key["x"].as_str().unwrap()));
     assert_eq!(key["kid"], gw.state.keyring.active_signing().kid());
@@ -51,14 +54,26 @@ async fn discovery_carries_the_privacy_notice() {
     assert_eq!(medical["special_category"], true);
     assert_eq!(medical["art9_article"], "Art. 9(2)(a) GDPR");
     let payments = by_id("payments");
-    assert_eq!((payments["portable"].as_bool(), payments["legal_basis"].as_str()), (Some(false), Some("legal_obligation")));
+    assert_eq!(
+        (payments["portable"].as_bool(), payments["legal_basis"].as_str()),
+        (Some(false), Some("legal_obligation"))
+    );
     assert_eq!(payments["retention"], "P7Y");
     assert_eq!(payments["retention_text"], "7 years");
     assert_eq!(by_id("contact")["legal_basis_article"], "Art. 6(1)(b) GDPR");
     assert!(by_id("contact")["source"].as_str().unwrap().starts_with("Customer administration"));
 
     let rights: Vec<&str> = notice["rights"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    for right in ["access", "rectification", "erasure", "restriction", "portability", "objection", "complaint", "withdraw_consent"] {
+    for right in [
+        "access",
+        "rectification",
+        "erasure",
+        "restriction",
+        "portability",
+        "objection",
+        "complaint",
+        "withdraw_consent",
+    ] {
         assert!(rights.contains(&right), "{right} missing from {rights:?}");
     }
     let portability = notice["rights"].as_array().unwrap().iter().find(|r| r["id"] == "portability").unwrap();
@@ -124,7 +139,8 @@ async fn export_register_lists_newest_first_with_validated_parameters() {
         };
         gw.state.store.record_export(&export).await.unwrap();
     }
-    let list: serde_json::Value = gw.portal_get("/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
+    let list: serde_json::Value =
+        gw.portal_get("/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
     let ids: Vec<&str> = list["exports"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["bundle-3", "bundle-1", "bundle-0"]);
     assert_eq!(list["exports"][0]["created_at"], "2026-11-22T00:00:03Z");
@@ -151,7 +167,10 @@ async fn metrics_count_requests_by_route_template() {
     let response = gw.get("/metrics").send().await.unwrap();
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let text = response.text().await.unwrap();
-    assert!(text.contains(r#"gdpr_gateway_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"gdpr_gateway_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{text}"
+    );
     assert!(text.contains(r#"route="/v1/subjects/{subject_ref}/exports",status="200"}"#), "{text}");
     assert!(!text.contains("alice"), "raw paths must not become labels");
     assert!(text.contains("gdpr_gateway_http_request_duration_seconds_bucket"));

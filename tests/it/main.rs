@@ -1,6 +1,9 @@
 //! Integration tests: one binary, the real server on 127.0.0.1:0, real SQLite and
 //! PostgreSQL, real HTTP.
 
+// A panic in a test helper is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod common;
 mod config;

@@ -39,11 +39,18 @@ async fn every_documented_operation_is_served() {
             documented.push(format!("{} {path}", method.to_uppercase()));
             let concrete = path.replace("{subject_ref}", "alice");
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response =
-                client.request(method.clone(), format!("{}{concrete}", gw.url)).bearer_auth(&gw.token).send().await.unwrap();
+            let response = client
+                .request(method.clone(), format!("{}{concrete}", gw.url))
+                .bearer_auth(&gw.token)
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             let body = response.text().await.unwrap();
-            assert!(status != 405 && !body.contains("\"error_code\":\"not_found\""), "{method} {path}: {status} {body}");
+            assert!(
+                status != 405 && !body.contains("\"error_code\":\"not_found\""),
+                "{method} {path}: {status} {body}"
+            );
         }
     }
     documented.sort();

@@ -1,0 +1,116 @@
+"""Checks a running gdpr-gateway with independent implementations, so we never only
+agree with ourselves: jwcrypto and PyJWT read our JWKS, recompute every kid as an
+RFC 7638 thumbprint, and verify a signature made with the key on disk against the
+published key; openapi-spec-validator validates the generated OpenAPI document.
+
+Usage: python3 tests/interop/gateway_interop.py path/to/gdpr-gateway
+"""
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import jwt
+from jwcrypto import jwk, jws
+from openapi_spec_validator import validate
+
+STARTUP_SECONDS = 30
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, condition, detail=""):
+    if condition:
+        results["passed"] += 1
+        print(f"ok   {name}")
+    else:
+        results["failed"] += 1
+        print(f"FAIL {name} {detail}")
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.headers.get("content-type"), json.loads(response.read())
+
+
+def start_gateway(binary, workdir):
+    process = subprocess.Popen(
+        [binary, "serve", "--listen", "127.0.0.1:0"],
+        cwd=workdir,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"GDPR_GATEWAY_LOG": "info", "PATH": "/usr/bin:/bin"},
+    )
+    for line in process.stderr:
+        match = re.search(r"listening on (http://\S+)", line)
+        if match:
+            return process, match.group(1)
+    process.kill()
+    sys.exit("gateway did not start")
+
+
+def main():
+    binary = str(Path(sys.argv[1]).resolve())
+    with tempfile.TemporaryDirectory() as workdir:
+        process, base = start_gateway(binary, workdir)
+        try:
+            run_checks(binary, base, Path(workdir) / "gdpr-gateway-data")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    print(f"interop: {results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+def run_checks(binary, base, data_dir):
+    content_type, jwks_doc = get_json(f"{base}/.well-known/jwks.json")
+    check("jwks content type", content_type == "application/jwk-set+json", content_type)
+
+    # jwcrypto: parse the set, recompute each kid, make sure nothing private is published.
+    key_set = jwk.JWKSet.from_json(json.dumps(jwks_doc))
+    for key in key_set:
+        check("jwcrypto: kid is the RFC 7638 thumbprint", key.thumbprint() == key.get("kid"), key.get("kid"))
+        check("jwcrypto: published key is public", not key.has_private)
+        check("jwcrypto: Ed25519 OKP", key.get("kty") == "OKP" and key.get("crv") == "Ed25519")
+
+    # PyJWT: load the same set.
+    pyjwt_set = jwt.PyJWKSet.from_dict(jwks_doc)
+    kids = [k.key_id for k in pyjwt_set.keys]
+    check("pyjwt: loads every key", kids == [k["kid"] for k in jwks_doc["keys"]], kids)
+
+    # The published key matches the private key on disk: sign with the file, verify with
+    # the JWKS, in both libraries.
+    active_kid = jwks_doc["keys"][0]["kid"]
+    key_file = next((data_dir / "keys").glob(f"signing-*-{active_kid}.json"))
+    private = jwk.JWK(**json.loads(key_file.read_text())["jwk"])
+    token = jwt.encode({"sub": "interop"}, private.export_to_pem(private_key=True, password=None),
+                       algorithm="EdDSA", headers={"kid": active_kid})
+    claims = jwt.decode(token, pyjwt_set[active_kid].key, algorithms=["EdDSA"])
+    check("pyjwt: signature from the key file verifies with the served JWKS", claims == {"sub": "interop"})
+    verifier = jws.JWS()
+    verifier.deserialize(token)
+    verifier.verify(key_set.get_key(active_kid))
+    check("jwcrypto: same signature verifies", json.loads(verifier.payload) == {"sub": "interop"})
+
+    _, discovery = get_json(f"{base}/.well-known/gdpr-gateway")
+    enc_keys = jwk.JWKSet.from_json(json.dumps(discovery["encryption_jwks"]))
+    for key in enc_keys:
+        check("jwcrypto: encryption kid is the thumbprint", key.thumbprint() == key.get("kid"))
+        check("jwcrypto: X25519 OKP", key.get("crv") == "X25519" and not key.has_private)
+    check("discovery names the JWKS", discovery["endpoints"]["jwks_uri"] == f"{base}/.well-known/jwks.json")
+
+    spec = json.loads(subprocess.run([binary, "openapi"], check=True, capture_output=True, text=True).stdout)
+    try:
+        validate(spec)
+        check("openapi-spec-validator: generated spec is valid", True)
+    except Exception as error:  # noqa: BLE001 - report any validation failure
+        check("openapi-spec-validator: generated spec is valid", False, str(error)[:500])
+    committed = json.loads(Path(__file__).resolve().parents[2].joinpath("openapi/gateway.json").read_text())
+    check("committed openapi/gateway.json equals the binary's", committed == spec)
+
+
+if __name__ == "__main__":
+    main()
