@@ -137,6 +137,7 @@ pub struct PortalClient {
 
 /// Where the configuration text came from, for error messages and relative paths.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Origin {
     File(PathBuf),
     BuiltInDemo,

@@ -31,27 +31,35 @@ pub fn records<R: AsyncBufRead + Unpin + Send + 'static>(reader: R) -> RecordStr
     .boxed()
 }
 
-/// Reads up to and including the next `\n`, refusing lines over [`MAX_RECORD_BYTES`].
+/// Reads up to and including the next `\n`, refusing records (the line without its
+/// `\n` or `\r\n`) longer than [`MAX_RECORD_BYTES`]. Returns the bytes read, 0 at the end.
 async fn read_line_capped<R: AsyncBufRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> Result<usize, ConnectorError> {
+    let too_long = || ConnectorError::Malformed(format!("a record is longer than {MAX_RECORD_BYTES} bytes"));
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
-            return Ok(buf.len());
+            break;
         }
         let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
             Some(i) => (&available[..=i], true),
             None => (available, false),
         };
-        if buf.len() + chunk.len() > MAX_RECORD_BYTES + 1 {
-            return Err(ConnectorError::Malformed(format!("a record is longer than {MAX_RECORD_BYTES} bytes")));
+        // Room for the terminator keeps memory bounded; the exact check follows below.
+        if buf.len() + chunk.len() > MAX_RECORD_BYTES + 2 {
+            return Err(too_long());
         }
         buf.extend_from_slice(chunk);
         let used = chunk.len();
         reader.consume(used);
         if done {
-            return Ok(buf.len());
+            break;
         }
     }
+    let record = buf.strip_suffix(b"\n").map_or(&buf[..], |b| b.strip_suffix(b"\r").unwrap_or(b));
+    if record.len() > MAX_RECORD_BYTES {
+        return Err(too_long());
+    }
+    Ok(buf.len())
 }
 
 /// Parses one JSON object; anything else is malformed.

@@ -8,9 +8,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{StreamExt, TryStreamExt};
@@ -93,7 +92,22 @@ struct OAuthSource {
     first_accepted: usize,
 }
 
-async fn token_endpoint(State(source): State<Arc<OAuthSource>>, headers: HeaderMap, body: String) -> Response {
+/// The token endpoint (POST `/oauth/token`) and the data endpoint (GET `/subjects/alice/contact`).
+async fn oauth_endpoints(
+    State(source): State<Arc<OAuthSource>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    match (method, uri.path()) {
+        (Method::POST, "/oauth/token") => issue_token(&source, &headers, &body),
+        (Method::GET, "/subjects/alice/contact") => oauth_data(&source, &headers),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn issue_token(source: &OAuthSource, headers: &HeaderMap, body: &str) -> Response {
     let n = source.token_requests.fetch_add(1, Ordering::SeqCst) + 1;
     let expected = format!("Basic {}", BASE64.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(&expected) {
@@ -105,10 +119,11 @@ async fn token_endpoint(State(source): State<Arc<OAuthSource>>, headers: HeaderM
     Json(json!({"access_token": format!("token-{n}"), "token_type": "Bearer", "expires_in": 3600})).into_response()
 }
 
-async fn oauth_data(State(source): State<Arc<OAuthSource>>, headers: HeaderMap) -> Response {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+fn oauth_data(source: &OAuthSource, headers: &HeaderMap) -> Response {
+    let token =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let n = token.and_then(|t| t.strip_prefix("token-")).and_then(|n| n.parse::<usize>().ok());
-    if !n.is_some_and(|n| n >= source.first_accepted) {
+    if n.is_none_or(|n| n < source.first_accepted) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     Json(json!([{"email": "alice@example.org"}, {"phone": "+49 30 123456"}])).into_response()
@@ -117,11 +132,7 @@ async fn oauth_data(State(source): State<Arc<OAuthSource>>, headers: HeaderMap) 
 /// Starts an [`OAuthSource`]; returns it and a connector using `client_secret`.
 async fn oauth_source(first_accepted: usize, client_secret: &str) -> (Arc<OAuthSource>, HttpConnector) {
     let source = Arc::new(OAuthSource { token_requests: AtomicUsize::new(0), first_accepted });
-    let app = Router::new()
-        .route("/oauth/token", post(token_endpoint))
-        .route("/subjects/alice/contact", get(oauth_data))
-        .with_state(source.clone());
-    let url = serve(app).await;
+    let url = serve(Router::new().fallback(oauth_endpoints).with_state(source.clone())).await;
     let auth = HttpAuth::Oauth2ClientCredentials {
         token_url: format!("{url}/oauth/token"),
         client_id: CLIENT_ID.to_owned(),
@@ -278,7 +289,8 @@ async fn response_with_content_length_over_the_limit_is_too_large() {
         ([(header::CONTENT_TYPE, "application/json")], big_array(n)).into_response()
     })
     .await;
-    let connector = HttpConnector::new(HttpSettings { max_response_bytes: 1000, ..settings(&url, bearer(TOKEN)) }).unwrap();
+    let connector =
+        HttpConnector::new(HttpSettings { max_response_bytes: 1000, ..settings(&url, bearer(TOKEN)) }).unwrap();
     let err = fetch(&connector, "alice", "large").await.unwrap_err();
     assert!(matches!(err, ConnectorError::TooLarge { limit: 1000 }), "{err:?}");
     assert_eq!(fetch(&connector, "alice", "small").await.unwrap().len(), 10);
@@ -297,16 +309,13 @@ async fn streamed_response_over_the_limit_is_too_large() {
     .await;
 
     // The source really streams: no Content-Length for the connector to check up front.
-    let response = reqwest::Client::new()
-        .get(format!("{url}/subjects/alice/json"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        reqwest::Client::new().get(format!("{url}/subjects/alice/json")).bearer_auth(TOKEN).send().await.unwrap();
     assert!(response.headers().get(header::CONTENT_LENGTH).is_none());
     assert!(response.headers().get(header::TRANSFER_ENCODING).is_some_and(|v| v == "chunked"));
 
-    let connector = HttpConnector::new(HttpSettings { max_response_bytes: 1000, ..settings(&url, bearer(TOKEN)) }).unwrap();
+    let connector =
+        HttpConnector::new(HttpSettings { max_response_bytes: 1000, ..settings(&url, bearer(TOKEN)) }).unwrap();
     let err = fetch(&connector, "alice", "json").await.unwrap_err();
     assert!(matches!(err, ConnectorError::TooLarge { limit: 1000 }), "{err:?}");
 
@@ -327,7 +336,8 @@ async fn slow_source_times_out() {
     })
     .await;
     let connector =
-        HttpConnector::new(HttpSettings { timeout: Duration::from_millis(300), ..settings(&url, bearer(TOKEN)) }).unwrap();
+        HttpConnector::new(HttpSettings { timeout: Duration::from_millis(300), ..settings(&url, bearer(TOKEN)) })
+            .unwrap();
     let started = std::time::Instant::now();
     let err = fetch(&connector, "alice", "contact").await.unwrap_err();
     assert!(matches!(&err, ConnectorError::Unreachable(m) if m.contains("timed out")), "{err:?}");
@@ -420,13 +430,24 @@ async fn file_connector_refuses_lines_over_the_record_limit() {
         format!("{{\"a\":\"{}\"}}", "x".repeat(len - 8))
     }
     let at_limit = format!("{}\n", record_of(MAX_RECORD_BYTES));
+    let at_limit_crlf = format!("{}\r\n", record_of(MAX_RECORD_BYTES));
     let over_limit = format!("{{\"a\":1}}\n{}\n", record_of(MAX_RECORD_BYTES + 1));
-    let root = file_root(&[("at_limit", &at_limit), ("over_limit", &over_limit)]);
+    // The last line has no terminator: the limit must not count on one.
+    let over_limit_unterminated = record_of(MAX_RECORD_BYTES + 1);
+    let root = file_root(&[
+        ("at_limit", &at_limit),
+        ("at_limit_crlf", &at_limit_crlf),
+        ("over_limit", &over_limit),
+        ("over_limit_unterminated", &over_limit_unterminated),
+    ]);
     let connector = FileConnector::new(root.path().to_owned());
 
-    let got = fetch(&connector, "alice", "at_limit").await.unwrap();
-    assert_eq!(got[0]["a"].as_str().unwrap().len(), MAX_RECORD_BYTES - 8);
-
-    let err = fetch(&connector, "alice", "over_limit").await.unwrap_err();
-    assert!(matches!(&err, ConnectorError::Malformed(m) if m.contains("longer than")), "{err:?}");
+    for category in ["at_limit", "at_limit_crlf"] {
+        let got = fetch(&connector, "alice", category).await.unwrap();
+        assert_eq!(got[0]["a"].as_str().unwrap().len(), MAX_RECORD_BYTES - 8, "{category}");
+    }
+    for category in ["over_limit", "over_limit_unterminated"] {
+        let err = fetch(&connector, "alice", category).await.unwrap_err();
+        assert!(matches!(&err, ConnectorError::Malformed(m) if m.contains("longer than")), "{category}: {err:?}");
+    }
 }

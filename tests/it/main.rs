@@ -7,7 +7,7 @@
 mod cli;
 mod common;
 mod config;
-// mod connectors; (being written)
+mod connectors;
 mod http_api;
 mod openapi;
 mod store;
