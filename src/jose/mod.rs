@@ -1,9 +1,11 @@
 //! JOSE building blocks over ed25519-dalek and x25519-dalek: OKP JWKs, RFC 7638
-//! thumbprints and key pairs. JWS/JWE arrive with the bundle and relay work.
+//! thumbprints, key pairs and strict compact JWS.
 
 pub mod b64;
 pub mod jwk;
+pub mod jws;
 pub mod keypair;
+pub mod strict_json;
 
 pub use jwk::{Curve, Jwks, KeyUse, OkpPublicJwk, PrivateOkpJwk, thumbprint};
 pub use keypair::{EncryptionKeyPair, KeyError, SigningKeyPair};

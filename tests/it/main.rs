@@ -11,3 +11,4 @@ mod connectors;
 mod http_api;
 mod openapi;
 mod store;
+mod vectors;

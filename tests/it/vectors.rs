@@ -1,0 +1,98 @@
+//! External test vectors from `../shared/vectors/` (see its README): Wycheproof and CCTV
+//! for Ed25519 under our `verify_strict` policy, and Wycheproof's JWS header attacks
+//! against our verifier's header rules. Missing vector files fail the test.
+
+use std::path::PathBuf;
+
+use gdpr_gateway::jose::jws::{self, JwsError, Policy};
+use gdpr_gateway::jose::{Jwks, SigningKeyPair};
+use serde_json::Value;
+
+fn vectors(file: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors").join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("test vectors {} are required and could not be read: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn hex(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn wycheproof_ed25519_valid_accepted_invalid_rejected() {
+    let doc = vectors("wycheproof/ed25519_test.json");
+    let (mut valid, mut invalid) = (0, 0);
+    for group in doc["testGroups"].as_array().unwrap() {
+        let public = hex(&group["publicKey"]["pk"]);
+        for test in group["tests"].as_array().unwrap() {
+            let outcome = jws::verify_ed25519(&public, &hex(&test["msg"]), &hex(&test["sig"]));
+            match test["result"].as_str().unwrap() {
+                "valid" => {
+                    assert_eq!(outcome, Ok(()), "tcId {}", test["tcId"]);
+                    valid += 1;
+                }
+                _ => {
+                    assert_eq!(outcome, Err(JwsError::SignatureInvalid), "tcId {}", test["tcId"]);
+                    invalid += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(valid + invalid, doc["numberOfTests"].as_u64().unwrap());
+    assert!(valid > 0 && invalid > 0);
+}
+
+/// Policy: reject every vector flagged `low_order_A`, `low_order_R`, `non_canonical_A`,
+/// `non_canonical_R` or `low_order_residue`; the rest follow `verify_strict`. The counts
+/// are pinned so that a change of policy (or of ed25519-dalek) shows up here.
+#[test]
+fn cctv_ed25519_follows_the_strict_policy() {
+    let doc = vectors("cctv-ed25519/ed25519vectors.json");
+    const ALWAYS_REJECT: &[&str] =
+        &["low_order_A", "low_order_R", "non_canonical_A", "non_canonical_R", "low_order_residue"];
+    let (mut accepted, mut rejected) = (0, 0);
+    for v in doc.as_array().unwrap() {
+        let flags: Vec<&str> =
+            v["flags"].as_array().map_or(vec![], |f| f.iter().map(|x| x.as_str().unwrap()).collect());
+        let outcome = jws::verify_ed25519(&hex(&v["key"]), v["msg"].as_str().unwrap().as_bytes(), &hex(&v["sig"]));
+        if flags.iter().any(|f| ALWAYS_REJECT.contains(f)) {
+            assert!(outcome.is_err(), "vector {} with {flags:?} must be rejected", v["number"]);
+        }
+        if outcome.is_ok() { accepted += 1 } else { rejected += 1 }
+    }
+    assert_eq!((accepted, rejected), (CCTV_ACCEPTED, CCTV_REJECTED));
+}
+
+const CCTV_ACCEPTED: usize = 43;
+const CCTV_REJECTED: usize = 871;
+
+/// Wycheproof's JWS and JWK files hold no EdDSA case; every token in them (alg confusion,
+/// `none`, embedded `jwk`, `jku`, MAC algorithms, JSON serialization) must be refused by
+/// the header rules, before any signature check.
+#[test]
+fn wycheproof_jws_header_attacks_are_rejected_by_header_rules() {
+    let ours = SigningKeyPair::generate();
+    let keys = Jwks { keys: vec![ours.public_jwk().clone()] };
+    let policy = Policy { typ: "gdpr-bundle+jwt", max_bytes: 1 << 20 };
+    let mut checked = 0;
+    for file in ["wycheproof/json_web_signature_test.json", "wycheproof/json_web_key_test.json"] {
+        for group in vectors(file)["testGroups"].as_array().unwrap() {
+            for test in group["tests"].as_array().unwrap() {
+                let Some(token) = test.get("jws") else { continue };
+                let token = match token {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let err = jws::verify(token.as_bytes(), &keys, policy).unwrap_err();
+                assert!(
+                    !matches!(err, JwsError::SignatureInvalid | JwsError::UnknownKid(_)),
+                    "{file} tcId {}: reached key lookup or crypto: {err:?}",
+                    test["tcId"]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 400, "only {checked} tokens found");
+}
