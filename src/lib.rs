@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod clock;
 pub mod jose;
 pub mod protocol;
@@ -20,6 +21,8 @@ pub mod config;
 pub mod connectors;
 #[cfg(feature = "server")]
 pub mod demo;
+#[cfg(feature = "server")]
+pub mod gateway;
 #[cfg(feature = "server")]
 pub mod inventory;
 #[cfg(feature = "server")]

@@ -5,7 +5,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::request_id;
+use crate::bundle::BundleError;
 use crate::connectors::ConnectorError;
+use crate::gateway::exports::ExportError;
+use crate::jose::jws::JwsError;
 use crate::protocol::problem::PROBLEM_CONTENT_TYPE;
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::StoreError;
@@ -41,6 +44,17 @@ pub fn status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::MissingBearerToken | ErrorCode::InvalidBearerToken => StatusCode::UNAUTHORIZED,
         ErrorCode::NotFound | ErrorCode::SubjectNotFound | ErrorCode::CategoryNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::CategoryNotPortable
+        | ErrorCode::BundleTooLarge
+        | ErrorCode::Malformed
+        | ErrorCode::DuplicateMember
+        | ErrorCode::ForbiddenHeader
+        | ErrorCode::AlgNotAllowed
+        | ErrorCode::WrongTyp
+        | ErrorCode::UnknownKid
+        | ErrorCode::SignatureInvalid
+        | ErrorCode::InvalidClaims
+        | ErrorCode::DigestMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::MalformedBody | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
@@ -63,6 +77,17 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidParameter => "Invalid parameter",
         ErrorCode::SubjectNotFound => "Subject not found",
         ErrorCode::CategoryNotFound => "Category not found",
+        ErrorCode::CategoryNotPortable => "Category not portable",
+        ErrorCode::BundleTooLarge => "Too large for a compact JWS bundle",
+        ErrorCode::Malformed => "Malformed bundle",
+        ErrorCode::DuplicateMember => "Duplicate JSON member",
+        ErrorCode::ForbiddenHeader => "Forbidden JWS header member",
+        ErrorCode::AlgNotAllowed => "Algorithm not allowed",
+        ErrorCode::WrongTyp => "Wrong or missing typ",
+        ErrorCode::UnknownKid => "Unknown signing key",
+        ErrorCode::SignatureInvalid => "Signature invalid",
+        ErrorCode::InvalidClaims => "Invalid bundle claims",
+        ErrorCode::DigestMismatch => "Digest mismatch",
         ErrorCode::StoreUnavailable => "Storage unavailable",
         ErrorCode::UpstreamUnavailable => "Source system unavailable",
         _ => "Internal error",
@@ -102,6 +127,43 @@ impl From<ConnectorError> for ApiError {
             ConnectorError::SubjectNotFound => Self::bare(ErrorCode::SubjectNotFound),
             other => Self::internal(ErrorCode::UpstreamUnavailable, &other),
         }
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        let code = match &e {
+            ExportError::UnknownCategory(_) => ErrorCode::CategoryNotFound,
+            ExportError::NotPortable(_) => ErrorCode::CategoryNotPortable,
+            ExportError::NoCategories => ErrorCode::InvalidParameter,
+            ExportError::SubjectNotFound => ErrorCode::SubjectNotFound,
+            ExportError::TooLargeForJwt => ErrorCode::BundleTooLarge,
+            ExportError::Connector(c) => return Self::internal(ErrorCode::UpstreamUnavailable, c),
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+/// The error code of each verification failure; shared with the `verify` command's JSON.
+pub fn verification_code(e: &BundleError) -> ErrorCode {
+    match e {
+        BundleError::Jws(jws) => match jws {
+            JwsError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            JwsError::DuplicateMember(_) => ErrorCode::DuplicateMember,
+            JwsError::ForbiddenHeader(_) => ErrorCode::ForbiddenHeader,
+            JwsError::AlgNotAllowed(_) => ErrorCode::AlgNotAllowed,
+            JwsError::MissingTyp | JwsError::WrongTyp { .. } => ErrorCode::WrongTyp,
+            JwsError::UnknownKid(_) => ErrorCode::UnknownKid,
+            JwsError::SignatureInvalid => ErrorCode::SignatureInvalid,
+            _ => ErrorCode::Malformed,
+        },
+        BundleError::InvalidClaims(_) => ErrorCode::InvalidClaims,
+    }
+}
+
+impl From<BundleError> for ApiError {
+    fn from(e: BundleError) -> Self {
+        Self::new(verification_code(&e), e.to_string())
     }
 }
 

@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod error;
+pub mod exports;
 pub mod public;
 pub mod request_id;
 pub mod subjects;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -81,6 +83,12 @@ fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(public::jwks))
         .routes(routes!(public::discovery))
         .routes(routes!(subjects::list_exports))
+        .routes(routes!(exports::create_export))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(verify::verify))
+                .layer(DefaultBodyLimit::max(verify::MAX_VERIFY_BODY_BYTES)),
+        )
 }
 
 /// The OpenAPI document of [`app`], as committed in `openapi/gateway.json`.

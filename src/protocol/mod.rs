@@ -1,5 +1,7 @@
 //! Wire types shared by the gateway, the relay and wallets; no server dependencies.
 
+pub mod gdpr;
+pub mod notice;
 pub mod problem;
 
 pub use problem::{ErrorCode, Problem};

@@ -5,60 +5,84 @@ use serde::{Deserialize, Serialize};
 /// Media type of a problem body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// Stable, machine-readable error identifiers. Clients switch on these, never on `detail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// Declares the error codes once: variant, wire name and documentation.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal,)+) => {
+        /// Stable, machine-readable error identifiers. Clients switch on these, never on `detail`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant,)+];
+
+            /// The snake-case wire name, as in problem bodies and the OpenAPI schema.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// The `Authorization` header is missing or not a bearer token.
-    MissingBearerToken,
+    MissingBearerToken = "missing_bearer_token",
     /// The bearer token is not one of the configured portal clients' tokens.
-    InvalidBearerToken,
+    InvalidBearerToken = "invalid_bearer_token",
     /// No route matches the path.
-    NotFound,
+    NotFound = "not_found",
     /// The route exists but not for this method.
-    MethodNotAllowed,
+    MethodNotAllowed = "method_not_allowed",
     /// The request body is larger than the route accepts.
-    PayloadTooLarge,
+    PayloadTooLarge = "payload_too_large",
     /// The request body is not the JSON the route expects.
-    MalformedBody,
+    MalformedBody = "malformed_body",
     /// The `Content-Type` is not one the route accepts.
-    UnsupportedMediaType,
+    UnsupportedMediaType = "unsupported_media_type",
     /// A path or query parameter is invalid.
-    InvalidParameter,
+    InvalidParameter = "invalid_parameter",
     /// The subject is unknown to this controller.
-    SubjectNotFound,
+    SubjectNotFound = "subject_not_found",
     /// A category is unknown to the inventory.
-    CategoryNotFound,
+    CategoryNotFound = "category_not_found",
+    /// A category was asked for with purpose `portability` but art. 20 does not apply to it.
+    CategoryNotPortable = "category_not_portable",
+    /// The data is too large for the compact JWS form; ask for `zip`.
+    BundleTooLarge = "bundle_too_large",
+    /// The bundle is not a well-formed compact JWS, zip package or v1 claims set.
+    Malformed = "malformed",
+    /// A JSON object in the bundle repeats a member name.
+    DuplicateMember = "duplicate_member",
+    /// The JWS header carries a member we refuse (`crit`, `b64`, `jku`, `x5u`, `x5c`, `jwk`, `zip`).
+    ForbiddenHeader = "forbidden_header",
+    /// The JWS `alg` is not `EdDSA`.
+    AlgNotAllowed = "alg_not_allowed",
+    /// The JWS `typ` is missing or not `gdpr-bundle+jwt`.
+    WrongTyp = "wrong_typ",
+    /// No trusted key has the JWS `kid`.
+    UnknownKid = "unknown_kid",
+    /// The signature does not verify.
+    SignatureInvalid = "signature_invalid",
+    /// The claims are not a v1 bundle.
+    InvalidClaims = "invalid_claims",
+    /// A file of a zip package does not match its manifest digest.
+    DigestMismatch = "digest_mismatch",
     /// The storage backend cannot be reached.
-    StoreUnavailable,
+    StoreUnavailable = "store_unavailable",
     /// A source system (connector) failed or is unreachable.
-    UpstreamUnavailable,
+    UpstreamUnavailable = "upstream_unavailable",
     /// An unexpected internal failure; details are in the server log under the request id.
-    Internal,
+    Internal = "internal",
 }
 
 impl ErrorCode {
-    /// The snake-case wire name, as in problem bodies and the OpenAPI schema.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MissingBearerToken => "missing_bearer_token",
-            Self::InvalidBearerToken => "invalid_bearer_token",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::MalformedBody => "malformed_body",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::InvalidParameter => "invalid_parameter",
-            Self::SubjectNotFound => "subject_not_found",
-            Self::CategoryNotFound => "category_not_found",
-            Self::StoreUnavailable => "store_unavailable",
-            Self::UpstreamUnavailable => "upstream_unavailable",
-            Self::Internal => "internal",
-        }
-    }
-
     /// The `type` URI of the problem: a stable identifier documented in the OpenAPI spec.
     pub fn type_uri(self) -> String {
         format!("urn:gdpr-gateway:error:{}", self.as_str())
@@ -91,21 +115,8 @@ mod tests {
 
     #[test]
     fn as_str_matches_serde_name() {
-        for code in [
-            ErrorCode::MissingBearerToken,
-            ErrorCode::InvalidBearerToken,
-            ErrorCode::NotFound,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::MalformedBody,
-            ErrorCode::UnsupportedMediaType,
-            ErrorCode::InvalidParameter,
-            ErrorCode::SubjectNotFound,
-            ErrorCode::CategoryNotFound,
-            ErrorCode::StoreUnavailable,
-            ErrorCode::UpstreamUnavailable,
-            ErrorCode::Internal,
-        ] {
+        assert!(ErrorCode::ALL.len() > 20);
+        for code in ErrorCode::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().to_owned()));
         }

@@ -61,6 +61,8 @@ async fn every_documented_operation_is_served() {
         "GET /metrics",
         "GET /readyz",
         "GET /v1/subjects/{subject_ref}/exports",
+        "POST /v1/subjects/{subject_ref}/exports",
+        "POST /v1/verify",
     ];
     assert_eq!(documented, expected);
     let problem = &spec["components"]["schemas"]["ErrorCode"]["enum"];

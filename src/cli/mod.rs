@@ -1,5 +1,7 @@
-//! The command line: `serve`, `keys`, `check-config` and `openapi`. Exit codes: 0 success,
-//! 1 failure (the reason on stderr), 2 usage error.
+//! The command line: `serve`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
+//! 0 success, 1 failure (the reason on stderr), 2 usage error.
+
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +29,18 @@ enum Command {
     /// Manage the controller's signing and encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify a bundle: exit 0 valid, 1 invalid (reason on stderr), 2 usage or I/O error.
+    Verify {
+        /// The bundle: a compact JWS (`.jwt`).
+        file: PathBuf,
+        /// The issuer's JWKS: a file or an http(s) URL such as
+        /// https://gateway.example/.well-known/jwks.json
+        #[arg(long, value_name = "FILE_OR_URL")]
+        jwks: String,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a config file and exit: 0 when it is valid.
     CheckConfig(ConfigArgs),
     /// Print the OpenAPI document of the HTTP API.
@@ -79,6 +93,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
+        Command::Verify { file, jwks, json } => return verify::run(&file, &jwks, json),
         Command::Serve(args) => serve(&args),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),

@@ -1,0 +1,275 @@
+//! Signed bundles end to end: portal download, the export register, `POST /v1/verify`,
+//! the `verify` command, and tampering caught and named.
+
+use std::process::Command;
+
+use gdpr_gateway::jose::b64;
+use serde_json::{Value, json};
+
+use crate::common::{TestGateway, assert_problem};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gdpr-gateway");
+
+async fn export(gw: &TestGateway, subject: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/subjects/{subject}/exports", gw.url))
+        .bearer_auth(&gw.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn jwt(gw: &TestGateway, subject: &str, body: Value) -> String {
+    let response = export(gw, subject, body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/jwt");
+    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("attachment; filename=\"gdpr-bundle-") && disposition.ends_with(".jwt\""));
+    response.text().await.unwrap()
+}
+
+fn claims(token: &str) -> Value {
+    serde_json::from_slice(&b64::decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+async fn verify_http(gw: &TestGateway, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/verify", gw.url))
+        .header("content-type", "application/jwt")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn access_bundle_holds_every_category_with_its_art15_information() {
+    let gw = TestGateway::demo().await;
+    let token = jwt(&gw, "alice", json!({"format": "jwt", "purpose": "access"})).await;
+    let header: Value = serde_json::from_slice(&b64::decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        header,
+        json!({"alg": "EdDSA", "kid": gw.state.keyring.active_signing().kid(), "typ": "gdpr-bundle+jwt"})
+    );
+    let c = claims(&token);
+    assert_eq!((c["iss"].as_str(), c["sub"].as_str()), (Some("https://demo.gdpr-gateway.example"), Some("alice")));
+    assert_eq!(c["iat"], crate::common::T0);
+    let categories = c["bundle"]["categories"].as_array().unwrap();
+    let ids: Vec<&str> = categories.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["contact", "contracts", "meter_readings", "payments", "service_notes", "medical_priority"]);
+    let payments = &categories[3];
+    assert_eq!(payments["records"].as_array().unwrap().len(), 2);
+    assert_eq!(payments["legal_basis"], "legal_obligation");
+    assert_eq!(payments["retention"], "P7Y");
+    assert_eq!(payments["portable"], false);
+    assert!(payments["recipients"].as_array().unwrap().len() == 2 && payments["purposes"].is_array());
+    assert!(payments["source"].as_str().unwrap().contains("billing"));
+    assert_eq!(categories[0]["records"][0]["email"], "alice@example.org");
+    assert_eq!(c["bundle"]["art15"]["controller"]["dpo_contact"], "privacy@voorbeeld-energie.example");
+    assert!(c["bundle"]["art15"]["rights"].as_array().unwrap().iter().any(|r| r["id"] == "complaint"));
+}
+
+#[tokio::test]
+async fn portability_bundle_holds_only_portable_categories_and_selection_is_checked() {
+    let gw = TestGateway::demo().await;
+    let token = jwt(&gw, "alice", json!({"format": "jwt", "purpose": "portability"})).await;
+    let c = claims(&token);
+    let ids: Vec<&str> =
+        c["bundle"]["categories"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["contact", "contracts", "meter_readings", "medical_priority"]);
+    assert_eq!(c["bundle"]["purpose"], "portability");
+
+    let chosen =
+        jwt(&gw, "bob", json!({"format": "jwt", "purpose": "access", "categories": ["payments", "contact"]})).await;
+    let ids: Vec<String> = claims(&chosen)["bundle"]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(ids, ["contact", "payments"], "inventory order");
+    // Bob has no medical file: the category is there, empty.
+    let bob = claims(&jwt(&gw, "bob", json!({"format": "jwt", "purpose": "access"})).await);
+    let medical =
+        bob["bundle"]["categories"].as_array().unwrap().iter().find(|c| c["id"] == "medical_priority").unwrap().clone();
+    assert_eq!(medical["records"], json!([]));
+
+    let cases = [
+        (
+            "alice",
+            json!({"format": "jwt", "purpose": "portability", "categories": ["payments"]}),
+            422,
+            "category_not_portable",
+        ),
+        ("alice", json!({"format": "jwt", "purpose": "access", "categories": ["nope"]}), 404, "category_not_found"),
+        ("alice", json!({"format": "jwt", "purpose": "access", "categories": []}), 400, "invalid_parameter"),
+        ("carol", json!({"format": "jwt", "purpose": "access"}), 404, "subject_not_found"),
+        (".hidden", json!({"format": "jwt", "purpose": "access"}), 400, "invalid_parameter"),
+        ("alice", json!({"format": "pdf", "purpose": "access"}), 400, "malformed_body"),
+        ("alice", json!({"format": "jwt", "purpose": "access", "extra": 1}), 400, "malformed_body"),
+    ];
+    for (subject, body, status, code) in cases {
+        assert_problem(export(&gw, subject, body).await, status, code).await;
+    }
+    let unauthenticated = reqwest::Client::new()
+        .post(format!("{}/v1/subjects/alice/exports", gw.url))
+        .json(&json!({"format": "jwt", "purpose": "access"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(unauthenticated, 401, "missing_bearer_token").await;
+    let not_json = reqwest::Client::new()
+        .post(format!("{}/v1/subjects/alice/exports", gw.url))
+        .bearer_auth(&gw.token)
+        .body("format=jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(not_json, 415, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn every_export_is_recorded_without_contents() {
+    let gw = TestGateway::demo().await;
+    let token = jwt(&gw, "alice", json!({"format": "jwt", "purpose": "portability", "categories": ["contact"]})).await;
+    let list: Value = gw.portal_get("/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
+    let entry = &list["exports"][0];
+    assert_eq!(entry["id"], claims(&token)["jti"]);
+    assert_eq!((entry["client_id"].as_str(), entry["purpose"].as_str()), (Some("demo-portal"), Some("portability")));
+    assert_eq!(entry["categories"], json!(["contact"]));
+    assert_eq!(entry["kid"], gw.state.keyring.active_signing().kid());
+    assert!(!list.to_string().contains("alice@example.org"));
+}
+
+#[tokio::test]
+async fn verify_endpoint_accepts_ours_and_names_each_failure() {
+    let gw = TestGateway::demo().await;
+    let token = jwt(&gw, "alice", json!({"format": "jwt", "purpose": "access"})).await;
+    let ok: Value = verify_http(&gw, token.clone()).await.json().await.unwrap();
+    assert_eq!(ok["valid"], true);
+    assert_eq!((ok["subject"].as_str(), ok["issued_at"].as_str()), (Some("alice"), Some("2026-11-22T00:00:00Z")));
+    assert_eq!(ok["categories"][3], json!({"id": "payments", "name": "Invoices and payments", "records": 2}));
+
+    let [h, p, s]: [&str; 3] = token.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let other = gdpr_gateway::jose::SigningKeyPair::generate();
+    let foreign = gdpr_gateway::bundle::sign_jwt(&serde_json::from_value(claims(&token)).unwrap(), &other).unwrap();
+    let resign = |header: &str| {
+        gdpr_gateway::jose::jws::sign_with_header(
+            gw.state.keyring.active_signing().signing_key(),
+            header.as_bytes(),
+            &b64::decode(p).unwrap(),
+        )
+    };
+    let kid = gw.state.keyring.active_signing().kid().to_owned();
+    let payload_with_dup = {
+        let json = String::from_utf8(b64::decode(p).unwrap()).unwrap();
+        let dup = json.replacen("{\"iss\":", "{\"sub\":\"mallory\",\"iss\":", 1);
+        gdpr_gateway::jose::jws::sign_with_header(
+            gw.state.keyring.active_signing().signing_key(),
+            &b64::decode(h).unwrap(),
+            dup.as_bytes(),
+        )
+    };
+    let cases: Vec<(String, u16, &str)> = vec![
+        (format!("{h}.{p}.{}", flip(s)), 422, "signature_invalid"),
+        (format!("{h}.{}.{s}", flip(p)), 422, "signature_invalid"),
+        (foreign, 422, "unknown_kid"),
+        (
+            resign(&format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"gdpr-bundle+jwt","jku":"https://evil.example"}}"#)),
+            422,
+            "forbidden_header",
+        ),
+        (
+            resign(&format!(r#"{{"alg":"EdDSA","kid":"{kid}","typ":"gdpr-bundle+jwt","jwk":{{}}}}"#)),
+            422,
+            "forbidden_header",
+        ),
+        (resign(&format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#)), 422, "wrong_typ"),
+        (resign(&format!(r#"{{"alg":"none","kid":"{kid}","typ":"gdpr-bundle+jwt"}}"#)), 422, "alg_not_allowed"),
+        (payload_with_dup, 422, "duplicate_member"),
+        (format!("{h}.{p}.{s}.x"), 422, "malformed"),
+        (format!("{h}.{p}"), 422, "malformed"),
+        ("garbage".into(), 422, "malformed"),
+        (format!("{h}.{p}.{s}=="), 422, "malformed"),
+        // The signature covers the payload as sent, so a mangled encoding fails there first.
+        (format!("{h}.{}.{s}", "%%%"), 422, "signature_invalid"),
+    ];
+    for (body, status, code) in cases {
+        assert_problem(verify_http(&gw, body.clone()).await, status, code).await;
+    }
+    let non_utf8 = verify_http(&gw, vec![0xff, 0xfe, 0x00]).await;
+    assert_problem(non_utf8, 422, "malformed").await;
+    let wrong_type =
+        reqwest::Client::new().post(format!("{}/v1/verify", gw.url)).body(token.clone()).send().await.unwrap();
+    assert_problem(wrong_type, 415, "unsupported_media_type").await;
+    let oversized = verify_http(&gw, vec![b'a'; gdpr_gateway::bundle::MAX_JWT_BYTES + 1]).await;
+    assert_eq!(oversized.status(), 413);
+}
+
+#[tokio::test]
+async fn verify_command_reports_and_exits_by_outcome() {
+    let gw = TestGateway::demo().await;
+    let token = jwt(&gw, "bob", json!({"format": "jwt", "purpose": "access"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bob.jwt");
+    std::fs::write(&bundle, &token).unwrap();
+    let jwks_url = format!("{}/.well-known/jwks.json", gw.url);
+    let jwks_file = dir.path().join("jwks.json");
+    std::fs::write(&jwks_file, gw.get("/.well-known/jwks.json").send().await.unwrap().text().await.unwrap()).unwrap();
+
+    let run = |args: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap()).await.unwrap()
+    };
+    let out = run(vec!["verify".into(), bundle.display().to_string(), "--jwks".into(), jwks_url.clone()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "https://demo.gdpr-gateway.example",
+        "bob",
+        gw.state.keyring.active_signing().kid(),
+        "2026-11-22T00:00:00Z",
+        "contracts",
+        "1 record",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from {text}");
+    }
+    let out = run(vec![
+        "verify".into(),
+        bundle.display().to_string(),
+        "--jwks".into(),
+        jwks_file.display().to_string(),
+        "--json".into(),
+    ])
+    .await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["valid"].as_bool(), report["subject"].as_str()), (Some(true), Some("bob")));
+
+    let tampered = dir.path().join("tampered.jwt");
+    let mut bytes = token.into_bytes();
+    let middle = bytes.len() / 2;
+    bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&tampered, bytes).unwrap();
+    let out =
+        run(vec!["verify".into(), tampered.display().to_string(), "--jwks".into(), jwks_file.display().to_string()])
+            .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature_invalid"));
+
+    let out =
+        run(vec!["verify".into(), "/nonexistent.jwt".into(), "--jwks".into(), jwks_file.display().to_string()]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out =
+        run(vec!["verify".into(), bundle.display().to_string(), "--jwks".into(), bundle.display().to_string()]).await;
+    assert_eq!(out.status.code(), Some(2), "a bundle is not a JWKS");
+    let out = run(vec!["verify".into(), bundle.display().to_string()]).await;
+    assert_eq!(out.status.code(), Some(2), "--jwks is required");
+}
+
+/// Changes one base64url character in the middle of `part`.
+fn flip(part: &str) -> String {
+    let mut bytes = part.as_bytes().to_vec();
+    let i = bytes.len() / 2;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
+}
