@@ -1,7 +1,8 @@
 """Checks a running gdpr-gateway with independent implementations, so we never only
 agree with ourselves: jwcrypto and PyJWT read our JWKS, recompute every kid as an
-RFC 7638 thumbprint, and verify a signature made with the key on disk against the
-published key; openapi-spec-validator validates the generated OpenAPI document.
+RFC 7638 thumbprint, and verify a bundle downloaded through the portal API; our own
+verifier (command and HTTP) accepts a bundle that jwcrypto signed with the key on disk;
+openapi-spec-validator validates the generated OpenAPI document.
 
 Usage: python3 tests/interop/gateway_interop.py path/to/gdpr-gateway
 """
@@ -11,6 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -29,6 +31,15 @@ def check(name, condition, detail=""):
     else:
         results["failed"] += 1
         print(f"FAIL {name} {detail}")
+
+
+def post(url, body, headers):
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
 
 
 def get_json(url):
@@ -102,6 +113,8 @@ def run_checks(binary, base, data_dir):
         check("jwcrypto: X25519 OKP", key.get("crv") == "X25519" and not key.has_private)
     check("discovery names the JWKS", discovery["endpoints"]["jwks_uri"] == f"{base}/.well-known/jwks.json")
 
+    check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
+
     spec = json.loads(subprocess.run([binary, "openapi"], check=True, capture_output=True, text=True).stdout)
     try:
         validate(spec)
@@ -110,6 +123,50 @@ def run_checks(binary, base, data_dir):
         check("openapi-spec-validator: generated spec is valid", False, str(error)[:500])
     committed = json.loads(Path(__file__).resolve().parents[2].joinpath("openapi/gateway.json").read_text())
     check("committed openapi/gateway.json equals the binary's", committed == spec)
+
+
+def check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private):
+    token = (data_dir / "demo-portal-token").read_text().strip()
+    status, headers, body = post(
+        f"{base}/v1/subjects/alice/exports",
+        json.dumps({"format": "jwt", "purpose": "access"}).encode(),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    check("portal export answers a JWT", status == 200 and headers["content-type"] == "application/jwt", status)
+    bundle = body.decode()
+    header = jwt.get_unverified_header(bundle)
+    kid = jwks_doc["keys"][0]["kid"]
+    check("bundle header is exactly alg, kid, typ", header == {"alg": "EdDSA", "kid": kid, "typ": "gdpr-bundle+jwt"}, header)
+
+    claims = jwt.decode(bundle, pyjwt_set[header["kid"]].key, algorithms=["EdDSA"])
+    categories = {c["id"]: len(c["records"]) for c in claims["bundle"]["categories"]}
+    check("pyjwt: bundle verifies with only the JWKS", claims["sub"] == "alice" and categories["meter_readings"] == 5, categories)
+    verifier = jws.JWS()
+    verifier.deserialize(bundle)
+    verifier.verify(key_set.get_key(header["kid"]), alg="EdDSA")
+    check("jwcrypto: bundle verifies with only the JWKS", json.loads(verifier.payload)["iss"] == claims["iss"])
+    tampered = bundle[:-10] + ("A" if bundle[-10] != "A" else "B") + bundle[-9:]
+    try:
+        jwt.decode(tampered, pyjwt_set[header["kid"]].key, algorithms=["EdDSA"])
+        check("pyjwt: tampered bundle is refused", False)
+    except jwt.InvalidSignatureError:
+        check("pyjwt: tampered bundle is refused", True)
+
+    # The other direction: jwcrypto signs, our verifier accepts.
+    claims["jti"] = "signed-by-jwcrypto"
+    foreign = jws.JWS(json.dumps(claims).encode())
+    foreign.add_signature(private, alg="EdDSA", protected=json.dumps({"alg": "EdDSA", "kid": kid, "typ": "gdpr-bundle+jwt"}))
+    foreign_token = foreign.serialize(compact=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "jwcrypto.jwt"
+        path.write_text(foreign_token)
+        result = subprocess.run([binary, "verify", str(path), "--jwks", f"{base}/.well-known/jwks.json", "--json"],
+                                capture_output=True, text=True)
+    report = json.loads(result.stdout or "{}")
+    check("our verify command accepts a jwcrypto-signed bundle", result.returncode == 0 and report.get("bundle_id") == "signed-by-jwcrypto",
+          result.stderr)
+    status, _, body = post(f"{base}/v1/verify", foreign_token.encode(), {"Content-Type": "application/jwt"})
+    check("POST /v1/verify accepts a jwcrypto-signed bundle", status == 200 and json.loads(body)["valid"] is True, body[:300])
 
 
 if __name__ == "__main__":
