@@ -2,6 +2,7 @@
 //! one verifier that the CLI, the HTTP API and the wallet SDK share. No server
 //! dependencies; building a bundle from connectors is the gateway's job.
 
+pub mod csv;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};

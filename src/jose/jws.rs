@@ -129,8 +129,8 @@ pub fn verify(token: &[u8], keys: &Jwks, policy: Policy<'_>) -> Result<Verified,
         None => return Err(JwsError::MissingKid),
     };
     let key = trusted_key(keys, &kid)?;
-    let signature = b64::decode(signature_b64)
-        .map_err(|_| JwsError::Malformed("the signature is not unpadded base64url".into()))?;
+    let signature = b64::decode_array::<64>(signature_b64)
+        .ok_or_else(|| JwsError::Malformed("the signature is not 64 bytes of unpadded base64url".into()))?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
     verify_ed25519(&key, signing_input.as_bytes(), &signature)?;
     let payload = decode_part(payload_b64, "payload")?;
