@@ -158,6 +158,7 @@ pub fn verification_code(e: &BundleError) -> ErrorCode {
             _ => ErrorCode::Malformed,
         },
         BundleError::InvalidClaims(_) => ErrorCode::InvalidClaims,
+        BundleError::DigestMismatch(_) => ErrorCode::DigestMismatch,
     }
 }
 

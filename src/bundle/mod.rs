@@ -3,6 +3,7 @@
 //! dependencies; building a bundle from connectors is the gateway's job.
 
 pub mod csv;
+pub mod package;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};

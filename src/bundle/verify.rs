@@ -1,6 +1,6 @@
 //! Bundle verification: the JWS rules of `jose::jws`, then the claims of format v1.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Claims, MAX_JWT_BYTES, TYP, VERSION};
 use crate::clock::UnixSeconds;
@@ -16,10 +16,12 @@ pub enum BundleError {
     Jws(#[from] JwsError),
     #[error("the claims are not a v1 bundle: {0}")]
     InvalidClaims(String),
+    #[error("{0} does not match its manifest digest")]
+    DigestMismatch(String),
 }
 
 /// One category of a verified bundle, as reported to whoever verifies it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CategorySummary {
     pub id: String,
