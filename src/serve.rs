@@ -78,6 +78,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         relay_url: config.relay_url.clone(),
         clock,
         metrics: Metrics::default(),
+        data_dir: config.data_dir.clone(),
     };
     Ok(Prepared { state: Arc::new(state), demo_token })
 }

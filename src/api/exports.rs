@@ -13,8 +13,14 @@ use utoipa::ToSchema;
 use super::auth::PortalClient;
 use super::subjects::SubjectPath;
 use super::{ApiError, AppState};
+use std::io::Write;
+
+use axum::body::{Body, Bytes};
+use tokio::sync::mpsc;
+
 use crate::bundle::{self, Purpose};
-use crate::gateway::exports;
+use crate::connectors::RecordStream;
+use crate::gateway::{exports, package};
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::ExportRecord;
 
@@ -49,7 +55,7 @@ pub struct ExportRequest {
     params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject")),
     request_body = ExportRequest,
     responses(
-        (status = 200, description = "The signed bundle", content_type = "application/jwt", body = String),
+        (status = 200, description = "The signed bundle: a compact JWS (`application/jwt`) or a zip package (`application/zip`), streamed", content_type = "application/jwt", body = String),
         (status = 400, description = "invalid_parameter, malformed_body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "subject_not_found, category_not_found", body = Problem, content_type = "application/problem+json"),
@@ -71,27 +77,100 @@ pub async fn create_export(
             format!("name at most {MAX_REQUESTED_CATEGORIES} categories"),
         ));
     }
-    if request.format == Format::Zip {
-        return Err(ApiError::new(ErrorCode::InvalidParameter, "the zip format is not available yet; use jwt"));
-    }
     let categories = exports::select(state.inventory.categories(), request.purpose, request.categories.as_deref())?;
+    let open = exports::open(&state, &subject, &categories).await?;
     let jti = uuid::Uuid::new_v4().to_string();
-    let claims = exports::build_claims(&state, &subject, request.purpose, &categories, jti.clone()).await?;
     let key = state.keyring.active_signing();
+    let mut record = ExportRecord {
+        id: jti.clone(),
+        client_id: client.id,
+        subject_ref: subject.as_str().to_owned(),
+        purpose: request.purpose.as_str().to_owned(),
+        format: String::new(),
+        categories: categories.iter().map(|c| c.id.clone()).collect(),
+        kid: key.kid().to_owned(),
+        created_at: state.clock.now(),
+    };
+    if request.format == Format::Zip {
+        record.format = "zip".to_owned();
+        state.store.record_export(&record).await?;
+        let request = package::PackageRequest { subject, purpose: request.purpose, jti: jti.clone() };
+        let ids = open.into_iter().map(|(c, stream)| (c.id.clone(), stream)).collect();
+        let body = stream_package(state.clone(), request, ids);
+        let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.zip\"");
+        return Ok((
+            [(CONTENT_TYPE, bundle::package::MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)],
+            body,
+        )
+            .into_response());
+    }
+    let data = exports::collect(&state, open).await?;
+    let claims = exports::claims(&state, &subject, request.purpose, jti.clone(), data);
     let token = bundle::sign_jwt(&claims, key).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
-    state
-        .store
-        .record_export(&ExportRecord {
-            id: jti.clone(),
-            client_id: client.id,
-            subject_ref: subject.as_str().to_owned(),
-            purpose: request.purpose.as_str().to_owned(),
-            format: "jwt".to_owned(),
-            categories: categories.iter().map(|c| c.id.clone()).collect(),
-            kid: key.kid().to_owned(),
-            created_at: claims.iat,
-        })
-        .await?;
+    record.format = "jwt".to_owned();
+    state.store.record_export(&record).await?;
     let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.jwt\"");
     Ok(([(CONTENT_TYPE, bundle::JWT_MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)], token).into_response())
+}
+
+/// Chunks in flight between the package writer and the HTTP body; with [`CHUNK_BYTES`]
+/// this bounds the memory one download holds.
+const CHANNEL_CHUNKS: usize = 8;
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Runs the blocking package writer and streams its output as the response body. A
+/// failure mid-way ends the body with an error, so the client sees a broken download,
+/// never a short package that looks whole.
+fn stream_package(
+    state: Arc<AppState>,
+    request: package::PackageRequest,
+    open: Vec<(String, Option<RecordStream>)>,
+) -> Body {
+    let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_CHUNKS);
+    let handle = tokio::runtime::Handle::current();
+    let request_id = super::request_id::current();
+    tokio::task::spawn_blocking(move || {
+        // Ids come from the inventory in `state`, so every lookup succeeds.
+        let open =
+            open.into_iter().filter_map(|(id, stream)| state.inventory.category(&id).map(|c| (c, stream))).collect();
+        let writer = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK_BYTES) };
+        let result = package::write(&state, &handle, &request, open, writer).and_then(|mut w| Ok(w.flush()?));
+        if let Err(e) = result {
+            tracing::error!(request_id = %request_id, bundle_id = %request.jti, "zip package failed mid-stream: {e}");
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// A blocking `Write` that hands full chunks to the async response body.
+struct ChannelWriter {
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
 }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub relay_url: Option<String>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
+    /// Where temporary spool files go: beside the keys, never in a shared /tmp.
+    pub data_dir: std::path::PathBuf,
 }
 
 #[derive(OpenApi)]
@@ -84,11 +86,8 @@ fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(public::discovery))
         .routes(routes!(subjects::list_exports))
         .routes(routes!(exports::create_export))
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(verify::verify))
-                .layer(DefaultBodyLimit::max(verify::MAX_VERIFY_BODY_BYTES)),
-        )
+        // `verify` reads its body as a stream and caps it per media type itself.
+        .merge(OpenApiRouter::new().routes(routes!(verify::verify)).layer(DefaultBodyLimit::disable()))
 }
 
 /// The OpenAPI document of [`app`], as committed in `openapi/gateway.json`.

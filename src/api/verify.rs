@@ -3,20 +3,22 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
+use futures_util::StreamExt;
 use serde::Serialize;
+use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
 use super::{ApiError, AppState};
-use crate::bundle::{self, CategorySummary};
+use crate::bundle::{self, CategorySummary, Summary, package};
 use crate::clock::rfc3339;
 use crate::protocol::{ErrorCode, Problem};
 
-/// Largest body `POST /v1/verify` reads.
-pub const MAX_VERIFY_BODY_BYTES: usize = bundle::MAX_JWT_BYTES;
+/// Largest zip package `POST /v1/verify` accepts; larger ones can be checked offline with
+/// `gdpr-gateway verify`.
+pub const MAX_VERIFY_ZIP_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification {
@@ -31,39 +33,76 @@ pub struct Verification {
     pub categories: Vec<CategorySummary>,
 }
 
-/// Verifies a compact JWS bundle (`Content-Type: application/jwt`) against this
-/// controller's keys, under the rules of `docs/bundle-format.md`.
+/// Verifies a bundle against this controller's keys, under the rules of
+/// `docs/bundle-format.md`: a compact JWS (`Content-Type: application/jwt`) or a zip
+/// package (`application/zip`).
 #[utoipa::path(
     post, path = "/v1/verify", tag = "public",
-    request_body(content = String, content_type = "application/jwt", description = "A compact JWS bundle"),
+    request_body(content(
+        (String = "application/jwt"),
+        (Vec<u8> = "application/zip")
+    ), description = "A compact JWS bundle or a zip package"),
     responses(
         (status = 200, body = Verification),
         (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "malformed, duplicate_member, forbidden_header, alg_not_allowed, wrong_typ, unknown_kid, signature_invalid, invalid_claims", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "malformed, duplicate_member, forbidden_header, alg_not_allowed, wrong_typ, unknown_kid, signature_invalid, invalid_claims, digest_mismatch", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn verify(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Verification>, ApiError> {
-    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case(bundle::JWT_MEDIA_TYPE) {
+pub async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Result<Json<Verification>, ApiError> {
+    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let body = request.into_body();
+    let summary = if essence == bundle::JWT_MEDIA_TYPE {
+        let bytes =
+            axum::body::to_bytes(body, bundle::MAX_JWT_BYTES).await.map_err(|_| too_large(bundle::MAX_JWT_BYTES))?;
+        Summary::from(&bundle::verify_jwt(&bytes, &state.keyring.jwks())?)
+    } else if essence == package::MEDIA_TYPE {
+        let file = spool(&state, body).await?;
+        let keys = state.keyring.jwks();
+        let verified = tokio::task::spawn_blocking(move || package::verify_package(file, &keys, &mut |_| {}))
+            .await
+            .map_err(|e| ApiError::internal(ErrorCode::Internal, &e))??;
+        Summary::from(&verified)
+    } else {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
-            format!("send the bundle as {}, not {content_type:?}", bundle::JWT_MEDIA_TYPE),
+            format!("send {} or {}, not {content_type:?}", bundle::JWT_MEDIA_TYPE, package::MEDIA_TYPE),
         ));
-    }
-    let verified = bundle::verify_jwt(&body, &state.keyring.jwks())?;
+    };
     Ok(Json(Verification {
         valid: true,
-        issuer: verified.issuer().to_owned(),
-        kid: verified.kid.clone(),
-        issued_at: rfc3339(verified.issued_at()),
-        subject: verified.subject().to_owned(),
-        bundle_id: verified.claims.jti.clone(),
-        categories: verified.categories(),
+        issuer: summary.issuer,
+        kid: summary.kid,
+        issued_at: rfc3339(summary.issued_at),
+        subject: summary.subject,
+        bundle_id: summary.bundle_id,
+        categories: summary.categories,
     }))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {limit} bytes"))
+}
+
+/// Streams the body into an unlinked temporary file in the data dir, refusing more than
+/// [`MAX_VERIFY_ZIP_BYTES`].
+async fn spool(state: &AppState, body: Body) -> Result<std::fs::File, ApiError> {
+    let internal = |e: std::io::Error| ApiError::internal(ErrorCode::Internal, &e);
+    let file = tempfile::tempfile_in(&state.data_dir).map_err(internal)?;
+    let mut out = tokio::fs::File::from_std(file);
+    let mut stream = body.into_data_stream();
+    let mut written = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::MalformedBody, e.to_string()))?;
+        written += chunk.len();
+        if written > MAX_VERIFY_ZIP_BYTES {
+            return Err(too_large(MAX_VERIFY_ZIP_BYTES));
+        }
+        out.write_all(&chunk).await.map_err(internal)?;
+    }
+    out.flush().await.map_err(internal)?;
+    let mut file = out.into_std().await;
+    std::io::Seek::rewind(&mut file).map_err(internal)?;
+    Ok(file)
 }

@@ -47,8 +47,12 @@ pub fn write_row<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String
 
 fn write_field(field: &str, out: &mut String) {
     // A cell starting like a formula would run when the file is opened in a spreadsheet;
-    // a leading apostrophe makes it text there and is visible, not silent.
-    let guarded = field.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(field);
+    // a leading apostrophe makes it text there and is visible, not silent. `+` and `-` also
+    // start phone numbers and negative amounts, so they are guarded only when the rest
+    // looks like a formula.
+    let formula_like = field.contains(['(', '=', '!', ':']);
+    let guarded = field.starts_with(['=', '@', '\t', '\r'])
+        || (field.starts_with(['+', '-']) && formula_like && !is_number(field));
     let needs_quotes =
         guarded || field.contains([',', '"', '\r', '\n']) || field.starts_with(' ') || field.ends_with(' ');
     if !needs_quotes {
@@ -92,7 +96,24 @@ mod tests {
     #[test]
     fn quotes_per_rfc4180_and_guards_formulas() {
         let mut out = String::new();
-        write_row(["plain", "a,b", "say \"hi\"", "two\nlines", "=SUM(A1)", "-5", "-x", " padded"], &mut out);
-        assert_eq!(out, "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"'=SUM(A1)\",-5,\"'-x\",\" padded\"\r\n");
+        write_row(
+            [
+                "plain",
+                "a,b",
+                "say \"hi\"",
+                "two\nlines",
+                "=SUM(A1)",
+                "-5",
+                "+31 6 1234",
+                "-2+cmd|'/C calc'!A0",
+                "@x",
+                " padded",
+            ],
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"'=SUM(A1)\",-5,+31 6 1234,\"'-2+cmd|'/C calc'!A0\",\"'@x\",\" padded\"\r\n"
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod package;
+pub mod summary;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use crate::clock::UnixSeconds;
 use crate::jose::{SigningKeyPair, jws};
 use crate::protocol::notice::{Controller, NoticeCategory, Right};
 
+pub use summary::Summary;
 pub use verify::{BundleError, CategorySummary, VerifiedBundle, verify_jwt};
 
 /// `typ` of every bundle JWS.

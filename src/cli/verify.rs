@@ -1,5 +1,5 @@
-//! `gdpr-gateway verify FILE --jwks FILE_OR_URL [--json]`: checks a bundle offline, with
-//! the same verifier the gateway uses. Exit 0 valid, 1 invalid (reason on stderr), 2 usage
+//! `gdpr-gateway verify FILE --jwks FILE_OR_URL [--json]`: checks a bundle (compact JWS or
+//! zip package) offline, with the same verifier the gateway uses. Exit 0 valid, 1 invalid (reason on stderr), 2 usage
 //! or I/O error.
 
 use std::io::Read;
@@ -10,9 +10,12 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::api::error::verification_code;
-use crate::bundle::{self, VerifiedBundle};
+use std::io::IsTerminal;
+
+use crate::bundle::{self, BundleError, Summary, package};
 use crate::clock::rfc3339;
 use crate::jose::Jwks;
+use crate::jose::jws::JwsError;
 
 /// Largest JWKS read from a file or URL.
 pub const MAX_JWKS_BYTES: u64 = 1024 * 1024;
@@ -24,11 +27,22 @@ pub fn run(file: &Path, jwks: &str, json_output: bool) -> ExitCode {
         Ok(keys) => keys,
         Err(message) => return usage_error(&format!("--jwks {jwks}: {message}")),
     };
-    let bytes = match read_capped(file, bundle::MAX_JWT_BYTES as u64) {
-        Ok(bytes) => bytes,
-        Err(message) => return usage_error(&format!("{}: {message}", file.display())),
+    let is_zip = match std::fs::File::open(file).and_then(|mut f| {
+        let mut magic = [0u8; 4];
+        f.read(&mut magic).map(|n| magic[..n] == *b"PK\x03\x04")
+    }) {
+        Ok(is_zip) => is_zip,
+        Err(e) => return usage_error(&format!("{}: {e}", file.display())),
     };
-    match bundle::verify_jwt(&bytes, &keys) {
+    let outcome = if is_zip {
+        verify_zip(file, &keys)
+    } else {
+        match read_capped(file, bundle::MAX_JWT_BYTES as u64) {
+            Ok(bytes) => bundle::verify_jwt(&bytes, &keys).map(|v| Summary::from(&v)),
+            Err(message) => return usage_error(&format!("{}: {message}", file.display())),
+        }
+    };
+    match outcome {
         Ok(verified) => {
             if json_output {
                 println!("{}", summary_json(&verified));
@@ -53,29 +67,50 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn summary_json(v: &VerifiedBundle) -> serde_json::Value {
+/// Verifies a zip package, drawing a progress bar on stderr when stdout is a terminal.
+fn verify_zip(path: &Path, keys: &Jwks) -> Result<Summary, BundleError> {
+    let open = || std::fs::File::open(path).map_err(|e| BundleError::Jws(JwsError::Malformed(e.to_string())));
+    let total = open().ok().and_then(package::payload_size).unwrap_or(0).max(1);
+    let interactive = std::io::stdout().is_terminal();
+    let mut last = u64::MAX;
+    let mut progress = |done: u64| {
+        let percent = done * 100 / total;
+        if interactive && percent != last {
+            last = percent;
+            let filled = (percent / 5) as usize;
+            eprint!("\rverifying [{}{}] {percent:>3}%", "#".repeat(filled), " ".repeat(20 - filled.min(20)));
+        }
+    };
+    let result = package::verify_package(open()?, keys, &mut progress);
+    if interactive {
+        eprintln!();
+    }
+    result.map(|v| Summary::from(&v))
+}
+
+fn summary_json(v: &Summary) -> serde_json::Value {
     json!({
         "valid": true,
-        "issuer": v.issuer(),
+        "issuer": v.issuer,
         "kid": v.kid,
-        "issued_at": rfc3339(v.issued_at()),
-        "subject": v.subject(),
-        "bundle_id": v.claims.jti,
-        "purpose": v.claims.bundle.purpose,
-        "categories": v.categories(),
+        "issued_at": rfc3339(v.issued_at),
+        "subject": v.subject,
+        "bundle_id": v.bundle_id,
+        "purpose": v.purpose,
+        "categories": v.categories,
     })
 }
 
-fn print_summary(v: &VerifiedBundle) {
+fn print_summary(v: &Summary) {
     println!("valid bundle");
-    println!("  issuer     {}", v.issuer());
+    println!("  issuer     {}", v.issuer);
     println!("  kid        {}", v.kid);
-    println!("  issued at  {}", rfc3339(v.issued_at()));
-    println!("  subject    {}", v.subject());
-    println!("  bundle id  {}", v.claims.jti);
-    println!("  purpose    {}", v.claims.bundle.purpose.as_str());
+    println!("  issued at  {}", rfc3339(v.issued_at));
+    println!("  subject    {}", v.subject);
+    println!("  bundle id  {}", v.bundle_id);
+    println!("  purpose    {}", v.purpose.as_str());
     println!("  categories");
-    for c in v.categories() {
+    for c in &v.categories {
         let unit = if c.records == 1 { "record" } else { "records" };
         println!("    {:<24} {:>6} {unit}  {}", c.id, c.records, c.name);
     }

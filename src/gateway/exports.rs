@@ -1,11 +1,11 @@
-//! Building a subject's bundle: choose the categories the purpose allows, pull records
-//! through the connectors, attach the art. 15 information, sign.
+//! Building a subject's bundle: choose the categories the purpose allows, open their
+//! record streams through the connectors, attach the art. 15 information.
 
 use futures_util::TryStreamExt;
 
 use crate::api::AppState;
 use crate::bundle::{Art15, Bundle, CategoryData, Claims, Purpose, VERSION};
-use crate::connectors::{ConnectorError, Record};
+use crate::connectors::{ConnectorError, RecordStream};
 use crate::inventory::{Category, NoticeCategory};
 use crate::subject::SubjectRef;
 
@@ -52,33 +52,42 @@ pub fn select<'a>(
     Ok(categories.iter().filter(|c| requested.contains(&c.id)).collect())
 }
 
-/// Builds the claims of a bundle for `subject` with `categories`' records.
-pub async fn build_claims(
+/// Each selected category with its open record stream (`None`: the source does not know
+/// the subject, so it holds nothing about them). Opening every stream before anything is
+/// sent lets an unknown subject answer 404 even for a streamed download.
+pub type OpenCategories<'a> = Vec<(&'a Category, Option<RecordStream>)>;
+
+pub async fn open<'a>(
+    state: &AppState,
+    subject: &SubjectRef,
+    categories: &[&'a Category],
+) -> Result<OpenCategories<'a>, ExportError> {
+    let mut open = Vec::with_capacity(categories.len());
+    for category in categories {
+        let connector = state.connectors.source(&category.source).ok_or_else(|| {
+            ExportError::Connector(ConnectorError::Unreachable(format!("no connector for source {}", category.source)))
+        })?;
+        match connector.fetch(subject, &category.id).await {
+            Ok(stream) => open.push((*category, Some(stream))),
+            Err(ConnectorError::SubjectNotFound) => open.push((*category, None)),
+            Err(e) => return Err(ExportError::Connector(e)),
+        }
+    }
+    if !open.is_empty() && open.iter().all(|(_, stream)| stream.is_none()) {
+        return Err(ExportError::SubjectNotFound);
+    }
+    Ok(open)
+}
+
+/// The claims every bundle form shares, with `categories` as given.
+pub fn claims(
     state: &AppState,
     subject: &SubjectRef,
     purpose: Purpose,
-    categories: &[&Category],
     jti: String,
-) -> Result<Claims, ExportError> {
-    let mut data = Vec::with_capacity(categories.len());
-    let mut known_somewhere = false;
-    let mut size = 0usize;
-    for category in categories {
-        let records = match fetch_all(state, subject, category, &mut size).await {
-            Ok(records) => {
-                known_somewhere = true;
-                records
-            }
-            // A source that does not know the subject holds nothing about them.
-            Err(ExportError::SubjectNotFound) => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        data.push(CategoryData { info: state.notice_category(category), records });
-    }
-    if !known_somewhere && !categories.is_empty() {
-        return Err(ExportError::SubjectNotFound);
-    }
-    Ok(Claims {
+    categories: Vec<CategoryData>,
+) -> Claims {
+    Claims {
         iss: state.notice.controller.id.clone(),
         sub: subject.as_str().to_owned(),
         iat: state.clock.now(),
@@ -86,31 +95,31 @@ pub async fn build_claims(
         bundle: Bundle {
             version: VERSION,
             purpose,
-            categories: data,
+            categories,
             art15: Art15 { controller: state.notice.controller.clone(), rights: state.notice.rights.clone() },
         },
-    })
+    }
 }
 
-async fn fetch_all(
-    state: &AppState,
-    subject: &SubjectRef,
-    category: &Category,
-    size: &mut usize,
-) -> Result<Vec<Record>, ExportError> {
-    let connector = state.connectors.source(&category.source).ok_or_else(|| {
-        ExportError::Connector(ConnectorError::Unreachable(format!("no connector for {}", category.source)))
-    })?;
-    let mut stream = connector.fetch(subject, &category.id).await.map_err(connector_error)?;
-    let mut records = Vec::new();
-    while let Some(record) = stream.try_next().await.map_err(connector_error)? {
-        *size += serde_json::to_vec(&record).map_or(0, |v| v.len());
-        if *size > MAX_JWT_RECORDS_BYTES {
-            return Err(ExportError::TooLargeForJwt);
+/// Reads every record into memory for the compact JWS form, refusing more than
+/// [`MAX_JWT_RECORDS_BYTES`].
+pub async fn collect(state: &AppState, open: OpenCategories<'_>) -> Result<Vec<CategoryData>, ExportError> {
+    let mut size = 0usize;
+    let mut data = Vec::with_capacity(open.len());
+    for (category, stream) in open {
+        let mut records = Vec::new();
+        if let Some(mut stream) = stream {
+            while let Some(record) = stream.try_next().await.map_err(connector_error)? {
+                size += serde_json::to_vec(&record).map_or(0, |v| v.len());
+                if size > MAX_JWT_RECORDS_BYTES {
+                    return Err(ExportError::TooLargeForJwt);
+                }
+                records.push(record);
+            }
         }
-        records.push(record);
+        data.push(CategoryData { info: state.notice_category(category), records });
     }
-    Ok(records)
+    Ok(data)
 }
 
 fn connector_error(e: ConnectorError) -> ExportError {

@@ -2,3 +2,5 @@
 //! rights requests and retention as they arrive.
 
 pub mod exports;
+pub mod index_html;
+pub mod package;

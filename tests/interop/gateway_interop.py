@@ -2,7 +2,8 @@
 agree with ourselves: jwcrypto and PyJWT read our JWKS, recompute every kid as an
 RFC 7638 thumbprint, and verify a bundle downloaded through the portal API; our own
 verifier (command and HTTP) accepts a bundle that jwcrypto signed with the key on disk;
-openapi-spec-validator validates the generated OpenAPI document.
+bagit-python validates an unzipped package; openapi-spec-validator validates the
+generated OpenAPI document.
 
 Usage: python3 tests/interop/gateway_interop.py path/to/gdpr-gateway
 """
@@ -14,8 +15,10 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
+import bagit
 import jwt
 from jwcrypto import jwk, jws
 from openapi_spec_validator import validate
@@ -167,6 +170,30 @@ def check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
           result.stderr)
     status, _, body = post(f"{base}/v1/verify", foreign_token.encode(), {"Content-Type": "application/jwt"})
     check("POST /v1/verify accepts a jwcrypto-signed bundle", status == 200 and json.loads(body)["valid"] is True, body[:300])
+
+    # The zip package is a BagIt bag any BagIt tool validates.
+    status, headers, body = post(
+        f"{base}/v1/subjects/alice/exports",
+        json.dumps({"format": "zip", "purpose": "access"}).encode(),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    check("portal export answers a zip", status == 200 and headers["content-type"] == "application/zip", status)
+    with tempfile.TemporaryDirectory() as scratch:
+        package = Path(scratch) / "alice.zip"
+        package.write_bytes(body)
+        with zipfile.ZipFile(package) as archive:
+            archive.extractall(Path(scratch) / "bag")
+        bag = bagit.Bag(str(Path(scratch) / "bag"))
+        try:
+            bag.validate()
+            check("bagit: unzipped package is a valid bag", bag.is_valid())
+        except bagit.BagValidationError as error:
+            check("bagit: unzipped package is a valid bag", False, str(error))
+        (Path(scratch) / "bag" / "data" / "contact.json").write_text("{}")
+        check("bagit: an edited file makes the bag invalid", not bagit.Bag(str(Path(scratch) / "bag")).is_valid())
+        result = subprocess.run([binary, "verify", str(package), "--jwks", f"{base}/.well-known/jwks.json"],
+                                capture_output=True, text=True)
+        check("our verify command accepts the package", result.returncode == 0, result.stderr)
 
 
 if __name__ == "__main__":

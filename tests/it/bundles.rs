@@ -273,3 +273,133 @@ fn flip(part: &str) -> String {
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
     String::from_utf8(bytes).unwrap()
 }
+
+async fn zip_export(gw: &TestGateway, subject: &str) -> Vec<u8> {
+    let response = export(gw, subject, json!({"format": "zip", "purpose": "access"})).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert!(response.headers()["content-disposition"].to_str().unwrap().ends_with(".zip\""));
+    response.bytes().await.unwrap().to_vec()
+}
+
+async fn verify_zip_http(gw: &TestGateway, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/v1/verify", gw.url))
+        .header("content-type", "application/zip")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Re-zips with `change` applied to one entry, CRCs recomputed, as an editor would.
+fn rezip(package: &[u8], target: &str, change: impl Fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let name = entry.name().to_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        out.start_file(name.as_str(), stored).unwrap();
+        out.write_all(&if name == target { change(bytes) } else { bytes }).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+fn entry(package: &[u8], name: &str) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap();
+    let mut text = String::new();
+    zip.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn zip_package_holds_json_csv_and_a_readable_page_and_verifies() {
+    let gw = TestGateway::demo().await;
+    let package = zip_export(&gw, "alice").await;
+    let payments: Value = serde_json::from_str(&entry(&package, "data/payments.json")).unwrap();
+    assert_eq!(
+        (payments["legal_basis"].as_str(), payments["records"].as_array().map(Vec::len)),
+        (Some("legal_obligation"), Some(2))
+    );
+    let csv = entry(&package, "data/contact.csv");
+    assert!(csv.starts_with("name,email,phone,address.street,address.postcode,address.city\r\n"), "{csv}");
+    assert!(csv.contains("Alice de Vries,alice@example.org,+31 6 12345678,Keizersgracht 1"), "{csv}");
+    let page = entry(&package, "data/index.html");
+    for expected in
+        ["Medical priority registration", "Art. 9(2)(a) GDPR", "7 years", "Autoriteit Persoonsgegevens", "Art. 20 GDPR"]
+    {
+        assert!(page.contains(expected), "{expected} missing from index.html");
+    }
+    assert!(entry(&package, "bag-info.txt").contains("Payload-Oxum: "));
+
+    let ok: Value = verify_zip_http(&gw, package.clone()).await.json().await.unwrap();
+    assert_eq!((ok["valid"].as_bool(), ok["subject"].as_str()), (Some(true), Some("alice")));
+    assert_eq!(ok["categories"][2], json!({"id": "meter_readings", "name": "Meter readings", "records": 5}));
+    let list: Value = gw.portal_get("/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (list["exports"][0]["format"].as_str(), list["exports"][0]["id"].as_str()),
+        (Some("zip"), ok["bundle_id"].as_str())
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alice.zip");
+    std::fs::write(&path, &package).unwrap();
+    let jwks = format!("{}/.well-known/jwks.json", gw.url);
+    let args = vec!["verify".to_owned(), path.display().to_string(), "--jwks".into(), jwks.clone(), "--json".into()];
+    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap()).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["bundle_id"], ok["bundle_id"]);
+}
+
+#[tokio::test]
+async fn tampering_with_any_file_of_a_package_is_caught_and_named() {
+    let gw = TestGateway::demo().await;
+    let package = zip_export(&gw, "bob").await;
+    let flip = |mut bytes: Vec<u8>| {
+        bytes[0] ^= 1;
+        bytes
+    };
+    for target in [
+        "data/contact.json",
+        "data/payments.csv",
+        "data/index.html",
+        "manifest-sha256.txt",
+        "bag-info.txt",
+        "bagit.txt",
+        "tagmanifest-sha256.txt",
+    ] {
+        let body =
+            assert_problem(verify_zip_http(&gw, rezip(&package, target, flip)).await, 422, "digest_mismatch").await;
+        assert!(body["detail"].as_str().unwrap().contains(target), "{body}");
+    }
+    let resigned = rezip(&package, "signature.jwt", |bytes| bytes[..bytes.len() - 4].to_vec());
+    assert_problem(verify_zip_http(&gw, resigned).await, 422, "malformed").await;
+    assert_problem(verify_zip_http(&gw, b"PK\x03\x04 truncated".to_vec()).await, 422, "malformed").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tampered.zip");
+    std::fs::write(&path, rezip(&package, "data/contracts.json", flip)).unwrap();
+    let args = vec![
+        "verify".to_owned(),
+        path.display().to_string(),
+        "--jwks".into(),
+        format!("{}/.well-known/jwks.json", gw.url),
+    ];
+    let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("data/contracts.json") && stderr.contains("digest_mismatch"), "{stderr}");
+}
+
+#[tokio::test]
+async fn oversized_zip_bodies_are_refused_while_streaming() {
+    let gw = TestGateway::demo().await;
+    let oversized = vec![0u8; gdpr_gateway::api::verify::MAX_VERIFY_ZIP_BYTES + 1];
+    assert_problem(verify_zip_http(&gw, oversized).await, 413, "payload_too_large").await;
+}
