@@ -1,25 +1,26 @@
 //! `POST /v1/subjects/{subject_ref}/exports`: the portal's download button.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 use super::auth::PortalClient;
 use super::subjects::SubjectPath;
 use super::{ApiError, AppState};
-use std::io::Write;
 
-use axum::body::{Body, Bytes};
-use tokio::sync::mpsc;
-
+use crate::bundle::package::WriteError;
 use crate::bundle::{self, Purpose};
 use crate::connectors::RecordStream;
+use crate::gateway::package::PackageError;
 use crate::gateway::{exports, package};
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::ExportRecord;
@@ -35,6 +36,15 @@ pub enum Format {
     Jwt,
     /// A BagIt zip package with `signature.jwt` (`application/zip`).
     Zip,
+}
+
+impl Format {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Zip => "zip",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,18 +91,18 @@ pub async fn create_export(
     let open = exports::open(&state, &subject, &categories).await?;
     let jti = uuid::Uuid::new_v4().to_string();
     let key = state.keyring.active_signing();
-    let mut record = ExportRecord {
+    let record = ExportRecord {
         id: jti.clone(),
         client_id: client.id,
         subject_ref: subject.as_str().to_owned(),
         purpose: request.purpose.as_str().to_owned(),
-        format: String::new(),
+        format: request.format.as_str().to_owned(),
         categories: categories.iter().map(|c| c.id.clone()).collect(),
         kid: key.kid().to_owned(),
         created_at: state.clock.now(),
     };
     if request.format == Format::Zip {
-        record.format = "zip".to_owned();
+        // Recorded before the first byte leaves: a download that breaks off was still begun.
         state.store.record_export(&record).await?;
         let request = package::PackageRequest { subject, purpose: request.purpose, jti: jti.clone() };
         let ids = open.into_iter().map(|(c, stream)| (c.id.clone(), stream)).collect();
@@ -107,7 +117,6 @@ pub async fn create_export(
     let data = exports::collect(&state, open).await?;
     let claims = exports::claims(&state, &subject, request.purpose, jti.clone(), data);
     let token = bundle::sign_jwt(&claims, key).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
-    record.format = "jwt".to_owned();
     state.store.record_export(&record).await?;
     let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.jwt\"");
     Ok(([(CONTENT_TYPE, bundle::JWT_MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)], token).into_response())
@@ -135,9 +144,17 @@ fn stream_package(
             open.into_iter().filter_map(|(id, stream)| state.inventory.category(&id).map(|c| (c, stream))).collect();
         let writer = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK_BYTES) };
         let result = package::write(&state, &handle, &request, open, writer).and_then(|mut w| Ok(w.flush()?));
-        if let Err(e) = result {
-            tracing::error!(request_id = %request_id, bundle_id = %request.jti, "zip package failed mid-stream: {e}");
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        match result {
+            Ok(()) => {}
+            Err(PackageError::Spool(e) | PackageError::Write(WriteError::Io(e)))
+                if e.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                tracing::warn!(request_id = %request_id, bundle_id = %request.jti, "the client left during the zip download");
+            }
+            Err(e) => {
+                tracing::error!(request_id = %request_id, bundle_id = %request.jti, "zip package failed mid-stream: {e}");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
         }
     });
     Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
