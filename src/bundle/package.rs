@@ -511,6 +511,20 @@ mod tests {
         assert!(malformed(verify(b"not a zip", &key)).contains("not a zip"));
     }
 
+    /// Compression is how zip bombs work; a package entry must be stored. The method field
+    /// (offset 8 of a local header, 10 of a central header) is set to deflate (8) here.
+    #[test]
+    fn compressed_entries_are_refused() {
+        let key = SigningKeyPair::generate();
+        let mut package = build(&key, FILES);
+        for (signature, offset) in [([0x50, 0x4b, 0x03, 0x04], 8), ([0x50, 0x4b, 0x01, 0x02], 10)] {
+            let at = package.windows(4).position(|w| w == signature).unwrap();
+            package[at + offset] = 8;
+        }
+        let message = malformed(verify(&package, &key));
+        assert!(message.contains("compressed"), "{message}");
+    }
+
     #[test]
     fn payload_names_are_flat_and_plain() {
         let mut writer = PackageWriter::new(Vec::new());
