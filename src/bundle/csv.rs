@@ -10,39 +10,76 @@ pub const MAX_COLUMNS: usize = 1024;
 /// are, numbers and booleans as their JSON text, `null` and empty containers as empty cells.
 pub fn flatten(record: &Map<String, Value>) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (key, value) in record {
-        flatten_into(key.clone(), value, &mut out);
-    }
+    for_each_cell(record, |column, cell| out.push((column.to_owned(), cell.to_owned())));
     out
 }
 
-fn flatten_into(prefix: String, value: &Value, out: &mut Vec<(String, String)>) {
+/// Calls `f` with each flattened column name and cell, in document order, reusing one
+/// buffer for the names: the per-record hot path of the zip package.
+pub fn for_each_cell(record: &Map<String, Value>, mut f: impl FnMut(&str, &str)) {
+    let mut path = String::new();
+    let mut scratch = String::new();
+    for (key, value) in record {
+        path.clear();
+        path.push_str(key);
+        visit(&mut path, value, &mut scratch, &mut f);
+    }
+}
+
+fn visit(path: &mut String, value: &Value, scratch: &mut String, f: &mut impl FnMut(&str, &str)) {
+    let len = path.len();
     match value {
         Value::Object(map) if !map.is_empty() => {
             for (key, v) in map {
-                flatten_into(format!("{prefix}.{key}"), v, out);
+                path.push('.');
+                path.push_str(key);
+                visit(path, v, scratch, f);
+                path.truncate(len);
             }
         }
         Value::Array(items) if !items.is_empty() => {
             for (i, v) in items.iter().enumerate() {
-                flatten_into(format!("{prefix}.{i}"), v, out);
+                path.push('.');
+                path.push_str(itoa(i, scratch));
+                visit(path, v, scratch, f);
+                path.truncate(len);
             }
         }
-        Value::String(s) => out.push((prefix, s.clone())),
-        Value::Null | Value::Object(_) | Value::Array(_) => out.push((prefix, String::new())),
-        other => out.push((prefix, other.to_string())),
+        Value::String(s) => f(path, s),
+        Value::Null | Value::Object(_) | Value::Array(_) => f(path, ""),
+        Value::Bool(b) => f(path, if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            use std::fmt::Write;
+            scratch.clear();
+            // Writing to a String cannot fail.
+            let _ = write!(scratch, "{n}");
+            f(path, scratch);
+        }
     }
+}
+
+fn itoa(i: usize, scratch: &mut String) -> &str {
+    use std::fmt::Write;
+    scratch.clear();
+    // Writing to a String cannot fail.
+    let _ = write!(scratch, "{i}");
+    scratch
 }
 
 /// Appends one CSV row, quoting fields that need it (RFC 4180 §2) and ending with CRLF.
 pub fn write_row<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String) {
+    write_cells(fields, out);
+    out.push_str("\r\n");
+}
+
+/// Appends the cells of a row without its line end, for rows padded later.
+pub fn write_cells<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String) {
     for (i, field) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         write_field(field, out);
     }
-    out.push_str("\r\n");
 }
 
 fn write_field(field: &str, out: &mut String) {

@@ -10,6 +10,10 @@ use tokio::io::BufReader;
 use super::{Connector, ConnectorError, RecordStream, lines};
 use crate::subject::SubjectRef;
 
+/// Read size: each read of a tokio file is a trip through the blocking pool, so reads are
+/// large.
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct FileConnector {
     root: PathBuf,
@@ -35,7 +39,7 @@ impl Connector for FileConnector {
                 return Err(ConnectorError::SubjectNotFound);
             }
             match tokio::fs::File::open(dir.join(format!("{category}.jsonl"))).await {
-                Ok(file) => Ok(lines::records(BufReader::new(file))),
+                Ok(file) => Ok(lines::records(BufReader::with_capacity(READ_BUFFER_BYTES, file))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(stream::empty().boxed()),
                 Err(e) => Err(e.into()),
             }

@@ -1,11 +1,11 @@
 //! Writing a subject's zip package (docs/bundle-format.md § Zip package) as a stream:
-//! records are spooled once per category to an unlinked temporary file in the data dir,
-//! then written as JSON and CSV, hashed on the way into the zip.
+//! records are pulled once per category into two unlinked temporary files in the data dir
+//! (JSON and finished CSV rows), then copied into the zip, hashed on the way.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
 
-use futures_util::TryStreamExt;
+use futures_util::StreamExt;
 use tokio::runtime::Handle;
 
 use super::exports::{ExportError, OpenCategories};
@@ -15,7 +15,7 @@ use crate::bundle::csv::{self, MAX_COLUMNS};
 use crate::bundle::package::{PackageClaims, PackageInfo, PackageWriter, WriteError};
 use crate::bundle::{CategorySummary, Purpose, TYP, VERSION};
 use crate::clock::rfc3339;
-use crate::connectors::Record;
+use crate::connectors::RecordStream;
 use crate::jose::jws;
 use crate::subject::SubjectRef;
 
@@ -52,58 +52,33 @@ pub fn write<W: Write>(
     let mut summaries = Vec::with_capacity(open.len());
     for (category, stream) in open {
         let info = state.notice_category(category);
-        let mut spool = BufWriter::new(tempfile::tempfile_in(&state.data_dir)?);
-        let mut columns: Vec<String> = Vec::new();
-        let mut known: HashMap<String, usize> = HashMap::new();
-        let mut count = 0usize;
-        if let Some(mut stream) = stream {
-            while let Some(record) = handle.block_on(stream.try_next()).map_err(ExportError::Connector)? {
-                for (column, _) in csv::flatten(&record) {
-                    if !known.contains_key(&column) {
-                        if columns.len() == MAX_COLUMNS {
-                            return Err(PackageError::TooManyColumns(category.id.clone()));
-                        }
-                        known.insert(column.clone(), columns.len());
-                        columns.push(column);
-                    }
-                }
-                serde_json::to_writer(&mut spool, &record).map_err(std::io::Error::other)?;
-                spool.write_all(b"\n")?;
-                count += 1;
-            }
-        }
-        let mut spool = spool.into_inner().map_err(|e| e.into_error())?;
+        let spooled = spool(state, handle, &category.id, stream)?;
+        let Spooled { mut json, mut csv, columns, count } = spooled;
 
         // data/<id>.json: the category's information with its records, like the JWS form.
         let head = serde_json::to_string(&info).map_err(std::io::Error::other)?;
         let mut file = package.payload(&format!("{}.json", category.id))?;
         file.write_all(&head.as_bytes()[..head.len() - 1])?;
         file.write_all(if head.len() > 2 { b",\"records\":[" } else { b"\"records\":[" })?;
-        for_each_record(&mut spool, |i, line| {
+        for_each_entry(&mut json, |i, entry, _| {
             if i > 0 {
                 file.write_all(b",")?;
             }
-            file.write_all(line)
+            file.write_all(entry)
         })?;
         file.write_all(b"]}")?;
         file.close();
 
-        // data/<id>.csv: one row per record, columns in first-seen order.
+        // data/<id>.csv: rows as spooled, padded for columns that appeared after them.
         let mut file = package.payload(&format!("{}.csv", category.id))?;
-        let mut row = String::new();
-        csv::write_row(columns.iter().map(String::as_str), &mut row);
-        file.write_all(row.as_bytes())?;
-        for_each_record(&mut spool, |_, line| {
-            let record: Record = serde_json::from_slice(line).map_err(std::io::Error::other)?;
-            let mut cells = vec![String::new(); columns.len()];
-            for (column, value) in csv::flatten(&record) {
-                if let Some(&i) = known.get(&column) {
-                    cells[i] = value;
-                }
-            }
-            row.clear();
-            csv::write_row(cells.iter().map(String::as_str), &mut row);
-            file.write_all(row.as_bytes())
+        let mut header = String::new();
+        csv::write_row(columns.iter().map(String::as_str), &mut header);
+        file.write_all(header.as_bytes())?;
+        let padding = ",".repeat(columns.len());
+        for_each_entry(&mut csv, |_, row, cells| {
+            file.write_all(row)?;
+            file.write_all(&padding.as_bytes()[..columns.len().saturating_sub(cells.max(1))])?;
+            file.write_all(b"\r\n")
         })?;
         file.close();
         summaries.push((info, count));
@@ -145,19 +120,113 @@ pub fn write<W: Write>(
     Ok(out)
 }
 
-/// Reads the spool from the start, calling `f` with each record's JSON line.
-fn for_each_record(
+/// A category's records, spooled once: JSON for the `.json` file and finished CSV rows.
+struct Spooled {
+    json: std::fs::File,
+    csv: std::fs::File,
+    columns: Vec<String>,
+    count: usize,
+}
+
+/// Records pulled from the connector per trip into the async runtime.
+const BATCH: usize = 1024;
+
+/// Pulls the records once, writing each as JSON and as a CSV row to two unlinked temporary
+/// files. CSV columns are numbered in first-seen order, so a new column only ever appends:
+/// earlier rows are padded when copied, and no record is parsed twice.
+fn spool(
+    state: &AppState,
+    handle: &Handle,
+    category: &str,
+    stream: Option<RecordStream>,
+) -> Result<Spooled, PackageError> {
+    let mut json = BufWriter::new(tempfile::tempfile_in(&state.data_dir)?);
+    let mut csv_out = BufWriter::new(tempfile::tempfile_in(&state.data_dir)?);
+    let mut columns: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut count = 0usize;
+    let mut entry = Vec::new();
+    let mut row = String::new();
+    let mut cells: Vec<String> = Vec::new();
+    if let Some(stream) = stream {
+        let mut batches = stream.ready_chunks(BATCH);
+        while let Some(batch) = handle.block_on(batches.next()) {
+            for record in batch {
+                let record = record.map_err(ExportError::Connector)?;
+                entry.clear();
+                serde_json::to_writer(&mut entry, &record).map_err(std::io::Error::other)?;
+                write_entry(&mut json, &entry, 0)?;
+                for cell in &mut cells {
+                    cell.clear();
+                }
+                let mut used = 0;
+                let mut too_wide = false;
+                csv::for_each_cell(&record, |column, value| {
+                    let i = match index.get(column) {
+                        Some(&i) => i,
+                        None if columns.len() == MAX_COLUMNS => {
+                            too_wide = true;
+                            return;
+                        }
+                        None => {
+                            index.insert(column.to_owned(), columns.len());
+                            columns.push(column.to_owned());
+                            columns.len() - 1
+                        }
+                    };
+                    if cells.len() <= i {
+                        cells.resize(i + 1, String::new());
+                    }
+                    cells[i].push_str(value);
+                    used = used.max(i + 1);
+                });
+                if too_wide {
+                    return Err(PackageError::TooManyColumns(category.to_owned()));
+                }
+                let cells = &cells[..used];
+                row.clear();
+                csv::write_cells(cells.iter().map(String::as_str), &mut row);
+                write_entry(&mut csv_out, row.as_bytes(), used)?;
+                count += 1;
+            }
+        }
+    }
+    let json = json.into_inner().map_err(|e| e.into_error())?;
+    let csv = csv_out.into_inner().map_err(|e| e.into_error())?;
+    Ok(Spooled { json, csv, columns, count })
+}
+
+/// Spool entries are length-prefixed (CSV rows may contain newlines): byte length and
+/// cell count, then the bytes.
+fn write_entry(out: &mut impl Write, bytes: &[u8], cells: usize) -> std::io::Result<()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| std::io::Error::other("record larger than 4 GiB"))?;
+    let cells = u32::try_from(cells).map_err(|_| std::io::Error::other("too many cells"))?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(&cells.to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Reads a spool from the start, calling `f` with each entry's index, bytes and cell count.
+fn for_each_entry(
     spool: &mut std::fs::File,
-    mut f: impl FnMut(usize, &[u8]) -> std::io::Result<()>,
+    mut f: impl FnMut(usize, &[u8], usize) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     spool.rewind()?;
-    let mut reader = BufReader::new(&mut *spool);
-    let mut line = Vec::new();
+    let mut reader = BufReader::with_capacity(256 * 1024, &mut *spool);
+    let mut prefix = [0u8; 8];
+    let mut bytes = Vec::new();
     let mut i = 0;
-    while reader.read_until(b'\n', &mut line)? > 0 {
-        f(i, line.strip_suffix(b"\n").unwrap_or(&line))?;
-        line.clear();
+    loop {
+        match reader.read_exact(&mut prefix) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        let cells = u32::from_le_bytes([prefix[4], prefix[5], prefix[6], prefix[7]]) as usize;
+        bytes.resize(len, 0);
+        reader.read_exact(&mut bytes)?;
+        f(i, &bytes, cells)?;
         i += 1;
     }
-    Ok(())
 }
