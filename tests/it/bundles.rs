@@ -329,6 +329,10 @@ async fn zip_package_holds_json_csv_and_a_readable_page_and_verifies() {
     let csv = entry(&package, "data/contact.csv");
     assert!(csv.starts_with("name,email,phone,address.street,address.postcode,address.city\r\n"), "{csv}");
     assert!(csv.contains("Alice de Vries,alice@example.org,+31 6 12345678,Keizersgracht 1"), "{csv}");
+    // `m3` first appears in the fourth record: earlier rows are padded to the full width.
+    let readings = entry(&package, "data/meter_readings.csv");
+    assert!(readings.starts_with("meter,date,kwh,m3\r\nE-8712,2026-01-01,10412,\r\n"), "{readings}");
+    assert!(readings.contains("\r\nG-3310,2026-01-01,,5230\r\n"), "{readings}");
     let page = entry(&package, "data/index.html");
     for expected in
         ["Medical priority registration", "Art. 9(2)(a) GDPR", "7 years", "Autoriteit Persoonsgegevens", "Art. 20 GDPR"]
