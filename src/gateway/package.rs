@@ -48,12 +48,12 @@ pub fn write<W: Write>(
     open: OpenCategories<'_>,
     out: W,
 ) -> Result<W, PackageError> {
+    let now = state.clock.now();
     let mut package = PackageWriter::new(out);
     let mut summaries = Vec::with_capacity(open.len());
     for (category, stream) in open {
         let info = state.notice_category(category);
-        let spooled = spool(state, handle, &category.id, stream)?;
-        let Spooled { mut json, mut csv, columns, count } = spooled;
+        let Spooled { mut json, mut csv, columns, count } = spool(state, handle, &category.id, stream)?;
 
         // data/<id>.json: the category's information with its records, like the JWS form.
         let head = serde_json::to_string(&info).map_err(std::io::Error::other)?;
@@ -85,10 +85,9 @@ pub fn write<W: Write>(
     }
 
     let mut file = package.payload("index.html")?;
-    file.write_all(index_html::render(&state.notice, &request.subject, state.clock.now(), &summaries).as_bytes())?;
+    file.write_all(index_html::render(&state.notice, &request.subject, now, &summaries).as_bytes())?;
     file.close();
 
-    let now = state.clock.now();
     let categories: Vec<CategorySummary> = summaries
         .iter()
         .map(|(info, n)| CategorySummary { id: info.id.clone(), name: info.name.clone(), records: *n })
