@@ -53,6 +53,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::WrongTyp
         | ErrorCode::UnknownKid
         | ErrorCode::SignatureInvalid
+        | ErrorCode::IssuerMismatch
         | ErrorCode::InvalidClaims
         | ErrorCode::DigestMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -86,6 +87,7 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::WrongTyp => "Wrong or missing typ",
         ErrorCode::UnknownKid => "Unknown signing key",
         ErrorCode::SignatureInvalid => "Signature invalid",
+        ErrorCode::IssuerMismatch => "Key not the issuer's",
         ErrorCode::InvalidClaims => "Invalid bundle claims",
         ErrorCode::DigestMismatch => "Digest mismatch",
         ErrorCode::StoreUnavailable => "Storage unavailable",

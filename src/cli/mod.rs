@@ -35,8 +35,14 @@ enum Command {
         file: PathBuf,
         /// The issuer's JWKS: a file or an http(s) URL such as
         /// https://gateway.example/.well-known/jwks.json
-        #[arg(long, value_name = "FILE_OR_URL")]
-        jwks: String,
+        #[arg(long, value_name = "FILE_OR_URL", required_unless_present = "trust_list", conflicts_with = "trust_list")]
+        jwks: Option<String>,
+        /// A signed trust list (file or URL): the issuer's keys are taken from its entry.
+        #[arg(long, value_name = "FILE_OR_URL", requires = "operator_jwks")]
+        trust_list: Option<String>,
+        /// The trust framework operator's JWKS, pinned, to check the trust list's signature.
+        #[arg(long, value_name = "FILE_OR_URL", requires = "trust_list")]
+        operator_jwks: Option<String>,
         /// Print the result as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -93,7 +99,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Verify { file, jwks, json } => return verify::run(&file, &jwks, json),
+        Command::Verify { file, jwks, trust_list, operator_jwks, json } => {
+            let source = match (&jwks, &trust_list, &operator_jwks) {
+                (Some(jwks), _, _) => verify::KeySource::Jwks(jwks),
+                (None, Some(list), Some(operator_jwks)) => verify::KeySource::TrustList { list, operator_jwks },
+                // clap enforces one of the two forms.
+                _ => return ExitCode::from(2),
+            };
+            return verify::run(&file, source, json);
+        }
         Command::Serve(args) => serve(&args),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),

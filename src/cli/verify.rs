@@ -1,5 +1,6 @@
-//! `gdpr-gateway verify FILE --jwks FILE_OR_URL [--json]`: checks a bundle (compact JWS or
-//! zip package) offline, with the same verifier the gateway uses. Exit 0 valid, 1 invalid (reason on stderr), 2 usage
+//! `gdpr-gateway verify FILE (--jwks FILE_OR_URL | --trust-list FILE_OR_URL --operator-jwks
+//! FILE_OR_URL) [--json]`: checks a bundle (compact JWS or zip package) offline, with the same
+//! verifier the gateway uses. Exit 0 valid, 1 invalid (reason on stderr), 2 usage
 //! or I/O error.
 
 use std::io::Read;
@@ -13,19 +14,29 @@ use crate::api::error::verification_code;
 use std::io::IsTerminal;
 
 use crate::bundle::{self, BundleError, Summary, package};
-use crate::clock::rfc3339;
+use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::jose::Jwks;
 use crate::jose::jws::JwsError;
+use crate::protocol::ErrorCode;
+use crate::protocol::trust_list::{self, TrustList, TrustListError};
 
 /// Largest JWKS read from a file or URL.
 pub const MAX_JWKS_BYTES: u64 = 1024 * 1024;
 /// Time limit for fetching a JWKS URL.
 pub const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub fn run(file: &Path, jwks: &str, json_output: bool) -> ExitCode {
-    let keys = match load_jwks(jwks) {
-        Ok(keys) => keys,
-        Err(message) => return usage_error(&format!("--jwks {jwks}: {message}")),
+/// Where the issuer's keys come from.
+pub enum KeySource<'a> {
+    /// A JWKS the verifier pins itself.
+    Jwks(&'a str),
+    /// A trust list, checked against the operator's pinned JWKS.
+    TrustList { list: &'a str, operator_jwks: &'a str },
+}
+
+pub fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> ExitCode {
+    let (keys, trust_list) = match load_keys(&source) {
+        Ok(loaded) => loaded,
+        Err(message) => return usage_error(&message),
     };
     let is_zip = match std::fs::File::open(file).and_then(|mut f| {
         let mut magic = [0u8; 4];
@@ -35,13 +46,21 @@ pub fn run(file: &Path, jwks: &str, json_output: bool) -> ExitCode {
         Err(e) => return usage_error(&format!("{}: {e}", file.display())),
     };
     let outcome = if is_zip {
-        verify_zip(file, &keys)
+        verify_zip(file, &keys).map_err(Rejection::from)
     } else {
         match read_capped(file, bundle::MAX_JWT_BYTES as u64) {
-            Ok(bytes) => bundle::verify_jwt(&bytes, &keys).map(|v| Summary::from(&v)),
+            Ok(bytes) => bundle::verify_jwt(&bytes, &keys).map(|v| Summary::from(&v)).map_err(Rejection::from),
             Err(message) => return usage_error(&format!("{}: {message}", file.display())),
         }
     };
+    // With a trust list, the key that verified must be listed under the claimed issuer.
+    let outcome = outcome.and_then(|summary| match &trust_list {
+        Some(list) => match list.check_issuer(&summary.kid, &summary.issuer) {
+            Ok(()) => Ok(summary),
+            Err(e) => Err(Rejection::Issuer(e)),
+        },
+        None => Ok(summary),
+    });
     match outcome {
         Ok(verified) => {
             if json_output {
@@ -52,12 +71,57 @@ pub fn run(file: &Path, jwks: &str, json_output: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let code = verification_code(&e);
+            let code = e.code();
             if json_output {
                 println!("{}", json!({"valid": false, "error_code": code.as_str(), "reason": e.to_string()}));
             }
             eprintln!("invalid: {} ({})", e, code.as_str());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a bundle was refused: by the verifier, or by the trust list's issuer rule.
+enum Rejection {
+    Bundle(BundleError),
+    Issuer(TrustListError),
+}
+
+impl Rejection {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Bundle(e) => verification_code(e),
+            Self::Issuer(_) => ErrorCode::IssuerMismatch,
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bundle(e) => e.fmt(f),
+            Self::Issuer(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<BundleError> for Rejection {
+    fn from(e: BundleError) -> Self {
+        Self::Bundle(e)
+    }
+}
+
+/// The keys to verify with, and the trust list when they come from one.
+fn load_keys(source: &KeySource<'_>) -> Result<(Jwks, Option<TrustList>), String> {
+    match source {
+        KeySource::Jwks(jwks) => Ok((load_jwks(jwks).map_err(|m| format!("--jwks {jwks}: {m}"))?, None)),
+        KeySource::TrustList { list, operator_jwks } => {
+            let operator = load_jwks(operator_jwks).map_err(|m| format!("--operator-jwks {operator_jwks}: {m}"))?;
+            let bytes =
+                load_bytes(list, trust_list::MAX_BYTES as u64).map_err(|m| format!("--trust-list {list}: {m}"))?;
+            let list = TrustList::verify(&bytes, &operator, SystemClock.now())
+                .map_err(|e| format!("--trust-list {list}: {e}"))?;
+            Ok((list.signing_keys(), Some(list)))
         }
     }
 }
@@ -128,15 +192,19 @@ fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 
 /// Reads a JWKS from a file or an http(s) URL (no redirects, size- and time-capped).
 fn load_jwks(source: &str) -> Result<Jwks, String> {
-    let bytes = if source.starts_with("https://") || source.starts_with("http://") {
-        fetch(source)?
-    } else {
-        read_capped(Path::new(source), MAX_JWKS_BYTES)?
-    };
+    let bytes = load_bytes(source, MAX_JWKS_BYTES)?;
     serde_json::from_slice(&bytes).map_err(|e| format!("not a JWKS of OKP keys: {e}"))
 }
 
-fn fetch(url: &str) -> Result<Vec<u8>, String> {
+fn load_bytes(source: &str, limit: u64) -> Result<Vec<u8>, String> {
+    if source.starts_with("https://") || source.starts_with("http://") {
+        fetch(source, limit)
+    } else {
+        read_capped(Path::new(source), limit)
+    }
+}
+
+fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = reqwest::Client::builder()
@@ -151,8 +219,8 @@ fn fetch(url: &str) -> Result<Vec<u8>, String> {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
             bytes.extend_from_slice(&chunk);
-            if bytes.len() as u64 > MAX_JWKS_BYTES {
-                return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
+            if bytes.len() as u64 > limit {
+                return Err(format!("larger than {limit} bytes"));
             }
         }
         Ok(bytes)

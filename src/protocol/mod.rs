@@ -3,5 +3,6 @@
 pub mod gdpr;
 pub mod notice;
 pub mod problem;
+pub mod trust_list;
 
 pub use problem::{ErrorCode, Problem};

@@ -70,6 +70,8 @@ error_codes! {
     UnknownKid = "unknown_kid",
     /// The signature does not verify.
     SignatureInvalid = "signature_invalid",
+    /// The bundle was signed with a key the trust list gives to another controller than its `iss`.
+    IssuerMismatch = "issuer_mismatch",
     /// The claims are not a v1 bundle.
     InvalidClaims = "invalid_claims",
     /// A file of a zip package does not match its manifest digest.

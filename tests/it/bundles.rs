@@ -407,3 +407,79 @@ async fn oversized_zip_bodies_are_refused_while_streaming() {
     let oversized = vec![0u8; gdpr_gateway::api::verify::MAX_VERIFY_ZIP_BYTES + 1];
     assert_problem(verify_zip_http(&gw, oversized).await, 413, "payload_too_large").await;
 }
+
+#[tokio::test]
+async fn verify_command_takes_issuer_keys_from_a_signed_trust_list() {
+    use gdpr_gateway::jose::{Jwks, SigningKeyPair};
+    use gdpr_gateway::protocol::trust_list::{Entry, TrustList, VERSION};
+
+    let gw = TestGateway::demo().await;
+    let token = jwt(&gw, "alice", json!({"format": "jwt", "purpose": "access"})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    };
+    let bundle = write("alice.jwt", &token);
+    let operator = SigningKeyPair::generate();
+    let operator_jwks =
+        write("operator.json", &serde_json::to_string(&Jwks { keys: vec![operator.public_jwk().clone()] }).unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let list_for = |id: &str, exp: u64| TrustList {
+        iss: "https://operator.example".into(),
+        iat: now,
+        exp,
+        version: VERSION,
+        controllers: vec![Entry {
+            id: id.into(),
+            name: "Demo".into(),
+            jwks: gw.state.keyring.jwks(),
+            encryption_jwks: gw.state.keyring.encryption_jwks(),
+            import_endpoint: None,
+            token_endpoint: None,
+        }],
+    };
+    let good = write("good.jwt", &list_for("https://demo.gdpr-gateway.example", now + 3600).sign(&operator).unwrap());
+    let elsewhere = write("elsewhere.jwt", &list_for("https://other.example", now + 3600).sign(&operator).unwrap());
+    let expired =
+        write("expired.jwt", &list_for("https://demo.gdpr-gateway.example", now - 1).sign(&operator).unwrap());
+    let forged = write(
+        "forged.jwt",
+        &list_for("https://demo.gdpr-gateway.example", now + 3600).sign(&SigningKeyPair::generate()).unwrap(),
+    );
+
+    let run = |args: Vec<&str>| {
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        async move { tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap()).await.unwrap() }
+    };
+    let with_list = |list: &str| {
+        vec!["verify", bundle.as_str(), "--trust-list", list, "--operator-jwks", operator_jwks.as_str()]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let out = run(with_list(&good).iter().map(String::as_str).collect()).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(with_list(&elsewhere).iter().map(String::as_str).collect()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issuer_mismatch"));
+    for bad in [&expired, &forged] {
+        let out = run(with_list(bad).iter().map(String::as_str).collect()).await;
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = run(vec!["verify", &bundle, "--trust-list", &good]).await;
+    assert_eq!(out.status.code(), Some(2), "the operator key must be pinned");
+    let out = run(vec![
+        "verify",
+        &bundle,
+        "--trust-list",
+        &good,
+        "--operator-jwks",
+        &operator_jwks,
+        "--jwks",
+        &operator_jwks,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "one key source at a time");
+}
