@@ -3,7 +3,7 @@
 //! verifier the gateway uses. Exit 0 valid, 1 invalid (reason on stderr), 2 usage
 //! or I/O error.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,8 +11,6 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::api::error::verification_code;
-use std::io::IsTerminal;
-
 use crate::bundle::{self, BundleError, Summary, package};
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::jose::Jwks;
@@ -55,10 +53,7 @@ pub fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> ExitCode {
     };
     // With a trust list, the key that verified must be listed under the claimed issuer.
     let outcome = outcome.and_then(|summary| match &trust_list {
-        Some(list) => match list.check_issuer(&summary.kid, &summary.issuer) {
-            Ok(()) => Ok(summary),
-            Err(e) => Err(Rejection::Issuer(e)),
-        },
+        Some(list) => list.check_issuer(&summary.kid, &summary.issuer).map(|()| summary).map_err(Rejection::Issuer),
         None => Ok(summary),
     });
     match outcome {
