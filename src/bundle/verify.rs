@@ -71,3 +71,34 @@ pub fn verify_jwt(token: &[u8], keys: &Jwks) -> Result<VerifiedBundle, BundleErr
     }
     Ok(VerifiedBundle { kid: verified.kid, claims })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::SigningKeyPair;
+    use crate::jose::jws::sign_with_header;
+
+    /// Whether an error is the one a case expects.
+    type Expect = fn(&BundleError) -> bool;
+
+    /// Correctly signed payloads that are still not a bundle: each refused, none panics.
+    #[test]
+    fn signed_but_hostile_payloads_are_refused() {
+        let key = SigningKeyPair::generate();
+        let keys = Jwks { keys: vec![key.public_jwk().clone()] };
+        let header = format!(r#"{{"alg":"EdDSA","kid":"{}","typ":"{TYP}"}}"#, key.kid());
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let cases: Vec<(Vec<u8>, Expect)> = vec![
+            (b"\xff\xfe not utf-8".to_vec(), |e| matches!(e, BundleError::Jws(JwsError::Malformed(_)))),
+            (deep.into_bytes(), |e| matches!(e, BundleError::Jws(JwsError::Malformed(_)))),
+            (br#"{"iss":"a","iss":"b"}"#.to_vec(), |e| matches!(e, BundleError::Jws(JwsError::DuplicateMember(_)))),
+            (br#"{"iss":"a"}"#.to_vec(), |e| matches!(e, BundleError::InvalidClaims(_))),
+            (b"[]".to_vec(), |e| matches!(e, BundleError::InvalidClaims(_))),
+        ];
+        for (payload, expected) in cases {
+            let token = sign_with_header(key.signing_key(), header.as_bytes(), &payload);
+            let err = verify_jwt(token.as_bytes(), &keys).unwrap_err();
+            assert!(expected(&err), "{err:?}");
+        }
+    }
+}
