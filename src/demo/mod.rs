@@ -16,6 +16,8 @@ pub const DATA_DIR: &str = "demo-data";
 /// File under the data dir holding the demo portal token.
 pub const TOKEN_FILE: &str = "demo-portal-token";
 pub const PORTAL_CLIENT_ID: &str = "demo-portal";
+/// Largest demo token file read.
+const MAX_TOKEN_FILE_BYTES: u64 = 1024;
 /// Subjects of the demo data set.
 pub const SUBJECTS: &[&str] = &["alice", "bob"];
 
@@ -51,7 +53,7 @@ pub fn prepare(data_dir: &Path) -> Result<Demo, PrivateFileError> {
         std::fs::write(&path, content).map_err(write_err)?;
     }
     let token_path = data_dir.join(TOKEN_FILE);
-    let token = match private_file::read(&token_path) {
+    let token = match private_file::read(&token_path, MAX_TOKEN_FILE_BYTES) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
         Err(PrivateFileError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             let token = new_token();

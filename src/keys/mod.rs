@@ -109,10 +109,7 @@ impl Keyring {
         }
         for path in paths {
             let malformed = |message: String| KeyringError::Malformed { path: path.clone(), message };
-            if std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > MAX_KEY_FILE_BYTES {
-                return Err(malformed("larger than a key file can be".into()));
-            }
-            let bytes = zeroize::Zeroizing::new(private_file::read(&path)?);
+            let bytes = zeroize::Zeroizing::new(private_file::read(&path, MAX_KEY_FILE_BYTES)?);
             let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
             let key_err = |e: KeyError| malformed(e.to_string());
             match file.jwk.crv {
