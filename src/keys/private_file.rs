@@ -1,6 +1,6 @@
 //! Files that hold secrets: created 0600 atomically, refused when others can read them.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -12,12 +12,20 @@ pub enum PrivateFileError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{path} is readable by group or others (mode {mode:04o}); refusing to use it. Fix with: chmod 600 {path}")]
     TooOpen { path: PathBuf, mode: u32 },
+    #[error("{path} is larger than {limit} bytes; it is not a file we wrote")]
+    TooLarge { path: PathBuf, limit: u64 },
 }
 
-/// Reads a secret file after checking that only its owner can read it.
-pub fn read(path: &Path) -> Result<Vec<u8>, PrivateFileError> {
+/// Reads a secret file of at most `limit` bytes after checking that only its owner can read it.
+pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, PrivateFileError> {
     check_mode(path)?;
-    std::fs::read(path).map_err(|source| PrivateFileError::Read { path: path.to_owned(), source })
+    let err = |source| PrivateFileError::Read { path: path.to_owned(), source };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).map_err(err)?.take(limit + 1).read_to_end(&mut bytes).map_err(err)?;
+    if bytes.len() as u64 > limit {
+        return Err(PrivateFileError::TooLarge { path: path.to_owned(), limit });
+    }
+    Ok(bytes)
 }
 
 #[cfg(unix)]
