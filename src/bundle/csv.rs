@@ -6,16 +6,10 @@ use serde_json::{Map, Value};
 /// Most columns one category's CSV may have; wider records are refused, not truncated.
 pub const MAX_COLUMNS: usize = 1024;
 
-/// Flattens `record` into `(column, cell)` pairs in document order. Strings stay as they
-/// are, numbers and booleans as their JSON text, `null` and empty containers as empty cells.
-pub fn flatten(record: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for_each_cell(record, |column, cell| out.push((column.to_owned(), cell.to_owned())));
-    out
-}
-
-/// Calls `f` with each flattened column name and cell, in document order, reusing one
-/// buffer for the names: the per-record hot path of the zip package.
+/// Calls `f` with each flattened column name and cell, in document order. Strings stay as
+/// they are, numbers and booleans as their JSON text, `null` and empty containers as empty
+/// cells. One buffer is reused for the names: this is the per-record hot path of the zip
+/// package.
 pub fn for_each_cell(record: &Map<String, Value>, mut f: impl FnMut(&str, &str)) {
     let mut path = String::new();
     let mut scratch = String::new();
@@ -116,7 +110,8 @@ mod tests {
     #[test]
     fn flattens_nested_records() {
         let record = json!({"name": "Alice", "address": {"city": "Utrecht", "geo": {"lat": 52.09}}, "tags": ["a", "b"], "phone": null, "vip": true, "empty": {}});
-        let flat = flatten(record.as_object().unwrap());
+        let mut flat = Vec::new();
+        for_each_cell(record.as_object().unwrap(), |column, cell| flat.push((column.to_owned(), cell.to_owned())));
         let expected = [
             ("name", "Alice"),
             ("address.city", "Utrecht"),

@@ -109,7 +109,7 @@ pub async fn collect(state: &AppState, open: OpenCategories<'_>) -> Result<Vec<C
     for (category, stream) in open {
         let mut records = Vec::new();
         if let Some(mut stream) = stream {
-            while let Some(record) = stream.try_next().await.map_err(connector_error)? {
+            while let Some(record) = stream.try_next().await.map_err(ExportError::Connector)? {
                 size += serde_json::to_vec(&record).map_or(0, |v| v.len());
                 if size > MAX_JWT_RECORDS_BYTES {
                     return Err(ExportError::TooLargeForJwt);
@@ -120,13 +120,6 @@ pub async fn collect(state: &AppState, open: OpenCategories<'_>) -> Result<Vec<C
         data.push(CategoryData { info: state.notice_category(category), records });
     }
     Ok(data)
-}
-
-fn connector_error(e: ConnectorError) -> ExportError {
-    match e {
-        ConnectorError::SubjectNotFound => ExportError::SubjectNotFound,
-        other => ExportError::Connector(other),
-    }
 }
 
 impl AppState {
