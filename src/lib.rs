@@ -10,6 +10,8 @@ pub mod bundle;
 pub mod clock;
 pub mod jose;
 pub mod protocol;
+#[cfg(feature = "relay-client")]
+pub mod relay_client;
 
 #[cfg(feature = "server")]
 pub mod api;
@@ -30,8 +32,14 @@ pub mod keys;
 #[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
+pub mod pairing_qr;
+#[cfg(feature = "server")]
+pub mod relay;
+#[cfg(feature = "server")]
 pub mod serve;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
 pub mod subject;
+#[cfg(feature = "server")]
+pub mod wakeup;

@@ -10,13 +10,17 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
 use crate::demo;
 use crate::inventory::PrivacyNotice;
+use crate::jose::{PrivateOkpJwk, SigningKeyPair};
 use crate::keys::{Keyring, KeyringError, PrivateFileError};
 use crate::metrics::Metrics;
-use crate::store::{self, StoreError};
+use crate::protocol::trust_list::Entry;
+use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
+use crate::store::{self, Db, StoreError};
 
 /// Sub-directory of the data dir holding key files.
 pub const KEYS_DIR: &str = "keys";
@@ -35,6 +39,8 @@ pub enum StartError {
     Connectors(#[from] ConnectorError),
     #[error("demo: {0}")]
     Demo(#[from] PrivateFileError),
+    #[error("relay: {0}")]
+    Relay(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -42,6 +48,8 @@ pub enum StartError {
 /// Everything `serve` prepared, ready to answer HTTP.
 pub struct Prepared {
     pub state: Arc<AppState>,
+    /// The embedded relay, mounted under `/relay`, when no external `relay_url` is set.
+    pub relay: Option<Arc<RelayState>>,
     /// Set in demo mode: where the portal token was written.
     pub demo_token: Option<PathBuf>,
 }
@@ -56,7 +64,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     if created {
         tracing::info!(kid = keyring.active_signing().kid(), "created the controller's signing and encryption keys");
     }
-    let store = store::open(config.database_url.as_ref(), &config.data_dir).await?;
+    let (store, db) = store::open(config.database_url.as_ref(), &config.data_dir).await?;
     let mut demo_token = None;
     if loaded.origin.is_demo() {
         let demo = demo::prepare(&config.data_dir)?;
@@ -64,9 +72,17 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         demo_token = Some(demo.token_path);
     }
     let connectors = Connectors::from_config(&config.sources)?;
+    let relay = match &config.relay_url {
+        Some(_) => None,
+        None => Some(embedded_relay(&public_url, config, &keyring, db.clone(), clock.clone()).await?),
+    };
+    let relay_url = config.relay_url.clone().unwrap_or_else(|| format!("{public_url}{}", relay::MOUNT_PATH));
     let notice = PrivacyNotice::new(&config.controller, &loaded.inventory, |id| {
         config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name)
     });
+    let controller_key = Arc::new(keyring.active_signing().clone());
+    let relay_client = crate::relay_client::RelayClient::new(&relay_url, controller_key, clock.clone())
+        .map_err(|e| StartError::Relay(e.to_string()))?;
     let state = AppState {
         public_url,
         keyring,
@@ -75,12 +91,17 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         inventory: loaded.inventory,
         notice,
         portal_clients: config.portal_clients.clone(),
-        relay_url: config.relay_url.clone(),
+        relay: relay_client,
+        relay_url,
+        pairings: crate::gateway::pairing_store::PairingStore::new(db.clone()),
+        db,
+        pairing_hub: Arc::default(),
+        pairing_lifetime_secs: config.pairing_lifetime_seconds,
         clock,
         metrics: Metrics::default(),
         data_dir: config.data_dir.clone(),
     };
-    Ok(Prepared { state: Arc::new(state), demo_token })
+    Ok(Prepared { state: Arc::new(state), relay, demo_token })
 }
 
 /// Binds the configured address.
@@ -88,13 +109,75 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then drains open requests.
+/// File in the data dir holding the embedded relay's operator key.
+pub const OPERATOR_KEY_FILE: &str = "relay-operator.jwk";
+
+/// The all-in-one relay: this instance is the trust framework's operator too, with its
+/// own operator key, and lists itself as the one controller.
+async fn embedded_relay(
+    public_url: &str,
+    config: &Config,
+    keyring: &Keyring,
+    db: Db,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<RelayState>, StartError> {
+    let operator = operator_key(&config.data_dir.join(OPERATOR_KEY_FILE))?;
+    let entry = Entry {
+        id: config.controller.id.clone(),
+        name: config.controller.name.clone(),
+        jwks: keyring.jwks(),
+        encryption_jwks: keyring.encryption_jwks(),
+        import_endpoint: None,
+        token_endpoint: None,
+    };
+    let source = TrustSource::SelfSigned { operator, operator_id: format!("{public_url}{}", relay::MOUNT_PATH), entry };
+    let trust = Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?;
+    let relay_url = format!("{public_url}{}", relay::MOUNT_PATH);
+    Ok(Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default())))
+}
+
+/// Reads the operator key, creating it (0600) on first start.
+pub fn operator_key(path: &Path) -> Result<SigningKeyPair, StartError> {
+    let malformed = |m: String| StartError::Relay(format!("{}: {m}", path.display()));
+    if path.exists() {
+        let bytes = crate::keys::private_file::read(path, 4096)?;
+        let jwk: PrivateOkpJwk = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+        return SigningKeyPair::from_jwk(&jwk).map_err(|e| malformed(e.to_string()));
+    }
+    let key = SigningKeyPair::generate();
+    let text = serde_json::to_vec_pretty(&key.to_jwk()).map_err(|e| malformed(e.to_string()))?;
+    crate::keys::private_file::write(path, &text)?;
+    Ok(key)
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then drains open requests. Runs
+/// the gateway's relay link and, all-in-one, the relay's upkeep beside it.
 pub async fn run(
     listener: TcpListener,
-    state: Arc<AppState>,
+    prepared: Prepared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown).await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut app = api::app(prepared.state.clone());
+    if let Some(relay) = &prepared.relay {
+        app = app.nest(relay::MOUNT_PATH, api::relay_app(relay.clone()));
+        tokio::spawn(relay::maintain(relay.clone(), stop_rx.clone()));
+    }
+    tokio::spawn(crate::gateway::relay_link::run(prepared.state.clone(), stop_rx));
+    let relay = prepared.relay.clone();
+    let state = prepared.state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Long-polls and event streams answer now, so draining does not wait for them.
+        let _ = stop_tx.send(true);
+        state.pairing_hub.close();
+        if let Some(relay) = relay {
+            relay.hub.close();
+        }
+    };
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Completes on SIGINT or SIGTERM.

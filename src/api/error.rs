@@ -17,15 +17,22 @@ use crate::store::StoreError;
 pub struct ApiError {
     code: ErrorCode,
     detail: Option<String>,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: Some(detail.into()) }
+        Self { code, detail: Some(detail.into()), retry_after_secs: None }
+    }
+
+    /// Adds a `Retry-After` header (for 429s).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     pub fn bare(code: ErrorCode) -> Self {
-        Self { code, detail: None }
+        Self { code, detail: None, retry_after_secs: None }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -42,8 +49,25 @@ impl ApiError {
 /// The HTTP status of each error code; one table for the whole API.
 pub fn status(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::MissingBearerToken | ErrorCode::InvalidBearerToken => StatusCode::UNAUTHORIZED,
-        ErrorCode::NotFound | ErrorCode::SubjectNotFound | ErrorCode::CategoryNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MissingBearerToken
+        | ErrorCode::InvalidBearerToken
+        | ErrorCode::InvalidProof
+        | ErrorCode::StaleProof
+        | ErrorCode::ProofReplayed => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotAController => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound
+        | ErrorCode::SubjectNotFound
+        | ErrorCode::CategoryNotFound
+        | ErrorCode::ConnectTokenUnknown
+        | ErrorCode::ConnectionNotFound
+        | ErrorCode::MessageNotFound
+        | ErrorCode::PairingNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::ConnectTokenExpired | ErrorCode::ConnectionRevoked => StatusCode::GONE,
+        ErrorCode::ConnectTokenUsed
+        | ErrorCode::ConnectTokenExists
+        | ErrorCode::PairingNotScanned
+        | ErrorCode::PairingClosed => StatusCode::CONFLICT,
+        ErrorCode::RateLimited | ErrorCode::MailboxFull => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::CategoryNotPortable
         | ErrorCode::BundleTooLarge
         | ErrorCode::Malformed
@@ -55,13 +79,15 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::SignatureInvalid
         | ErrorCode::IssuerMismatch
         | ErrorCode::InvalidClaims
-        | ErrorCode::DigestMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::DigestMismatch
+        | ErrorCode::InvalidEnvelope
+        | ErrorCode::WrongCode => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::MalformedBody | ErrorCode::InvalidParameter => StatusCode::BAD_REQUEST,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::UpstreamUnavailable => StatusCode::BAD_GATEWAY,
+        ErrorCode::StoreUnavailable | ErrorCode::TrustListUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::UpstreamUnavailable | ErrorCode::RelayUnavailable => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -92,6 +118,26 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::DigestMismatch => "Digest mismatch",
         ErrorCode::StoreUnavailable => "Storage unavailable",
         ErrorCode::UpstreamUnavailable => "Source system unavailable",
+        ErrorCode::InvalidProof => "Request proof invalid",
+        ErrorCode::StaleProof => "Request proof too old or too new",
+        ErrorCode::ProofReplayed => "Request proof used before",
+        ErrorCode::NotAController => "Key not in the trust list",
+        ErrorCode::ConnectTokenUnknown => "Connect token unknown",
+        ErrorCode::ConnectTokenExpired => "Connect token expired",
+        ErrorCode::ConnectTokenUsed => "Connect token already used",
+        ErrorCode::ConnectTokenExists => "Connect token already registered",
+        ErrorCode::ConnectionNotFound => "Connection not found",
+        ErrorCode::ConnectionRevoked => "Connection revoked",
+        ErrorCode::MessageNotFound => "Message not found",
+        ErrorCode::InvalidEnvelope => "Not a JWE envelope",
+        ErrorCode::MailboxFull => "Mailbox full",
+        ErrorCode::RateLimited => "Too many requests",
+        ErrorCode::TrustListUnavailable => "Trust list unavailable",
+        ErrorCode::PairingNotFound => "Pairing not found",
+        ErrorCode::PairingNotScanned => "Pairing not scanned yet",
+        ErrorCode::PairingClosed => "Pairing ended",
+        ErrorCode::WrongCode => "Wrong confirmation code",
+        ErrorCode::RelayUnavailable => "Relay unavailable",
         _ => "Internal error",
     }
 }
@@ -111,7 +157,15 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let scheme = if matches!(self.code, ErrorCode::MissingBearerToken | ErrorCode::InvalidBearerToken) {
+                "Bearer"
+            } else {
+                "DPoP algs=\"EdDSA\""
+            };
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -143,6 +197,22 @@ impl From<ExportError> for ApiError {
             ExportError::Connector(c) => return Self::internal(ErrorCode::UpstreamUnavailable, c),
         };
         Self::new(code, e.to_string())
+    }
+}
+
+impl From<crate::gateway::pairing::PairingError> for ApiError {
+    fn from(e: crate::gateway::pairing::PairingError) -> Self {
+        use crate::gateway::pairing::PairingError as P;
+        match e {
+            P::NotFound => Self::bare(ErrorCode::PairingNotFound),
+            P::NotScanned => Self::new(ErrorCode::PairingNotScanned, e.to_string()),
+            P::Closed(_) => Self::new(ErrorCode::PairingClosed, e.to_string()),
+            P::WrongCode { .. } => Self::new(ErrorCode::WrongCode, e.to_string()),
+            P::MalformedCode => Self::new(ErrorCode::InvalidParameter, e.to_string()),
+            P::Relay(relay) => Self::internal(ErrorCode::RelayUnavailable, &relay),
+            P::Store(store) => store.into(),
+            P::Internal(message) => Self::internal(ErrorCode::Internal, &message),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod exports;
+pub mod pairings;
 pub mod public;
 pub mod request_id;
 pub mod subjects;
@@ -40,7 +41,15 @@ pub struct AppState {
     pub notice: PrivacyNotice,
     pub portal_clients: Vec<PortalClientConfig>,
     pub public_url: String,
-    pub relay_url: Option<String>,
+    /// The relay this gateway reaches wallets through (all-in-one: its own, under `/relay`).
+    pub relay_url: String,
+    /// The relay client, acting with the controller's active signing key.
+    pub relay: crate::relay_client::RelayClient,
+    pub db: crate::store::Db,
+    pub pairings: crate::gateway::pairing_store::PairingStore,
+    /// Wakes pairing event streams when a pairing changes.
+    pub pairing_hub: Arc<crate::wakeup::Hub<String>>,
+    pub pairing_lifetime_secs: u64,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     /// Where temporary spool files go: beside the keys, never in a shared /tmp.
@@ -59,7 +68,9 @@ pub struct AppState {
     modifiers(&PortalBearer),
     tags(
         (name = "public", description = "No authentication: health, keys, discovery."),
-        (name = "portal", description = "For the organisation's portal backend: `Authorization: Bearer <portal token>`.")
+        (name = "portal", description = "For the organisation's portal backend: `Authorization: Bearer <portal token>`."),
+        (name = "relay", description = "The trust framework relay, mounted under `/relay` when the gateway runs all-in-one. \
+                                         Requests carry a `DPoP` proof signed by the caller's key (see docs/protocol.md).")
     )
 )]
 struct ApiDoc;
@@ -74,6 +85,15 @@ impl utoipa::Modify for PortalBearer {
             "portal_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "dpop",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "DPoP",
+                    "A proof JWS (typ dpop+jwt, EdDSA, jwk, htm, htu, iat, jti) signed by the caller's key",
+                ),
+            )),
+        );
     }
 }
 
@@ -86,13 +106,34 @@ fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(public::discovery))
         .routes(routes!(subjects::list_exports))
         .routes(routes!(exports::create_export))
+        .routes(routes!(pairings::create_pairing))
+        .routes(routes!(pairings::pairing_status, pairings::cancel_pairing))
+        .routes(routes!(pairings::confirm_pairing))
+        .routes(routes!(pairings::qr_svg))
+        .routes(routes!(pairings::qr_png))
+        .routes(routes!(pairings::pairing_events))
+        .routes(routes!(pairings::list_connections))
+        .routes(routes!(pairings::revoke_connection))
         // `verify` reads its body as a stream and caps it per media type itself.
         .merge(OpenApiRouter::new().routes(routes!(verify::verify)).layer(DefaultBodyLimit::disable()))
 }
 
-/// The OpenAPI document of [`app`], as committed in `openapi/gateway.json`.
+/// The OpenAPI document of [`app`] with the relay mounted under `/relay`, as committed in
+/// `openapi/gateway.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().split_for_parts().1
+    let gateway = router().split_for_parts().1;
+    let relay = crate::relay::api::router().split_for_parts().1;
+    gateway.nest(crate::relay::MOUNT_PATH, relay)
+}
+
+/// The relay's routes with the problem-body fallbacks, for mounting or serving alone.
+pub fn relay_app<S: Clone + Send + Sync + 'static>(relay: Arc<crate::relay::RelayState>) -> Router<S> {
+    let (router, _) = crate::relay::api::router().split_for_parts();
+    router
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::bare(ErrorCode::MethodNotAllowed) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(relay)
 }
 
 /// The gateway's HTTP application.

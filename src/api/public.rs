@@ -99,7 +99,7 @@ pub async fn discovery(State(state): State<Arc<AppState>>) -> impl IntoResponse 
         endpoints: Endpoints {
             gateway: format!("{}/v1", state.public_url),
             jwks_uri: format!("{}{JWKS_PATH}", state.public_url),
-            relay: state.relay_url.clone(),
+            relay: Some(state.relay_url.clone()),
         },
         encryption_jwks: state.keyring.encryption_jwks(),
         privacy_notice: state.notice.clone(),

@@ -176,7 +176,7 @@ fn serve(args: &ConfigArgs) -> Result<(), String> {
         }
         // Tests and scripts read this line to find the port when listening on :0.
         tracing::info!("listening on http://{addr}");
-        serve::run(listener, prepared.state, serve::shutdown_signal()).await.map_err(|e| format!("HTTP server failed: {e}"))
+        serve::run(listener, prepared, serve::shutdown_signal()).await.map_err(|e| format!("HTTP server failed: {e}"))
     })
 }
 

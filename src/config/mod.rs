@@ -18,6 +18,9 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./gdpr-gateway-data";
 pub const DEFAULT_HTTP_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_PAIRING_LIFETIME_SECONDS: u64 = 600;
+/// Longest pairing lifetime accepted: the relay keeps a connect token at most a day.
+pub const MAX_PAIRING_LIFETIME_SECONDS: u64 = 24 * 3600;
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The whole configuration, as written in the file.
@@ -39,6 +42,9 @@ pub struct Config {
     /// The trust framework's relay.
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// How long a pairing's QR code and confirmation code stay valid.
+    #[serde(default = "default_pairing_lifetime")]
+    pub pairing_lifetime_seconds: u64,
     pub controller: Controller,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -51,6 +57,10 @@ pub struct Config {
 fn default_listen() -> SocketAddr {
     // A constant that parses; the test `defaults_parse` pins it.
     DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+}
+
+fn default_pairing_lifetime() -> u64 {
+    DEFAULT_PAIRING_LIFETIME_SECONDS
 }
 
 fn default_data_dir() -> PathBuf {
@@ -285,6 +295,12 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         .map_err(|m| ("controller.supervisory_authority.url".to_owned(), m))?;
     if let Some(url) = &config.public_url {
         check_url(url, false).map_err(|m| ("public_url".to_owned(), m))?;
+    }
+    if !(60..=MAX_PAIRING_LIFETIME_SECONDS).contains(&config.pairing_lifetime_seconds) {
+        return Err((
+            "pairing_lifetime_seconds".to_owned(),
+            format!("must be 60 to {MAX_PAIRING_LIFETIME_SECONDS} seconds"),
+        ));
     }
     if let Some(url) = &config.relay_url {
         check_url(url, false).map_err(|m| ("relay_url".to_owned(), m))?;

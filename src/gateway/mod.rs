@@ -1,6 +1,9 @@
-//! The gateway's own capabilities, independent of HTTP: exports now; pairing, forwards,
+//! The gateway's own capabilities, independent of HTTP: exports and pairing now; forwards,
 //! rights requests and retention as they arrive.
 
 pub mod exports;
 pub mod index_html;
 pub mod package;
+pub mod pairing;
+pub mod pairing_store;
+pub mod relay_link;

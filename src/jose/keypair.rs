@@ -23,6 +23,7 @@ pub enum KeyError {
 }
 
 /// An Ed25519 key pair with its RFC 7638 `kid`.
+#[derive(Clone)]
 pub struct SigningKeyPair {
     key: SigningKey,
     public: OkpPublicJwk,

@@ -1,7 +1,9 @@
 //! JOSE building blocks over ed25519-dalek and x25519-dalek: OKP JWKs, RFC 7638
-//! thumbprints, key pairs and strict compact JWS.
+//! thumbprints, key pairs, strict compact JWS, the JWE envelope and request proofs.
 
 pub mod b64;
+pub mod dpop;
+pub mod jwe;
 pub mod jwk;
 pub mod jws;
 pub mod keypair;

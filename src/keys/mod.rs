@@ -187,6 +187,11 @@ impl Keyring {
     }
 
     /// Public encryption keys, active first.
+    /// Every encryption key, active first: old ones still open what was sealed to them.
+    pub fn encryption_keys(&self) -> impl Iterator<Item = &EncryptionKeyPair> {
+        self.encryption.iter().map(|k| &k.pair)
+    }
+
     pub fn encryption_jwks(&self) -> Jwks {
         Jwks { keys: self.encryption.iter().map(|k| k.pair.public_jwk().clone()).collect() }
     }

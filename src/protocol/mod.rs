@@ -1,8 +1,10 @@
 //! Wire types shared by the gateway, the relay and wallets; no server dependencies.
 
 pub mod gdpr;
+pub mod message;
 pub mod notice;
 pub mod problem;
+pub mod relay;
 pub mod trust_list;
 
 pub use problem::{ErrorCode, Problem};

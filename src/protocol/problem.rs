@@ -80,6 +80,46 @@ error_codes! {
     StoreUnavailable = "store_unavailable",
     /// A source system (connector) failed or is unreachable.
     UpstreamUnavailable = "upstream_unavailable",
+    /// The request has no valid `DPoP` proof (missing, malformed, badly signed, or for another request).
+    InvalidProof = "invalid_proof",
+    /// The proof's `iat` is more than 60 s from the relay's clock.
+    StaleProof = "stale_proof",
+    /// The proof's `jti` was used before.
+    ProofReplayed = "proof_replayed",
+    /// The proof's key belongs to no controller in the trust list.
+    NotAController = "not_a_controller",
+    /// No connect token has this value (or it was never registered).
+    ConnectTokenUnknown = "connect_token_unknown",
+    /// The connect token expired before it was redeemed.
+    ConnectTokenExpired = "connect_token_expired",
+    /// The connect token was redeemed already; each token works once.
+    ConnectTokenUsed = "connect_token_used",
+    /// A connect token with this digest is registered already.
+    ConnectTokenExists = "connect_token_exists",
+    /// The connection does not exist or is not the caller's.
+    ConnectionNotFound = "connection_not_found",
+    /// The connection was revoked; nothing more can travel on it.
+    ConnectionRevoked = "connection_revoked",
+    /// The mailbox message does not exist, was acknowledged, or is not the caller's.
+    MessageNotFound = "message_not_found",
+    /// The body is not a compact JWE (ECDH-ES, A256GCM); mailboxes carry nothing else.
+    InvalidEnvelope = "invalid_envelope",
+    /// The mailbox holds as many unacknowledged items as it may; acknowledge some first.
+    MailboxFull = "mailbox_full",
+    /// Too many requests from this address or for this token; retry after `Retry-After`.
+    RateLimited = "rate_limited",
+    /// The trust list could not be loaded or has expired.
+    TrustListUnavailable = "trust_list_unavailable",
+    /// No pairing has this id.
+    PairingNotFound = "pairing_not_found",
+    /// The pairing is not waiting for a code: the wallet has not scanned yet.
+    PairingNotScanned = "pairing_not_scanned",
+    /// The pairing has ended (connected, expired or cancelled).
+    PairingClosed = "pairing_closed",
+    /// The confirmation code is wrong; after three wrong codes the pairing is cancelled.
+    WrongCode = "wrong_code",
+    /// The relay could not be reached or refused the gateway's request.
+    RelayUnavailable = "relay_unavailable",
     /// An unexpected internal failure; details are in the server log under the request id.
     Internal = "internal",
 }

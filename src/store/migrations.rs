@@ -15,9 +15,17 @@ fn migrator(sources: &[(i64, &'static str, &'static str)]) -> Migrator {
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(&[(1, "exports", include_str!("../../migrations/sqlite/0001_exports.sql"))])
+    migrator(&[
+        (1, "exports", include_str!("../../migrations/sqlite/0001_exports.sql")),
+        (2, "relay", include_str!("../../migrations/sqlite/0002_relay.sql")),
+        (3, "pairings", include_str!("../../migrations/sqlite/0003_pairings.sql")),
+    ])
 }
 
 pub fn postgres() -> Migrator {
-    migrator(&[(1, "exports", include_str!("../../migrations/postgres/0001_exports.sql"))])
+    migrator(&[
+        (1, "exports", include_str!("../../migrations/postgres/0001_exports.sql")),
+        (2, "relay", include_str!("../../migrations/postgres/0002_relay.sql")),
+        (3, "pairings", include_str!("../../migrations/postgres/0003_pairings.sql")),
+    ])
 }

@@ -1,6 +1,7 @@
 //! Persistence behind one `Store` trait, with an embedded SQLite backend (the zero-config
 //! default) and a PostgreSQL backend for running several instances on one database.
 
+pub mod db;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
@@ -12,6 +13,7 @@ use futures_util::future::BoxFuture;
 
 use crate::clock::UnixSeconds;
 use crate::config::DatabaseUrl;
+pub use db::Db;
 
 /// SQLite database file name inside the data dir.
 pub const SQLITE_FILE: &str = "gateway.sqlite3";
@@ -81,10 +83,19 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens PostgreSQL when a URL is given, else SQLite in `data_dir`; applies migrations.
-pub async fn open(database_url: Option<&DatabaseUrl>, data_dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
+/// Returns the register store and the same pool for the stores written against [`Db`].
+pub async fn open(database_url: Option<&DatabaseUrl>, data_dir: &Path) -> Result<(Arc<dyn Store>, Db), StoreError> {
     Ok(match database_url {
-        Some(url) => Arc::new(postgres::PostgresStore::connect(url).await?),
-        None => Arc::new(sqlite::SqliteStore::open(&data_dir.join(SQLITE_FILE)).await?),
+        Some(url) => {
+            let store = postgres::PostgresStore::connect(url).await?;
+            let db = Db::Postgres(store.pool().clone());
+            (Arc::new(store), db)
+        }
+        None => {
+            let store = sqlite::SqliteStore::open(&data_dir.join(SQLITE_FILE)).await?;
+            let db = Db::Sqlite(store.pool().clone());
+            (Arc::new(store), db)
+        }
     })
 }
 
@@ -110,10 +121,10 @@ where
     })
 }
 
-fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} does not fit the database")))
 }
 
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} is negative")))
 }

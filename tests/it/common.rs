@@ -38,7 +38,7 @@ impl TestGateway {
         let url = format!("http://{bound}");
         let (tx, rx) = oneshot::channel::<()>();
         let state = prepared.state.clone();
-        tokio::spawn(serve::run(listener, prepared.state, async move {
+        tokio::spawn(serve::run(listener, prepared, async move {
             let _ = rx.await;
         }));
         Self { url, token, state, _dir: dir, shutdown: Some(tx) }

@@ -96,3 +96,71 @@ fn wycheproof_jws_header_attacks_are_rejected_by_header_rules() {
     }
     assert!(checked > 400, "only {checked} tokens found");
 }
+
+/// X25519 as our JWE decrypter uses it: every shared secret matches Wycheproof's, except
+/// all-zero ones (low-order public keys), which are refused.
+#[test]
+fn wycheproof_x25519_agreement_refuses_zero_secrets() {
+    use gdpr_gateway::jose::jwe;
+    let doc = vectors("wycheproof/x25519_test.json");
+    let (mut agreed, mut refused) = (0, 0);
+    for group in doc["testGroups"].as_array().unwrap() {
+        for test in group["tests"].as_array().unwrap() {
+            let private: [u8; 32] = hex(&test["private"]).try_into().unwrap();
+            let public: [u8; 32] = hex(&test["public"]).try_into().unwrap();
+            let shared = hex(&test["shared"]);
+            match jwe::agree(&private, &public) {
+                Ok(ours) => {
+                    assert_eq!(ours.as_slice(), shared, "tcId {}", test["tcId"]);
+                    agreed += 1;
+                }
+                Err(_) => {
+                    assert!(shared.iter().all(|b| *b == 0), "tcId {} refused a non-zero secret", test["tcId"]);
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert_eq!((agreed, refused), (487, 31));
+}
+
+/// The JWK form: invalid public keys are refused when parsed, and zero secrets as above.
+#[test]
+fn wycheproof_x25519_jwk_invalid_keys_refused() {
+    use gdpr_gateway::jose::{OkpPublicJwk, jwe};
+    let doc = vectors("wycheproof/x25519_jwk_test.json");
+    let (mut invalid, mut agreed) = (0, 0);
+    for group in doc["testGroups"].as_array().unwrap() {
+        for test in group["tests"].as_array().unwrap() {
+            let public: Result<OkpPublicJwk, _> = serde_json::from_value(with_kid(&test["public"]));
+            let key = public.ok().and_then(|jwk| jwe::x25519_public(&jwk).ok());
+            let private = gdpr_gateway::jose::b64::decode_array::<32>(test["private"]["d"].as_str().unwrap()).unwrap();
+            let outcome = key.ok_or(()).and_then(|k| jwe::agree(&private, k.as_bytes()).map_err(|_| ()));
+            match test["result"].as_str().unwrap() {
+                "invalid" => {
+                    assert!(outcome.is_err(), "tcId {} accepted an invalid key", test["tcId"]);
+                    invalid += 1;
+                }
+                _ => match outcome {
+                    Ok(shared) => {
+                        assert_eq!(shared.as_slice(), hex(&test["shared"]), "tcId {}", test["tcId"]);
+                        agreed += 1;
+                    }
+                    Err(()) => assert!(hex(&test["shared"]).iter().all(|b| *b == 0), "tcId {}", test["tcId"]),
+                },
+            }
+        }
+    }
+    assert_eq!((invalid, agreed), (13, 487));
+}
+
+/// Wycheproof's JWKs carry `kid: "none"` and no `use`/`alg`; fill in what our public JWK
+/// type requires so only the key material is under test.
+fn with_kid(jwk: &Value) -> Value {
+    let mut jwk = jwk.clone();
+    if let Some(map) = jwk.as_object_mut() {
+        map.entry("use").or_insert("enc".into());
+        map.entry("alg").or_insert("ECDH-ES".into());
+    }
+    jwk
+}

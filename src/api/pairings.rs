@@ -1,0 +1,365 @@
+//! Portal routes for pairing a wallet: create, follow (JSON and SSE), QR images, confirm
+//! the code, cancel; and the subject's connections.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::PortalClient;
+use super::subjects::SubjectPath;
+use super::{ApiError, AppState};
+use crate::clock::rfc3339;
+use crate::gateway::pairing::{self, PairingError};
+use crate::gateway::pairing_store::{Connection, Pairing, PairingState};
+use crate::protocol::{ErrorCode, Problem};
+use crate::subject::SubjectRef;
+use crate::wakeup::Woken;
+
+/// Most connections one listing returns.
+pub const MAX_CONNECTIONS_LISTED: u32 = 100;
+/// With a shared database, how often an event stream re-reads its pairing.
+const SHARED_RECHECK: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePairing {
+    /// The organisation's reference for the logged-in customer.
+    pub subject_ref: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmCode {
+    /// The 6 digits the wallet shows.
+    pub code: String,
+}
+
+/// A pairing as the portal sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairingView {
+    pub pairing_id: String,
+    pub subject_ref: String,
+    pub state: PairingState,
+    /// What the QR code encodes; present while the pairing is `pending`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_uri: Option<String>,
+    pub qr_svg_url: String,
+    pub qr_png_url: String,
+    pub events_url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Codes that may still be tried.
+    pub attempts_left: u32,
+    /// Set once a wallet has scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+}
+
+fn view(state: &AppState, pairing: &Pairing, connect_uri: Option<String>) -> PairingView {
+    let base = format!("{}/v1/pairings/{}", state.public_url, pairing.id);
+    PairingView {
+        pairing_id: pairing.id.clone(),
+        subject_ref: pairing.subject_ref.clone(),
+        state: pairing.state,
+        connect_uri,
+        qr_svg_url: format!("{base}/qr.svg"),
+        qr_png_url: format!("{base}/qr.png"),
+        events_url: format!("{base}/events"),
+        expires_at: rfc3339(pairing.expires_at),
+        attempts_left: pairing::MAX_CODE_ATTEMPTS.saturating_sub(pairing.failed_attempts),
+        connection_id: pairing.connection_id.clone(),
+    }
+}
+
+async fn view_with_uri(state: &AppState, pairing: &Pairing) -> PairingView {
+    let uri = match pairing.state {
+        PairingState::Pending => pairing::connect_uri(state, pairing).await.ok(),
+        _ => None,
+    };
+    view(state, pairing, uri)
+}
+
+/// Starts pairing a wallet with the logged-in customer: show `qr_svg_url` (or
+/// `connect_uri`) to them, follow `events_url`, and post the code they type to `confirm`.
+#[utoipa::path(
+    post, path = "/v1/pairings", tag = "portal",
+    security(("portal_token" = [])),
+    request_body = CreatePairing,
+    responses(
+        (status = 201, body = PairingView),
+        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "relay_unavailable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn create_pairing(
+    State(state): State<Arc<AppState>>,
+    client: PortalClient,
+    body: Result<Json<CreatePairing>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<PairingView>), ApiError> {
+    let Json(body) = body?;
+    let subject =
+        SubjectRef::parse(&body.subject_ref).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    let created = pairing::create(&state, &client.id, subject.as_str()).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, &created.pairing, Some(created.connect_uri)))))
+}
+
+/// The pairing's state now.
+#[utoipa::path(
+    get, path = "/v1/pairings/{pairing_id}", tag = "portal",
+    security(("portal_token" = [])),
+    params(("pairing_id" = String, Path)),
+    responses(
+        (status = 200, body = PairingView),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn pairing_status(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path(id): Path<String>,
+) -> Result<Json<PairingView>, ApiError> {
+    let pairing = pairing::load(&state, &id).await?;
+    Ok(Json(view_with_uri(&state, &pairing).await))
+}
+
+/// The customer typed the code their wallet shows. Three wrong codes cancel the pairing.
+#[utoipa::path(
+    post, path = "/v1/pairings/{pairing_id}/confirm", tag = "portal",
+    security(("portal_token" = [])),
+    params(("pairing_id" = String, Path)),
+    request_body = ConfirmCode,
+    responses(
+        (status = 200, description = "connected", body = PairingView),
+        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "pairing_not_scanned, pairing_closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "wrong_code", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn confirm_pairing(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path(id): Path<String>,
+    body: Result<Json<ConfirmCode>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<PairingView>, ApiError> {
+    let Json(body) = body?;
+    let pairing = pairing::confirm(&state, &id, &body.code).await?;
+    Ok(Json(view(&state, &pairing, None)))
+}
+
+/// Cancels the pairing; a wallet that scanned it is told and disconnected.
+#[utoipa::path(
+    delete, path = "/v1/pairings/{pairing_id}", tag = "portal",
+    security(("portal_token" = [])),
+    params(("pairing_id" = String, Path)),
+    responses(
+        (status = 200, description = "cancelled", body = PairingView),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "pairing_closed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn cancel_pairing(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path(id): Path<String>,
+) -> Result<Json<PairingView>, ApiError> {
+    let pairing = pairing::cancel(&state, &id).await?;
+    Ok(Json(view(&state, &pairing, None)))
+}
+
+/// The QR code as SVG, while the pairing is `pending`.
+#[utoipa::path(
+    get, path = "/v1/pairings/{pairing_id}/qr.svg", tag = "portal",
+    security(("portal_token" = [])),
+    params(("pairing_id" = String, Path)),
+    responses(
+        (status = 200, description = "QR code of connect_uri, error correction Q", content_type = "image/svg+xml", body = String),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "pairing_closed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn qr_svg(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let uri = pending_uri(&state, &id).await?;
+    let svg = crate::pairing_qr::svg(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
+    Ok(image("image/svg+xml", svg.into_bytes()))
+}
+
+/// The QR code as PNG, while the pairing is `pending`.
+#[utoipa::path(
+    get, path = "/v1/pairings/{pairing_id}/qr.png", tag = "portal",
+    security(("portal_token" = [])),
+    params(("pairing_id" = String, Path)),
+    responses(
+        (status = 200, description = "QR code of connect_uri, error correction Q", content_type = "image/png", body = Vec<u8>),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "pairing_closed", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn qr_png(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let uri = pending_uri(&state, &id).await?;
+    let png = crate::pairing_qr::png(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
+    Ok(image("image/png", png))
+}
+
+async fn pending_uri(state: &AppState, id: &str) -> Result<String, ApiError> {
+    let pairing = pairing::load(state, id).await?;
+    Ok(pairing::connect_uri(state, &pairing).await?)
+}
+
+fn image(media_type: &'static str, bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, media_type), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
+}
+
+/// Server-Sent Events of the pairing's state: one event per change, named after the state
+/// (`pending`, `scanned`, `connected`, `expired`, `cancelled`), data the pairing as JSON.
+/// The stream ends after a final state.
+#[utoipa::path(
+    get, path = "/v1/pairings/{pairing_id}/events", tag = "portal",
+    security(("portal_token" = [])),
+    params(("pairing_id" = String, Path)),
+    responses(
+        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn pairing_events(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    pairing::load(&state, &id).await?;
+    Ok(Sse::new(state_stream(state, id)).keep_alive(KeepAlive::default()))
+}
+
+/// One event per poll; waits on the pairing's wake-up, or its expiry, between changes.
+fn state_stream(state: Arc<AppState>, id: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let subscription = state.pairing_hub.subscribe(id.clone());
+    futures_util::stream::unfold(Some((state, id, subscription, None)), |cursor| async move {
+        let (state, id, subscription, last) = cursor?;
+        loop {
+            let armed = subscription.armed();
+            let pairing = match pairing::load(&state, &id).await {
+                Ok(pairing) => pairing,
+                Err(e) => {
+                    tracing::warn!(pairing = %id, "event stream: {e}");
+                    return None;
+                }
+            };
+            if last != Some(pairing.state) {
+                drop(armed);
+                let data = serde_json::to_string(&view(&state, &pairing, None)).unwrap_or_default();
+                let event = Event::default().event(pairing.state.as_str()).data(data);
+                let next = (!pairing.state.is_final()).then(|| (state, id, subscription, Some(pairing.state)));
+                return Some((Ok(event), next));
+            }
+            let until_expiry = Duration::from_secs(pairing.expires_at.saturating_sub(state.clock.now()).max(1));
+            let recheck = state.db.is_shared().then_some(SHARED_RECHECK);
+            if armed.wait(until_expiry, recheck).await == Woken::Closing {
+                return None;
+            }
+        }
+    })
+}
+
+/// A wallet connection of the subject.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    pub connection_id: String,
+    /// `active` or `revoked`.
+    pub state: String,
+    /// The wallet's key thumbprint for this connection: how the organisation knows it.
+    pub wallet_kid: String,
+    /// RFC 3339.
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            connection_id: c.id,
+            state: if c.active { "active" } else { "revoked" }.to_owned(),
+            wallet_kid: c.wallet_signing_jwk.kid,
+            created_at: rfc3339(c.created_at),
+            revoked_at: c.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionList {
+    pub connections: Vec<ConnectionView>,
+}
+
+/// The subject's wallet connections, newest first.
+#[utoipa::path(
+    get, path = "/v1/subjects/{subject_ref}/connections", tag = "portal",
+    security(("portal_token" = [])),
+    params(("subject_ref" = String, Path)),
+    responses(
+        (status = 200, body = ConnectionList),
+        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list_connections(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    SubjectPath(subject): SubjectPath,
+) -> Result<Json<ConnectionList>, ApiError> {
+    let connections = state.pairings.connections_of(subject.as_str(), MAX_CONNECTIONS_LISTED).await?;
+    Ok(Json(ConnectionList { connections: connections.into_iter().map(ConnectionView::from).collect() }))
+}
+
+/// Revokes one of the subject's connections, at the relay too; the wallet is told.
+#[utoipa::path(
+    delete, path = "/v1/subjects/{subject_ref}/connections/{connection_id}", tag = "portal",
+    security(("portal_token" = [])),
+    params(("subject_ref" = String, Path), ("connection_id" = String, Path)),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "relay_unavailable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn revoke_connection(
+    State(state): State<Arc<AppState>>,
+    _client: PortalClient,
+    Path((subject_ref, connection_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let subject =
+        SubjectRef::parse(&subject_ref).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    match pairing::revoke_connection(&state, subject.as_str(), &connection_id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(PairingError::NotFound) => Err(ApiError::bare(ErrorCode::ConnectionNotFound)),
+        Err(PairingError::Closed(_)) => Err(ApiError::bare(ErrorCode::ConnectionRevoked)),
+        Err(e) => Err(e.into()),
+    }
+}

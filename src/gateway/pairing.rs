@@ -1,0 +1,281 @@
+//! Pairing a wallet with a subject's account: a QR code carries a connect token; when a
+//! wallet redeems it at the relay, the wallet is sent a 6-digit code over the encrypted
+//! channel; the person types it into the logged-in portal; only a right code binds the
+//! connection to `subject_ref`. Three wrong codes, the deadline, or the portal end it.
+
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::pairing_store::{Connection, Pairing, PairingState};
+use crate::api::AppState;
+use crate::jose::jwe;
+use crate::protocol::message::{self, Body, Message};
+use crate::protocol::relay::{ConnectToken, ConnectUri, ConnectionInfo, RegisterToken};
+use crate::relay_client::RelayError;
+use crate::store::StoreError;
+
+/// Wrong codes before a pairing is cancelled.
+pub const MAX_CODE_ATTEMPTS: u32 = 3;
+/// Digits in a confirmation code.
+pub const CODE_DIGITS: usize = 6;
+/// `cty` of a connect token sealed to our own key.
+const SEALED_TOKEN_CTY: &str = "gdpr-connect-token";
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PairingError {
+    #[error("no such pairing")]
+    NotFound,
+    #[error("the wallet has not scanned the code yet")]
+    NotScanned,
+    #[error("the pairing has ended: {0}")]
+    Closed(&'static str),
+    #[error("wrong code; {attempts_left} attempts left")]
+    WrongCode { attempts_left: u32 },
+    #[error("the code must be {CODE_DIGITS} digits")]
+    MalformedCode,
+    #[error("relay: {0}")]
+    Relay(#[from] RelayError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A new pairing with its connect URI (the token is in it; shown once, then only as QR).
+pub struct Created {
+    pub pairing: Pairing,
+    pub connect_uri: String,
+}
+
+/// Creates a pairing and registers its token's digest at the relay.
+pub async fn create(state: &AppState, client_id: &str, subject_ref: &str) -> Result<Created, PairingError> {
+    let now = state.clock.now();
+    let token = ConnectToken::generate();
+    let expires_at = now + state.pairing_lifetime_secs;
+    state.relay.register_token(&RegisterToken { token_sha256: token.sha256_hex(), expires_at }).await?;
+    let sealed =
+        jwe::encrypt(state.keyring.active_encryption().public_jwk(), SEALED_TOKEN_CTY, token.encode().as_bytes())
+            .map_err(|e| PairingError::Internal(e.to_string()))?;
+    let pairing = Pairing {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        client_id: client_id.to_owned(),
+        subject_ref: subject_ref.to_owned(),
+        token_sha256: token.sha256_hex(),
+        sealed_token: Some(sealed),
+        state: PairingState::Pending,
+        code_sha256: None,
+        failed_attempts: 0,
+        connection_id: None,
+        wallet_signing_jwk: None,
+        wallet_encryption_jwk: None,
+        created_at: now,
+        expires_at,
+        updated_at: now,
+    };
+    state.pairings.insert(&pairing).await?;
+    let connect_uri = ConnectUri { relay: state.relay.base().to_owned(), token }.to_link();
+    Ok(Created { pairing, connect_uri })
+}
+
+/// The pairing, after ending it as `expired` if its time is up.
+pub async fn load(state: &AppState, id: &str) -> Result<Pairing, PairingError> {
+    let pairing = state.pairings.by_id(id).await?.ok_or(PairingError::NotFound)?;
+    if !pairing.state.is_final() && state.clock.now() >= pairing.expires_at {
+        close(state, &pairing, PairingState::Expired, "the pairing expired").await?;
+        return state.pairings.by_id(id).await?.ok_or(PairingError::NotFound);
+    }
+    Ok(pairing)
+}
+
+/// The connect URI of a pairing whose QR code may still be shown.
+pub async fn connect_uri(state: &AppState, pairing: &Pairing) -> Result<String, PairingError> {
+    let sealed = match (&pairing.state, &pairing.sealed_token) {
+        (PairingState::Pending, Some(sealed)) => sealed,
+        (PairingState::Scanned, _) => return Err(PairingError::Closed("the code was scanned already")),
+        _ => return Err(PairingError::Closed(pairing.state.as_str())),
+    };
+    let keys: Vec<_> = state.keyring.encryption_keys().collect();
+    let opened = jwe::decrypt(sealed.as_bytes(), &keys, 4096).map_err(|e| PairingError::Internal(e.to_string()))?;
+    let text = std::str::from_utf8(&opened.plaintext).map_err(|e| PairingError::Internal(e.to_string()))?;
+    let token = ConnectToken::parse(text).map_err(|e| PairingError::Internal(e.to_string()))?;
+    Ok(ConnectUri { relay: state.relay.base().to_owned(), token }.to_link())
+}
+
+/// The relay says a wallet redeemed one of our tokens: send it the code, or end the
+/// connection if its pairing is gone.
+pub async fn on_connected(state: &AppState, connection: &ConnectionInfo) -> Result<(), PairingError> {
+    let Some(pairing) = state.pairings.by_token(&connection.token_sha256).await? else {
+        tracing::warn!(connection = %connection.connection_id, "a wallet redeemed a token of no pairing; revoking");
+        return revoke_at_relay(state, &connection.connection_id).await;
+    };
+    if pairing.connection_id.as_deref() == Some(connection.connection_id.as_str()) {
+        return Ok(()); // Seen before: the relay delivered the notice again.
+    }
+    let code = new_code();
+    let now = state.clock.now();
+    let scanned = state
+        .pairings
+        .mark_scanned(
+            &pairing.id,
+            &connection.connection_id,
+            &code_digest(&pairing.id, &code),
+            &connection.wallet_signing_jwk,
+            &connection.wallet_encryption_jwk,
+            now,
+        )
+        .await?;
+    if !scanned {
+        tracing::info!(pairing = %pairing.id, "a wallet redeemed the token of an ended pairing; revoking");
+        return revoke_at_relay(state, &connection.connection_id).await;
+    }
+    state.pairing_hub.notify(&pairing.id);
+    let body = Body::PairingCode { code, expires_at: pairing.expires_at };
+    send(state, &connection.connection_id, &connection.wallet_encryption_jwk, body).await
+}
+
+/// Checks the code the person typed into the portal.
+pub async fn confirm(state: &AppState, id: &str, code: &str) -> Result<Pairing, PairingError> {
+    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PairingError::MalformedCode);
+    }
+    let pairing = load(state, id).await?;
+    match pairing.state {
+        PairingState::Scanned => {}
+        PairingState::Pending => return Err(PairingError::NotScanned),
+        other => return Err(PairingError::Closed(other.as_str())),
+    }
+    let (Some(expected), Some(connection_id), Some(signing), Some(encryption)) =
+        (&pairing.code_sha256, &pairing.connection_id, &pairing.wallet_signing_jwk, &pairing.wallet_encryption_jwk)
+    else {
+        return Err(PairingError::Internal(format!("scanned pairing {id} lacks its connection")));
+    };
+    let now = state.clock.now();
+    let right: bool = code_digest(id, code).as_bytes().ct_eq(expected.as_bytes()).into();
+    if !right {
+        if !state.pairings.record_wrong_code(id, pairing.failed_attempts, MAX_CODE_ATTEMPTS, now).await? {
+            // Another request changed the pairing meanwhile; let the person try again.
+            return Err(PairingError::WrongCode {
+                attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(pairing.failed_attempts),
+            });
+        }
+        let attempts_left = MAX_CODE_ATTEMPTS - (pairing.failed_attempts + 1).min(MAX_CODE_ATTEMPTS);
+        state.pairing_hub.notify(&pairing.id);
+        if attempts_left == 0 {
+            let reason = "three wrong confirmation codes";
+            tell_and_revoke(state, connection_id, encryption, reason).await;
+        }
+        return Err(PairingError::WrongCode { attempts_left });
+    }
+    let connection = Connection {
+        id: connection_id.clone(),
+        subject_ref: pairing.subject_ref.clone(),
+        pairing_id: pairing.id.clone(),
+        wallet_signing_jwk: signing.clone(),
+        wallet_encryption_jwk: encryption.clone(),
+        active: true,
+        created_at: now,
+        revoked_at: None,
+    };
+    if !state.pairings.bind(&pairing, &connection, now).await? {
+        let again = load(state, id).await?;
+        return Err(PairingError::Closed(again.state.as_str()));
+    }
+    state.pairing_hub.notify(&pairing.id);
+    if let Err(e) = send(state, connection_id, encryption, Body::PairingConfirmed {}).await {
+        tracing::warn!(pairing = %pairing.id, "connected, but telling the wallet failed: {e}");
+    }
+    load(state, id).await
+}
+
+/// The portal cancels a pairing; a wallet that scanned it is told and disconnected.
+pub async fn cancel(state: &AppState, id: &str) -> Result<Pairing, PairingError> {
+    let pairing = load(state, id).await?;
+    if pairing.state.is_final() {
+        return Err(PairingError::Closed(pairing.state.as_str()));
+    }
+    close(state, &pairing, PairingState::Cancelled, "the portal cancelled the pairing").await?;
+    load(state, id).await
+}
+
+/// Ends every overdue pairing; the relay link calls this between polls.
+pub async fn expire_overdue(state: &AppState) -> Result<usize, PairingError> {
+    let ids = state.pairings.overdue(state.clock.now(), 100).await?;
+    for id in &ids {
+        load(state, id).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Revokes a subject's connection: the wallet is told, then the relay ends it.
+pub async fn revoke_connection(state: &AppState, subject_ref: &str, id: &str) -> Result<(), PairingError> {
+    let connection = state.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);
+    let connection = connection.ok_or(PairingError::NotFound)?;
+    if !state.pairings.revoke_connection(id, state.clock.now()).await? {
+        return Err(PairingError::Closed("revoked"));
+    }
+    if let Err(e) = send(state, id, &connection.wallet_encryption_jwk, Body::ConnectionRevoked {}).await {
+        tracing::warn!(connection = %id, "could not tell the wallet of the revocation: {e}");
+    }
+    revoke_at_relay(state, id).await
+}
+
+async fn close(state: &AppState, pairing: &Pairing, to: PairingState, reason: &str) -> Result<(), PairingError> {
+    if !state.pairings.close(&pairing.id, to, state.clock.now()).await? {
+        return Ok(());
+    }
+    state.pairing_hub.notify(&pairing.id);
+    if let (Some(connection_id), Some(encryption)) = (&pairing.connection_id, &pairing.wallet_encryption_jwk) {
+        tell_and_revoke(state, connection_id, encryption, reason).await;
+    }
+    Ok(())
+}
+
+/// Best effort: the pairing has ended whatever the relay says.
+async fn tell_and_revoke(state: &AppState, connection_id: &str, encryption: &crate::jose::OkpPublicJwk, reason: &str) {
+    let body = Body::PairingCancelled { reason: reason.to_owned() };
+    if let Err(e) = send(state, connection_id, encryption, body).await {
+        tracing::warn!(connection = %connection_id, "could not tell the wallet the pairing ended: {e}");
+    }
+    if let Err(e) = revoke_at_relay(state, connection_id).await {
+        tracing::warn!(connection = %connection_id, "could not revoke the connection at the relay: {e}");
+    }
+}
+
+async fn revoke_at_relay(state: &AppState, connection_id: &str) -> Result<(), PairingError> {
+    match state.relay.revoke(connection_id).await {
+        Err(e) if e.error_code() == Some("connection_revoked") => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+async fn send(
+    state: &AppState,
+    connection_id: &str,
+    to: &crate::jose::OkpPublicJwk,
+    body: Body,
+) -> Result<(), PairingError> {
+    let message = Message::new(connection_id, state.clock.now(), body);
+    let sealed = message::seal(state.keyring.active_signing(), to, &message)
+        .map_err(|e| PairingError::Internal(e.to_string()))?;
+    state.relay.post(connection_id, &sealed).await?;
+    Ok(())
+}
+
+/// A uniformly random code of [`CODE_DIGITS`] digits (rejection sampling, no modulo bias).
+fn new_code() -> String {
+    const SPAN: u32 = 1_000_000;
+    let limit = u32::MAX - u32::MAX % SPAN;
+    loop {
+        let n = OsRng.next_u32();
+        if n < limit {
+            return format!("{:06}", n % SPAN);
+        }
+    }
+}
+
+/// What is stored of a code: SHA-256 over the pairing id and the code, hex.
+fn code_digest(pairing_id: &str, code: &str) -> String {
+    hex::encode(Sha256::digest(format!("{pairing_id}:{code}").as_bytes()))
+}

@@ -1,0 +1,82 @@
+//! The gateway's side of the relay: one long-poll of the controller inbox, handling each
+//! item and then acknowledging it, so nothing is lost if the gateway stops in between.
+//! Between polls it ends overdue pairings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::AppState;
+use crate::gateway::pairing;
+use crate::protocol::relay::{ItemKind, MAX_WAIT_SECS};
+use crate::relay_client::is_transient;
+
+/// First pause after a failed poll; doubles up to [`MAX_BACKOFF`].
+pub const MIN_BACKOFF: Duration = Duration::from_millis(250);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Polls until `stop` fires.
+pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        if let Err(e) = pairing::expire_overdue(&state).await {
+            tracing::warn!("relay link: expiring pairings failed: {e}");
+        }
+        let poll = tokio::select! {
+            _ = stop.changed() => return,
+            poll = state.relay.inbox(MAX_WAIT_SECS) => poll,
+        };
+        match poll {
+            Ok(items) => {
+                let mut all_handled = true;
+                for item in items {
+                    all_handled &= handle(&state, &item).await;
+                }
+                if all_handled {
+                    backoff = MIN_BACKOFF;
+                    continue;
+                }
+                // What failed comes back at once: pause rather than spin on it.
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(e) => {
+                if is_transient(&e) {
+                    tracing::debug!("relay link: {e}; retrying in {backoff:?}");
+                } else {
+                    tracing::warn!("relay link: {e}; retrying in {backoff:?}");
+                }
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Handles and acknowledges one item; false when it must be tried again.
+async fn handle(state: &AppState, item: &crate::protocol::relay::MailboxItem) -> bool {
+    let handled = match (item.kind, &item.connection) {
+        (ItemKind::Connected, Some(connection)) => pairing::on_connected(state, connection).await,
+        (ItemKind::Connected, None) => Ok(()),
+        // Wallets send requests once self-service arrives; until then there is nothing to do.
+        (_, _) => {
+            tracing::info!(connection = %item.connection_id, "relay link: dropping a message no handler takes yet");
+            Ok(())
+        }
+    };
+    if let Err(e) = handled {
+        // Leave it unacknowledged: the relay delivers it again on the next poll.
+        tracing::warn!(item = %item.id, "relay link: handling failed: {e}");
+        return false;
+    }
+    if let Err(e) = state.relay.ack(&item.connection_id, &item.id).await {
+        tracing::warn!(item = %item.id, "relay link: acknowledging failed: {e}");
+        return false;
+    }
+    true
+}

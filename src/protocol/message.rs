@@ -1,0 +1,151 @@
+//! Wallet↔controller messages: a JWS signed by the sender inside a JWE to the recipient
+//! (`docs/protocol.md` § Messages). The relay carries only the outer JWE; the inner JWS
+//! lets the recipient know who wrote a message, not just who can read it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixSeconds;
+use crate::jose::jwe::{self, JweError};
+use crate::jose::jws::{self, JwsError, Policy};
+use crate::jose::{EncryptionKeyPair, Jwks, OkpPublicJwk, SigningKeyPair, strict_json};
+use crate::protocol::relay::MAX_ENVELOPE_BYTES;
+
+/// `typ` of the inner JWS, and `cty` of the JWE around it.
+pub const TYP: &str = "gdpr-msg+jwt";
+/// Oldest message accepted, by its `iat`: a mailbox keeps items at most this long.
+pub const MAX_AGE_SECS: u64 = 7 * 24 * 3600;
+/// How far in the future a message's `iat` may lie (clock skew).
+pub const MAX_FUTURE_SECS: u64 = 60;
+
+/// What a message says. New types are added as the protocol grows; a recipient refuses
+/// types it does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "body", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Body {
+    /// Controller → wallet, after the scan: the code the person types into the portal.
+    #[serde(rename = "pairing.code")]
+    PairingCode { code: String, expires_at: UnixSeconds },
+    /// Controller → wallet: the code was right; the connection is bound to the account.
+    #[serde(rename = "pairing.confirmed")]
+    PairingConfirmed {},
+    /// Controller → wallet: the pairing ended without binding (wrong codes, expiry, the
+    /// portal cancelled). The relay connection is revoked right after.
+    #[serde(rename = "pairing.cancelled")]
+    PairingCancelled { reason: String },
+    /// Controller → wallet: the organisation ended the connection.
+    #[serde(rename = "connection.revoked")]
+    ConnectionRevoked {},
+}
+
+/// The signed claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Unique per message: recipients drop a `jti` they have seen.
+    pub jti: String,
+    pub iat: UnixSeconds,
+    /// The relay connection the message belongs to; a message is refused on any other.
+    pub connection_id: String,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+impl Message {
+    pub fn new(connection_id: &str, iat: UnixSeconds, body: Body) -> Self {
+        use rand_core::{OsRng, RngCore};
+        let mut jti = [0u8; 16];
+        OsRng.fill_bytes(&mut jti);
+        Self { jti: crate::jose::b64::encode(jti), iat, connection_id: connection_id.to_owned(), body }
+    }
+}
+
+/// Why a message was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    #[error("envelope: {0}")]
+    Envelope(#[from] JweError),
+    #[error("the envelope must carry cty {TYP:?}")]
+    WrongContentType,
+    #[error("signature: {0}")]
+    Signature(#[from] JwsError),
+    #[error("not a known message: {0}")]
+    Invalid(String),
+    #[error("the message is for connection {found:?}, not {expected:?}")]
+    WrongConnection { expected: String, found: String },
+    #[error("the message's iat {0} is outside the accepted window")]
+    Stale(UnixSeconds),
+}
+
+/// Signs `message` with the sender's key and encrypts it to the recipient's X25519 key.
+pub fn seal(sender: &SigningKeyPair, recipient: &OkpPublicJwk, message: &Message) -> Result<String, MessageError> {
+    let claims = serde_json::to_vec(message).map_err(|e| MessageError::Invalid(e.to_string()))?;
+    let signed = jws::sign(sender, TYP, &claims);
+    Ok(jwe::encrypt(recipient, TYP, signed.as_bytes())?)
+}
+
+/// Decrypts with one of `keys`, verifies the signature against the sender's pinned keys,
+/// and checks the connection and the age.
+pub fn open(
+    envelope: &[u8],
+    keys: &[&EncryptionKeyPair],
+    sender_keys: &Jwks,
+    connection_id: &str,
+    now: UnixSeconds,
+) -> Result<Message, MessageError> {
+    let decrypted = jwe::decrypt(envelope, keys, MAX_ENVELOPE_BYTES)?;
+    if decrypted.header.get("cty").and_then(serde_json::Value::as_str) != Some(TYP) {
+        return Err(MessageError::WrongContentType);
+    }
+    let verified = jws::verify(&decrypted.plaintext, sender_keys, Policy { typ: TYP, max_bytes: MAX_ENVELOPE_BYTES })?;
+    let value = strict_json::parse(&verified.payload).map_err(JwsError::from)?;
+    let message: Message = serde_json::from_value(value).map_err(|e| MessageError::Invalid(e.to_string()))?;
+    if message.connection_id != connection_id {
+        return Err(MessageError::WrongConnection { expected: connection_id.to_owned(), found: message.connection_id });
+    }
+    if message.iat > now.saturating_add(MAX_FUTURE_SECS) || now.saturating_sub(message.iat) > MAX_AGE_SECS {
+        return Err(MessageError::Stale(message.iat));
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_messages_open_only_for_the_right_reader_writer_and_connection() {
+        let (controller, wallet_enc, stranger) =
+            (SigningKeyPair::generate(), EncryptionKeyPair::generate(), SigningKeyPair::generate());
+        let controller_keys = Jwks { keys: vec![controller.public_jwk().clone()] };
+        let message = Message::new("c1", 1000, Body::PairingCode { code: "123456".into(), expires_at: 1600 });
+        let sealed = seal(&controller, wallet_enc.public_jwk(), &message).unwrap();
+        assert_eq!(open(sealed.as_bytes(), &[&wallet_enc], &controller_keys, "c1", 1010).unwrap(), message);
+
+        let forged = seal(&stranger, wallet_enc.public_jwk(), &message).unwrap();
+        let err = open(forged.as_bytes(), &[&wallet_enc], &controller_keys, "c1", 1010).unwrap_err();
+        assert!(matches!(err, MessageError::Signature(JwsError::UnknownKid(_))), "{err:?}");
+        let err = open(sealed.as_bytes(), &[&wallet_enc], &controller_keys, "c2", 1010).unwrap_err();
+        assert!(matches!(err, MessageError::WrongConnection { .. }), "{err:?}");
+        let err = open(sealed.as_bytes(), &[&wallet_enc], &controller_keys, "c1", 1000 + MAX_AGE_SECS + 1).unwrap_err();
+        assert_eq!(err, MessageError::Stale(1000));
+        let other_reader = EncryptionKeyPair::generate();
+        let err = open(sealed.as_bytes(), &[&other_reader], &controller_keys, "c1", 1010).unwrap_err();
+        assert!(matches!(err, MessageError::Envelope(JweError::UnknownKid(_))), "{err:?}");
+    }
+
+    #[test]
+    fn unknown_types_and_extra_members_are_refused() {
+        let (controller, wallet_enc) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
+        let keys = Jwks { keys: vec![controller.public_jwk().clone()] };
+        for claims in [
+            r#"{"jti":"j","iat":1000,"connection_id":"c1","type":"export.unknown","body":{}}"#,
+            r#"{"jti":"j","iat":1000,"connection_id":"c1","type":"pairing.confirmed","body":{"x":1}}"#,
+            r#"{"jti":"j","iat":1000,"connection_id":"c1","connection_id":"c2","type":"pairing.confirmed","body":{}}"#,
+        ] {
+            let signed = jws::sign(&controller, TYP, claims.as_bytes());
+            let sealed = jwe::encrypt(wallet_enc.public_jwk(), TYP, signed.as_bytes()).unwrap();
+            assert!(open(sealed.as_bytes(), &[&wallet_enc], &keys, "c1", 1000).is_err(), "{claims}");
+        }
+    }
+}

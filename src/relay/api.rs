@@ -1,0 +1,549 @@
+//! The relay's HTTP API (`docs/protocol.md` § Relay API). Every route but the trust list
+//! and the connect page needs a `DPoP` proof; a key reaches only its own connections, and
+//! anything else answers 404 as if it did not exist.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::Stream;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::proof::Caller;
+use super::store::{NewConnection, RedeemRefused, Sequenced, Side};
+use super::{MAX_STREAM_SECS, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
+use crate::api::ApiError;
+use crate::jose::{Curve, OkpPublicJwk, jwe};
+use crate::protocol::relay::{
+    APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, JOSE_MEDIA_TYPE,
+    MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, Posted, RegisterToken,
+};
+use crate::protocol::{ErrorCode, Problem};
+use crate::store::StoreError;
+use crate::wakeup::Woken;
+
+/// The relay's routes, relative to its base URL.
+pub fn router() -> OpenApiRouter<Arc<RelayState>> {
+    OpenApiRouter::new()
+        .routes(routes!(trust_list))
+        .routes(routes!(connect_page))
+        .routes(routes!(register_token))
+        .routes(routes!(connect))
+        .routes(routes!(connection, revoke))
+        .routes(routes!(messages))
+        .routes(routes!(stream))
+        .routes(routes!(ack))
+        .routes(routes!(inbox))
+        // The envelope route reads its body under its own cap.
+        .merge(OpenApiRouter::new().routes(routes!(post_message)).layer(DefaultBodyLimit::max(MAX_ENVELOPE_BYTES + 1)))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The signed trust list in force (`application/jwt`), for wallets and verifiers.
+#[utoipa::path(
+    get, path = "/v1/trust-list", tag = "relay",
+    responses(
+        (status = 200, description = "compact JWS, typ gdpr-trust-list+jwt", content_type = "application/jwt", body = String),
+        (status = 503, description = "trust_list_unavailable", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn trust_list(State(state): State<Arc<RelayState>>) -> Result<Response, ApiError> {
+    let loaded = state.trust_list()?;
+    Ok(([(header::CONTENT_TYPE, crate::bundle::JWT_MEDIA_TYPE)], loaded.token.clone()).into_response())
+}
+
+/// What a phone camera opens from the QR code: a page pointing to the wallet app. It claims
+/// nothing; only the wallet's `POST /v1/connect` redeems the token.
+#[utoipa::path(
+    get, path = "/c/{token}", tag = "relay",
+    params(("token" = String, Path, description = "The connect token")),
+    responses(
+        (status = 200, description = "HTML page", content_type = "text/html", body = String),
+        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn connect_page(
+    State(state): State<Arc<RelayState>>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = ConnectToken::parse(&token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    let relay: String = state
+        .public_url
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    // The token and the encoded URL hold only URL-safe characters: nothing to escape in HTML.
+    let app_link = format!("{APP_SCHEME}?relay={relay}&token={}", token.encode());
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>Connect your wallet</title></head>\
+         <body><h1>Connect your wallet</h1><p>Open this code with your data wallet app to connect it to your \
+         account.</p><p><a href=\"{app_link}\">Open in the wallet app</a></p></body></html>"
+    );
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A controller registers a connect token by its SHA-256; the relay never sees the token.
+#[utoipa::path(
+    post, path = "/v1/connect-tokens", tag = "relay",
+    security(("dpop" = [])),
+    request_body = RegisterToken,
+    responses(
+        (status = 201, description = "registered"),
+        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not_a_controller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "connect_token_exists", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn register_token(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    body: Result<Json<RegisterToken>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let controller = caller.controller(&state)?;
+    let Json(body) = body?;
+    let now = state.clock.now();
+    let valid_digest =
+        body.token_sha256.len() == 64 && body.token_sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !valid_digest {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "token_sha256 must be 64 lowercase hex digits"));
+    }
+    if body.expires_at <= now || body.expires_at > now + MAX_TOKEN_LIFETIME_SECS {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("expires_at must lie in the next {MAX_TOKEN_LIFETIME_SECS} seconds"),
+        ));
+    }
+    match state.store.register_token(&body.token_sha256, &controller.id, now, body.expires_at).await {
+        Ok(()) => Ok(StatusCode::CREATED),
+        Err(StoreError::Conflict(_)) => Err(ApiError::bare(ErrorCode::ConnectTokenExists)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A wallet redeems a connect token with its fresh keys: the signing key of the proof and
+/// the encryption key in the body. The first redemption wins; every other one fails.
+#[utoipa::path(
+    post, path = "/v1/connect", tag = "relay",
+    security(("dpop" = [])),
+    request_body = ConnectRequest,
+    responses(
+        (status = 201, body = Connected),
+        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connect_token_unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "connect_token_used", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connect_token_expired", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn connect(
+    State(state): State<Arc<RelayState>>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    caller: Caller,
+    body: Result<Json<ConnectRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Connected>), ApiError> {
+    let now = state.clock.now();
+    let ip = peer.map_or_else(|| "unknown".to_owned(), |axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
+    state.connect_by_ip.check(&ip, now).map_err(limited)?;
+    let Json(body) = body?;
+    let token =
+        ConnectToken::parse(&body.token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    let digest = token.sha256_hex();
+    state.connect_by_token.check(&digest, now).map_err(limited)?;
+    let encryption = checked_x25519(&body.encryption_jwk)?;
+    let (id, notice_id) = (new_id(), new_id());
+    let new = NewConnection {
+        id: &id,
+        token_sha256: &digest,
+        wallet_signing_jwk: &caller.key,
+        wallet_encryption_jwk: &encryption,
+        notice_id: &notice_id,
+        now,
+        notice_expires_at: now + state.limits.message_ttl_secs,
+    };
+    let controller_id = match state.store.redeem(&new).await? {
+        Ok(controller_id) => controller_id,
+        Err(RedeemRefused::Unknown) => return Err(ApiError::bare(ErrorCode::ConnectTokenUnknown)),
+        Err(RedeemRefused::Used) => return Err(ApiError::bare(ErrorCode::ConnectTokenUsed)),
+        Err(RedeemRefused::Expired) => return Err(ApiError::bare(ErrorCode::ConnectTokenExpired)),
+    };
+    state.hub.notify(&WakeKey::Inbox(controller_id.clone()));
+    let controller = state.trust_list()?.list.controller(&controller_id).cloned();
+    let Ok(controller) = controller else {
+        // Listed when it registered the token, gone now: end what was just created.
+        state.store.revoke(&id, now).await?;
+        return Err(ApiError::new(ErrorCode::NotAController, "the token's controller has left the trust list"));
+    };
+    Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller })))
+}
+
+fn limited(retry_after: u64) -> ApiError {
+    ApiError::new(ErrorCode::RateLimited, "too many connect attempts").retry_after(retry_after.max(1))
+}
+
+/// The wallet's X25519 key, with its `kid` recomputed rather than trusted.
+fn checked_x25519(jwk: &OkpPublicJwk) -> Result<OkpPublicJwk, ApiError> {
+    let key = jwe::x25519_public(jwk)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "encryption_jwk must be a public X25519 OKP key"))?;
+    let canonical = OkpPublicJwk::new(Curve::X25519, key.as_bytes());
+    if canonical.kid != jwk.kid {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "encryption_jwk.kid must be its RFC 7638 thumbprint"));
+    }
+    Ok(canonical)
+}
+
+/// The connection and which side of it the caller is; 404 for anyone else.
+async fn side_of(state: &RelayState, caller: &Caller, id: &str) -> Result<(ConnectionInfo, Side), ApiError> {
+    let not_found = || ApiError::bare(ErrorCode::ConnectionNotFound);
+    let (connection, wallet_jkt) = state.store.connection(id).await?.ok_or_else(not_found)?;
+    if caller.jkt() == wallet_jkt {
+        return Ok((connection, Side::Wallet));
+    }
+    let trust = state.trust_list()?;
+    match trust.controller_with_key(caller.jkt()) {
+        Some(owner) if owner.id == connection.controller_id => Ok((connection, Side::Controller)),
+        _ => Err(not_found()),
+    }
+}
+
+fn require_open(connection: &ConnectionInfo) -> Result<(), ApiError> {
+    match connection.state {
+        ConnectionState::Open => Ok(()),
+        _ => Err(ApiError::bare(ErrorCode::ConnectionRevoked)),
+    }
+}
+
+/// The connection, for either of its two parties.
+#[utoipa::path(
+    get, path = "/v1/connections/{connection_id}", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path)),
+    responses(
+        (status = 200, body = ConnectionInfo),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn connection(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionInfo>, ApiError> {
+    Ok(Json(side_of(&state, &caller, &id).await?.0))
+}
+
+/// Either party ends the connection: undelivered items are deleted and every later request
+/// on it answers `connection_revoked`.
+#[utoipa::path(
+    delete, path = "/v1/connections/{connection_id}", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path)),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn revoke(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (connection, _) = side_of(&state, &caller, &id).await?;
+    require_open(&connection)?;
+    state.store.revoke(&id, state.clock.now()).await?;
+    for side in [Side::Wallet, Side::Controller] {
+        state.hub.notify(&WakeKey::Mailbox(id.clone(), side));
+    }
+    state.hub.notify(&WakeKey::Inbox(connection.controller_id));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Posts a JWE envelope to the other party's mailbox. The relay checks only that it is a
+/// well-formed ECDH-ES/A256GCM compact JWE; it holds no key to open it.
+#[utoipa::path(
+    post, path = "/v1/connections/{connection_id}/messages", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path)),
+    request_body(content = String, content_type = "application/jose", description = "compact JWE"),
+    responses(
+        (status = 201, body = Posted),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_envelope", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "mailbox_full", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn post_message(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<Posted>), ApiError> {
+    let (connection, side) = side_of(&state, &caller, &id).await?;
+    require_open(&connection)?;
+    let media_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !media_type.trim().eq_ignore_ascii_case(JOSE_MEDIA_TYPE) {
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, format!("send Content-Type: {JOSE_MEDIA_TYPE}")));
+    }
+    let body = body.map_err(|_| too_large())?;
+    if body.len() > MAX_ENVELOPE_BYTES {
+        return Err(too_large());
+    }
+    jwe::check_shape(&body, MAX_ENVELOPE_BYTES)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidEnvelope, e.to_string()))?;
+    // check_shape accepted only base64url and dots: the body is ASCII.
+    let text = String::from_utf8_lossy(&body);
+    let now = state.clock.now();
+    let expires_at = now + state.limits.message_ttl_secs;
+    let message_id = new_id();
+    let recipient = side.other();
+    if !state.store.post(&message_id, &connection, recipient, &text, now, expires_at, state.limits.max_pending).await? {
+        return Err(ApiError::new(
+            ErrorCode::MailboxFull,
+            format!("{} unacknowledged items", state.limits.max_pending),
+        ));
+    }
+    state.hub.notify(&WakeKey::Mailbox(id.clone(), recipient));
+    if recipient == Side::Controller {
+        state.hub.notify(&WakeKey::Inbox(connection.controller_id));
+    }
+    Ok((StatusCode::CREATED, Json(Posted { id: message_id, expires_at })))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("an envelope is at most {MAX_ENVELOPE_BYTES} bytes"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Wait {
+    /// Seconds to wait for an item when the mailbox is empty (0 to 30, default 0).
+    pub wait: Option<u64>,
+}
+
+impl Wait {
+    fn duration(query: Result<Query<Self>, axum::extract::rejection::QueryRejection>) -> Result<Duration, ApiError> {
+        let Query(wait) = query?;
+        let secs = wait.wait.unwrap_or(0);
+        if secs > MAX_WAIT_SECS {
+            return Err(ApiError::new(ErrorCode::InvalidParameter, format!("wait is at most {MAX_WAIT_SECS} seconds")));
+        }
+        Ok(Duration::from_secs(secs))
+    }
+}
+
+/// What a read returns items from.
+#[derive(Debug, Clone)]
+enum Source {
+    Mailbox { connection_id: String, side: Side },
+    Inbox { controller_id: String },
+}
+
+impl Source {
+    fn wake_key(&self) -> WakeKey {
+        match self {
+            Self::Mailbox { connection_id, side } => WakeKey::Mailbox(connection_id.clone(), *side),
+            Self::Inbox { controller_id } => WakeKey::Inbox(controller_id.clone()),
+        }
+    }
+
+    async fn read(&self, state: &RelayState, after: i64, limit: u32) -> Result<Vec<Sequenced>, ApiError> {
+        let now = state.clock.now();
+        Ok(match self {
+            Self::Mailbox { connection_id, side } => {
+                state.store.mailbox(connection_id, *side, after, now, limit).await?
+            }
+            Self::Inbox { controller_id } => state.store.inbox(controller_id, after, now, limit).await?,
+        })
+    }
+
+    /// Fails once a mailbox's connection is revoked, so waiting wallets learn at once.
+    async fn check_open(&self, state: &RelayState) -> Result<(), ApiError> {
+        if let Self::Mailbox { connection_id, .. } = self {
+            match state.store.connection(connection_id).await? {
+                Some((connection, _)) => require_open(&connection)?,
+                None => return Err(ApiError::bare(ErrorCode::ConnectionNotFound)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Returns unacknowledged items, waiting up to `wait` for the first when there are none.
+async fn long_poll(state: &Arc<RelayState>, source: Source, wait: Duration) -> Result<MailboxItems, ApiError> {
+    let subscription = state.hub.subscribe(source.wake_key());
+    let deadline = Instant::now() + wait;
+    loop {
+        let armed = subscription.armed();
+        source.check_open(state).await?;
+        let items = source.read(state, 0, MAX_ITEMS_PER_READ).await?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !items.is_empty() || left.is_zero() {
+            return Ok(MailboxItems { items: items.into_iter().map(|s| s.item).collect() });
+        }
+        if armed.wait(left, state.recheck()).await != Woken::Notified {
+            source.check_open(state).await?;
+            return Ok(MailboxItems { items: Vec::new() });
+        }
+    }
+}
+
+/// Unacknowledged items for the caller's side, oldest first; with `?wait=`, a long-poll.
+#[utoipa::path(
+    get, path = "/v1/connections/{connection_id}/messages", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path), Wait),
+    responses(
+        (status = 200, body = MailboxItems),
+        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn messages(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<MailboxItems>, ApiError> {
+    let wait = Wait::duration(query)?;
+    let (connection, side) = side_of(&state, &caller, &id).await?;
+    require_open(&connection)?;
+    Ok(Json(long_poll(&state, Source::Mailbox { connection_id: id, side }, wait).await?))
+}
+
+/// A controller's items across all its connections, `connected` notices included.
+#[utoipa::path(
+    get, path = "/v1/inbox", tag = "relay",
+    security(("dpop" = [])),
+    params(Wait),
+    responses(
+        (status = 200, body = MailboxItems),
+        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not_a_controller", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn inbox(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<MailboxItems>, ApiError> {
+    let wait = Wait::duration(query)?;
+    let controller = caller.controller(&state)?;
+    Ok(Json(long_poll(&state, Source::Inbox { controller_id: controller.id }, wait).await?))
+}
+
+/// The same items as a Server-Sent Events stream: one `message` event per item (its id as
+/// the event id), `revoked` when the connection ends. Items stay until acknowledged. The
+/// stream closes after five minutes; reconnect to go on.
+#[utoipa::path(
+    get, path = "/v1/connections/{connection_id}/messages/stream", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path)),
+    responses(
+        (status = 200, description = "text/event-stream of MailboxItem JSON", content_type = "text/event-stream", body = String),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn stream(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let (connection, side) = side_of(&state, &caller, &id).await?;
+    require_open(&connection)?;
+    let source = Source::Mailbox { connection_id: id, side };
+    Ok(Sse::new(item_stream(state, source)).keep_alive(KeepAlive::default()))
+}
+
+/// Produces one event per poll, so a client that stops reading holds at most one event in
+/// memory; the stream ends at its deadline, on revocation, or on shutdown.
+fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Result<Event, Infallible>> {
+    let deadline = Instant::now() + Duration::from_secs(MAX_STREAM_SECS);
+    let subscription = state.hub.subscribe(source.wake_key());
+    futures_util::stream::unfold(Some((state, source, subscription, 0i64)), move |cursor| async move {
+        let (state, source, subscription, after) = cursor?;
+        loop {
+            let armed = subscription.armed();
+            if source.check_open(&state).await.is_err() {
+                return Some((Ok(Event::default().event("revoked").data("{}")), None));
+            }
+            match source.read(&state, after, 1).await {
+                Ok(mut items) if !items.is_empty() => {
+                    drop(armed);
+                    let Sequenced { seq, item } = items.remove(0);
+                    let event = item_event(&item);
+                    return Some((Ok(event), Some((state, source, subscription, seq))));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("relay: stream read failed: {e:?}");
+                    return None;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || armed.wait(left, state.recheck()).await != Woken::Notified {
+                return None;
+            }
+        }
+    })
+}
+
+fn item_event(item: &MailboxItem) -> Event {
+    let data = serde_json::to_string(item).unwrap_or_default();
+    Event::default().event("message").id(item.id.clone()).data(data)
+}
+
+/// Acknowledges (deletes) one item of the caller's mailbox.
+#[utoipa::path(
+    delete, path = "/v1/connections/{connection_id}/messages/{message_id}", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path), ("message_id" = String, Path)),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found, message_not_found", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn ack(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (_, side) = side_of(&state, &caller, &id).await?;
+    if state.store.ack(&id, side, &message_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::bare(ErrorCode::MessageNotFound))
+    }
+}

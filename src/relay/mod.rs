@@ -1,0 +1,139 @@
+//! The relay of the trust framework: a blind store-and-forward service between wallets
+//! and controllers. It registers connect tokens by digest, turns a redeemed token into a
+//! connection between one controller and one wallet key, and keeps per-connection
+//! mailboxes of JWE envelopes it cannot read. Run alone (`gdpr-gateway relay`) or mounted
+//! under `/relay` by `serve`. The gateway never imports this module: it talks to any relay
+//! through `relay_client`.
+
+pub mod api;
+pub mod proof;
+pub mod rate_limit;
+pub mod store;
+pub mod trust;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::ApiError;
+use crate::clock::Clock;
+use crate::protocol::ErrorCode;
+use crate::wakeup::Hub;
+pub use store::{RelayStore, Side};
+pub use trust::{LoadedList, Trust, TrustSource};
+
+/// Path prefix of the relay inside an all-in-one `serve`.
+pub const MOUNT_PATH: &str = "/relay";
+/// How long an undelivered mailbox item is kept.
+pub const DEFAULT_MESSAGE_TTL_SECS: u64 = crate::protocol::message::MAX_AGE_SECS;
+/// Most unacknowledged items one mailbox holds.
+pub const DEFAULT_MAX_PENDING: u32 = 1000;
+/// Longest a connect token may be registered for.
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
+/// `POST /v1/connect` attempts per client address per window.
+pub const CONNECT_PER_IP: u32 = 30;
+/// `POST /v1/connect` attempts per token per window: a real wallet needs one.
+pub const CONNECT_PER_TOKEN: u32 = 5;
+/// The rate-limit window, in seconds.
+pub const RATE_WINDOW_SECS: u64 = 60;
+/// How often expired items, tokens and proof ids are deleted.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// With a shared database, how often waiters re-read: another instance cannot wake them.
+pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
+/// Longest an SSE stream stays open; clients reconnect.
+pub const MAX_STREAM_SECS: u64 = 300;
+
+/// What a wake-up is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WakeKey {
+    /// One side's mailbox of one connection.
+    Mailbox(String, Side),
+    /// A controller's inbox across its connections.
+    Inbox(String),
+}
+
+/// Tunables of one relay.
+#[derive(Debug, Clone)]
+pub struct RelayLimits {
+    pub message_ttl_secs: u64,
+    pub max_pending: u32,
+    pub connect_per_ip: u32,
+    pub connect_per_token: u32,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        Self {
+            message_ttl_secs: DEFAULT_MESSAGE_TTL_SECS,
+            max_pending: DEFAULT_MAX_PENDING,
+            connect_per_ip: CONNECT_PER_IP,
+            connect_per_token: CONNECT_PER_TOKEN,
+        }
+    }
+}
+
+/// What relay handlers share.
+pub struct RelayState {
+    pub store: RelayStore,
+    pub trust: Trust,
+    /// The relay's base URL as clients reach it, mount prefix included: proofs' `htu` is
+    /// this plus the request path.
+    pub public_url: String,
+    pub clock: Arc<dyn Clock>,
+    pub hub: Arc<Hub<WakeKey>>,
+    pub limits: RelayLimits,
+    pub connect_by_ip: rate_limit::RateLimiter,
+    pub connect_by_token: rate_limit::RateLimiter,
+}
+
+impl RelayState {
+    pub fn new(
+        store: RelayStore,
+        trust: Trust,
+        public_url: String,
+        clock: Arc<dyn Clock>,
+        limits: RelayLimits,
+    ) -> Self {
+        Self {
+            connect_by_ip: rate_limit::RateLimiter::new(limits.connect_per_ip, RATE_WINDOW_SECS),
+            connect_by_token: rate_limit::RateLimiter::new(limits.connect_per_token, RATE_WINDOW_SECS),
+            store,
+            trust,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            clock,
+            hub: Arc::default(),
+            limits,
+        }
+    }
+
+    /// The trust list in force.
+    pub fn trust_list(&self) -> Result<Arc<LoadedList>, ApiError> {
+        self.trust
+            .current()
+            .ok_or_else(|| ApiError::new(ErrorCode::TrustListUnavailable, "the relay's trust list has expired"))
+    }
+
+    fn recheck(&self) -> Option<Duration> {
+        self.store.db().is_shared().then_some(SHARED_RECHECK)
+    }
+}
+
+/// Sweeps expired rows and refreshes the trust list until `stop` fires.
+pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+    let mut refresh = tokio::time::interval(Duration::from_secs(trust::REFRESH_SECS));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = sweep.tick() => match state.store.sweep(state.clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "relay: deleted expired items, tokens and proof ids"),
+                Err(e) => tracing::warn!("relay: sweep failed: {e}"),
+            },
+            _ = refresh.tick() => {
+                if let Err(e) = state.trust.refresh().await {
+                    tracing::warn!("relay: trust list refresh failed, keeping the previous one: {e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The relay's tables, written once for both backends: connect tokens by digest,
+//! connections, mailboxes of JWE envelopes, and spent proof ids.
+
+use sqlx::Row;
+
+use crate::clock::UnixSeconds;
+use crate::jose::OkpPublicJwk;
+use crate::protocol::relay::{ConnectionInfo, ConnectionState, ItemKind, MailboxItem};
+use crate::store::db::{Db, on_db};
+use crate::store::{StoreError, to_i64, to_u64};
+
+/// Which side of a connection a mailbox delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Wallet,
+    Controller,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wallet => "wallet",
+            Self::Controller => "controller",
+        }
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            Self::Wallet => Self::Controller,
+            Self::Controller => Self::Wallet,
+        }
+    }
+}
+
+/// Why a redemption failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedeemRefused {
+    Unknown,
+    Expired,
+    Used,
+}
+
+/// A new connection, as redemption creates it.
+#[derive(Debug, Clone)]
+pub struct NewConnection<'a> {
+    pub id: &'a str,
+    pub token_sha256: &'a str,
+    pub wallet_signing_jwk: &'a OkpPublicJwk,
+    pub wallet_encryption_jwk: &'a OkpPublicJwk,
+    pub notice_id: &'a str,
+    pub now: UnixSeconds,
+    pub notice_expires_at: UnixSeconds,
+}
+
+/// A stored item with its position, for streams that resume after the last one sent.
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    pub seq: i64,
+    pub item: MailboxItem,
+}
+
+#[derive(Debug, Clone)]
+pub struct RelayStore {
+    db: Db,
+}
+
+const CONNECTION_COLUMNS: &str = "id, controller_id, token_sha256, wallet_signing_jwk, wallet_encryption_jwk, \
+                                  state, created_at";
+
+impl RelayStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Registers a token digest for `controller_id`; a digest registered before is a `Conflict`.
+    pub async fn register_token(
+        &self,
+        token_sha256: &str,
+        controller_id: &str,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        let (now, expires_at) = (to_i64(now, "now")?, to_i64(expires_at, "expires_at")?);
+        on_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO relay_connect_tokens (token_sha256, controller_id, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_sha256)
+            .bind(controller_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Spends the token and creates the connection with its `connected` notice, in one
+    /// transaction. The spending `UPDATE` is conditional, so of any number of concurrent
+    /// redemptions exactly one changes a row; the others learn why they lost.
+    pub async fn redeem(&self, new: &NewConnection<'_>) -> Result<Result<String, RedeemRefused>, StoreError> {
+        let now = to_i64(new.now, "now")?;
+        let signing = json(new.wallet_signing_jwk)?;
+        let encryption = json(new.wallet_encryption_jwk)?;
+        let notice_expires = to_i64(new.notice_expires_at, "expires_at")?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let spent = sqlx::query(
+                "UPDATE relay_connect_tokens SET redeemed_at = $1
+                 WHERE token_sha256 = $2 AND redeemed_at IS NULL AND expires_at > $1
+                 RETURNING controller_id",
+            )
+            .bind(now)
+            .bind(new.token_sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = spent else {
+                let found = sqlx::query("SELECT redeemed_at, expires_at FROM relay_connect_tokens WHERE token_sha256 = $1")
+                    .bind(new.token_sha256)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let refused = match found {
+                    None => RedeemRefused::Unknown,
+                    Some(row) if row.try_get::<Option<i64>, _>("redeemed_at")?.is_some() => RedeemRefused::Used,
+                    Some(_) => RedeemRefused::Expired,
+                };
+                return Ok(Err(refused));
+            };
+            let controller_id: String = row.try_get("controller_id")?;
+            sqlx::query(
+                "INSERT INTO relay_connections (id, controller_id, token_sha256, wallet_jkt, wallet_signing_jwk,
+                     wallet_encryption_jwk, state, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
+            )
+            .bind(new.id)
+            .bind(&controller_id)
+            .bind(new.token_sha256)
+            .bind(&new.wallet_signing_jwk.kid)
+            .bind(&signing)
+            .bind(&encryption)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO relay_messages (id, connection_id, controller_id, recipient, kind, created_at, expires_at)
+                 VALUES ($1, $2, $3, 'controller', 'connected', $4, $5)",
+            )
+            .bind(new.notice_id)
+            .bind(new.id)
+            .bind(&controller_id)
+            .bind(now)
+            .bind(notice_expires)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Ok(controller_id))
+        })
+    }
+
+    /// The connection and the wallet key thumbprint that owns it.
+    pub async fn connection(&self, id: &str) -> Result<Option<(ConnectionInfo, String)>, StoreError> {
+        let sql = format!("SELECT {CONNECTION_COLUMNS}, wallet_jkt FROM relay_connections WHERE id = $1");
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            match row {
+                None => Ok(None),
+                Some(row) => {
+                    let jkt: String = row.try_get("wallet_jkt")?;
+                    Ok(Some((connection_from_row(&row)?, jkt)))
+                }
+            }
+        })
+    }
+
+    /// Marks the connection revoked and drops its undelivered items. Returns false when it
+    /// was revoked already.
+    pub async fn revoke(&self, id: &str, now: UnixSeconds) -> Result<bool, StoreError> {
+        let now = to_i64(now, "now")?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE relay_connections SET state = 'revoked', revoked_at = $1 WHERE id = $2 AND state = 'open'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("DELETE FROM relay_messages WHERE connection_id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// Adds an item unless the mailbox already holds `max_pending`; returns whether it did.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn post(
+        &self,
+        id: &str,
+        connection: &ConnectionInfo,
+        recipient: Side,
+        body: &str,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+        max_pending: u32,
+    ) -> Result<bool, StoreError> {
+        let (now_i, expires_at) = (to_i64(now, "now")?, to_i64(expires_at, "expires_at")?);
+        on_db!(&self.db, pool => {
+            let inserted = sqlx::query(
+                "INSERT INTO relay_messages (id, connection_id, controller_id, recipient, kind, body, created_at, expires_at)
+                 SELECT $1, $2, $3, $4, 'envelope', $5, $6, $7
+                 WHERE (SELECT COUNT(*) FROM relay_messages
+                        WHERE connection_id = $2 AND recipient = $4 AND expires_at > $6) < $8",
+            )
+            .bind(id)
+            .bind(&connection.connection_id)
+            .bind(&connection.controller_id)
+            .bind(recipient.as_str())
+            .bind(body)
+            .bind(now_i)
+            .bind(expires_at)
+            .bind(i64::from(max_pending))
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(inserted == 1)
+        })
+    }
+
+    /// Unexpired items for one side of one connection after `after_seq`, oldest first.
+    pub async fn mailbox(
+        &self,
+        connection_id: &str,
+        recipient: Side,
+        after_seq: i64,
+        now: UnixSeconds,
+        limit: u32,
+    ) -> Result<Vec<Sequenced>, StoreError> {
+        self.items("m.connection_id = $1 AND m.recipient = $2", connection_id, recipient, after_seq, now, limit).await
+    }
+
+    /// Unexpired items for a controller across all its connections, oldest first.
+    pub async fn inbox(
+        &self,
+        controller_id: &str,
+        after_seq: i64,
+        now: UnixSeconds,
+        limit: u32,
+    ) -> Result<Vec<Sequenced>, StoreError> {
+        self.items("m.controller_id = $1 AND m.recipient = $2", controller_id, Side::Controller, after_seq, now, limit)
+            .await
+    }
+
+    async fn items(
+        &self,
+        filter: &str,
+        key: &str,
+        recipient: Side,
+        after_seq: i64,
+        now: UnixSeconds,
+        limit: u32,
+    ) -> Result<Vec<Sequenced>, StoreError> {
+        let sql = format!(
+            "SELECT m.seq, m.id AS item_id, m.kind, m.body, m.created_at AS item_created_at, m.expires_at,
+                    c.id, c.controller_id, c.token_sha256, c.wallet_signing_jwk, c.wallet_encryption_jwk, c.state,
+                    c.created_at
+             FROM relay_messages m JOIN relay_connections c ON c.id = m.connection_id
+             WHERE {filter} AND m.seq > $3 AND m.expires_at > $4
+             ORDER BY m.seq LIMIT $5"
+        );
+        let now = to_i64(now, "now")?;
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(&sql)
+                .bind(key)
+                .bind(recipient.as_str())
+                .bind(after_seq)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let connection = connection_from_row(row)?;
+                    let kind: String = row.try_get("kind")?;
+                    let kind = match kind.as_str() {
+                        "envelope" => ItemKind::Envelope,
+                        "connected" => ItemKind::Connected,
+                        other => return Err(StoreError::Corrupt(format!("relay_messages.kind {other:?}"))),
+                    };
+                    Ok(Sequenced {
+                        seq: row.try_get("seq")?,
+                        item: MailboxItem {
+                            id: row.try_get("item_id")?,
+                            connection_id: connection.connection_id.clone(),
+                            kind,
+                            body: row.try_get("body")?,
+                            connection: (kind == ItemKind::Connected).then_some(connection),
+                            created_at: to_u64(row.try_get("item_created_at")?, "created_at")?,
+                            expires_at: to_u64(row.try_get("expires_at")?, "expires_at")?,
+                        },
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Deletes one item addressed to `recipient` on `connection_id`; false when there is none.
+    pub async fn ack(&self, connection_id: &str, recipient: Side, id: &str) -> Result<bool, StoreError> {
+        on_db!(&self.db, pool => {
+            let done = sqlx::query("DELETE FROM relay_messages WHERE id = $1 AND connection_id = $2 AND recipient = $3")
+                .bind(id)
+                .bind(connection_id)
+                .bind(recipient.as_str())
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Records a proof id; false when `(jkt, jti)` was seen before (a replay).
+    pub async fn spend_proof(&self, jkt: &str, jti: &str, expires_at: UnixSeconds) -> Result<bool, StoreError> {
+        let expires_at = to_i64(expires_at, "expires_at")?;
+        on_db!(&self.db, pool => {
+            let done = sqlx::query(
+                "INSERT INTO relay_proof_ids (jkt, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(jkt)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Deletes expired items, tokens and proof ids; returns how many rows went.
+    pub async fn sweep(&self, now: UnixSeconds) -> Result<u64, StoreError> {
+        let now = to_i64(now, "now")?;
+        let mut deleted = 0;
+        for sql in [
+            "DELETE FROM relay_messages WHERE expires_at <= $1",
+            "DELETE FROM relay_proof_ids WHERE expires_at <= $1",
+            "DELETE FROM relay_connect_tokens WHERE expires_at <= $1",
+        ] {
+            deleted += on_db!(&self.db, pool => sqlx::query(sql).bind(now).execute(pool).await?.rows_affected());
+        }
+        Ok(deleted)
+    }
+}
+
+fn json(jwk: &OkpPublicJwk) -> Result<String, StoreError> {
+    serde_json::to_string(jwk).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn connection_from_row<'r, R>(row: &'r R) -> Result<ConnectionInfo, StoreError>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let jwk = |column: &'r str| -> Result<OkpPublicJwk, StoreError> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("relay_connections.{column}: {e}")))
+    };
+    let state_text: String = row.try_get("state")?;
+    let state = if state_text == ConnectionState::Open.as_str() {
+        ConnectionState::Open
+    } else if state_text == ConnectionState::Revoked.as_str() {
+        ConnectionState::Revoked
+    } else {
+        return Err(StoreError::Corrupt(format!("relay_connections.state {state_text:?}")));
+    };
+    Ok(ConnectionInfo {
+        connection_id: row.try_get("id")?,
+        controller_id: row.try_get("controller_id")?,
+        token_sha256: row.try_get("token_sha256")?,
+        wallet_signing_jwk: jwk("wallet_signing_jwk")?,
+        wallet_encryption_jwk: jwk("wallet_encryption_jwk")?,
+        state,
+        created_at: to_u64(row.try_get("created_at")?, "created_at")?,
+    })
+}

@@ -1,0 +1,115 @@
+//! Where the relay's trust list comes from. All-in-one, the instance is its own operator
+//! and signs a list naming itself; standalone, it serves a list signed elsewhere, checked
+//! against the pinned operator keys and re-read on a timer. Either way the relay decides
+//! who is a controller only from a list that verified.
+
+use std::sync::{Arc, RwLock};
+
+use crate::clock::{Clock, UnixSeconds};
+use crate::jose::{Jwks, SigningKeyPair};
+use crate::protocol::trust_list::{self, Entry, TrustList, TrustListError};
+
+/// How long a self-signed list is valid; it is re-signed well before, at every refresh.
+pub const SELF_SIGNED_LIFETIME_SECS: u64 = 24 * 3600;
+/// How often the list is re-signed or re-read.
+pub const REFRESH_SECS: u64 = 300;
+/// How long fetching a list by URL may take.
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The list's source.
+#[derive(Debug)]
+pub enum TrustSource {
+    /// All-in-one: this instance signs a list with one entry, itself.
+    SelfSigned { operator: SigningKeyPair, operator_id: String, entry: Entry },
+    /// Standalone: a signed list at a file path or http(s) URL, and the operator's keys.
+    Pinned { location: String, operator_jwks: Jwks },
+}
+
+/// A list that verified, with its compact JWS as served.
+#[derive(Debug)]
+pub struct LoadedList {
+    pub token: String,
+    pub list: TrustList,
+}
+
+impl LoadedList {
+    /// The controller whose signing keys include `kid`.
+    pub fn controller_with_key(&self, kid: &str) -> Option<&Entry> {
+        self.list.controllers.iter().find(|c| c.jwks.find(kid).is_some())
+    }
+}
+
+pub struct Trust {
+    source: TrustSource,
+    clock: Arc<dyn Clock>,
+    current: RwLock<Option<Arc<LoadedList>>>,
+}
+
+impl Trust {
+    /// Loads the list once; a relay that cannot trust anyone refuses to start.
+    pub async fn load(source: TrustSource, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let trust = Self { source, clock, current: RwLock::new(None) };
+        trust.refresh().await?;
+        Ok(trust)
+    }
+
+    /// Re-signs or re-reads the list. On failure the previous list stays in use until it
+    /// expires.
+    pub async fn refresh(&self) -> Result<(), String> {
+        let now = self.clock.now();
+        let loaded = match &self.source {
+            TrustSource::SelfSigned { operator, operator_id, entry } => {
+                let list = TrustList {
+                    iss: operator_id.clone(),
+                    iat: now,
+                    exp: now + SELF_SIGNED_LIFETIME_SECS,
+                    version: trust_list::VERSION,
+                    controllers: vec![entry.clone()],
+                };
+                let token = list.sign(operator).map_err(|e| e.to_string())?;
+                LoadedList { token, list }
+            }
+            TrustSource::Pinned { location, operator_jwks } => {
+                let bytes = fetch(location).await?;
+                let list = TrustList::verify(&bytes, operator_jwks, now).map_err(|e: TrustListError| e.to_string())?;
+                let token = String::from_utf8(bytes).map_err(|_| "the trust list is not text".to_owned())?;
+                LoadedList { token: token.trim().to_owned(), list }
+            }
+        };
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(loaded));
+        Ok(())
+    }
+
+    /// The list in force, or `None` once it has expired.
+    pub fn current(&self) -> Option<Arc<LoadedList>> {
+        let now: UnixSeconds = self.clock.now();
+        let current = self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        current.filter(|loaded| now < loaded.list.exp)
+    }
+}
+
+async fn fetch(location: &str) -> Result<Vec<u8>, String> {
+    let limit = trust_list::MAX_BYTES;
+    if location.starts_with("https://") || location.starts_with("http://") {
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = client.get(location).send().await.map_err(|e| format!("{location}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("{location}: HTTP {}", response.status()));
+        }
+        let bytes = response.bytes().await.map_err(|e| format!("{location}: {e}"))?;
+        if bytes.len() > limit {
+            return Err(format!("{location}: larger than {limit} bytes"));
+        }
+        Ok(bytes.to_vec())
+    } else {
+        let bytes = tokio::fs::read(location).await.map_err(|e| format!("{location}: {e}"))?;
+        if bytes.len() > limit {
+            return Err(format!("{location}: larger than {limit} bytes"));
+        }
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,33 @@
+//! Both SQL backends behind one enum, for stores whose queries are written once: every
+//! query uses `$N` placeholders and types (`TEXT`, 64-bit integers) both SQLite and
+//! PostgreSQL accept, and [`on_db!`] runs it on whichever pool is open.
+
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+
+/// An open database, either backend.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// True when other instances may write to the same database, so in-process wake-ups
+    /// do not see every change and waiters must also re-check on a timer.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the open pool; the body is compiled once per backend.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::db::Db::Sqlite($pool) => $body,
+            $crate::store::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
