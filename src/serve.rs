@@ -130,7 +130,8 @@ async fn embedded_relay(
         import_endpoint: None,
         token_endpoint: None,
     };
-    let source = TrustSource::SelfSigned { operator, operator_id: format!("{public_url}{}", relay::MOUNT_PATH), entry };
+    let operator_id = format!("{public_url}{}", relay::MOUNT_PATH);
+    let source = TrustSource::SelfSigned { operator: Box::new(operator), operator_id, entry: Box::new(entry) };
     let trust = Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?;
     let relay_url = format!("{public_url}{}", relay::MOUNT_PATH);
     Ok(Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default())))
@@ -158,9 +159,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut app = api::app(prepared.state.clone());
+    let app = api::app(prepared.state.clone(), prepared.relay.clone());
     if let Some(relay) = &prepared.relay {
-        app = app.nest(relay::MOUNT_PATH, api::relay_app(relay.clone()));
         tokio::spawn(relay::maintain(relay.clone(), stop_rx.clone()));
     }
     tokio::spawn(crate::gateway::relay_link::run(prepared.state.clone(), stop_rx));

@@ -126,19 +126,28 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     gateway.nest(crate::relay::MOUNT_PATH, relay)
 }
 
-/// The relay's routes with the problem-body fallbacks, for mounting or serving alone.
-pub fn relay_app<S: Clone + Send + Sync + 'static>(relay: Arc<crate::relay::RelayState>) -> Router<S> {
+/// The relay's routes with their state, ready to mount or serve.
+fn relay_routes<S: Clone + Send + Sync + 'static>(relay: Arc<crate::relay::RelayState>) -> Router<S> {
     let (router, _) = crate::relay::api::router().split_for_parts();
-    router
+    router.with_state(relay)
+}
+
+/// The relay alone (`gdpr-gateway relay`): its routes with the problem-body fallbacks and
+/// request ids.
+pub fn relay_app(relay: Arc<crate::relay::RelayState>) -> Router {
+    relay_routes(relay)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async { ApiError::bare(ErrorCode::MethodNotAllowed) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(relay)
+        .layer(axum::middleware::from_fn(request_id::middleware))
 }
 
-/// The gateway's HTTP application.
-pub fn app(state: Arc<AppState>) -> Router {
-    let (router, _) = router().split_for_parts();
+/// The gateway's HTTP application, with the relay mounted under `/relay` when given.
+pub fn app(state: Arc<AppState>, relay: Option<Arc<crate::relay::RelayState>>) -> Router {
+    let (mut router, _) = router().split_for_parts();
+    if let Some(relay) = relay {
+        router = router.nest(crate::relay::MOUNT_PATH, relay_routes(relay));
+    }
     router
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async { ApiError::bare(ErrorCode::MethodNotAllowed) })

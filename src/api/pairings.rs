@@ -273,7 +273,7 @@ fn state_stream(state: Arc<AppState>, id: String) -> impl Stream<Item = Result<E
                 drop(armed);
                 let data = serde_json::to_string(&view(&state, &pairing, None)).unwrap_or_default();
                 let event = Event::default().event(pairing.state.as_str()).data(data);
-                let next = (!pairing.state.is_final()).then(|| (state, id, subscription, Some(pairing.state)));
+                let next = (!pairing.state.is_final()).then_some((state, id, subscription, Some(pairing.state)));
                 return Some((Ok(event), next));
             }
             let until_expiry = Duration::from_secs(pairing.expires_at.saturating_sub(state.clock.now()).max(1));

@@ -208,7 +208,7 @@ pub async fn expire_overdue(state: &AppState) -> Result<usize, PairingError> {
     Ok(ids.len())
 }
 
-/// Revokes a subject's connection: the wallet is told, then the relay ends it.
+/// Revokes a subject's connection: the wallet is told (signed), then the relay ends it.
 pub async fn revoke_connection(state: &AppState, subject_ref: &str, id: &str) -> Result<(), PairingError> {
     let connection = state.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);
     let connection = connection.ok_or(PairingError::NotFound)?;

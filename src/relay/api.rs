@@ -252,8 +252,8 @@ pub async fn connection(
     Ok(Json(side_of(&state, &caller, &id).await?.0))
 }
 
-/// Either party ends the connection: undelivered items are deleted and every later request
-/// on it answers `connection_revoked`.
+/// Either party ends the connection: nothing more can be posted; items already posted can
+/// still be read and acknowledged, after which reads answer `connection_revoked`.
 #[utoipa::path(
     delete, path = "/v1/connections/{connection_id}", tag = "relay",
     security(("dpop" = [])),
@@ -401,14 +401,14 @@ async fn long_poll(state: &Arc<RelayState>, source: Source, wait: Duration) -> R
     let deadline = Instant::now() + wait;
     loop {
         let armed = subscription.armed();
-        source.check_open(state).await?;
         let items = source.read(state, 0, MAX_ITEMS_PER_READ).await?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if !items.is_empty() || left.is_zero() {
+        if !items.is_empty() {
             return Ok(MailboxItems { items: items.into_iter().map(|s| s.item).collect() });
         }
-        if armed.wait(left, state.recheck()).await != Woken::Notified {
-            source.check_open(state).await?;
+        // Nothing left to read: now a revoked connection says so.
+        source.check_open(state).await?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || armed.wait(left, state.recheck()).await != Woken::Notified {
             return Ok(MailboxItems { items: Vec::new() });
         }
     }
@@ -434,8 +434,7 @@ pub async fn messages(
     query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<MailboxItems>, ApiError> {
     let wait = Wait::duration(query)?;
-    let (connection, side) = side_of(&state, &caller, &id).await?;
-    require_open(&connection)?;
+    let (_, side) = side_of(&state, &caller, &id).await?;
     Ok(Json(long_poll(&state, Source::Mailbox { connection_id: id, side }, wait).await?))
 }
 
@@ -480,8 +479,7 @@ pub async fn stream(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (connection, side) = side_of(&state, &caller, &id).await?;
-    require_open(&connection)?;
+    let (_, side) = side_of(&state, &caller, &id).await?;
     let source = Source::Mailbox { connection_id: id, side };
     Ok(Sse::new(item_stream(state, source)).keep_alive(KeepAlive::default()))
 }
@@ -495,9 +493,6 @@ fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Res
         let (state, source, subscription, after) = cursor?;
         loop {
             let armed = subscription.armed();
-            if source.check_open(&state).await.is_err() {
-                return Some((Ok(Event::default().event("revoked").data("{}")), None));
-            }
             match source.read(&state, after, 1).await {
                 Ok(mut items) if !items.is_empty() => {
                     drop(armed);
@@ -505,7 +500,11 @@ fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Res
                     let event = item_event(&item);
                     return Some((Ok(event), Some((state, source, subscription, seq))));
                 }
-                Ok(_) => {}
+                Ok(_) => {
+                    if source.check_open(&state).await.is_err() {
+                        return Some((Ok(Event::default().event("revoked").data("{}")), None));
+                    }
+                }
                 Err(e) => {
                     tracing::warn!("relay: stream read failed: {e:?}");
                     return None;

@@ -177,22 +177,20 @@ impl RelayStore {
         })
     }
 
-    /// Marks the connection revoked and drops its undelivered items. Returns false when it
-    /// was revoked already.
+    /// Marks the connection revoked. Items already posted stay readable until acknowledged
+    /// or expired, so a last word (why it ended) still reaches the other side; nothing new
+    /// can be posted. Returns false when it was revoked already.
     pub async fn revoke(&self, id: &str, now: UnixSeconds) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE relay_connections SET state = 'revoked', revoked_at = $1 WHERE id = $2 AND state = 'open'",
             )
             .bind(now)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(pool)
             .await?
             .rows_affected();
-            sqlx::query("DELETE FROM relay_messages WHERE connection_id = $1").bind(id).execute(&mut *tx).await?;
-            tx.commit().await?;
             Ok(changed == 1)
         })
     }

@@ -20,7 +20,7 @@ pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 #[derive(Debug)]
 pub enum TrustSource {
     /// All-in-one: this instance signs a list with one entry, itself.
-    SelfSigned { operator: SigningKeyPair, operator_id: String, entry: Entry },
+    SelfSigned { operator: Box<SigningKeyPair>, operator_id: String, entry: Box<Entry> },
     /// Standalone: a signed list at a file path or http(s) URL, and the operator's keys.
     Pinned { location: String, operator_jwks: Jwks },
 }
@@ -64,7 +64,7 @@ impl Trust {
                     iat: now,
                     exp: now + SELF_SIGNED_LIFETIME_SECS,
                     version: trust_list::VERSION,
-                    controllers: vec![entry.clone()],
+                    controllers: vec![(**entry).clone()],
                 };
                 let token = list.sign(operator).map_err(|e| e.to_string())?;
                 LoadedList { token, list }

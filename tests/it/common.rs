@@ -16,6 +16,8 @@ pub struct TestGateway {
     pub url: String,
     pub token: String,
     pub state: Arc<AppState>,
+    pub clock: ManualClock,
+    pub dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -30,7 +32,8 @@ impl TestGateway {
             database_url: None,
         };
         let loaded = config::from_text(Origin::BuiltInDemo, demo::CONFIG, Vec::new(), overrides).unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(T0));
+        let manual = ManualClock::new(T0);
+        let clock: Arc<dyn Clock> = Arc::new(manual.clone());
         let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
         let bound = listener.local_addr().unwrap();
         let prepared = serve::prepare(loaded, clock, bound).await.unwrap();
@@ -41,11 +44,16 @@ impl TestGateway {
         tokio::spawn(serve::run(listener, prepared, async move {
             let _ = rx.await;
         }));
-        Self { url, token, state, _dir: dir, shutdown: Some(tx) }
+        Self { url, token, state, clock: manual, dir: dir.path().to_owned(), _dir: dir, shutdown: Some(tx) }
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         reqwest::Client::new().get(format!("{}{path}", self.url))
+    }
+
+    /// A request with the demo portal token.
+    pub fn portal(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.token)
     }
 
     /// A GET with the demo portal token.

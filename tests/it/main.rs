@@ -11,5 +11,7 @@ mod config;
 mod connectors;
 mod http_api;
 mod openapi;
+mod pairing;
+mod relay;
 mod store;
 mod vectors;

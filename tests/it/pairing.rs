@@ -1,0 +1,254 @@
+//! Pairing over real HTTP: the demo gateway with its embedded relay on 127.0.0.1:0, a
+//! wallet built from the core's relay client, and the portal API.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use gdpr_gateway::clock::Clock;
+use gdpr_gateway::jose::{EncryptionKeyPair, Jwks, SigningKeyPair, jwe};
+use gdpr_gateway::protocol::message::{self, Body, Message};
+use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, Connected, ItemKind};
+use gdpr_gateway::relay_client::{RelayClient, RelayError};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{TestGateway, assert_problem};
+
+/// A wallet with fresh keys for one connection.
+pub struct Wallet {
+    pub client: RelayClient,
+    pub encryption: EncryptionKeyPair,
+    pub connected: Connected,
+}
+
+impl Wallet {
+    pub async fn connect(gw: &TestGateway, uri: &str) -> Result<Self, RelayError> {
+        let uri = ConnectUri::parse(uri).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(gw.clock.clone());
+        let client = RelayClient::new(&uri.relay, Arc::new(SigningKeyPair::generate()), clock)?;
+        let encryption = EncryptionKeyPair::generate();
+        let request = ConnectRequest { token: uri.token.encode(), encryption_jwk: encryption.public_jwk().clone() };
+        let connected = client.connect(&request).await?;
+        Ok(Self { client, encryption, connected })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.connected.connection_id
+    }
+
+    /// The next message from the controller, opened, verified and acknowledged.
+    pub async fn next_message(&self, now: u64) -> Result<Message, RelayError> {
+        loop {
+            let items = self.client.messages(self.id(), 10).await?;
+            if let Some(item) = items.into_iter().next() {
+                assert_eq!(item.kind, ItemKind::Envelope);
+                let keys: &Jwks = &self.connected.controller.jwks;
+                let opened =
+                    message::open(item.body.unwrap().as_bytes(), &[&self.encryption], keys, self.id(), now).unwrap();
+                self.client.ack(self.id(), &item.id).await?;
+                return Ok(opened);
+            }
+        }
+    }
+}
+
+pub async fn create_pairing(gw: &TestGateway, subject: &str) -> Value {
+    let response =
+        gw.portal(Method::POST, "/v1/pairings").json(&json!({ "subject_ref": subject })).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn status(gw: &TestGateway, id: &str) -> Value {
+    gw.portal(Method::GET, &format!("/v1/pairings/{id}")).send().await.unwrap().json().await.unwrap()
+}
+
+async fn confirm(gw: &TestGateway, id: &str, code: &str) -> reqwest::Response {
+    gw.portal(Method::POST, &format!("/v1/pairings/{id}/confirm")).json(&json!({ "code": code })).send().await.unwrap()
+}
+
+async fn code_of(wallet: &Wallet, gw: &TestGateway) -> String {
+    match wallet.next_message(gw.clock.now()).await.unwrap().body {
+        Body::PairingCode { code, .. } => code,
+        other => panic!("expected a code, got {other:?}"),
+    }
+}
+
+/// Reads SSE events (name, data) from a streaming response until the stream ends.
+async fn events(response: reqwest::Response) -> Vec<(String, Value)> {
+    let mut text = String::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    let mut out = Vec::new();
+    for block in text.split("\n\n") {
+        let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+        if let (Some(event), Some(data)) = (field("event:"), field("data:")) {
+            out.push((event.to_owned(), serde_json::from_str(data).unwrap()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
+    let gw = TestGateway::demo().await;
+    let pairing = create_pairing(&gw, "alice").await;
+    let id = pairing["pairing_id"].as_str().unwrap().to_owned();
+    assert_eq!(pairing["state"], "pending");
+    assert_eq!(pairing["subject_ref"], "alice");
+    let uri = pairing["connect_uri"].as_str().unwrap();
+    assert!(uri.starts_with(&format!("{}/relay/c/", gw.url)), "{uri}");
+    for field in ["qr_svg_url", "qr_png_url", "events_url", "expires_at"] {
+        assert!(pairing[field].is_string(), "{field}: {pairing}");
+    }
+    assert_eq!(status(&gw, &id).await["connect_uri"], uri, "the portal can fetch the URI again while pending");
+
+    let svg = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.svg")).send().await.unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let png = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.png")).send().await.unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+
+    let stream = gw.portal(Method::GET, &format!("/v1/pairings/{id}/events")).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let events = tokio::spawn(events(stream));
+
+    let wallet = Wallet::connect(&gw, uri).await.unwrap();
+    assert_eq!(wallet.connected.controller.id, gw.state.notice.controller.id);
+    let code = code_of(&wallet, &gw).await;
+    assert_eq!(code.len(), 6);
+    let scanned = status(&gw, &id).await;
+    assert_eq!(scanned["state"], "scanned");
+    assert!(scanned.get("connect_uri").is_none(), "the token is gone once scanned");
+    let gone = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.svg")).send().await.unwrap();
+    assert_problem(gone, 409, "pairing_closed").await;
+    let none = gw.portal(Method::GET, "/v1/subjects/alice/connections").send().await.unwrap();
+    assert_eq!(none.json::<Value>().await.unwrap()["connections"], json!([]), "not bound before the code");
+
+    let confirmed = confirm(&gw, &id, &code).await;
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(confirmed.json::<Value>().await.unwrap()["state"], "connected");
+    assert_eq!(wallet.next_message(gw.clock.now()).await.unwrap().body, Body::PairingConfirmed {});
+
+    let seen: Vec<String> = events.await.unwrap().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(seen, ["pending", "scanned", "connected"]);
+
+    let listed: Value =
+        gw.portal(Method::GET, "/v1/subjects/alice/connections").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["connections"][0]["connection_id"], wallet.id());
+    assert_eq!(listed["connections"][0]["state"], "active");
+    assert_eq!(listed["connections"][0]["wallet_kid"], wallet.client.key().kid());
+    let bob: Value = gw.portal(Method::GET, "/v1/subjects/bob/connections").send().await.unwrap().json().await.unwrap();
+    assert_eq!(bob["connections"], json!([]));
+    let again = confirm(&gw, &id, &code).await;
+    assert_problem(again, 409, "pairing_closed").await;
+
+    // Another subject cannot revoke it; the subject's portal can, and the wallet learns.
+    let foreign =
+        gw.portal(Method::DELETE, &format!("/v1/subjects/bob/connections/{}", wallet.id())).send().await.unwrap();
+    assert_problem(foreign, 404, "connection_not_found").await;
+    let revoked =
+        gw.portal(Method::DELETE, &format!("/v1/subjects/alice/connections/{}", wallet.id())).send().await.unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(wallet.next_message(gw.clock.now()).await.unwrap().body, Body::ConnectionRevoked {});
+    let after = wallet.client.messages(wallet.id(), 0).await.unwrap_err();
+    assert_eq!(after.error_code(), Some("connection_revoked"));
+    let posted =
+        wallet.client.post(wallet.id(), &jwe::encrypt(wallet.encryption.public_jwk(), "x", b"x").unwrap()).await;
+    assert_eq!(posted.unwrap_err().error_code(), Some("connection_revoked"));
+    let twice =
+        gw.portal(Method::DELETE, &format!("/v1/subjects/alice/connections/{}", wallet.id())).send().await.unwrap();
+    assert_problem(twice, 410, "connection_revoked").await;
+}
+
+#[tokio::test]
+async fn three_wrong_codes_cancel_the_pairing_and_disconnect_the_wallet() {
+    let gw = TestGateway::demo().await;
+    let pairing = create_pairing(&gw, "alice").await;
+    let id = pairing["pairing_id"].as_str().unwrap();
+    let early = confirm(&gw, id, "123456").await;
+    assert_problem(early, 409, "pairing_not_scanned").await;
+    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let code = code_of(&wallet, &gw).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let malformed = confirm(&gw, id, "12345").await;
+    assert_problem(malformed, 400, "invalid_parameter").await;
+    for left in [2, 1, 0] {
+        let body = assert_problem(confirm(&gw, id, wrong).await, 422, "wrong_code").await;
+        assert!(body["detail"].as_str().unwrap().contains(&format!("{left} attempts left")), "{body}");
+    }
+    assert_eq!(status(&gw, id).await["state"], "cancelled");
+    assert_problem(confirm(&gw, id, &code).await, 409, "pairing_closed").await;
+    match wallet.next_message(gw.clock.now()).await.unwrap().body {
+        Body::PairingCancelled { reason } => assert!(reason.contains("wrong"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(wallet.client.messages(wallet.id(), 0).await.unwrap_err().error_code(), Some("connection_revoked"));
+    let listed: Value =
+        gw.portal(Method::GET, "/v1/subjects/alice/connections").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["connections"], json!([]));
+}
+
+#[tokio::test]
+async fn expired_and_cancelled_pairings_bind_nothing() {
+    let gw = TestGateway::demo().await;
+    let expiring = create_pairing(&gw, "alice").await;
+    let cancelled = create_pairing(&gw, "alice").await;
+    let cancelled_id = cancelled["pairing_id"].as_str().unwrap();
+    let response = gw.portal(Method::DELETE, &format!("/v1/pairings/{cancelled_id}")).send().await.unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["state"], "cancelled");
+    let again = gw.portal(Method::DELETE, &format!("/v1/pairings/{cancelled_id}")).send().await.unwrap();
+    assert_problem(again, 409, "pairing_closed").await;
+    // The relay still holds the token, but the gateway ends whatever comes of it.
+    let late = Wallet::connect(&gw, cancelled["connect_uri"].as_str().unwrap()).await.unwrap();
+    let ended = late.client.messages(late.id(), 10).await;
+    assert_eq!(ended.unwrap_err().error_code(), Some("connection_revoked"));
+
+    gw.clock.advance(gdpr_gateway::config::DEFAULT_PAIRING_LIFETIME_SECONDS);
+    let id = expiring["pairing_id"].as_str().unwrap();
+    assert_eq!(status(&gw, id).await["state"], "expired");
+    let refused = Wallet::connect(&gw, expiring["connect_uri"].as_str().unwrap()).await.err().unwrap();
+    assert_eq!(refused.error_code(), Some("connect_token_expired"));
+    let qr = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.png")).send().await.unwrap();
+    assert_problem(qr, 409, "pairing_closed").await;
+    let events = events(gw.portal(Method::GET, &format!("/v1/pairings/{id}/events")).send().await.unwrap()).await;
+    assert_eq!(events.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["expired"]);
+    let missing = gw.portal(Method::GET, "/v1/pairings/nope").send().await.unwrap();
+    assert_problem(missing, 404, "pairing_not_found").await;
+}
+
+#[tokio::test]
+async fn a_token_is_redeemed_once_under_fifty_concurrent_wallets() {
+    let gw = Arc::new(TestGateway::demo().await);
+    let pairing = create_pairing(&gw, "alice").await;
+    let uri = pairing["connect_uri"].as_str().unwrap().to_owned();
+    let attempts = (0..50).map(|_| {
+        let (gw, uri) = (gw.clone(), uri.clone());
+        tokio::spawn(async move {
+            Wallet::connect(&gw, &uri).await.map(|_| ()).map_err(|e| e.error_code().map(str::to_owned))
+        })
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let wins = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+    assert_eq!(wins, 1, "{results:?}");
+    for result in &results {
+        if let Ok(Err(code)) = result {
+            assert!(matches!(code.as_deref(), Some("connect_token_used" | "rate_limited")), "{code:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_portal_api_needs_the_portal_token() {
+    let gw = TestGateway::demo().await;
+    let anonymous = gw.get("/v1/pairings/x").send().await.unwrap();
+    assert_problem(anonymous, 401, "missing_bearer_token").await;
+    let bad = gw.portal(Method::POST, "/v1/pairings").json(&json!({ "subject_ref": "" })).send().await.unwrap();
+    assert_problem(bad, 400, "invalid_parameter").await;
+    let extra =
+        gw.portal(Method::POST, "/v1/pairings").json(&json!({ "subject_ref": "a", "x": 1 })).send().await.unwrap();
+    assert_problem(extra, 400, "malformed_body").await;
+}

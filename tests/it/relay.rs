@@ -1,0 +1,240 @@
+//! The relay's rules over real HTTP (embedded in the demo gateway under `/relay`), and its
+//! storage read raw: proofs, ownership, envelope checks, and no plaintext at rest.
+
+use std::sync::Arc;
+
+use gdpr_gateway::clock::Clock;
+use gdpr_gateway::jose::{Jwks, SigningKeyPair, b64, dpop, jwe};
+use gdpr_gateway::protocol::relay::{MAX_ENVELOPE_BYTES, RegisterToken};
+use gdpr_gateway::protocol::trust_list::TrustList;
+use gdpr_gateway::relay::RelayStore;
+use gdpr_gateway::relay::store::{NewConnection, RedeemRefused};
+use gdpr_gateway::relay_client::RelayClient;
+use gdpr_gateway::store::Db;
+use reqwest::Method;
+
+use crate::common::{T0, TestGateway, assert_problem};
+use crate::pairing::{Wallet, create_pairing};
+
+fn relay_url(gw: &TestGateway) -> String {
+    format!("{}/relay", gw.url)
+}
+
+/// A raw request to the relay with a proof the caller controls.
+async fn with_proof(gw: &TestGateway, method: Method, path: &str, proof: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", relay_url(gw)))
+        .header(dpop::HEADER, proof)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn paired_wallet(gw: &TestGateway) -> Wallet {
+    let pairing = create_pairing(gw, "alice").await;
+    let wallet = Wallet::connect(gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    wallet.next_message(gw.clock.now()).await.unwrap();
+    wallet
+}
+
+#[tokio::test]
+async fn proofs_must_be_fresh_unused_and_for_this_request() {
+    let gw = TestGateway::demo().await;
+    let key = SigningKeyPair::generate();
+    let url = format!("{}/v1/inbox", relay_url(&gw));
+
+    let missing = reqwest::Client::new().get(&url).send().await.unwrap();
+    let body = assert_problem(missing, 401, "invalid_proof").await;
+    assert!(body["detail"].as_str().unwrap().contains("DPoP"));
+
+    // A key no trust list names is authenticated, but is no controller.
+    let proof = dpop::sign(&key, "GET", &url, T0);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &proof).await, 403, "not_a_controller").await;
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &proof).await, 401, "proof_replayed").await;
+
+    let stale = dpop::sign(&key, "GET", &url, T0 - 61);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &stale).await, 401, "stale_proof").await;
+    let future = dpop::sign(&key, "GET", &url, T0 + 61);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &future).await, 401, "stale_proof").await;
+    let skewed = dpop::sign(&key, "GET", &url, T0 - 59);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &skewed).await, 403, "not_a_controller").await;
+
+    let wrong_htu = dpop::sign(&key, "GET", "https://elsewhere.example/relay/v1/inbox", T0);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &wrong_htu).await, 401, "invalid_proof").await;
+    let wrong_method = dpop::sign(&key, "POST", &url, T0);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &wrong_method).await, 401, "invalid_proof").await;
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", "not.a.proof").await, 401, "invalid_proof").await;
+    let huge = "a".repeat(dpop::MAX_PROOF_BYTES + 1);
+    assert_problem(with_proof(&gw, Method::GET, "/v1/inbox", &huge).await, 401, "invalid_proof").await;
+
+    // A wallet key cannot register tokens: only listed controllers can.
+    let client = RelayClient::new(&relay_url(&gw), Arc::new(key), Arc::new(gw.clock.clone())).unwrap();
+    let register = RegisterToken { token_sha256: "ab".repeat(32), expires_at: T0 + 60 };
+    assert_eq!(client.register_token(&register).await.unwrap_err().error_code(), Some("not_a_controller"));
+}
+
+#[tokio::test]
+async fn a_wallet_reaches_only_its_own_connection() {
+    let gw = TestGateway::demo().await;
+    let (alice, other) = (paired_wallet(&gw).await, paired_wallet(&gw).await);
+    for result in [
+        other.client.messages(alice.id(), 0).await.map(|_| ()),
+        other.client.connection(alice.id()).await.map(|_| ()),
+        other.client.revoke(alice.id()).await,
+        other.client.ack(alice.id(), "x").await,
+        other.client.post(alice.id(), &envelope(&alice)).await.map(|_| ()),
+    ] {
+        assert_eq!(result.unwrap_err().error_code(), Some("connection_not_found"));
+    }
+    assert_eq!(alice.client.ack(alice.id(), "nope").await.unwrap_err().error_code(), Some("message_not_found"));
+    assert_eq!(alice.client.connection(alice.id()).await.unwrap().connection_id, alice.id());
+    // A wallet key is no controller: the inbox is not its.
+    assert_eq!(alice.client.inbox(0).await.unwrap_err().error_code(), Some("not_a_controller"));
+}
+
+fn envelope(wallet: &Wallet) -> String {
+    let controller_key = &wallet.connected.controller.encryption_jwks.keys[0];
+    jwe::encrypt(controller_key, "gdpr-msg+jwt", b"opaque to the relay").unwrap()
+}
+
+#[tokio::test]
+async fn mailboxes_take_only_capped_jwe_envelopes() {
+    let gw = TestGateway::demo().await;
+    let wallet = paired_wallet(&gw).await;
+    let path = format!("/v1/connections/{}/messages", wallet.id());
+    let url = format!("{}{path}", relay_url(&gw));
+    let post = |body: Vec<u8>, media_type: &'static str| {
+        let proof = dpop::sign(wallet.client.key(), "POST", &url, gw.clock.now());
+        reqwest::Client::new()
+            .post(&url)
+            .header(dpop::HEADER, proof)
+            .header("content-type", media_type)
+            .body(body)
+            .send()
+    };
+    assert_problem(post(b"{\"hello\":1}".to_vec(), "application/jose").await.unwrap(), 422, "invalid_envelope").await;
+    let jws = gdpr_gateway::jose::jws::sign(wallet.client.key(), "x", b"{}");
+    assert_problem(post(jws.into_bytes(), "application/jose").await.unwrap(), 422, "invalid_envelope").await;
+    let zip = format!(
+        "{}..{}.{}.{}",
+        b64::encode(
+            r#"{"alg":"ECDH-ES","enc":"A256GCM","zip":"DEF","epk":{"kty":"OKP","crv":"X25519","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#
+        ),
+        b64::encode([0u8; 12]),
+        b64::encode(b"x"),
+        b64::encode([0u8; 16])
+    );
+    assert_problem(post(zip.into_bytes(), "application/jose").await.unwrap(), 422, "invalid_envelope").await;
+    assert_problem(post(envelope(&wallet).into_bytes(), "text/plain").await.unwrap(), 415, "unsupported_media_type")
+        .await;
+    let oversized = vec![b'A'; MAX_ENVELOPE_BYTES + 10];
+    assert_problem(post(oversized, "application/jose").await.unwrap(), 413, "payload_too_large").await;
+    let posted = wallet.client.post(wallet.id(), &envelope(&wallet)).await.unwrap();
+    assert!(posted.expires_at > gw.clock.now());
+    let too_long = format!("{path}?wait=31");
+    let proof = dpop::sign(wallet.client.key(), "GET", &url, gw.clock.now());
+    assert_problem(with_proof(&gw, Method::GET, &too_long, &proof).await, 400, "invalid_parameter").await;
+}
+
+#[tokio::test]
+async fn the_relay_stores_no_plaintext_and_no_subject() {
+    let gw = TestGateway::demo().await;
+    let wallet = paired_wallet(&gw).await;
+    // Leave one message from each side in the mailboxes.
+    wallet.client.post(wallet.id(), &envelope(&wallet)).await.unwrap();
+    let Db::Sqlite(pool) = &gw.state.db else { panic!("the demo runs on SQLite") };
+    let bodies: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT body FROM relay_messages").fetch_all(pool).await.unwrap();
+    assert!(!bodies.is_empty());
+    for body in bodies.into_iter().flatten() {
+        jwe::check_shape(body.as_bytes(), MAX_ENVELOPE_BYTES).unwrap();
+        let ciphertext = b64::decode(body.split('.').nth(3).unwrap()).unwrap();
+        let text = String::from_utf8_lossy(&ciphertext);
+        assert!(!text.contains("opaque") && !text.contains("pairing"), "plaintext at rest: {text}");
+    }
+    let everything: Vec<String> = sqlx::query_scalar(
+        "SELECT coalesce(token_sha256, '') || controller_id FROM relay_connect_tokens
+         UNION ALL SELECT id || controller_id || token_sha256 || wallet_signing_jwk || wallet_encryption_jwk FROM relay_connections
+         UNION ALL SELECT id || connection_id || controller_id || coalesce(body, '') FROM relay_messages",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(everything.iter().all(|row| !row.contains("alice")), "the relay learnt the subject_ref");
+}
+
+#[tokio::test]
+async fn the_trust_list_names_this_gateway_and_verifies_under_the_operator_key() {
+    let gw = TestGateway::demo().await;
+    let token = gw.get("/relay/v1/trust-list").send().await.unwrap();
+    assert_eq!(token.headers()["content-type"], "application/jwt");
+    let token = token.text().await.unwrap();
+    let operator = gdpr_gateway::serve::operator_key(&gw.dir.join(gdpr_gateway::serve::OPERATOR_KEY_FILE)).unwrap();
+    let pinned = Jwks { keys: vec![operator.public_jwk().clone()] };
+    let list = TrustList::verify(token.as_bytes(), &pinned, gw.clock.now()).unwrap();
+    let entry = list.controller(&gw.state.notice.controller.id).unwrap();
+    assert_eq!(entry.jwks, gw.state.keyring.jwks());
+    assert_eq!(entry.encryption_jwks, gw.state.keyring.encryption_jwks());
+    let page = gw.get(&format!("/relay/c/{}", "A".repeat(43))).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("gdpr-wallet://connect?relay="));
+    let bad = gw.get("/relay/c/short").send().await.unwrap();
+    assert_problem(bad, 400, "invalid_parameter").await;
+}
+
+/// Fifty redemptions of one token racing in the store itself: exactly one wins.
+pub async fn redemption_race(store: RelayStore) {
+    store.register_token("ab".repeat(32).as_str(), "https://c.example", 100, 200).await.unwrap();
+    let signing = SigningKeyPair::generate().public_jwk().clone();
+    let encryption = gdpr_gateway::jose::EncryptionKeyPair::generate().public_jwk().clone();
+    let tasks = (0..50).map(|i| {
+        let (store, signing, encryption) = (store.clone(), signing.clone(), encryption.clone());
+        tokio::spawn(async move {
+            let (id, notice) = (format!("c{i}"), format!("n{i}"));
+            let token = "ab".repeat(32);
+            let new = NewConnection {
+                id: &id,
+                token_sha256: &token,
+                wallet_signing_jwk: &signing,
+                wallet_encryption_jwk: &encryption,
+                notice_id: &notice,
+                now: 150,
+                notice_expires_at: 1000,
+            };
+            loop {
+                // SQLite may report a busy database under this contention; PostgreSQL never.
+                match store.redeem(&new).await {
+                    Ok(outcome) => return outcome,
+                    Err(e) if e.to_string().contains("locked") => tokio::task::yield_now().await,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+    });
+    let outcomes = futures_util::future::join_all(tasks).await;
+    let wins = outcomes.iter().filter(|o| matches!(o, Ok(Ok(_)))).count();
+    let used = outcomes.iter().filter(|o| matches!(o, Ok(Err(RedeemRefused::Used)))).count();
+    assert_eq!((wins, used), (1, 49));
+    let expired = NewConnection {
+        id: "late",
+        token_sha256: &"cd".repeat(32),
+        wallet_signing_jwk: &signing,
+        wallet_encryption_jwk: &encryption,
+        notice_id: "late-notice",
+        now: 150,
+        notice_expires_at: 1000,
+    };
+    assert_eq!(store.redeem(&expired).await.unwrap(), Err(RedeemRefused::Unknown));
+    store.register_token(&"cd".repeat(32), "https://c.example", 100, 150).await.unwrap();
+    assert_eq!(store.redeem(&expired).await.unwrap(), Err(RedeemRefused::Expired));
+    assert!(store.spend_proof("k", "j", 300).await.unwrap());
+    assert!(!store.spend_proof("k", "j", 300).await.unwrap());
+    assert!(store.sweep(400).await.unwrap() >= 1);
+    assert!(store.spend_proof("k", "j", 500).await.unwrap(), "swept ids may be spent again once no clock accepts them");
+}
+
+#[tokio::test]
+async fn sqlite_redemption_is_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = gdpr_gateway::store::sqlite::SqliteStore::open(&dir.path().join("r.sqlite3")).await.unwrap();
+    redemption_race(RelayStore::new(Db::Sqlite(store.pool().clone()))).await;
+}
