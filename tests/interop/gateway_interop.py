@@ -3,7 +3,7 @@ agree with ourselves: jwcrypto and PyJWT read our JWKS, recompute every kid as a
 RFC 7638 thumbprint, and verify a bundle downloaded through the portal API; our own
 verifier (command and HTTP) accepts a bundle that jwcrypto signed with the key on disk;
 bagit-python validates an unzipped package; openapi-spec-validator validates the
-generated OpenAPI document.
+generated OpenAPI document; zxing-cpp decodes a pairing's QR code to its connect URI.
 
 Usage: python3 tests/interop/gateway_interop.py path/to/gdpr-gateway
 """
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import bagit
 import jwt
+import zxingcpp
+from PIL import Image
 from jwcrypto import jwk, jws
 from openapi_spec_validator import validate
 
@@ -117,6 +119,7 @@ def run_checks(binary, base, data_dir):
     check("discovery names the JWKS", discovery["endpoints"]["jwks_uri"] == f"{base}/.well-known/jwks.json")
 
     check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
+    check_pairing_qr(base, (data_dir / "demo-portal-token").read_text().strip())
 
     spec = json.loads(subprocess.run([binary, "openapi"], check=True, capture_output=True, text=True).stdout)
     try:
@@ -194,6 +197,27 @@ def check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
         result = subprocess.run([binary, "verify", str(package), "--jwks", f"{base}/.well-known/jwks.json"],
                                 capture_output=True, text=True)
         check("our verify command accepts the package", result.returncode == 0, result.stderr)
+
+
+def check_pairing_qr(base, token):
+    status, _, body = post(
+        f"{base}/v1/pairings",
+        json.dumps({"subject_ref": "alice"}).encode(),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    check("portal creates a pairing", status == 201, status)
+    pairing = json.loads(body)
+    request = urllib.request.Request(pairing["qr_png_url"], headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        png = response.read()
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "qr.png"
+        path.write_bytes(png)
+        found = zxingcpp.read_barcodes(Image.open(path).convert("L"))
+    texts = [barcode.text for barcode in found]
+    check("zxing-cpp: the QR PNG decodes to exactly connect_uri", texts == [pairing["connect_uri"]], texts)
+    levels = [barcode.ec_level for barcode in found]
+    check("zxing-cpp: error correction level Q", levels == ["Q"], levels)
 
 
 if __name__ == "__main__":

@@ -118,3 +118,18 @@ async fn postgres_connect_failure_is_clear_and_hides_the_password() {
     assert!(matches!(err, StoreError::Unavailable(_)));
     assert!(text.contains("127.0.0.1:1") && !text.contains("s3cret-pw"), "{text}");
 }
+
+/// The relay's token redemption under 50 concurrent wallets, on PostgreSQL: exactly one wins.
+#[tokio::test]
+async fn postgres_relay_store_redeems_a_token_once() {
+    let Ok(url) = std::env::var(PG_ENV) else {
+        eprintln!("postgres_relay_store_redeems_a_token_once: {PG_ENV} not set (.ci/run sets it)");
+        return;
+    };
+    let (schema, scoped) = PgSchema::create(&url).await;
+    let store = PostgresStore::connect(&scoped).await.unwrap();
+    let db = gdpr_gateway::store::Db::Postgres(store.pool().clone());
+    crate::relay::redemption_race(gdpr_gateway::relay::RelayStore::new(db)).await;
+    store.pool().close().await;
+    schema.drop().await;
+}
