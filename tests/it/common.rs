@@ -5,9 +5,39 @@ use std::sync::Arc;
 
 use gdpr_gateway::api::AppState;
 use gdpr_gateway::clock::{Clock, ManualClock};
-use gdpr_gateway::config::{self, Origin, Overrides};
+use gdpr_gateway::config::{self, DatabaseUrl, Origin, Overrides};
 use gdpr_gateway::{demo, serve};
 use tokio::sync::oneshot;
+
+/// Set to a PostgreSQL URL to run the store suite and the gateway's own tests on it.
+pub const PG_ENV: &str = "GDPR_GATEWAY_TEST_DATABASE_URL";
+
+/// A schema of its own per test run, dropped afterwards, so runs never see each other.
+pub struct PgSchema {
+    admin: sqlx::PgPool,
+    name: String,
+}
+
+impl PgSchema {
+    pub async fn create(url: &str) -> (Self, DatabaseUrl) {
+        let admin = sqlx::PgPool::connect(url).await.unwrap();
+        let name = format!("gw_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await.unwrap();
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{separator}options=-c%20search_path%3D{name}");
+        (Self { admin, name }, DatabaseUrl::new(scoped))
+    }
+
+    /// Drops the schema once the gateway's connections are gone.
+    async fn drop_idle(self) {
+        let _ = sqlx::query("SET lock_timeout = '5s'").execute(&self.admin).await;
+        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)).execute(&self.admin).await;
+    }
+
+    pub async fn drop(self) {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name)).execute(&self.admin).await.unwrap();
+    }
+}
 
 /// The test clock's start: 2026-11-22T00:00:00Z.
 pub const T0: u64 = 1_795_305_600;
@@ -18,18 +48,28 @@ pub struct TestGateway {
     pub state: Arc<AppState>,
     pub clock: ManualClock,
     pub dir: std::path::PathBuf,
+    /// The PostgreSQL schema this gateway runs in, when [`PG_ENV`] is set.
+    schema: Option<PgSchema>,
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl TestGateway {
-    /// The built-in demo, as `serve` without `--config` runs it.
+    /// The built-in demo, as `serve` without `--config` runs it: on SQLite, or in a fresh
+    /// PostgreSQL schema when [`PG_ENV`] is set.
     pub async fn demo() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let (schema, database_url) = match std::env::var(PG_ENV) {
+            Ok(url) => {
+                let (schema, scoped) = PgSchema::create(&url).await;
+                (Some(schema), Some(scoped))
+            }
+            Err(_) => (None, None),
+        };
         let overrides = Overrides {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             data_dir: Some(dir.path().to_owned()),
-            database_url: None,
+            database_url,
         };
         let loaded = config::from_text(Origin::BuiltInDemo, demo::CONFIG, Vec::new(), overrides).unwrap();
         let manual = ManualClock::new(T0);
@@ -44,7 +84,7 @@ impl TestGateway {
         tokio::spawn(serve::run(listener, prepared, async move {
             let _ = rx.await;
         }));
-        Self { url, token, state, clock: manual, dir: dir.path().to_owned(), _dir: dir, shutdown: Some(tx) }
+        Self { url, token, state, clock: manual, dir: dir.path().to_owned(), schema, _dir: dir, shutdown: Some(tx) }
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -66,6 +106,16 @@ impl Drop for TestGateway {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(schema) = self.schema.take() {
+            // Drop runs on the test's runtime, which also runs the gateway: blocking here
+            // could wait on the gateway's own connections. Drop the schema from a thread
+            // of its own, best effort; a schema left behind holds only test data.
+            std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    runtime.block_on(schema.drop_idle());
+                }
+            });
         }
     }
 }

@@ -6,7 +6,7 @@ use gdpr_gateway::store::postgres::PostgresStore;
 use gdpr_gateway::store::sqlite::SqliteStore;
 use gdpr_gateway::store::{ExportRecord, Store, StoreError};
 
-const PG_ENV: &str = "GDPR_GATEWAY_TEST_DATABASE_URL";
+use crate::common::{PG_ENV, PgSchema};
 
 fn export(id: &str, subject: &str, created_at: u64) -> ExportRecord {
     ExportRecord {
@@ -71,27 +71,6 @@ async fn sqlite_open_fails_cleanly_on_an_unusable_path() {
     std::fs::write(&not_a_dir, b"x").unwrap();
     let err = SqliteStore::open(&not_a_dir.join("db.sqlite3")).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-}
-
-/// A schema of its own per test run, dropped afterwards, so runs never see each other.
-struct PgSchema {
-    admin: sqlx::PgPool,
-    name: String,
-}
-
-impl PgSchema {
-    async fn create(url: &str) -> (Self, DatabaseUrl) {
-        let admin = sqlx::PgPool::connect(url).await.unwrap();
-        let name = format!("gw_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await.unwrap();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let scoped = format!("{url}{separator}options=-c%20search_path%3D{name}");
-        (Self { admin, name }, DatabaseUrl::new(scoped))
-    }
-
-    async fn drop(self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name)).execute(&self.admin).await.unwrap();
-    }
 }
 
 #[tokio::test]
