@@ -1,6 +1,7 @@
-//! The command line: `serve`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
+//! The command line: `serve`, `relay`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
 //! 0 success, 1 failure (the reason on stderr), 2 usage error.
 
+mod relay;
 mod verify;
 
 use std::net::SocketAddr;
@@ -47,6 +48,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the trust framework's relay on its own, serving a trust list signed elsewhere.
+    Relay(relay::RelayArgs),
     /// Check a config file and exit: 0 when it is valid.
     CheckConfig(ConfigArgs),
     /// Print the OpenAPI document of the HTTP API.
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
             return verify::run(&file, source, json);
         }
         Command::Serve(args) => serve(&args),
+        Command::Relay(args) => relay::run(args),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
         Command::CheckConfig(args) => args

@@ -186,7 +186,7 @@ fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a JWKS from a file or an http(s) URL (no redirects, size- and time-capped).
-fn load_jwks(source: &str) -> Result<Jwks, String> {
+pub(super) fn load_jwks(source: &str) -> Result<Jwks, String> {
     let bytes = load_bytes(source, MAX_JWKS_BYTES)?;
     serde_json::from_slice(&bytes).map_err(|e| format!("not a JWKS of OKP keys: {e}"))
 }

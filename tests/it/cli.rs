@@ -35,7 +35,12 @@ impl Running {
     fn start(cwd: &Path, extra: &[&str]) -> Self {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = command(cwd, &args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        Self::spawn(cwd, &args)
+    }
+
+    /// Runs the binary with `args` until it logs the address it listens on.
+    fn spawn(cwd: &Path, args: &[&str]) -> Self {
+        let mut child = command(cwd, args).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -211,4 +216,69 @@ fn check_config_and_openapi_commands() {
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `gdpr-gateway relay` serves a list signed by the operator elsewhere, lets listed
+/// controllers in and no one else, and refuses to start on a list it cannot trust.
+#[test]
+fn the_relay_runs_alone_on_a_trust_list_signed_elsewhere() {
+    use std::sync::Arc;
+
+    use gdpr_gateway::clock::{Clock, SystemClock};
+    use gdpr_gateway::jose::{Jwks, SigningKeyPair};
+    use gdpr_gateway::protocol::relay::RegisterToken;
+    use gdpr_gateway::protocol::trust_list::{Entry, TrustList, VERSION};
+    use gdpr_gateway::relay_client::RelayClient;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (operator, controller) = (SigningKeyPair::generate(), SigningKeyPair::generate());
+    let now = SystemClock.now();
+    let list = TrustList {
+        iss: "https://operator.example".into(),
+        iat: now,
+        exp: now + 3600,
+        version: VERSION,
+        controllers: vec![Entry {
+            id: "https://controller.example".into(),
+            name: "Controller".into(),
+            jwks: Jwks { keys: vec![controller.public_jwk().clone()] },
+            encryption_jwks: Jwks::default(),
+            import_endpoint: None,
+            token_endpoint: None,
+        }],
+    };
+    let token = list.sign(&operator).unwrap();
+    std::fs::write(dir.path().join("trust-list.jwt"), &token).unwrap();
+    let pinned = Jwks { keys: vec![operator.public_jwk().clone()] };
+    std::fs::write(dir.path().join("operator.json"), serde_json::to_vec(&pinned).unwrap()).unwrap();
+    let other = Jwks { keys: vec![controller.public_jwk().clone()] };
+    std::fs::write(dir.path().join("other.json"), serde_json::to_vec(&other).unwrap()).unwrap();
+
+    let refused = command(dir.path(), &["relay", "--trust-list", "trust-list.jwt", "--operator-jwks", "other.json"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--trust-list"), "{refused:?}");
+
+    let args =
+        ["relay", "--listen", "127.0.0.1:0", "--trust-list", "trust-list.jwt", "--operator-jwks", "operator.json"];
+    let relay = Running::spawn(dir.path(), &args);
+    assert!(dir.path().join("gdpr-relay-data").join("gateway.sqlite3").exists());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let served = reqwest::get(format!("{}/v1/trust-list", relay.url)).await.unwrap().text().await.unwrap();
+        assert_eq!(served, token);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let register = RegisterToken { token_sha256: "ab".repeat(32), expires_at: now + 600 };
+        let listed = RelayClient::new(&relay.url, Arc::new(controller), clock.clone()).unwrap();
+        listed.register_token(&register).await.unwrap();
+        assert_eq!(listed.register_token(&register).await.unwrap_err().error_code(), Some("connect_token_exists"));
+        let stranger = RelayClient::new(&relay.url, Arc::new(SigningKeyPair::generate()), clock).unwrap();
+        assert_eq!(stranger.register_token(&register).await.unwrap_err().error_code(), Some("not_a_controller"));
+        let missing = reqwest::get(format!("{}/nope", relay.url)).await.unwrap();
+        assert_eq!(missing.status(), 404);
+        assert!(missing.headers().contains_key("x-request-id"));
+    });
+    let (status, _) = relay.terminate();
+    assert!(status.success(), "{status:?}");
 }

@@ -1,0 +1,79 @@
+//! `gdpr-gateway relay`: the trust framework's relay on its own, for an operator serving
+//! many organisations. It serves a trust list signed elsewhere, checked against the pinned
+//! operator keys and re-read every few minutes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::DatabaseUrl;
+use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
+use crate::{serve, store};
+
+/// Default address of a standalone relay.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
+/// Default data directory of a standalone relay.
+pub const DEFAULT_DATA_DIR: &str = "./gdpr-relay-data";
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The signed trust list (compact JWS): a file or an http(s) URL, re-read every 5 minutes.
+    #[arg(long, env = "GDPR_RELAY_TRUST_LIST", value_name = "FILE_OR_URL")]
+    trust_list: String,
+    /// The operator's JWKS, pinned, that must have signed the trust list.
+    #[arg(long, env = "GDPR_RELAY_OPERATOR_JWKS", value_name = "FILE_OR_URL")]
+    operator_jwks: String,
+    /// Address to listen on.
+    #[arg(long, env = "GDPR_RELAY_LISTEN", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Base URL clients reach the relay at (proofs are checked against it); default
+    /// http://<bound address>.
+    #[arg(long, env = "GDPR_RELAY_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Directory for the SQLite database.
+    #[arg(long, env = "GDPR_RELAY_DATA_DIR", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// PostgreSQL URL instead of the embedded SQLite.
+    #[arg(long, env = "GDPR_RELAY_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+}
+
+pub fn run(args: RelayArgs) -> Result<(), String> {
+    // Loaded before the runtime starts: the loader runs one of its own for URLs.
+    let operator_jwks = super::verify::load_jwks(&args.operator_jwks)
+        .map_err(|e| format!("--operator-jwks {}: {e}", args.operator_jwks))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        serve::ensure_writable_dir(&args.data_dir).map_err(|e| e.to_string())?;
+        let database_url = args.database_url.map(DatabaseUrl::new);
+        let (_, db) = store::open(database_url.as_ref(), &args.data_dir).await.map_err(|e| e.to_string())?;
+        let source = TrustSource::Pinned { location: args.trust_list.clone(), operator_jwks };
+        let trust = Trust::load(source, clock.clone()).await.map_err(|e| format!("--trust-list: {e}"))?;
+        let listener = serve::bind(args.listen).await.map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
+        let state = Arc::new(RelayState::new(RelayStore::new(db), trust, public_url, clock, RelayLimits::default()));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(relay::maintain(state.clone(), stop_rx));
+        let hub = state.hub.clone();
+        let app = crate::api::relay_app(state);
+        // Tests and scripts read this line to find the port when listening on :0.
+        tracing::info!("relay listening on http://{addr}");
+        let shutdown = async move {
+            serve::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+            hub.close();
+        };
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| format!("HTTP server failed: {e}"))
+    })
+}
