@@ -135,6 +135,21 @@ pub async fn on_connected(state: &AppState, connection: &ConnectionInfo) -> Resu
     send(state, &connection.connection_id, &connection.wallet_encryption_jwk, body).await
 }
 
+/// The relay says the wallet revoked a connection: end it here too, and end a pairing
+/// still waiting for its code.
+pub async fn on_revoked(state: &AppState, connection_id: &str) -> Result<(), PairingError> {
+    let now = state.clock.now();
+    if state.pairings.revoke_connection(connection_id, now).await? {
+        tracing::info!(connection = %connection_id, "the wallet revoked its connection");
+    }
+    if let Some(pairing) = state.pairings.by_connection(connection_id).await? {
+        if state.pairings.close(&pairing.id, PairingState::Cancelled, now).await? {
+            state.pairing_hub.notify(&pairing.id);
+        }
+    }
+    Ok(())
+}
+
 /// Checks the code the person typed into the portal.
 pub async fn confirm(state: &AppState, id: &str, code: &str) -> Result<Pairing, PairingError> {
     if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {

@@ -129,6 +129,10 @@ impl PairingStore {
         self.one("token_sha256", token_sha256).await
     }
 
+    pub async fn by_connection(&self, connection_id: &str) -> Result<Option<Pairing>, StoreError> {
+        self.one("connection_id", connection_id).await
+    }
+
     async fn one(&self, column: &str, value: &str) -> Result<Option<Pairing>, StoreError> {
         let sql = format!("SELECT {PAIRING_COLUMNS} FROM pairings WHERE {column} = $1");
         on_db!(&self.db, pool => {

@@ -62,7 +62,8 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
 async fn handle(state: &AppState, item: &crate::protocol::relay::MailboxItem) -> bool {
     let handled = match (item.kind, &item.connection) {
         (ItemKind::Connected, Some(connection)) => pairing::on_connected(state, connection).await,
-        (ItemKind::Connected, None) => Ok(()),
+        (ItemKind::Revoked, Some(connection)) => pairing::on_revoked(state, &connection.connection_id).await,
+        (ItemKind::Connected | ItemKind::Revoked, None) => Ok(()),
         // Wallets send requests once self-service arrives; until then there is nothing to do.
         (_, _) => {
             tracing::info!(connection = %item.connection_id, "relay link: dropping a message no handler takes yet");

@@ -215,6 +215,8 @@ pub enum ItemKind {
     /// The relay's own notice to a controller: a wallet redeemed one of its tokens
     /// (`connection`).
     Connected,
+    /// The relay's own notice to a controller: the wallet revoked the connection.
+    Revoked,
 }
 
 impl ItemKind {
@@ -222,6 +224,7 @@ impl ItemKind {
         match self {
             Self::Envelope => "envelope",
             Self::Connected => "connected",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -237,7 +240,7 @@ pub struct MailboxItem {
     /// The compact JWE, for `envelope` items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// The new connection, for `connected` items.
+    /// The connection, for `connected` and `revoked` items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<ConnectionInfo>,
     pub created_at: UnixSeconds,

@@ -270,9 +270,12 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let (connection, _) = side_of(&state, &caller, &id).await?;
+    let (connection, side) = side_of(&state, &caller, &id).await?;
     require_open(&connection)?;
-    state.store.revoke(&id, state.clock.now()).await?;
+    let now = state.clock.now();
+    let notice_id = new_id();
+    let notice = (side == Side::Wallet).then_some((notice_id.as_str(), now + state.limits.message_ttl_secs));
+    state.store.revoke_with_notice(&id, now, notice).await?;
     for side in [Side::Wallet, Side::Controller] {
         state.hub.notify(&WakeKey::Mailbox(id.clone(), side));
     }

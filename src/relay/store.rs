@@ -181,16 +181,42 @@ impl RelayStore {
     /// or expired, so a last word (why it ended) still reaches the other side; nothing new
     /// can be posted. Returns false when it was revoked already.
     pub async fn revoke(&self, id: &str, now: UnixSeconds) -> Result<bool, StoreError> {
+        self.revoke_with_notice(id, now, None).await
+    }
+
+    /// Revokes and, in the same transaction, leaves the controller a `revoked` notice
+    /// `(notice_id, expires_at)`: how a gateway learns that the wallet ended it.
+    pub async fn revoke_with_notice(
+        &self,
+        id: &str,
+        now: UnixSeconds,
+        notice: Option<(&str, UnixSeconds)>,
+    ) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;
+        let notice = notice.map(|(id, expires)| to_i64(expires, "expires_at").map(|e| (id, e))).transpose()?;
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE relay_connections SET state = 'revoked', revoked_at = $1 WHERE id = $2 AND state = 'open'",
             )
             .bind(now)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+            if let (1, Some((notice_id, expires_at))) = (changed, notice) {
+                sqlx::query(
+                    "INSERT INTO relay_messages (id, connection_id, controller_id, recipient, kind, created_at, expires_at)
+                     SELECT $1, id, controller_id, 'controller', 'revoked', $2, $3 FROM relay_connections WHERE id = $4",
+                )
+                .bind(notice_id)
+                .bind(now)
+                .bind(expires_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
             Ok(changed == 1)
         })
     }
@@ -288,6 +314,7 @@ impl RelayStore {
                     let kind = match kind.as_str() {
                         "envelope" => ItemKind::Envelope,
                         "connected" => ItemKind::Connected,
+                        "revoked" => ItemKind::Revoked,
                         other => return Err(StoreError::Corrupt(format!("relay_messages.kind {other:?}"))),
                     };
                     Ok(Sequenced {
@@ -297,7 +324,7 @@ impl RelayStore {
                             connection_id: connection.connection_id.clone(),
                             kind,
                             body: row.try_get("body")?,
-                            connection: (kind == ItemKind::Connected).then_some(connection),
+                            connection: (kind != ItemKind::Envelope).then_some(connection),
                             created_at: to_u64(row.try_get("item_created_at")?, "created_at")?,
                             expires_at: to_u64(row.try_get("expires_at")?, "expires_at")?,
                         },

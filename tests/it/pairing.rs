@@ -252,3 +252,39 @@ async fn the_portal_api_needs_the_portal_token() {
         gw.portal(Method::POST, "/v1/pairings").json(&json!({ "subject_ref": "a", "x": 1 })).send().await.unwrap();
     assert_problem(extra, 400, "malformed_body").await;
 }
+
+/// Polls `path` until `field` of its JSON equals `expected`; the gateway learns of a
+/// wallet's revocation through its relay inbox, moments later.
+async fn eventually(gw: &TestGateway, path: &str, pointer: &str, expected: &str) -> Value {
+    for _ in 0..100 {
+        let body: Value = gw.portal(Method::GET, path).send().await.unwrap().json().await.unwrap();
+        if body.pointer(pointer).and_then(Value::as_str) == Some(expected) {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path}{pointer} never became {expected}");
+}
+
+#[tokio::test]
+async fn a_wallet_that_revokes_is_disconnected_at_the_gateway_too() {
+    let gw = TestGateway::demo().await;
+    // Connected, then the wallet leaves.
+    let pairing = create_pairing(&gw, "alice").await;
+    let id = pairing["pairing_id"].as_str().unwrap();
+    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let code = code_of(&wallet, &gw).await;
+    assert_eq!(confirm(&gw, id, &code).await.status(), 200);
+    wallet.client.revoke(wallet.id()).await.unwrap();
+    eventually(&gw, "/v1/subjects/alice/connections", "/connections/0/state", "revoked").await;
+    assert_eq!(wallet.client.revoke(wallet.id()).await.unwrap_err().error_code(), Some("connection_revoked"));
+
+    // Scanned, then the wallet leaves before the code is typed: the pairing ends.
+    let pairing = create_pairing(&gw, "alice").await;
+    let id = pairing["pairing_id"].as_str().unwrap();
+    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let code = code_of(&wallet, &gw).await;
+    wallet.client.revoke(wallet.id()).await.unwrap();
+    eventually(&gw, &format!("/v1/pairings/{id}"), "/state", "cancelled").await;
+    assert_problem(confirm(&gw, id, &code).await, 409, "pairing_closed").await;
+}
