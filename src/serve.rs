@@ -160,10 +160,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let app = api::app(prepared.state.clone(), prepared.relay.clone());
+    let mut tasks = Vec::new();
     if let Some(relay) = &prepared.relay {
-        tokio::spawn(relay::maintain(relay.clone(), stop_rx.clone()));
+        tasks.push(tokio::spawn(relay::maintain(relay.clone(), stop_rx.clone())));
     }
-    tokio::spawn(crate::gateway::relay_link::run(prepared.state.clone(), stop_rx));
+    tasks.push(tokio::spawn(crate::gateway::relay_link::run(prepared.state.clone(), stop_rx)));
     let relay = prepared.relay.clone();
     let state = prepared.state.clone();
     let shutdown = async move {
@@ -175,10 +176,20 @@ pub async fn run(
             relay.hub.close();
         }
     };
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Let the relay link finish the item in hand rather than be cut off mid-way.
+    for task in tasks {
+        if tokio::time::timeout(TASK_GRACE, task).await.is_err() {
+            tracing::warn!("a background task did not stop within {TASK_GRACE:?}");
+        }
+    }
+    served
 }
+
+/// How long background tasks get to finish after the server stops.
+pub const TASK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

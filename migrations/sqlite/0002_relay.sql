@@ -14,7 +14,7 @@ CREATE TABLE relay_connections (
     id                    TEXT PRIMARY KEY NOT NULL,
     controller_id         TEXT NOT NULL,
     token_sha256          TEXT NOT NULL UNIQUE,
-    wallet_jkt            TEXT NOT NULL,
+    wallet_jkt            TEXT NOT NULL UNIQUE,
     wallet_signing_jwk    TEXT NOT NULL,
     wallet_encryption_jwk TEXT NOT NULL,
     state                 TEXT NOT NULL,

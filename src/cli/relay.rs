@@ -61,7 +61,7 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
         let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
         let state = Arc::new(RelayState::new(RelayStore::new(db), trust, public_url, clock, RelayLimits::default()));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(relay::maintain(state.clone(), stop_rx));
+        let upkeep = tokio::spawn(relay::maintain(state.clone(), stop_rx));
         let hub = state.hub.clone();
         let app = crate::api::relay_app(state);
         // Tests and scripts read this line to find the port when listening on :0.
@@ -71,9 +71,10 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
             let _ = stop_tx.send(true);
             hub.close();
         };
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| format!("HTTP server failed: {e}"))
+            .await;
+        let _ = tokio::time::timeout(serve::TASK_GRACE, upkeep).await;
+        served.map_err(|e| format!("HTTP server failed: {e}"))
     })
 }

@@ -11,7 +11,7 @@ use super::pairing_store::{Connection, Pairing, PairingState};
 use crate::api::AppState;
 use crate::jose::jwe;
 use crate::protocol::message::{self, Body, Message};
-use crate::protocol::relay::{ConnectToken, ConnectUri, ConnectionInfo, RegisterToken};
+use crate::protocol::relay::{ConnectToken, ConnectUri, ConnectionInfo, RegisterToken, is_valid_id};
 use crate::relay_client::RelayError;
 use crate::store::StoreError;
 
@@ -81,6 +81,9 @@ pub async fn create(state: &AppState, client_id: &str, subject_ref: &str) -> Res
 
 /// The pairing, after ending it as `expired` if its time is up.
 pub async fn load(state: &AppState, id: &str) -> Result<Pairing, PairingError> {
+    if !is_valid_id(id) {
+        return Err(PairingError::NotFound);
+    }
     let pairing = state.pairings.by_id(id).await?.ok_or(PairingError::NotFound)?;
     if !pairing.state.is_final() && state.clock.now() >= pairing.expires_at {
         close(state, &pairing, PairingState::Expired, "the pairing expired").await?;
@@ -110,23 +113,22 @@ pub async fn on_connected(state: &AppState, connection: &ConnectionInfo) -> Resu
         tracing::warn!(connection = %connection.connection_id, "a wallet redeemed a token of no pairing; revoking");
         return revoke_at_relay(state, &connection.connection_id).await;
     };
-    if pairing.connection_id.as_deref() == Some(connection.connection_id.as_str()) {
-        return Ok(()); // Seen before: the relay delivered the notice again.
-    }
     let code = new_code();
+    let digest = code_digest(&pairing.id, &code);
     let now = state.clock.now();
-    let scanned = state
-        .pairings
-        .mark_scanned(
-            &pairing.id,
-            &connection.connection_id,
-            &code_digest(&pairing.id, &code),
-            &connection.wallet_signing_jwk,
-            &connection.wallet_encryption_jwk,
-            now,
-        )
-        .await?;
-    if !scanned {
+    let (signing, encryption) = (&connection.wallet_signing_jwk, &connection.wallet_encryption_jwk);
+    let sent_before = pairing.connection_id.as_deref() == Some(connection.connection_id.as_str());
+    let stored = if sent_before {
+        // Delivered again: the earlier code may never have reached the wallet (the post
+        // failed, or we stopped in between). A fresh code replaces it.
+        state.pairings.replace_code(&pairing.id, &connection.connection_id, &digest, now).await?
+    } else {
+        state.pairings.mark_scanned(&pairing.id, &connection.connection_id, &digest, signing, encryption, now).await?
+    };
+    if !stored {
+        if sent_before {
+            return Ok(()); // Ended meanwhile; closing it revoked the connection.
+        }
         tracing::info!(pairing = %pairing.id, "a wallet redeemed the token of an ended pairing; revoking");
         return revoke_at_relay(state, &connection.connection_id).await;
     }
@@ -167,19 +169,18 @@ pub async fn confirm(state: &AppState, id: &str, code: &str) -> Result<Pairing, 
         return Err(PairingError::Internal(format!("scanned pairing {id} lacks its connection")));
     };
     let now = state.clock.now();
+    // The attempt is spent before the comparison, so concurrent guesses cannot test more
+    // than MAX_CODE_ATTEMPTS codes between them.
+    let Some(used) = state.pairings.take_attempt(id, MAX_CODE_ATTEMPTS, now).await? else {
+        let again = load(state, id).await?;
+        return Err(PairingError::Closed(again.state.as_str()));
+    };
     let right: bool = code_digest(id, code).as_bytes().ct_eq(expected.as_bytes()).into();
     if !right {
-        if !state.pairings.record_wrong_code(id, pairing.failed_attempts, MAX_CODE_ATTEMPTS, now).await? {
-            // Another request changed the pairing meanwhile; let the person try again.
-            return Err(PairingError::WrongCode {
-                attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(pairing.failed_attempts),
-            });
-        }
-        let attempts_left = MAX_CODE_ATTEMPTS - (pairing.failed_attempts + 1).min(MAX_CODE_ATTEMPTS);
+        let attempts_left = MAX_CODE_ATTEMPTS.saturating_sub(used);
         state.pairing_hub.notify(&pairing.id);
         if attempts_left == 0 {
-            let reason = "three wrong confirmation codes";
-            tell_and_revoke(state, connection_id, encryption, reason).await;
+            close(state, &pairing, PairingState::Cancelled, "three wrong confirmation codes").await?;
         }
         return Err(PairingError::WrongCode { attempts_left });
     }
@@ -225,6 +226,9 @@ pub async fn expire_overdue(state: &AppState) -> Result<usize, PairingError> {
 
 /// Revokes a subject's connection: the wallet is told (signed), then the relay ends it.
 pub async fn revoke_connection(state: &AppState, subject_ref: &str, id: &str) -> Result<(), PairingError> {
+    if !is_valid_id(id) {
+        return Err(PairingError::NotFound);
+    }
     let connection = state.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);
     let connection = connection.ok_or(PairingError::NotFound)?;
     if !state.pairings.revoke_connection(id, state.clock.now()).await? {

@@ -62,6 +62,7 @@ pub struct Pairing {
     pub sealed_token: Option<String>,
     pub state: PairingState,
     pub code_sha256: Option<String>,
+    /// Codes tried so far (right or wrong); at the maximum the pairing is cancelled.
     pub failed_attempts: u32,
     pub connection_id: Option<String>,
     pub wallet_signing_jwk: Option<OkpPublicJwk>,
@@ -172,29 +173,50 @@ impl PairingStore {
         })
     }
 
-    /// Counts a wrong code, moving to `cancelled` at `max_attempts`; only from `scanned`
-    /// with the attempts count the caller saw, so concurrent guesses each count.
-    pub async fn record_wrong_code(
+    /// Spends one code attempt before the code is compared, atomically: of any number of
+    /// concurrent confirmations at most `max_attempts` get one. Returns the attempts used,
+    /// or `None` when the pairing is not `scanned` or has none left.
+    pub async fn take_attempt(&self, id: &str, max_attempts: u32, now: UnixSeconds) -> Result<Option<u32>, StoreError> {
+        let now = to_i64(now, "now")?;
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(
+                "UPDATE pairings SET failed_attempts = failed_attempts + 1, updated_at = $1
+                 WHERE id = $2 AND state = 'scanned' AND failed_attempts < $3 AND expires_at > $1
+                 RETURNING failed_attempts",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(i64::from(max_attempts))
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                None => Ok(None),
+                Some(row) => {
+                    let used: i64 = row.try_get("failed_attempts")?;
+                    Ok(Some(u32::try_from(used).map_err(|_| StoreError::Corrupt("failed_attempts".into()))?))
+                }
+            }
+        })
+    }
+
+    /// A new code for a `scanned` pairing whose first one may not have reached the wallet.
+    pub async fn replace_code(
         &self,
         id: &str,
-        seen_attempts: u32,
-        max_attempts: u32,
+        connection_id: &str,
+        code_sha256: &str,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;
-        let next_state = if seen_attempts + 1 >= max_attempts { "cancelled" } else { "scanned" };
-        let clear_token = next_state == "cancelled";
         on_db!(&self.db, pool => {
             let done = sqlx::query(
-                "UPDATE pairings SET failed_attempts = failed_attempts + 1, state = $1, updated_at = $2,
-                     sealed_token = CASE WHEN $3 THEN NULL ELSE sealed_token END
-                 WHERE id = $4 AND state = 'scanned' AND failed_attempts = $5",
+                "UPDATE pairings SET code_sha256 = $1, updated_at = $2
+                 WHERE id = $3 AND connection_id = $4 AND state = 'scanned' AND expires_at > $2",
             )
-            .bind(next_state)
+            .bind(code_sha256)
             .bind(now)
-            .bind(clear_token)
             .bind(id)
-            .bind(i64::from(seen_attempts))
+            .bind(connection_id)
             .execute(pool)
             .await?;
             Ok(done.rows_affected() == 1)
@@ -210,11 +232,10 @@ impl PairingStore {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE pairings SET state = 'connected', sealed_token = NULL, code_sha256 = NULL, updated_at = $1
-                 WHERE id = $2 AND state = 'scanned' AND failed_attempts = $3 AND expires_at > $1",
+                 WHERE id = $2 AND state = 'scanned' AND expires_at > $1",
             )
             .bind(now)
             .bind(&pairing.id)
-            .bind(i64::from(pairing.failed_attempts))
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {

@@ -120,8 +120,9 @@ pub fn verify(proof: &[u8], htm: &str, htu: &str, now: u64) -> Result<VerifiedPr
         .ok()
         .and_then(|v| serde_json::from_value(v).ok())
         .ok_or_else(|| ProofError::Malformed("claims must be exactly jti, htm, htu and iat".into()))?;
-    if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
-        return Err(ProofError::Malformed(format!("jti must be 1 to {MAX_JTI_LEN} characters")));
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN || !claims.jti.bytes().all(base64url) {
+        return Err(ProofError::Malformed(format!("jti must be 1 to {MAX_JTI_LEN} base64url characters")));
     }
     if claims.htm != htm || request_uri(&claims.htu) != request_uri(htu) {
         return Err(ProofError::WrongRequest {

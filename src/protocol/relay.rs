@@ -25,6 +25,15 @@ pub const MAX_ITEMS_PER_READ: u32 = 100;
 /// Media type of an envelope posted to a mailbox.
 pub const JOSE_MEDIA_TYPE: &str = "application/jose";
 
+/// Length of the ids the relay and the gateway mint (connections, messages, pairings).
+pub const ID_LEN: usize = 32;
+
+/// Whether `id` has the shape of an id we mint (32 lowercase hex digits). Anything else
+/// cannot exist, so it is answered "not found" before it reaches a database.
+pub fn is_valid_id(id: &str) -> bool {
+    id.len() == ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Why a connect URI or token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

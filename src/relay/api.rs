@@ -27,6 +27,7 @@ use crate::jose::{Curve, OkpPublicJwk, jwe};
 use crate::protocol::relay::{
     APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, JOSE_MEDIA_TYPE,
     MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, Posted, RegisterToken,
+    is_valid_id,
 };
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::StoreError;
@@ -163,7 +164,10 @@ pub async fn connect(
     body: Result<Json<ConnectRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
     let now = state.clock.now();
-    let ip = peer.map_or_else(|| "unknown".to_owned(), |axum::Extension(ConnectInfo(addr))| addr.ip().to_string());
+    let ip = peer.map_or_else(
+        || "unknown".to_owned(),
+        |axum::Extension(ConnectInfo(addr))| super::rate_limit::address_key(addr.ip()),
+    );
     state.connect_by_ip.check(&ip, now).map_err(limited)?;
     let Json(body) = body?;
     let token =
@@ -171,6 +175,10 @@ pub async fn connect(
     let digest = token.sha256_hex();
     state.connect_by_token.check(&digest, now).map_err(limited)?;
     let encryption = checked_x25519(&body.encryption_jwk)?;
+    let trust = state.trust_list()?;
+    if trust.controller_with_key(caller.jkt()).is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "a controller's key cannot connect as a wallet"));
+    }
     let (id, notice_id) = (new_id(), new_id());
     let new = NewConnection {
         id: &id,
@@ -181,14 +189,20 @@ pub async fn connect(
         now,
         notice_expires_at: now + state.limits.message_ttl_secs,
     };
-    let controller_id = match state.store.redeem(&new).await? {
+    let redeemed = match state.store.redeem(&new).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection"));
+        }
+        other => other?,
+    };
+    let controller_id = match redeemed {
         Ok(controller_id) => controller_id,
         Err(RedeemRefused::Unknown) => return Err(ApiError::bare(ErrorCode::ConnectTokenUnknown)),
         Err(RedeemRefused::Used) => return Err(ApiError::bare(ErrorCode::ConnectTokenUsed)),
         Err(RedeemRefused::Expired) => return Err(ApiError::bare(ErrorCode::ConnectTokenExpired)),
     };
     state.hub.notify(&WakeKey::Inbox(controller_id.clone()));
-    let controller = state.trust_list()?.list.controller(&controller_id).cloned();
+    let controller = trust.list.controller(&controller_id).cloned();
     let Ok(controller) = controller else {
         // Listed when it registered the token, gone now: end what was just created.
         state.store.revoke(&id, now).await?;
@@ -205,6 +219,12 @@ fn limited(retry_after: u64) -> ApiError {
 fn checked_x25519(jwk: &OkpPublicJwk) -> Result<OkpPublicJwk, ApiError> {
     let key = jwe::x25519_public(jwk)
         .map_err(|_| ApiError::new(ErrorCode::InvalidParameter, "encryption_jwk must be a public X25519 OKP key"))?;
+    // A low-order point would make every envelope to the wallet fail (and its shared
+    // secret known): refuse it now rather than strand the connection.
+    let probe = x25519_dalek::EphemeralSecret::random_from_rng(rand_core::OsRng);
+    if !probe.diffie_hellman(&key).was_contributory() {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "encryption_jwk is a low-order X25519 point"));
+    }
     let canonical = OkpPublicJwk::new(Curve::X25519, key.as_bytes());
     if canonical.kid != jwk.kid {
         return Err(ApiError::new(ErrorCode::InvalidParameter, "encryption_jwk.kid must be its RFC 7638 thumbprint"));
@@ -215,6 +235,9 @@ fn checked_x25519(jwk: &OkpPublicJwk) -> Result<OkpPublicJwk, ApiError> {
 /// The connection and which side of it the caller is; 404 for anyone else.
 async fn side_of(state: &RelayState, caller: &Caller, id: &str) -> Result<(ConnectionInfo, Side), ApiError> {
     let not_found = || ApiError::bare(ErrorCode::ConnectionNotFound);
+    if !is_valid_id(id) {
+        return Err(not_found());
+    }
     let (connection, wallet_jkt) = state.store.connection(id).await?.ok_or_else(not_found)?;
     if caller.jkt() == wallet_jkt {
         return Ok((connection, Side::Wallet));
@@ -492,19 +515,28 @@ pub async fn stream(
 fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Result<Event, Infallible>> {
     let deadline = Instant::now() + Duration::from_secs(MAX_STREAM_SECS);
     let subscription = state.hub.subscribe(source.wake_key());
-    futures_util::stream::unfold(Some((state, source, subscription, 0i64)), move |cursor| async move {
-        let (state, source, subscription, after) = cursor?;
+    // Ids already sent, not a sequence cursor: on PostgreSQL a later sequence number can
+    // commit before an earlier one, and a cursor would skip the late one. The set is
+    // bounded by the mailbox cap.
+    let sent: std::collections::HashSet<String> = std::collections::HashSet::new();
+    futures_util::stream::unfold(Some((state, source, subscription, sent)), move |cursor| async move {
+        let (state, source, subscription, mut sent) = cursor?;
         loop {
             let armed = subscription.armed();
-            match source.read(&state, after, 1).await {
-                Ok(mut items) if !items.is_empty() => {
+            match source.read(&state, 0, state.limits.max_pending).await {
+                Ok(items) if items.iter().any(|s| !sent.contains(&s.item.id)) => {
                     drop(armed);
-                    let Sequenced { seq, item } = items.remove(0);
+                    let Some(Sequenced { item, .. }) = items.into_iter().find(|s| !sent.contains(&s.item.id)) else {
+                        continue;
+                    };
                     let event = item_event(&item);
-                    return Some((Ok(event), Some((state, source, subscription, seq))));
+                    sent.insert(item.id);
+                    return Some((Ok(event), Some((state, source, subscription, sent))));
                 }
-                Ok(_) => {
-                    if source.check_open(&state).await.is_err() {
+                Ok(items) => {
+                    // Acknowledged items need not be remembered.
+                    sent.retain(|id| items.iter().any(|s| &s.item.id == id));
+                    if items.is_empty() && source.check_open(&state).await.is_err() {
                         return Some((Ok(Event::default().event("revoked").data("{}")), None));
                     }
                 }
@@ -543,7 +575,7 @@ pub async fn ack(
     Path((id, message_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let (_, side) = side_of(&state, &caller, &id).await?;
-    if state.store.ack(&id, side, &message_id).await? {
+    if is_valid_id(&message_id) && state.store.ack(&id, side, &message_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::bare(ErrorCode::MessageNotFound))

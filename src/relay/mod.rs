@@ -124,7 +124,7 @@ pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Rece
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = sweep.tick() => match state.store.sweep(state.clock.now()).await {
+            _ = sweep.tick() => match state.store.sweep(state.clock.now(), state.limits.message_ttl_secs).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "relay: deleted expired items, tokens and proof ids"),
                 Err(e) => tracing::warn!("relay: sweep failed: {e}"),

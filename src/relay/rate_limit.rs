@@ -1,5 +1,6 @@
 //! Fixed-window rate limits for `POST /v1/connect`, per client address and per token. The
-//! table is bounded: when full, windows that have ended are dropped first, then all.
+//! table is bounded: when full, windows that have ended are dropped, and if it is still
+//! full, new keys are refused until the window turns.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -29,7 +30,8 @@ impl RateLimiter {
         if windows.len() >= MAX_TRACKED_KEYS && !windows.contains_key(key) {
             windows.retain(|_, (window, _)| *window == start);
             if windows.len() >= MAX_TRACKED_KEYS {
-                windows.clear();
+                // Refuse newcomers rather than forget everyone's count.
+                return Err(start + self.window_secs - now);
             }
         }
         let entry = windows.entry(key.to_owned()).or_insert((start, 0));
@@ -41,6 +43,18 @@ impl RateLimiter {
         }
         entry.1 += 1;
         Ok(())
+    }
+}
+
+/// The rate-limit key of a client address: IPv4 as is, IPv6 by its /64, since one host
+/// commonly holds a whole /64.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
@@ -56,5 +70,13 @@ mod tests {
         assert_eq!(limiter.check("a", 130), Err(50));
         assert_eq!(limiter.check("b", 130), Ok(()));
         assert_eq!(limiter.check("a", 180), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_hosts_share_their_64() {
+        let a: std::net::IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_eq!(address_key("192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 }

@@ -364,15 +364,23 @@ impl RelayStore {
     }
 
     /// Deletes expired items, tokens and proof ids; returns how many rows went.
-    pub async fn sweep(&self, now: UnixSeconds) -> Result<u64, StoreError> {
+    /// Revoked connections go once their mailboxes are empty and `keep_revoked_secs` have
+    /// passed, so a late request still learns `connection_revoked` for a while.
+    pub async fn sweep(&self, now: UnixSeconds, keep_revoked_secs: u64) -> Result<u64, StoreError> {
+        let revoked_before = to_i64(now.saturating_sub(keep_revoked_secs), "cutoff")?;
         let now = to_i64(now, "now")?;
         let mut deleted = 0;
-        for sql in [
-            "DELETE FROM relay_messages WHERE expires_at <= $1",
-            "DELETE FROM relay_proof_ids WHERE expires_at <= $1",
-            "DELETE FROM relay_connect_tokens WHERE expires_at <= $1",
+        for (sql, cutoff) in [
+            ("DELETE FROM relay_messages WHERE expires_at <= $1", now),
+            ("DELETE FROM relay_proof_ids WHERE expires_at <= $1", now),
+            ("DELETE FROM relay_connect_tokens WHERE expires_at <= $1", now),
+            (
+                "DELETE FROM relay_connections WHERE state = 'revoked' AND revoked_at <= $1
+                 AND NOT EXISTS (SELECT 1 FROM relay_messages m WHERE m.connection_id = relay_connections.id)",
+                revoked_before,
+            ),
         ] {
-            deleted += on_db!(&self.db, pool => sqlx::query(sql).bind(now).execute(pool).await?.rows_affected());
+            deleted += on_db!(&self.db, pool => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected());
         }
         Ok(deleted)
     }

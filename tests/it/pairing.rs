@@ -288,3 +288,71 @@ async fn a_wallet_that_revokes_is_disconnected_at_the_gateway_too() {
     eventually(&gw, &format!("/v1/pairings/{id}"), "/state", "cancelled").await;
     assert_problem(confirm(&gw, id, &code).await, 409, "pairing_closed").await;
 }
+
+#[tokio::test]
+async fn concurrent_guesses_test_at_most_three_codes() {
+    let gw = Arc::new(TestGateway::demo().await);
+    let pairing = create_pairing(&gw, "alice").await;
+    let id = pairing["pairing_id"].as_str().unwrap().to_owned();
+    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let code: u32 = code_of(&wallet, &gw).await.parse().unwrap();
+    let guesses = (1..=12).map(|i| {
+        let (gw, id) = (gw.clone(), id.clone());
+        let wrong = format!("{:06}", (code + i) % 1_000_000);
+        tokio::spawn(async move {
+            let response = confirm(&gw, &id, &wrong).await;
+            response.json::<Value>().await.unwrap()["error_code"].as_str().unwrap().to_owned()
+        })
+    });
+    let mut codes: Vec<String> =
+        futures_util::future::join_all(guesses).await.into_iter().map(Result::unwrap).collect();
+    codes.sort();
+    let wrong = codes.iter().filter(|c| *c == "wrong_code").count();
+    assert_eq!(wrong, 3, "{codes:?}");
+    assert!(codes.iter().all(|c| c == "wrong_code" || c == "pairing_closed"), "{codes:?}");
+    assert_eq!(status(&gw, &id).await["state"], "cancelled");
+}
+
+#[tokio::test]
+async fn ids_that_cannot_exist_are_not_found_on_every_backend() {
+    let gw = TestGateway::demo().await;
+    for path in ["/v1/pairings/%00", "/v1/pairings/ABC", "/v1/pairings/%00/qr.svg"] {
+        assert_problem(gw.portal(Method::GET, path).send().await.unwrap(), 404, "pairing_not_found").await;
+    }
+    let revoke = gw.portal(Method::DELETE, "/v1/subjects/alice/connections/%00").send().await.unwrap();
+    assert_problem(revoke, 404, "connection_not_found").await;
+    let wallet = {
+        let pairing = create_pairing(&gw, "alice").await;
+        Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap()
+    };
+    assert_eq!(wallet.client.messages("%00", 0).await.unwrap_err().error_code(), Some("connection_not_found"));
+    assert_eq!(wallet.client.ack(wallet.id(), "%00").await.unwrap_err().error_code(), Some("message_not_found"));
+}
+
+#[tokio::test]
+async fn wallets_must_bring_fresh_usable_keys() {
+    let gw = TestGateway::demo().await;
+    let first = create_pairing(&gw, "alice").await;
+    let wallet = Wallet::connect(&gw, first["connect_uri"].as_str().unwrap()).await.unwrap();
+    // The same signing key on a second token: refused, and the token stays unspent.
+    let second = create_pairing(&gw, "alice").await;
+    let uri = ConnectUri::parse(second["connect_uri"].as_str().unwrap()).unwrap();
+    let again = ConnectRequest {
+        token: uri.token.encode(),
+        encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone(),
+    };
+    assert_eq!(wallet.client.connect(&again).await.unwrap_err().error_code(), Some("invalid_parameter"));
+    // A low-order X25519 point: refused.
+    let clock: Arc<dyn Clock> = Arc::new(gw.clock.clone());
+    let fresh = RelayClient::new(&uri.relay, Arc::new(SigningKeyPair::generate()), clock).unwrap();
+    let mut low_order = EncryptionKeyPair::generate().public_jwk().clone();
+    low_order.x = gdpr_gateway::jose::b64::encode([0u8; 32]);
+    low_order.kid = gdpr_gateway::jose::thumbprint(low_order.crv, &low_order.x);
+    let bad = ConnectRequest { token: uri.token.encode(), encryption_jwk: low_order };
+    assert_eq!(fresh.connect(&bad).await.unwrap_err().error_code(), Some("invalid_parameter"));
+    let good = ConnectRequest {
+        token: uri.token.encode(),
+        encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone(),
+    };
+    fresh.connect(&good).await.unwrap();
+}
