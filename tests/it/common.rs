@@ -46,6 +46,8 @@ pub struct TestGateway {
     pub url: String,
     pub token: String,
     pub state: Arc<AppState>,
+    /// The embedded relay's state, to look inside it.
+    pub relay: Arc<gdpr_gateway::relay::RelayState>,
     pub clock: ManualClock,
     pub dir: std::path::PathBuf,
     /// The PostgreSQL schema this gateway runs in, when [`PG_ENV`] is set.
@@ -81,10 +83,21 @@ impl TestGateway {
         let url = format!("http://{bound}");
         let (tx, rx) = oneshot::channel::<()>();
         let state = prepared.state.clone();
+        let relay = prepared.relay.clone().expect("the demo runs the embedded relay");
         tokio::spawn(serve::run(listener, prepared, async move {
             let _ = rx.await;
         }));
-        Self { url, token, state, clock: manual, dir: dir.path().to_owned(), schema, _dir: dir, shutdown: Some(tx) }
+        Self {
+            url,
+            token,
+            state,
+            relay,
+            clock: manual,
+            dir: dir.path().to_owned(),
+            schema,
+            _dir: dir,
+            shutdown: Some(tx),
+        }
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {

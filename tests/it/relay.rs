@@ -248,3 +248,62 @@ async fn sqlite_redemption_is_atomic() {
     let store = gdpr_gateway::store::sqlite::SqliteStore::open(&dir.path().join("r.sqlite3")).await.unwrap();
     redemption_race(RelayStore::new(Db::Sqlite(store.pool().clone()))).await;
 }
+
+/// The SSE form of a mailbox: each item once, in order, while unacknowledged; `revoked` at
+/// the end; and a client that goes away leaves nothing waiting behind.
+#[tokio::test]
+async fn the_event_stream_delivers_items_then_revocation_and_lets_go() {
+    use futures_util::StreamExt;
+    let gw = TestGateway::demo().await;
+    let wallet = paired_wallet(&gw).await;
+    let controller_key = Arc::new(gw.state.keyring.active_signing().clone());
+    let controller = RelayClient::new(&relay_url(&gw), controller_key, Arc::new(gw.clock.clone())).unwrap();
+    let sealed = |text: &str| jwe::encrypt(wallet.encryption.public_jwk(), "gdpr-msg+jwt", text.as_bytes()).unwrap();
+    let first = controller.post(wallet.id(), &sealed("one")).await.unwrap();
+
+    let path = format!("/v1/connections/{}/messages/stream", wallet.id());
+    let url = format!("{}{path}", relay_url(&gw));
+    let proof = dpop::sign(wallet.client.key(), "GET", &url, gw.clock.now());
+    let response = with_proof(&gw, Method::GET, &path, &proof).await;
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    let mut next_event = async || loop {
+        if let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            if block.contains("event:") {
+                return block;
+            }
+            continue;
+        }
+        let chunk = body.next().await.expect("stream ended").unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    };
+    let one = next_event().await;
+    assert!(one.contains("event: message") && one.contains(&first.id), "{one}");
+    let second = controller.post(wallet.id(), &sealed("two")).await.unwrap();
+    let two = next_event().await;
+    assert!(two.contains(&second.id) && !two.contains(&first.id), "{two}");
+    for id in [&first.id, &second.id] {
+        wallet.client.ack(wallet.id(), id).await.unwrap();
+    }
+    controller.revoke(wallet.id()).await.unwrap();
+    assert!(next_event().await.contains("event: revoked"));
+    drop(body);
+
+    // A stream whose client reads nothing and then leaves: its wait is released.
+    let other = paired_wallet(&gw).await;
+    let path = format!("/v1/connections/{}/messages/stream", other.id());
+    let proof = dpop::sign(other.client.key(), "GET", &format!("{}{path}", relay_url(&gw)), gw.clock.now());
+    let silent = with_proof(&gw, Method::GET, &path, &proof).await;
+    assert_eq!(silent.status(), 200);
+    drop(silent);
+    for _ in 0..100 {
+        // At most the gateway's own inbox long-poll may wait.
+        if gw.relay.hub.keys_waited_on() <= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gw.relay.hub.keys_waited_on() <= 1, "a departed client left a waiter behind");
+}
