@@ -307,3 +307,39 @@ async fn the_event_stream_delivers_items_then_revocation_and_lets_go() {
     }
     assert!(gw.relay.hub.keys_waited_on() <= 1, "a departed client left a waiter behind");
 }
+
+#[tokio::test]
+async fn connect_is_rate_limited_per_token_and_per_address() {
+    use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectToken};
+    use gdpr_gateway::relay::{CONNECT_PER_IP, CONNECT_PER_TOKEN};
+    let gw = TestGateway::demo().await;
+    let clock: Arc<dyn Clock> = Arc::new(gw.clock.clone());
+    let attempt = |token: String| {
+        let client = RelayClient::new(&relay_url(&gw), Arc::new(SigningKeyPair::generate()), clock.clone()).unwrap();
+        let encryption_jwk = gdpr_gateway::jose::EncryptionKeyPair::generate().public_jwk().clone();
+        async move { client.connect(&ConnectRequest { token, encryption_jwk }).await.map(|_| ()) }
+    };
+    // One token: the first attempt wins, the next ones lose, and past the limit they are refused.
+    let token = ConnectToken::generate().encode();
+    for _ in 0..CONNECT_PER_TOKEN {
+        assert_eq!(attempt(token.clone()).await.unwrap_err().error_code(), Some("connect_token_unknown"));
+    }
+    assert_eq!(attempt(token).await.unwrap_err().error_code(), Some("rate_limited"));
+    // One address: every attempt counts, whatever the token.
+    for _ in CONNECT_PER_TOKEN + 1..CONNECT_PER_IP {
+        let code = attempt(ConnectToken::generate().encode()).await.unwrap_err();
+        assert_eq!(code.error_code(), Some("connect_token_unknown"));
+    }
+    let url = format!("{}/v1/connect", relay_url(&gw));
+    let proof = dpop::sign(&SigningKeyPair::generate(), "POST", &url, gw.clock.now());
+    let response = reqwest::Client::new().post(&url).header(dpop::HEADER, proof).body("{}").send().await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_problem(response, 429, "rate_limited").await;
+    // The window turns.
+    gw.clock.advance(60);
+    assert_eq!(
+        attempt(ConnectToken::generate().encode()).await.unwrap_err().error_code(),
+        Some("connect_token_unknown")
+    );
+}
