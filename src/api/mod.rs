@@ -135,11 +135,15 @@ fn relay_routes<S: Clone + Send + Sync + 'static>(relay: Arc<crate::relay::Relay
 /// The relay alone (`gdpr-gateway relay`): its routes with the problem-body fallbacks and
 /// request ids.
 pub fn relay_app(relay: Arc<crate::relay::RelayState>) -> Router {
-    relay_routes(relay)
+    with_problem_fallbacks(relay_routes(relay)).layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+/// Problem bodies for unknown routes and methods, and the default body cap.
+fn with_problem_fallbacks<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async { ApiError::bare(ErrorCode::MethodNotAllowed) })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(request_id::middleware))
 }
 
 /// The gateway's HTTP application, with the relay mounted under `/relay` when given.
@@ -148,10 +152,7 @@ pub fn app(state: Arc<AppState>, relay: Option<Arc<crate::relay::RelayState>>) -
     if let Some(relay) = relay {
         router = router.nest(crate::relay::MOUNT_PATH, relay_routes(relay));
     }
-    router
-        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
-        .method_not_allowed_fallback(|| async { ApiError::bare(ErrorCode::MethodNotAllowed) })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    with_problem_fallbacks(router)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::middleware))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .with_state(state)

@@ -342,6 +342,9 @@ async fn wallets_must_bring_fresh_usable_keys() {
         encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone(),
     };
     assert_eq!(wallet.client.connect(&again).await.unwrap_err().error_code(), Some("invalid_parameter"));
+    let malformed =
+        ConnectRequest { token: "short".into(), encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone() };
+    assert_eq!(wallet.client.connect(&malformed).await.unwrap_err().error_code(), Some("invalid_parameter"));
     // A low-order X25519 point: refused.
     let clock: Arc<dyn Clock> = Arc::new(gw.clock.clone());
     let fresh = RelayClient::new(&uri.relay, Arc::new(SigningKeyPair::generate()), clock).unwrap();
