@@ -195,6 +195,7 @@ impl From<ExportError> for ApiError {
             ExportError::SubjectNotFound => ErrorCode::SubjectNotFound,
             ExportError::TooLargeForJwt => ErrorCode::BundleTooLarge,
             ExportError::Connector(c) => return Self::internal(ErrorCode::UpstreamUnavailable, c),
+            ExportError::Signing(m) => return Self::internal(ErrorCode::Internal, m),
         };
         Self::new(code, e.to_string())
     }

@@ -20,13 +20,11 @@ use super::{ApiError, AppState};
 use crate::bundle::package::WriteError;
 use crate::bundle::{self, Purpose};
 use crate::connectors::RecordStream;
+use crate::gateway::exports::MAX_REQUESTED_CATEGORIES;
 use crate::gateway::package::PackageError;
 use crate::gateway::{exports, package};
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::ExportRecord;
-
-/// Most categories one request may name.
-pub const MAX_REQUESTED_CATEGORIES: usize = 256;
 
 /// The bundle's form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -87,10 +85,17 @@ pub async fn create_export(
             format!("name at most {MAX_REQUESTED_CATEGORIES} categories"),
         ));
     }
+    if request.format == Format::Jwt {
+        let requested = request.categories.as_deref();
+        let (token, record) = exports::signed_jwt(&state, &subject, request.purpose, requested, &client.id).await?;
+        state.store.record_export(&record).await?;
+        let disposition = format!("attachment; filename=\"gdpr-bundle-{}.jwt\"", record.id);
+        let headers = [(CONTENT_TYPE, bundle::JWT_MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)];
+        return Ok((headers, token).into_response());
+    }
     let categories = exports::select(state.inventory.categories(), request.purpose, request.categories.as_deref())?;
     let open = exports::open(&state, &subject, &categories).await?;
     let jti = uuid::Uuid::new_v4().to_string();
-    let key = state.keyring.active_signing();
     let record = ExportRecord {
         id: jti.clone(),
         client_id: client.id,
@@ -98,28 +103,17 @@ pub async fn create_export(
         purpose: request.purpose.as_str().to_owned(),
         format: request.format.as_str().to_owned(),
         categories: categories.iter().map(|c| c.id.clone()).collect(),
-        kid: key.kid().to_owned(),
+        kid: state.keyring.active_signing().kid().to_owned(),
         created_at: state.clock.now(),
     };
-    if request.format == Format::Zip {
-        // Recorded before the first byte leaves: a download that breaks off was still begun.
-        state.store.record_export(&record).await?;
-        let request = package::PackageRequest { subject, purpose: request.purpose, jti: jti.clone() };
-        let ids = open.into_iter().map(|(c, stream)| (c.id.clone(), stream)).collect();
-        let body = stream_package(state.clone(), request, ids);
-        let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.zip\"");
-        return Ok((
-            [(CONTENT_TYPE, bundle::package::MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)],
-            body,
-        )
-            .into_response());
-    }
-    let data = exports::collect(&state, open).await?;
-    let claims = exports::claims(&state, &subject, request.purpose, jti.clone(), data);
-    let token = bundle::sign_jwt(&claims, key).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
+    // Recorded before the first byte leaves: a download that breaks off was still begun.
     state.store.record_export(&record).await?;
-    let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.jwt\"");
-    Ok(([(CONTENT_TYPE, bundle::JWT_MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)], token).into_response())
+    let request = package::PackageRequest { subject, purpose: request.purpose, jti: jti.clone() };
+    let ids = open.into_iter().map(|(c, stream)| (c.id.clone(), stream)).collect();
+    let body = stream_package(state.clone(), request, ids);
+    let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.zip\"");
+    Ok(([(CONTENT_TYPE, bundle::package::MEDIA_TYPE.to_owned()), (CONTENT_DISPOSITION, disposition)], body)
+        .into_response())
 }
 
 /// Chunks in flight between the package writer and the HTTP body; with [`CHUNK_BYTES`]

@@ -7,8 +7,11 @@ use crate::api::AppState;
 use crate::bundle::{Art15, Bundle, CategoryData, Claims, Purpose, VERSION};
 use crate::connectors::{ConnectorError, RecordStream};
 use crate::inventory::{Category, NoticeCategory};
+use crate::store::ExportRecord;
 use crate::subject::SubjectRef;
 
+/// Most categories one request may name.
+pub const MAX_REQUESTED_CATEGORIES: usize = 256;
 /// Largest JSON size of the records in one compact JWS bundle; more needs the zip form.
 pub const MAX_JWT_RECORDS_BYTES: usize = 32 * 1024 * 1024;
 
@@ -27,6 +30,8 @@ pub enum ExportError {
     TooLargeForJwt,
     #[error(transparent)]
     Connector(ConnectorError),
+    #[error("signing the bundle failed: {0}")]
+    Signing(String),
 }
 
 /// The categories `purpose` allows, narrowed to `requested` when given (in inventory order).
@@ -99,6 +104,35 @@ pub fn claims(
             art15: Art15 { controller: state.notice.controller.clone(), rights: state.notice.rights.clone() },
         },
     }
+}
+
+/// A signed compact JWS bundle of `subject`'s data and its register entry (not yet
+/// recorded: the caller records it once the bundle is on its way).
+pub async fn signed_jwt(
+    state: &AppState,
+    subject: &SubjectRef,
+    purpose: Purpose,
+    requested: Option<&[String]>,
+    client_id: &str,
+) -> Result<(String, ExportRecord), ExportError> {
+    let categories = select(state.inventory.categories(), purpose, requested)?;
+    let open = open(state, subject, &categories).await?;
+    let jti = uuid::Uuid::new_v4().to_string();
+    let key = state.keyring.active_signing();
+    let record = ExportRecord {
+        id: jti.clone(),
+        client_id: client_id.to_owned(),
+        subject_ref: subject.as_str().to_owned(),
+        purpose: purpose.as_str().to_owned(),
+        format: "jwt".to_owned(),
+        categories: categories.iter().map(|c| c.id.clone()).collect(),
+        kid: key.kid().to_owned(),
+        created_at: state.clock.now(),
+    };
+    let data = collect(state, open).await?;
+    let claims = claims(state, subject, purpose, jti, data);
+    let token = crate::bundle::sign_jwt(&claims, key).map_err(|e| ExportError::Signing(e.to_string()))?;
+    Ok((token, record))
 }
 
 /// Reads every record into memory for the compact JWS form, refusing more than

@@ -7,3 +7,4 @@ pub mod package;
 pub mod pairing;
 pub mod pairing_store;
 pub mod relay_link;
+pub mod self_service;

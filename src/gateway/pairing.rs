@@ -269,7 +269,8 @@ async fn revoke_at_relay(state: &AppState, connection_id: &str) -> Result<(), Pa
     }
 }
 
-async fn send(
+/// Signs `body` with the controller's key and posts it, sealed, to the wallet.
+pub async fn send(
     state: &AppState,
     connection_id: &str,
     to: &crate::jose::OkpPublicJwk,

@@ -310,6 +310,27 @@ impl PairingStore {
         })
     }
 
+    /// Records a message id acted on; false when it was seen before (a replay).
+    pub async fn spend_message_id(
+        &self,
+        connection_id: &str,
+        jti: &str,
+        expires_at: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        let expires_at = to_i64(expires_at, "expires_at")?;
+        on_db!(&self.db, pool => {
+            let done = sqlx::query(
+                "INSERT INTO message_ids (connection_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(connection_id)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     /// active → revoked; false when it was revoked already.
     pub async fn revoke_connection(&self, id: &str, now: UnixSeconds) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;

@@ -64,11 +64,7 @@ async fn handle(state: &AppState, item: &crate::protocol::relay::MailboxItem) ->
         (ItemKind::Connected, Some(connection)) => pairing::on_connected(state, connection).await,
         (ItemKind::Revoked, Some(connection)) => pairing::on_revoked(state, &connection.connection_id).await,
         (ItemKind::Connected | ItemKind::Revoked, None) => Ok(()),
-        // Wallets send requests once self-service arrives; until then there is nothing to do.
-        (_, _) => {
-            tracing::info!(connection = %item.connection_id, "relay link: dropping a message no handler takes yet");
-            Ok(())
-        }
+        (_, _) => crate::gateway::self_service::on_envelope(state, item).await,
     };
     if let Err(e) = handled {
         // Leave it unacknowledged: the relay delivers it again on the next poll.

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::Purpose;
 use crate::clock::UnixSeconds;
 use crate::jose::jwe::{self, JweError};
 use crate::jose::jws::{self, JwsError, Policy};
@@ -36,6 +37,21 @@ pub enum Body {
     /// Controller → wallet: the organisation ended the connection.
     #[serde(rename = "connection.revoked")]
     ConnectionRevoked {},
+    /// Wallet → controller: send me my data, signed. `categories` narrows the selection
+    /// (all the purpose allows when absent).
+    #[serde(rename = "export.request")]
+    ExportRequest {
+        request_id: String,
+        purpose: Purpose,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        categories: Option<Vec<String>>,
+    },
+    /// Controller → wallet: the bundle, a compact JWS (`typ` `gdpr-bundle+jwt`).
+    #[serde(rename = "export.bundle")]
+    ExportBundle { request_id: String, bundle: String },
+    /// Controller → wallet: the request was not carried out, with a stable `error_code`.
+    #[serde(rename = "request.refused")]
+    RequestRefused { request_id: String, error_code: String, detail: String },
 }
 
 /// The signed claims.

@@ -19,6 +19,7 @@ pub fn sqlite() -> Migrator {
         (1, "exports", include_str!("../../migrations/sqlite/0001_exports.sql")),
         (2, "relay", include_str!("../../migrations/sqlite/0002_relay.sql")),
         (3, "pairings", include_str!("../../migrations/sqlite/0003_pairings.sql")),
+        (4, "message ids", include_str!("../../migrations/sqlite/0004_message_ids.sql")),
     ])
 }
 
@@ -27,5 +28,6 @@ pub fn postgres() -> Migrator {
         (1, "exports", include_str!("../../migrations/postgres/0001_exports.sql")),
         (2, "relay", include_str!("../../migrations/postgres/0002_relay.sql")),
         (3, "pairings", include_str!("../../migrations/postgres/0003_pairings.sql")),
+        (4, "message ids", include_str!("../../migrations/postgres/0004_message_ids.sql")),
     ])
 }

@@ -359,3 +359,74 @@ async fn wallets_must_bring_fresh_usable_keys() {
     };
     fresh.connect(&good).await.unwrap();
 }
+
+/// A paired wallet and its connection, confirmed.
+async fn bound_wallet(gw: &TestGateway, subject: &str) -> Wallet {
+    let pairing = create_pairing(gw, subject).await;
+    let wallet = Wallet::connect(gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let code = code_of(&wallet, gw).await;
+    assert_eq!(confirm(gw, pairing["pairing_id"].as_str().unwrap(), &code).await.status(), 200);
+    assert_eq!(wallet.next_message(gw.clock.now()).await.unwrap().body, Body::PairingConfirmed {});
+    wallet
+}
+
+impl Wallet {
+    /// Seals `body` to the controller and posts it; returns the sealed envelope.
+    async fn send(&self, gw: &TestGateway, body: Body) -> String {
+        let message = Message::new(self.id(), gw.clock.now(), body);
+        let to = &self.connected.controller.encryption_jwks.keys[0];
+        let sealed = message::seal(self.client.key(), to, &message).unwrap();
+        self.client.post(self.id(), &sealed).await.unwrap();
+        sealed
+    }
+}
+
+#[tokio::test]
+async fn a_bound_wallet_downloads_its_own_signed_data_through_the_relay() {
+    use gdpr_gateway::bundle::{self, Purpose};
+    let gw = TestGateway::demo().await;
+    let wallet = bound_wallet(&gw, "alice").await;
+    let request = |id: &str, purpose, categories| Body::ExportRequest { request_id: id.into(), purpose, categories };
+    let sealed = wallet.send(&gw, request("r1", Purpose::Portability, None)).await;
+    let Body::ExportBundle { request_id, bundle: token } = wallet.next_message(gw.clock.now()).await.unwrap().body
+    else {
+        panic!("expected a bundle");
+    };
+    assert_eq!(request_id, "r1");
+    let verified = bundle::verify_jwt(token.as_bytes(), &wallet.connected.controller.jwks).unwrap();
+    assert_eq!(verified.claims.sub, "alice");
+    assert_eq!(verified.claims.iss, wallet.connected.controller.id);
+    assert!(verified.claims.bundle.categories.iter().all(|c| c.info.portable), "portability: portable categories only");
+    let register: Value =
+        gw.portal(Method::GET, "/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
+    assert_eq!(register["exports"][0]["client_id"], format!("connection:{}", wallet.id()));
+
+    // The same envelope again is a replay: dropped, no second answer.
+    wallet.client.post(wallet.id(), &sealed).await.unwrap();
+    wallet.send(&gw, request("r2", Purpose::Access, Some(vec!["nope".into()]))).await;
+    match wallet.next_message(gw.clock.now()).await.unwrap().body {
+        Body::RequestRefused { request_id, error_code, .. } => {
+            assert_eq!((request_id.as_str(), error_code.as_str()), ("r2", "category_not_found"));
+        }
+        other => panic!("the replay was answered, or the refusal is missing: {other:?}"),
+    }
+    wallet.send(&gw, request("r3", Purpose::Portability, Some(vec!["service_notes".into()]))).await;
+    match wallet.next_message(gw.clock.now()).await.unwrap().body {
+        Body::RequestRefused { error_code, .. } => assert_eq!(error_code, "category_not_portable"),
+        other => panic!("{other:?}"),
+    }
+
+    // Bob's wallet gets bob's data only; after revocation nothing more is served.
+    let bob = bound_wallet(&gw, "bob").await;
+    bob.send(&gw, request("b1", Purpose::Access, None)).await;
+    let Body::ExportBundle { bundle: token, .. } = bob.next_message(gw.clock.now()).await.unwrap().body else {
+        panic!()
+    };
+    assert_eq!(bundle::verify_jwt(token.as_bytes(), &bob.connected.controller.jwks).unwrap().claims.sub, "bob");
+    let path = format!("/v1/subjects/bob/connections/{}", bob.id());
+    assert_eq!(gw.portal(Method::DELETE, &path).send().await.unwrap().status(), 204);
+    assert_eq!(bob.next_message(gw.clock.now()).await.unwrap().body, Body::ConnectionRevoked {});
+    let message = Message::new(bob.id(), gw.clock.now(), request("b2", Purpose::Access, None));
+    let sealed = message::seal(bob.client.key(), &bob.connected.controller.encryption_jwks.keys[0], &message).unwrap();
+    assert_eq!(bob.client.post(bob.id(), &sealed).await.unwrap_err().error_code(), Some("connection_revoked"));
+}
