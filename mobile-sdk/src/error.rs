@@ -1,0 +1,38 @@
+//! One flat error for every wallet call, so bindings see a single error type.
+
+use gdpr_gateway::relay_client::RelayError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalletError {
+    #[error("not a connect URI: {0}")]
+    InvalidUri(String),
+    #[error("the relay refused ({code}): {detail}")]
+    Relay { code: String, detail: String },
+    #[error("the relay cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the organisation refused ({code}): {detail}")]
+    Refused { code: String, detail: String },
+    #[error("the pairing ended: {0}")]
+    PairingCancelled(String),
+    #[error("the connection was revoked")]
+    Revoked,
+    #[error("no connection {0}")]
+    UnknownConnection(String),
+    #[error("no answer in time")]
+    Timeout,
+    #[error("the bundle does not verify: {0}")]
+    BadBundle(String),
+    #[error("key store: {0}")]
+    Storage(String),
+}
+
+impl From<RelayError> for WalletError {
+    fn from(e: RelayError) -> Self {
+        match e {
+            RelayError::Refused { error_code, .. } if error_code == "connection_revoked" => Self::Revoked,
+            RelayError::Refused { error_code, detail, .. } => Self::Relay { code: error_code, detail },
+            other => Self::Unreachable(other.to_string()),
+        }
+    }
+}

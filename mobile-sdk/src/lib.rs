@@ -1,0 +1,14 @@
+//! gdpr-wallet: the individual's side of gdpr-gateway. A wallet app embeds it to pair with
+//! an organisation by QR code, download its signed data and check it. Platform-free Rust
+//! over the gateway's core (protocol, JOSE, relay client); key material is generated here
+//! and persisted through a [`KeyStore`] the app implements (Keychain, Android Keystore).
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod keystore;
+mod wallet;
+
+pub use error::WalletError;
+pub use keystore::{FileKeyStore, KeyStore};
+pub use wallet::{Bundle, ConnectionState, ConnectionSummary, PendingConnection, Wallet};

@@ -1,0 +1,306 @@
+//! The wallet: fresh keys per connection, pairing, and requests over the relay. Every
+//! message from an organisation is opened with the connection's key, checked against the
+//! organisation's keys from its trust-list entry, and dropped if its id was seen before.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gdpr_gateway::bundle::{self, Purpose};
+use gdpr_gateway::clock::{Clock, SystemClock};
+use gdpr_gateway::jose::{EncryptionKeyPair, PrivateOkpJwk, SigningKeyPair};
+use gdpr_gateway::protocol::message::{self, Body, Message};
+use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS};
+use gdpr_gateway::protocol::trust_list::Entry;
+use gdpr_gateway::relay_client::RelayClient;
+use serde::{Deserialize, Serialize};
+
+use crate::{KeyStore, WalletError};
+
+/// How long [`Wallet::connect`] waits for the confirmation code.
+pub const CODE_WAIT: Duration = Duration::from_secs(60);
+/// Most message ids remembered per wallet for the replay check.
+pub const MAX_SEEN_IDS: usize = 10_000;
+
+/// Where a connection is, as the wallet sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Redeemed; waiting for the person to type the code into the portal.
+    Pending,
+    /// The organisation confirmed: the connection is bound to the person's account.
+    Connected,
+    /// Ended by either side.
+    Revoked,
+}
+
+/// What the key store holds for one connection.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    connection_id: String,
+    relay: String,
+    controller: Entry,
+    signing: PrivateOkpJwk,
+    encryption: PrivateOkpJwk,
+    state: ConnectionState,
+    created_at: u64,
+}
+
+/// A connection that waits for the person to type `code` into the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingConnection {
+    pub connection_id: String,
+    pub controller_id: String,
+    pub controller_name: String,
+    /// Show this to the person.
+    pub code: String,
+}
+
+/// A connection as listed to the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSummary {
+    pub connection_id: String,
+    pub controller_id: String,
+    pub controller_name: String,
+    pub state: ConnectionState,
+    pub created_at: u64,
+}
+
+/// A signed bundle that verified against its issuer's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    /// The compact JWS, byte for byte as signed: forward or save it as it is.
+    pub token: String,
+    pub issuer: String,
+    pub bundle_id: String,
+    pub categories: Vec<String>,
+}
+
+pub struct Wallet {
+    store: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl Wallet {
+    pub fn new(store: Arc<dyn KeyStore>) -> Self {
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// A wallet on an injected clock (tests).
+    pub fn with_clock(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, seen: Mutex::new(HashSet::new()) }
+    }
+
+    /// Redeems the connect URI from a QR code with fresh keys and waits for the code the
+    /// person must type into the portal.
+    pub async fn connect(&self, uri: &str) -> Result<PendingConnection, WalletError> {
+        let uri = ConnectUri::parse(uri).map_err(|e| WalletError::InvalidUri(e.to_string()))?;
+        let (signing, encryption) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
+        let client = RelayClient::new(&uri.relay, Arc::new(signing.clone()), self.clock.clone())?;
+        let request = ConnectRequest { token: uri.token.encode(), encryption_jwk: encryption.public_jwk().clone() };
+        let connected = client.connect(&request).await?;
+        let stored = Stored {
+            connection_id: connected.connection_id.clone(),
+            relay: uri.relay.clone(),
+            controller: connected.controller,
+            signing: signing.to_jwk(),
+            encryption: encryption.to_jwk(),
+            state: ConnectionState::Pending,
+            created_at: self.clock.now(),
+        };
+        self.save(&stored)?;
+        let deadline = Instant::now() + CODE_WAIT;
+        loop {
+            match self.next_message(&stored, deadline).await? {
+                Body::PairingCode { code, .. } => {
+                    return Ok(PendingConnection {
+                        connection_id: stored.connection_id.clone(),
+                        controller_id: stored.controller.id.clone(),
+                        controller_name: stored.controller.name.clone(),
+                        code,
+                    });
+                }
+                Body::PairingCancelled { reason } => {
+                    return Err(self.ended(stored, WalletError::PairingCancelled(reason)));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits until the organisation confirms the code (or the pairing ends).
+    pub async fn wait_connected(&self, connection_id: &str, timeout: Duration) -> Result<(), WalletError> {
+        let mut stored = self.load(connection_id)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.next_message(&stored, deadline).await? {
+                Body::PairingConfirmed {} => {
+                    stored.state = ConnectionState::Connected;
+                    return self.save(&stored);
+                }
+                Body::PairingCancelled { reason } => {
+                    return Err(self.ended(stored, WalletError::PairingCancelled(reason)));
+                }
+                Body::ConnectionRevoked {} => return Err(self.ended(stored, WalletError::Revoked)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Every connection this wallet holds.
+    pub fn connections(&self) -> Result<Vec<ConnectionSummary>, WalletError> {
+        let mut out = Vec::new();
+        for name in self.store.names()? {
+            let stored = self.load(&name)?;
+            out.push(ConnectionSummary {
+                connection_id: stored.connection_id,
+                controller_id: stored.controller.id,
+                controller_name: stored.controller.name,
+                state: stored.state,
+                created_at: stored.created_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Asks the organisation for the person's data and returns the bundle once it verified
+    /// against the organisation's keys.
+    pub async fn request_export(
+        &self,
+        connection_id: &str,
+        purpose: Purpose,
+        categories: Option<Vec<String>>,
+        timeout: Duration,
+    ) -> Result<Bundle, WalletError> {
+        let stored = self.load(connection_id)?;
+        if stored.state != ConnectionState::Connected {
+            return Err(WalletError::Refused {
+                code: "not_connected".into(),
+                detail: "the organisation has not confirmed this connection".into(),
+            });
+        }
+        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        let body = Body::ExportRequest { request_id: request_id.clone(), purpose, categories };
+        self.send(&stored, body).await?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.next_message(&stored, deadline).await? {
+                Body::ExportBundle { request_id: id, bundle } if id == request_id => {
+                    return self.verify(connection_id, &bundle);
+                }
+                Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
+                    return Err(WalletError::Refused { code: error_code, detail });
+                }
+                Body::ConnectionRevoked {} => return Err(self.ended(stored, WalletError::Revoked)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Verifies a bundle against the keys of the organisation behind `connection_id`.
+    pub fn verify(&self, connection_id: &str, token: &str) -> Result<Bundle, WalletError> {
+        let stored = self.load(connection_id)?;
+        let verified = bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks)
+            .map_err(|e| WalletError::BadBundle(e.to_string()))?;
+        if verified.claims.iss != stored.controller.id {
+            return Err(WalletError::BadBundle(format!(
+                "issued by {:?}, not {:?}",
+                verified.claims.iss, stored.controller.id
+            )));
+        }
+        Ok(Bundle {
+            token: token.to_owned(),
+            issuer: verified.claims.iss.clone(),
+            bundle_id: verified.claims.jti.clone(),
+            categories: verified.claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
+        })
+    }
+
+    /// Ends the connection at the relay; the organisation learns of it.
+    pub async fn revoke(&self, connection_id: &str) -> Result<(), WalletError> {
+        let mut stored = self.load(connection_id)?;
+        match self.client(&stored)?.revoke(connection_id).await {
+            Ok(()) | Err(gdpr_gateway::relay_client::RelayError::Refused { status: 410, .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        stored.state = ConnectionState::Revoked;
+        self.save(&stored)
+    }
+
+    async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {
+        let signing = self.signing(stored)?;
+        let to = stored.controller.encryption_jwks.keys.first().ok_or_else(|| WalletError::Refused {
+            code: "no_encryption_key".into(),
+            detail: "the organisation lists no encryption key".into(),
+        })?;
+        let message = Message::new(&stored.connection_id, self.clock.now(), body);
+        let sealed = message::seal(&signing, to, &message).map_err(|e| WalletError::Storage(e.to_string()))?;
+        self.client(stored)?.post(&stored.connection_id, &sealed).await?;
+        Ok(())
+    }
+
+    /// The next message from the organisation on this connection. Items that do not open,
+    /// do not verify, or were seen before are acknowledged and skipped.
+    async fn next_message(&self, stored: &Stored, deadline: Instant) -> Result<Body, WalletError> {
+        let client = self.client(stored)?;
+        let encryption =
+            EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(WalletError::Timeout);
+            }
+            let wait = left.as_secs().clamp(1, MAX_WAIT_SECS);
+            for item in client.messages(&stored.connection_id, wait).await? {
+                client.ack(&stored.connection_id, &item.id).await?;
+                let Some(envelope) = item.body.filter(|_| item.kind == ItemKind::Envelope) else { continue };
+                let now = self.clock.now();
+                let opened = message::open(
+                    envelope.as_bytes(),
+                    &[&encryption],
+                    &stored.controller.jwks,
+                    &stored.connection_id,
+                    now,
+                );
+                let Ok(message) = opened else { continue };
+                if self.first_sight(&message.jti) {
+                    return Ok(message.body);
+                }
+            }
+        }
+    }
+
+    fn first_sight(&self, jti: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= MAX_SEEN_IDS {
+            seen.clear();
+        }
+        seen.insert(jti.to_owned())
+    }
+
+    fn ended(&self, mut stored: Stored, error: WalletError) -> WalletError {
+        stored.state = ConnectionState::Revoked;
+        self.save(&stored).err().unwrap_or(error)
+    }
+
+    fn client(&self, stored: &Stored) -> Result<RelayClient, WalletError> {
+        Ok(RelayClient::new(&stored.relay, Arc::new(self.signing(stored)?), self.clock.clone())?)
+    }
+
+    fn signing(&self, stored: &Stored) -> Result<SigningKeyPair, WalletError> {
+        SigningKeyPair::from_jwk(&stored.signing).map_err(|e| WalletError::Storage(e.to_string()))
+    }
+
+    fn load(&self, connection_id: &str) -> Result<Stored, WalletError> {
+        let bytes =
+            self.store.load(connection_id)?.ok_or_else(|| WalletError::UnknownConnection(connection_id.to_owned()))?;
+        serde_json::from_slice(&bytes).map_err(|e| WalletError::Storage(format!("{connection_id}: {e}")))
+    }
+
+    fn save(&self, stored: &Stored) -> Result<(), WalletError> {
+        let bytes = serde_json::to_vec(stored).map_err(|e| WalletError::Storage(e.to_string()))?;
+        self.store.save(&stored.connection_id, &bytes)
+    }
+}
