@@ -1,75 +1,115 @@
-//! A development wallet on the command line, to walk the pairing flow by hand:
+//! A wallet on the command line, built on the wallet SDK (`mobile-sdk`, crate gdpr-wallet),
+//! to walk the whole flow by hand:
 //!
 //! ```sh
-//! cargo run --example wallet_cli -- connect 'http://127.0.0.1:8080/relay/c/<token>'
+//! cargo run -p gdpr-wallet --example wallet_cli -- connect 'http://127.0.0.1:8080/relay/c/<token>'
+//! cargo run -p gdpr-wallet --example wallet_cli -- list
+//! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --out alice.jwt
+//! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt
+//! cargo run -p gdpr-wallet --example wallet_cli -- revoke <connection_id>
 //! ```
 //!
-//! It makes fresh keys for the connection, redeems the token at the relay, shows the
-//! confirmation code the gateway sends, and waits until the portal confirms (or the
-//! pairing ends). Built only on the core: the relay client, JOSE and the wire types.
+//! Keys live in `./wallet-data` (0600 files; `--store DIR` to change). Exit codes: 0
+//! success, 1 failure (the reason on stderr), 2 usage error.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use gdpr_gateway::clock::{Clock, SystemClock};
-use gdpr_gateway::jose::{EncryptionKeyPair, SigningKeyPair};
-use gdpr_gateway::protocol::message::{self, Body};
-use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, ItemKind};
-use gdpr_gateway::relay_client::RelayClient;
+use gdpr_gateway::bundle::Purpose;
+use gdpr_wallet::{FileKeyStore, Wallet};
 
-/// Seconds each long-poll waits.
-const POLL_SECS: u64 = 30;
+/// How long to wait for the portal to confirm the code, or for a bundle.
+const WAIT: Duration = Duration::from_secs(600);
+const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | export ID [--purpose access|portability] \
+                     [--out FILE] | verify ID FILE | revoke ID)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [command, uri] = args.as_slice() else {
-        eprintln!("usage: wallet_cli connect <connect URI>");
-        return ExitCode::from(2);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let store = take_option(&mut args, "--store").unwrap_or_else(|| "wallet-data".to_owned());
+    let purpose = match take_option(&mut args, "--purpose").as_deref() {
+        None | Some("access") => Purpose::Access,
+        Some("portability") => Purpose::Portability,
+        Some(other) => return usage(&format!("unknown purpose {other:?}")),
     };
-    if command != "connect" {
-        eprintln!("unknown command {command:?}; usage: wallet_cli connect <connect URI>");
-        return ExitCode::from(2);
-    }
-    match connect(uri).await {
+    let out = take_option(&mut args, "--out");
+    let wallet = match FileKeyStore::new(&store) {
+        Ok(keys) => Wallet::new(Arc::new(keys)),
+        Err(e) => return fail(&e.to_string()),
+    };
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["connect", uri] => connect(&wallet, uri).await,
+        ["list"] => list(&wallet),
+        ["export", id] => export(&wallet, id, purpose, out.as_deref()).await,
+        ["verify", id, file] => verify(&wallet, id, file),
+        ["revoke", id] => wallet.revoke(id).await.map(|()| println!("revoked {id}")).map_err(|e| e.to_string()),
+        _ => return usage("unknown command"),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+        Err(message) => fail(&message),
     }
 }
 
-async fn connect(uri: &str) -> Result<(), String> {
-    let uri = ConnectUri::parse(uri).map_err(|e| e.to_string())?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let encryption = EncryptionKeyPair::generate();
-    let client =
-        RelayClient::new(&uri.relay, Arc::new(SigningKeyPair::generate()), clock.clone()).map_err(|e| e.to_string())?;
-    let request = ConnectRequest { token: uri.token.encode(), encryption_jwk: encryption.public_jwk().clone() };
-    let connected = client.connect(&request).await.map_err(|e| e.to_string())?;
-    let id = connected.connection_id.clone();
-    println!("connected to {} ({}) through {}", connected.controller.name, connected.controller.id, uri.relay);
-    println!("connection {id}, wallet key {}", client.key().kid());
-    loop {
-        let items = client.messages(&id, POLL_SECS).await.map_err(|e| e.to_string())?;
-        for item in items {
-            let Some(body) = item.body.filter(|_| item.kind == ItemKind::Envelope) else { continue };
-            let opened = message::open(body.as_bytes(), &[&encryption], &connected.controller.jwks, &id, clock.now())
-                .map_err(|e| format!("refused a message: {e}"))?;
-            client.ack(&id, &item.id).await.map_err(|e| e.to_string())?;
-            match opened.body {
-                Body::PairingCode { code, .. } => {
-                    println!("confirmation code: {code}  (type it into the portal)");
-                }
-                Body::PairingConfirmed {} => {
-                    println!("connected: the portal confirmed the code");
-                    return Ok(());
-                }
-                Body::PairingCancelled { reason } => return Err(format!("pairing cancelled: {reason}")),
-                Body::ConnectionRevoked {} => return Err("the organisation revoked the connection".into()),
-                other => println!("message: {other:?}"),
-            }
-        }
+async fn connect(wallet: &Wallet, uri: &str) -> Result<(), String> {
+    let pending = wallet.connect(uri).await.map_err(|e| e.to_string())?;
+    println!("connecting to {} ({})", pending.controller_name, pending.controller_id);
+    println!("confirmation code: {}  (type it into the portal)", pending.code);
+    wallet.wait_connected(&pending.connection_id, WAIT).await.map_err(|e| e.to_string())?;
+    println!("connected: {}", pending.connection_id);
+    Ok(())
+}
+
+fn list(wallet: &Wallet) -> Result<(), String> {
+    for c in wallet.connections().map_err(|e| e.to_string())? {
+        println!(
+            "{}  {:<10}  {} ({})",
+            c.connection_id,
+            format!("{:?}", c.state).to_lowercase(),
+            c.controller_name,
+            c.controller_id
+        );
     }
+    Ok(())
+}
+
+async fn export(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) -> Result<(), String> {
+    let bundle = wallet.request_export(id, purpose, None, WAIT).await.map_err(|e| e.to_string())?;
+    let path = out.map_or_else(|| format!("gdpr-bundle-{}.jwt", bundle.bundle_id), str::to_owned);
+    std::fs::write(&path, &bundle.token).map_err(|e| format!("{path}: {e}"))?;
+    println!(
+        "verified bundle {} from {} ({}) written to {path}",
+        bundle.bundle_id,
+        bundle.issuer,
+        bundle.categories.join(", ")
+    );
+    Ok(())
+}
+
+fn verify(wallet: &Wallet, id: &str, file: &str) -> Result<(), String> {
+    let token = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let bundle = wallet.verify(id, token.trim()).map_err(|e| e.to_string())?;
+    println!("valid: bundle {} signed by {}", bundle.bundle_id, bundle.issuer);
+    Ok(())
+}
+
+fn take_option(args: &mut Vec<String>, name: &str) -> Option<String> {
+    let at = args.iter().position(|a| a == name)?;
+    if at + 1 >= args.len() {
+        return None;
+    }
+    let value = args.remove(at + 1);
+    args.remove(at);
+    Some(value)
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("{message}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
 }

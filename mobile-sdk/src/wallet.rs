@@ -175,11 +175,15 @@ impl Wallet {
         timeout: Duration,
     ) -> Result<Bundle, WalletError> {
         let stored = self.load(connection_id)?;
-        if stored.state != ConnectionState::Connected {
-            return Err(WalletError::Refused {
-                code: "not_connected".into(),
-                detail: "the organisation has not confirmed this connection".into(),
-            });
+        match stored.state {
+            ConnectionState::Connected => {}
+            ConnectionState::Revoked => return Err(WalletError::Revoked),
+            ConnectionState::Pending => {
+                return Err(WalletError::Refused {
+                    code: "not_connected".into(),
+                    detail: "the organisation has not confirmed this connection yet".into(),
+                });
+            }
         }
         let request_id = uuid::Uuid::new_v4().simple().to_string();
         let body = Body::ExportRequest { request_id: request_id.clone(), purpose, categories };
