@@ -14,13 +14,11 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use gdpr_gateway::bundle::Purpose;
-use gdpr_wallet::{FileKeyStore, Wallet};
+use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, Wallet};
 
-/// How long to wait for the portal to confirm the code, or for a bundle.
-const WAIT: Duration = Duration::from_secs(600);
+/// How long to wait for the portal to confirm the code, or for a bundle, in seconds.
+const WAIT: u64 = 600;
 const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | export ID [--purpose access|portability] \
                      [--out FILE] | verify ID FILE | revoke ID)";
 
@@ -43,7 +41,9 @@ async fn main() -> ExitCode {
         ["list"] => list(&wallet),
         ["export", id] => export(&wallet, id, purpose, out.as_deref()).await,
         ["verify", id, file] => verify(&wallet, id, file),
-        ["revoke", id] => wallet.revoke(id).await.map(|()| println!("revoked {id}")).map_err(|e| e.to_string()),
+        ["revoke", id] => {
+            wallet.revoke(id.to_string()).await.map(|()| println!("revoked {id}")).map_err(|e| e.to_string())
+        }
         _ => return usage("unknown command"),
     };
     match result {
@@ -53,10 +53,10 @@ async fn main() -> ExitCode {
 }
 
 async fn connect(wallet: &Wallet, uri: &str) -> Result<(), String> {
-    let pending = wallet.connect(uri).await.map_err(|e| e.to_string())?;
+    let pending = wallet.connect(uri.to_owned()).await.map_err(|e| e.to_string())?;
     println!("connecting to {} ({})", pending.controller_name, pending.controller_id);
     println!("confirmation code: {}  (type it into the portal)", pending.code);
-    wallet.wait_connected(&pending.connection_id, WAIT).await.map_err(|e| e.to_string())?;
+    wallet.wait_connected(pending.connection_id.clone(), WAIT).await.map_err(|e| e.to_string())?;
     println!("connected: {}", pending.connection_id);
     Ok(())
 }
@@ -75,7 +75,7 @@ fn list(wallet: &Wallet) -> Result<(), String> {
 }
 
 async fn export(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) -> Result<(), String> {
-    let bundle = wallet.request_export(id, purpose, None, WAIT).await.map_err(|e| e.to_string())?;
+    let bundle = wallet.request_export(id.to_owned(), purpose, None, WAIT).await.map_err(|e| e.to_string())?;
     let path = out.map_or_else(|| format!("gdpr-bundle-{}.jwt", bundle.bundle_id), str::to_owned);
     std::fs::write(&path, &bundle.token).map_err(|e| format!("{path}: {e}"))?;
     println!(
@@ -89,7 +89,7 @@ async fn export(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) 
 
 fn verify(wallet: &Wallet, id: &str, file: &str) -> Result<(), String> {
     let token = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-    let bundle = wallet.verify(id, token.trim()).map_err(|e| e.to_string())?;
+    let bundle = wallet.verify(id.to_owned(), token.trim().to_owned()).map_err(|e| e.to_string())?;
     println!("valid: bundle {} signed by {}", bundle.bundle_id, bundle.issuer);
     Ok(())
 }

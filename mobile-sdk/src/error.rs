@@ -2,7 +2,9 @@
 
 use gdpr_gateway::relay_client::RelayError;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Bindings see it as one exception type whose message is the `Display` text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
 #[non_exhaustive]
 pub enum WalletError {
     #[error("not a connect URI: {0}")]

@@ -8,11 +8,13 @@ use crate::WalletError;
 /// Most bytes one entry may hold.
 pub const MAX_ENTRY_BYTES: u64 = 64 * 1024;
 
-/// Opaque named entries, one per connection. Names are lowercase hex connection ids.
+/// Opaque named entries, one per connection. Names are lowercase hex connection ids. Apps
+/// implement it in Kotlin, Swift or Python over the platform's secure storage.
+#[uniffi::export(with_foreign)]
 pub trait KeyStore: Send + Sync {
-    fn load(&self, name: &str) -> Result<Option<Vec<u8>>, WalletError>;
-    fn save(&self, name: &str, value: &[u8]) -> Result<(), WalletError>;
-    fn delete(&self, name: &str) -> Result<(), WalletError>;
+    fn load(&self, name: String) -> Result<Option<Vec<u8>>, WalletError>;
+    fn save(&self, name: String, value: Vec<u8>) -> Result<(), WalletError>;
+    fn delete(&self, name: String) -> Result<(), WalletError>;
     fn names(&self) -> Result<Vec<String>, WalletError>;
 }
 
@@ -42,8 +44,8 @@ fn storage(path: &std::path::Path, e: std::io::Error) -> WalletError {
 }
 
 impl KeyStore for FileKeyStore {
-    fn load(&self, name: &str) -> Result<Option<Vec<u8>>, WalletError> {
-        let path = self.path(name)?;
+    fn load(&self, name: String) -> Result<Option<Vec<u8>>, WalletError> {
+        let path = self.path(&name)?;
         match std::fs::metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(storage(&path, e)),
@@ -55,21 +57,21 @@ impl KeyStore for FileKeyStore {
         std::fs::read(&path).map(Some).map_err(|e| storage(&path, e))
     }
 
-    fn save(&self, name: &str, value: &[u8]) -> Result<(), WalletError> {
+    fn save(&self, name: String, value: Vec<u8>) -> Result<(), WalletError> {
         use std::io::Write;
-        let path = self.path(name)?;
+        let path = self.path(&name)?;
         let temporary = path.with_extension("tmp");
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&temporary).map_err(|e| storage(&temporary, e))?;
-        file.write_all(value).and_then(|()| file.sync_all()).map_err(|e| storage(&temporary, e))?;
+        file.write_all(&value).and_then(|()| file.sync_all()).map_err(|e| storage(&temporary, e))?;
         std::fs::rename(&temporary, &path).map_err(|e| storage(&path, e))
     }
 
-    fn delete(&self, name: &str) -> Result<(), WalletError> {
-        let path = self.path(name)?;
+    fn delete(&self, name: String) -> Result<(), WalletError> {
+        let path = self.path(&name)?;
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(storage(&path, e)),
             _ => Ok(()),

@@ -2,8 +2,12 @@
 //! an organisation by QR code, download its signed data and check it. Platform-free Rust
 //! over the gateway's core (protocol, JOSE, relay client); key material is generated here
 //! and persisted through a [`KeyStore`] the app implements (Keychain, Android Keystore).
+//! The same API reaches Kotlin, Swift and Python through UniFFI (proc-macros, no UDL):
+//! `mobile-sdk/bindings.sh` generates the bindings.
 
 #![forbid(unsafe_code)]
+
+uniffi::setup_scaffolding!();
 
 mod error;
 mod keystore;
@@ -11,4 +15,4 @@ mod wallet;
 
 pub use error::WalletError;
 pub use keystore::{FileKeyStore, KeyStore};
-pub use wallet::{Bundle, ConnectionState, ConnectionSummary, PendingConnection, Wallet};
+pub use wallet::{Bundle, ConnectionState, ConnectionSummary, ExportPurpose, PendingConnection, Wallet};

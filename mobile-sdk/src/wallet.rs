@@ -23,7 +23,7 @@ pub const CODE_WAIT: Duration = Duration::from_secs(60);
 pub const MAX_SEEN_IDS: usize = 10_000;
 
 /// Where a connection is, as the wallet sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ConnectionState {
@@ -48,7 +48,7 @@ struct Stored {
 }
 
 /// A connection that waits for the person to type `code` into the portal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PendingConnection {
     pub connection_id: String,
     pub controller_id: String,
@@ -58,7 +58,7 @@ pub struct PendingConnection {
 }
 
 /// A connection as listed to the person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ConnectionSummary {
     pub connection_id: String,
     pub controller_id: String,
@@ -68,7 +68,7 @@ pub struct ConnectionSummary {
 }
 
 /// A signed bundle that verified against its issuer's keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Bundle {
     /// The compact JWS, byte for byte as signed: forward or save it as it is.
     pub token: String,
@@ -77,6 +77,26 @@ pub struct Bundle {
     pub categories: Vec<String>,
 }
 
+/// Why the person asks for their data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[non_exhaustive]
+pub enum ExportPurpose {
+    /// Art. 15: everything held about them.
+    Access,
+    /// Art. 20: what they may take to another organisation.
+    Portability,
+}
+
+impl From<ExportPurpose> for Purpose {
+    fn from(p: ExportPurpose) -> Self {
+        match p {
+            ExportPurpose::Access => Purpose::Access,
+            ExportPurpose::Portability => Purpose::Portability,
+        }
+    }
+}
+
+#[derive(uniffi::Object)]
 pub struct Wallet {
     store: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
@@ -84,19 +104,25 @@ pub struct Wallet {
 }
 
 impl Wallet {
-    pub fn new(store: Arc<dyn KeyStore>) -> Self {
-        Self::with_clock(store, Arc::new(SystemClock))
-    }
-
     /// A wallet on an injected clock (tests).
     pub fn with_clock(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock, seen: Mutex::new(HashSet::new()) }
     }
+}
+
+/// The wallet's API, the same for Rust and, through UniFFI, for Kotlin, Swift and Python.
+/// Async methods run on a tokio runtime UniFFI provides.
+#[uniffi::export(async_runtime = "tokio")]
+impl Wallet {
+    #[uniffi::constructor]
+    pub fn new(store: Arc<dyn KeyStore>) -> Self {
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
 
     /// Redeems the connect URI from a QR code with fresh keys and waits for the code the
     /// person must type into the portal.
-    pub async fn connect(&self, uri: &str) -> Result<PendingConnection, WalletError> {
-        let uri = ConnectUri::parse(uri).map_err(|e| WalletError::InvalidUri(e.to_string()))?;
+    pub async fn connect(&self, uri: String) -> Result<PendingConnection, WalletError> {
+        let uri = ConnectUri::parse(&uri).map_err(|e| WalletError::InvalidUri(e.to_string()))?;
         let (signing, encryption) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
         let client = RelayClient::new(&uri.relay, Arc::new(signing.clone()), self.clock.clone())?;
         let request = ConnectRequest { token: uri.token.encode(), encryption_jwk: encryption.public_jwk().clone() };
@@ -130,10 +156,11 @@ impl Wallet {
         }
     }
 
-    /// Waits until the organisation confirms the code (or the pairing ends).
-    pub async fn wait_connected(&self, connection_id: &str, timeout: Duration) -> Result<(), WalletError> {
-        let mut stored = self.load(connection_id)?;
-        let deadline = Instant::now() + timeout;
+    /// Waits up to `timeout_secs` until the organisation confirms the code (or the pairing
+    /// ends).
+    pub async fn wait_connected(&self, connection_id: String, timeout_secs: u64) -> Result<(), WalletError> {
+        let mut stored = self.load(&connection_id)?;
+        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
         loop {
             match self.next_message(&stored, deadline).await? {
                 Body::PairingConfirmed {} => {
@@ -169,12 +196,12 @@ impl Wallet {
     /// against the organisation's keys.
     pub async fn request_export(
         &self,
-        connection_id: &str,
-        purpose: Purpose,
+        connection_id: String,
+        purpose: ExportPurpose,
         categories: Option<Vec<String>>,
-        timeout: Duration,
+        timeout_secs: u64,
     ) -> Result<Bundle, WalletError> {
-        let stored = self.load(connection_id)?;
+        let stored = self.load(&connection_id)?;
         match stored.state {
             ConnectionState::Connected => {}
             ConnectionState::Revoked => return Err(WalletError::Revoked),
@@ -186,13 +213,13 @@ impl Wallet {
             }
         }
         let request_id = uuid::Uuid::new_v4().simple().to_string();
-        let body = Body::ExportRequest { request_id: request_id.clone(), purpose, categories };
+        let body = Body::ExportRequest { request_id: request_id.clone(), purpose: purpose.into(), categories };
         self.send(&stored, body).await?;
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
         loop {
             match self.next_message(&stored, deadline).await? {
                 Body::ExportBundle { request_id: id, bundle } if id == request_id => {
-                    return self.verify(connection_id, &bundle);
+                    return self.verify(connection_id, bundle);
                 }
                 Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
                     return Err(WalletError::Refused { code: error_code, detail });
@@ -204,8 +231,8 @@ impl Wallet {
     }
 
     /// Verifies a bundle against the keys of the organisation behind `connection_id`.
-    pub fn verify(&self, connection_id: &str, token: &str) -> Result<Bundle, WalletError> {
-        let stored = self.load(connection_id)?;
+    pub fn verify(&self, connection_id: String, token: String) -> Result<Bundle, WalletError> {
+        let stored = self.load(&connection_id)?;
         let verified = bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks)
             .map_err(|e| WalletError::BadBundle(e.to_string()))?;
         if verified.claims.iss != stored.controller.id {
@@ -215,7 +242,7 @@ impl Wallet {
             )));
         }
         Ok(Bundle {
-            token: token.to_owned(),
+            token,
             issuer: verified.claims.iss.clone(),
             bundle_id: verified.claims.jti.clone(),
             categories: verified.claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
@@ -223,16 +250,18 @@ impl Wallet {
     }
 
     /// Ends the connection at the relay; the organisation learns of it.
-    pub async fn revoke(&self, connection_id: &str) -> Result<(), WalletError> {
-        let mut stored = self.load(connection_id)?;
-        match self.client(&stored)?.revoke(connection_id).await {
+    pub async fn revoke(&self, connection_id: String) -> Result<(), WalletError> {
+        let mut stored = self.load(&connection_id)?;
+        match self.client(&stored)?.revoke(&connection_id).await {
             Ok(()) | Err(gdpr_gateway::relay_client::RelayError::Refused { status: 410, .. }) => {}
             Err(e) => return Err(e.into()),
         }
         stored.state = ConnectionState::Revoked;
         self.save(&stored)
     }
+}
 
+impl Wallet {
     async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {
         let signing = self.signing(stored)?;
         let to = stored.controller.encryption_jwks.keys.first().ok_or_else(|| WalletError::Refused {
@@ -298,13 +327,15 @@ impl Wallet {
     }
 
     fn load(&self, connection_id: &str) -> Result<Stored, WalletError> {
-        let bytes =
-            self.store.load(connection_id)?.ok_or_else(|| WalletError::UnknownConnection(connection_id.to_owned()))?;
+        let bytes = self
+            .store
+            .load(connection_id.to_owned())?
+            .ok_or_else(|| WalletError::UnknownConnection(connection_id.to_owned()))?;
         serde_json::from_slice(&bytes).map_err(|e| WalletError::Storage(format!("{connection_id}: {e}")))
     }
 
     fn save(&self, stored: &Stored) -> Result<(), WalletError> {
         let bytes = serde_json::to_vec(stored).map_err(|e| WalletError::Storage(e.to_string()))?;
-        self.store.save(&stored.connection_id, &bytes)
+        self.store.save(stored.connection_id.clone(), bytes)
     }
 }

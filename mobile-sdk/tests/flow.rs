@@ -7,14 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gdpr_gateway::bundle::Purpose;
 use gdpr_gateway::clock::{Clock, SystemClock};
 use gdpr_gateway::config::{self, Origin, Overrides};
 use gdpr_gateway::{demo, serve};
-use gdpr_wallet::{ConnectionState, FileKeyStore, Wallet, WalletError};
+use gdpr_wallet::{ConnectionState, ExportPurpose as Purpose, FileKeyStore, Wallet, WalletError};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: u64 = 10;
 
 struct Gateway {
     url: String,
@@ -57,40 +56,41 @@ async fn pair_confirm_download_verify_revoke() {
     let wallet = Wallet::new(Arc::new(FileKeyStore::new(keys.path()).unwrap()));
     let pairing = gw.portal(reqwest::Method::POST, "/v1/pairings", json!({ "subject_ref": "alice" })).await;
 
-    let pending = wallet.connect(pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let pending = wallet.connect(pairing["connect_uri"].as_str().unwrap().to_owned()).await.unwrap();
     assert_eq!(pending.code.len(), 6);
     assert_eq!(wallet.connections().unwrap()[0].state, ConnectionState::Pending);
-    let refused = wallet.request_export(&pending.connection_id, Purpose::Access, None, WAIT).await.unwrap_err();
+    let refused = wallet.request_export(pending.connection_id.clone(), Purpose::Access, None, WAIT).await.unwrap_err();
     assert!(matches!(refused, WalletError::Refused { .. }), "{refused:?}");
 
     let path = format!("/v1/pairings/{}/confirm", pairing["pairing_id"].as_str().unwrap());
     let confirmed = gw.portal(reqwest::Method::POST, &path, json!({ "code": pending.code })).await;
     assert_eq!(confirmed["state"], "connected");
-    wallet.wait_connected(&pending.connection_id, WAIT).await.unwrap();
+    wallet.wait_connected(pending.connection_id.clone(), WAIT).await.unwrap();
     let listed = wallet.connections().unwrap();
     assert_eq!((listed.len(), listed[0].state), (1, ConnectionState::Connected));
     assert_eq!(listed[0].controller_id, pending.controller_id);
 
-    let bundle = wallet.request_export(&pending.connection_id, Purpose::Portability, None, WAIT).await.unwrap();
+    let bundle = wallet.request_export(pending.connection_id.clone(), Purpose::Portability, None, WAIT).await.unwrap();
     assert_eq!(bundle.issuer, pending.controller_id);
     assert!(bundle.categories.contains(&"meter_readings".to_owned()), "{:?}", bundle.categories);
     assert!(!bundle.categories.contains(&"service_notes".to_owned()), "not portable");
-    assert_eq!(wallet.verify(&pending.connection_id, &bundle.token).unwrap(), bundle);
+    assert_eq!(wallet.verify(pending.connection_id.clone(), bundle.token.clone()).unwrap(), bundle);
     let mut tampered = bundle.token.clone().into_bytes();
     let middle = tampered.len() / 2;
     tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    assert!(matches!(wallet.verify(&pending.connection_id, &tampered), Err(WalletError::BadBundle(_))));
-    let unknown = wallet.request_export(&pending.connection_id, Purpose::Access, Some(vec!["nope".into()]), WAIT).await;
+    assert!(matches!(wallet.verify(pending.connection_id.clone(), tampered), Err(WalletError::BadBundle(_))));
+    let unknown =
+        wallet.request_export(pending.connection_id.clone(), Purpose::Access, Some(vec!["nope".into()]), WAIT).await;
     assert!(matches!(unknown, Err(WalletError::Refused { code, .. }) if code == "category_not_found"));
 
     // Keys survive a restart of the app: a new wallet on the same store goes on.
     let again = Wallet::new(Arc::new(FileKeyStore::new(keys.path()).unwrap()));
-    again.request_export(&pending.connection_id, Purpose::Access, None, WAIT).await.unwrap();
+    again.request_export(pending.connection_id.clone(), Purpose::Access, None, WAIT).await.unwrap();
 
-    again.revoke(&pending.connection_id).await.unwrap();
+    again.revoke(pending.connection_id.clone()).await.unwrap();
     assert_eq!(again.connections().unwrap()[0].state, ConnectionState::Revoked);
-    let after = again.request_export(&pending.connection_id, Purpose::Access, None, WAIT).await.unwrap_err();
+    let after = again.request_export(pending.connection_id.clone(), Purpose::Access, None, WAIT).await.unwrap_err();
     assert_eq!(after, WalletError::Revoked);
     for _ in 0..100 {
         let now: Value = reqwest::Client::new()
@@ -114,7 +114,7 @@ async fn pair_confirm_download_verify_revoke() {
 async fn bad_uris_and_unknown_connections_are_clear_errors() {
     let keys = tempfile::tempdir().unwrap();
     let wallet = Wallet::new(Arc::new(FileKeyStore::new(keys.path()).unwrap()));
-    assert!(matches!(wallet.connect("https://relay.example/x").await, Err(WalletError::InvalidUri(_))));
-    assert!(matches!(wallet.verify("abcd", "x.y.z"), Err(WalletError::UnknownConnection(_))));
-    assert!(matches!(wallet.verify("../etc", "x.y.z"), Err(WalletError::Storage(_))));
+    assert!(matches!(wallet.connect("https://relay.example/x".into()).await, Err(WalletError::InvalidUri(_))));
+    assert!(matches!(wallet.verify("abcd".into(), "x.y.z".into()), Err(WalletError::UnknownConnection(_))));
+    assert!(matches!(wallet.verify("../etc".into(), "x.y.z".into()), Err(WalletError::Storage(_))));
 }
