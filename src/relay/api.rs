@@ -20,7 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::proof::Caller;
-use super::store::{NewConnection, RedeemRefused, Sequenced, Side};
+use super::store::{NewConnection, RedeemRefused, Side};
 use super::{MAX_STREAM_SECS, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
 use crate::api::ApiError;
 use crate::jose::{Curve, OkpPublicJwk, jwe};
@@ -399,13 +399,11 @@ impl Source {
         }
     }
 
-    async fn read(&self, state: &RelayState, after: i64, limit: u32) -> Result<Vec<Sequenced>, ApiError> {
+    async fn read(&self, state: &RelayState, limit: u32) -> Result<Vec<MailboxItem>, ApiError> {
         let now = state.clock.now();
         Ok(match self {
-            Self::Mailbox { connection_id, side } => {
-                state.store.mailbox(connection_id, *side, after, now, limit).await?
-            }
-            Self::Inbox { controller_id } => state.store.inbox(controller_id, after, now, limit).await?,
+            Self::Mailbox { connection_id, side } => state.store.mailbox(connection_id, *side, now, limit).await?,
+            Self::Inbox { controller_id } => state.store.inbox(controller_id, now, limit).await?,
         })
     }
 
@@ -427,9 +425,9 @@ async fn long_poll(state: &Arc<RelayState>, source: Source, wait: Duration) -> R
     let deadline = Instant::now() + wait;
     loop {
         let armed = subscription.armed();
-        let items = source.read(state, 0, MAX_ITEMS_PER_READ).await?;
+        let items = source.read(state, MAX_ITEMS_PER_READ).await?;
         if !items.is_empty() {
-            return Ok(MailboxItems { items: items.into_iter().map(|s| s.item).collect() });
+            return Ok(MailboxItems { items });
         }
         // Nothing left to read: now a revoked connection says so.
         source.check_open(state).await?;
@@ -523,10 +521,10 @@ fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Res
         let (state, source, subscription, mut sent) = cursor?;
         loop {
             let armed = subscription.armed();
-            match source.read(&state, 0, state.limits.max_pending).await {
-                Ok(items) if items.iter().any(|s| !sent.contains(&s.item.id)) => {
+            match source.read(&state, state.limits.max_pending).await {
+                Ok(items) if items.iter().any(|item| !sent.contains(&item.id)) => {
                     drop(armed);
-                    let Some(Sequenced { item, .. }) = items.into_iter().find(|s| !sent.contains(&s.item.id)) else {
+                    let Some(item) = items.into_iter().find(|item| !sent.contains(&item.id)) else {
                         continue;
                     };
                     let event = item_event(&item);
@@ -535,7 +533,7 @@ fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Res
                 }
                 Ok(items) => {
                     // Acknowledged items need not be remembered.
-                    sent.retain(|id| items.iter().any(|s| &s.item.id == id));
+                    sent.retain(|id| items.iter().any(|item| &item.id == id));
                     if items.is_empty() && source.check_open(&state).await.is_err() {
                         return Some((Ok(Event::default().event("revoked").data("{}")), None));
                     }

@@ -52,13 +52,6 @@ pub struct NewConnection<'a> {
     pub notice_expires_at: UnixSeconds,
 }
 
-/// A stored item with its position, for streams that resume after the last one sent.
-#[derive(Debug, Clone)]
-pub struct Sequenced {
-    pub seq: i64,
-    pub item: MailboxItem,
-}
-
 #[derive(Debug, Clone)]
 pub struct RelayStore {
     db: Db,
@@ -256,28 +249,25 @@ impl RelayStore {
         })
     }
 
-    /// Unexpired items for one side of one connection after `after_seq`, oldest first.
+    /// Unexpired, unacknowledged items for one side of one connection, oldest first.
     pub async fn mailbox(
         &self,
         connection_id: &str,
         recipient: Side,
-        after_seq: i64,
         now: UnixSeconds,
         limit: u32,
-    ) -> Result<Vec<Sequenced>, StoreError> {
-        self.items("m.connection_id = $1 AND m.recipient = $2", connection_id, recipient, after_seq, now, limit).await
+    ) -> Result<Vec<MailboxItem>, StoreError> {
+        self.items("m.connection_id = $1 AND m.recipient = $2", connection_id, recipient, now, limit).await
     }
 
-    /// Unexpired items for a controller across all its connections, oldest first.
+    /// Unexpired, unacknowledged items for a controller across its connections, oldest first.
     pub async fn inbox(
         &self,
         controller_id: &str,
-        after_seq: i64,
         now: UnixSeconds,
         limit: u32,
-    ) -> Result<Vec<Sequenced>, StoreError> {
-        self.items("m.controller_id = $1 AND m.recipient = $2", controller_id, Side::Controller, after_seq, now, limit)
-            .await
+    ) -> Result<Vec<MailboxItem>, StoreError> {
+        self.items("m.controller_id = $1 AND m.recipient = $2", controller_id, Side::Controller, now, limit).await
     }
 
     async fn items(
@@ -285,24 +275,22 @@ impl RelayStore {
         filter: &str,
         key: &str,
         recipient: Side,
-        after_seq: i64,
         now: UnixSeconds,
         limit: u32,
-    ) -> Result<Vec<Sequenced>, StoreError> {
+    ) -> Result<Vec<MailboxItem>, StoreError> {
         let sql = format!(
-            "SELECT m.seq, m.id AS item_id, m.kind, m.body, m.created_at AS item_created_at, m.expires_at,
+            "SELECT m.id AS item_id, m.kind, m.body, m.created_at AS item_created_at, m.expires_at,
                     c.id, c.controller_id, c.token_sha256, c.wallet_signing_jwk, c.wallet_encryption_jwk, c.state,
                     c.created_at
              FROM relay_messages m JOIN relay_connections c ON c.id = m.connection_id
-             WHERE {filter} AND m.seq > $3 AND m.expires_at > $4
-             ORDER BY m.seq LIMIT $5"
+             WHERE {filter} AND m.expires_at > $3
+             ORDER BY m.seq LIMIT $4"
         );
         let now = to_i64(now, "now")?;
         on_db!(&self.db, pool => {
             let rows = sqlx::query(&sql)
                 .bind(key)
                 .bind(recipient.as_str())
-                .bind(after_seq)
                 .bind(now)
                 .bind(i64::from(limit))
                 .fetch_all(pool)
@@ -317,17 +305,14 @@ impl RelayStore {
                         "revoked" => ItemKind::Revoked,
                         other => return Err(StoreError::Corrupt(format!("relay_messages.kind {other:?}"))),
                     };
-                    Ok(Sequenced {
-                        seq: row.try_get("seq")?,
-                        item: MailboxItem {
-                            id: row.try_get("item_id")?,
-                            connection_id: connection.connection_id.clone(),
-                            kind,
-                            body: row.try_get("body")?,
-                            connection: (kind != ItemKind::Envelope).then_some(connection),
-                            created_at: to_u64(row.try_get("item_created_at")?, "created_at")?,
-                            expires_at: to_u64(row.try_get("expires_at")?, "expires_at")?,
-                        },
+                    Ok(MailboxItem {
+                        id: row.try_get("item_id")?,
+                        connection_id: connection.connection_id.clone(),
+                        kind,
+                        body: row.try_get("body")?,
+                        connection: (kind != ItemKind::Envelope).then_some(connection),
+                        created_at: to_u64(row.try_get("item_created_at")?, "created_at")?,
+                        expires_at: to_u64(row.try_get("expires_at")?, "expires_at")?,
                     })
                 })
                 .collect()
