@@ -42,4 +42,6 @@ pub mod store;
 #[cfg(feature = "server")]
 pub mod subject;
 #[cfg(feature = "server")]
+pub mod trust;
+#[cfg(feature = "server")]
 pub mod wakeup;

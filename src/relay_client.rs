@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::jose::{SigningKeyPair, dpop};
 use crate::protocol::relay::{
     ConnectRequest, Connected, ConnectionInfo, JOSE_MEDIA_TYPE, MAX_WAIT_SECS, MailboxItem, MailboxItems, Posted,
-    RegisterToken,
+    OpenConnection, RegisterToken,
 };
 
 /// How long a request may take beyond any `?wait=` it asked for.
@@ -93,6 +93,12 @@ impl RelayClient {
     pub async fn connect(&self, request: &ConnectRequest) -> Result<Connected, RelayError> {
         let body = json_body(request)?;
         json(self.send(Method::POST, "/v1/connect", None, Some(body), Duration::ZERO).await?).await
+    }
+
+    /// Wallet: opens a connection to a listed controller, without a token.
+    pub async fn open_connection(&self, request: &OpenConnection) -> Result<Connected, RelayError> {
+        let body = json_body(request)?;
+        json(self.send(Method::POST, "/v1/connections", None, Some(body), Duration::ZERO).await?).await
     }
 
     pub async fn connection(&self, id: &str) -> Result<ConnectionInfo, RelayError> {

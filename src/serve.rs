@@ -15,7 +15,7 @@ use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
 use crate::demo;
 use crate::inventory::PrivacyNotice;
-use crate::jose::{PrivateOkpJwk, SigningKeyPair};
+use crate::jose::{Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::keys::{Keyring, KeyringError, PrivateFileError};
 use crate::metrics::Metrics;
 use crate::protocol::trust_list::Entry;
@@ -77,6 +77,18 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         None => Some(embedded_relay(&public_url, config, &keyring, db.clone(), clock.clone()).await?),
     };
     let relay_url = config.relay_url.clone().unwrap_or_else(|| format!("{public_url}{}", relay::MOUNT_PATH));
+    let trust = match (&relay, &config.relay_operator_jwks) {
+        (Some(relay), _) => Some(relay.trust.clone()),
+        (None, Some(path)) => {
+            let operator_jwks = read_jwks(path)?;
+            let location = format!("{}/v1/trust-list", relay_url.trim_end_matches('/'));
+            Some(Arc::new(Trust::unloaded(TrustSource::Pinned { location, operator_jwks }, clock.clone())))
+        }
+        (None, None) => {
+            tracing::warn!("relay_operator_jwks is not set: forwarded bundles will be refused");
+            None
+        }
+    };
     let notice = PrivacyNotice::new(&config.controller, &loaded.inventory, |id| {
         config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name)
     });
@@ -94,9 +106,11 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         relay: relay_client,
         relay_url,
         pairings: crate::gateway::pairing_store::PairingStore::new(db.clone()),
+        imports: crate::gateway::import_store::ImportStore::new(db.clone()),
         db,
         pairing_hub: Arc::default(),
         pairing_lifetime_secs: config.pairing_lifetime_seconds,
+        trust,
         clock,
         metrics: Metrics::default(),
         data_dir: config.data_dir.clone(),
@@ -132,9 +146,22 @@ async fn embedded_relay(
     };
     let operator_id = format!("{public_url}{}", relay::MOUNT_PATH);
     let source = TrustSource::SelfSigned { operator: Box::new(operator), operator_id, entry: Box::new(entry) };
-    let trust = Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?;
+    let trust = Arc::new(Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?);
     let relay_url = format!("{public_url}{}", relay::MOUNT_PATH);
     Ok(Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default())))
+}
+
+/// Largest operator JWKS file read.
+pub const MAX_JWKS_BYTES: u64 = 64 * 1024;
+
+fn read_jwks(path: &Path) -> Result<Jwks, StartError> {
+    let failed = |m: String| StartError::Relay(format!("relay_operator_jwks {}: {m}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| failed(e.to_string()))?;
+    if meta.len() > MAX_JWKS_BYTES {
+        return Err(failed(format!("larger than {MAX_JWKS_BYTES} bytes")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| failed(format!("not a JWKS of OKP keys: {e}")))
 }
 
 /// Reads the operator key, creating it (0600) on first start.

@@ -61,7 +61,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ConnectTokenUnknown
         | ErrorCode::ConnectionNotFound
         | ErrorCode::MessageNotFound
-        | ErrorCode::PairingNotFound => StatusCode::NOT_FOUND,
+        | ErrorCode::PairingNotFound
+        | ErrorCode::ControllerNotListed
+        | ErrorCode::ImportNotFound => StatusCode::NOT_FOUND,
         ErrorCode::ConnectTokenExpired | ErrorCode::ConnectionRevoked => StatusCode::GONE,
         ErrorCode::ConnectTokenUsed
         | ErrorCode::ConnectTokenExists
@@ -81,6 +83,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidClaims
         | ErrorCode::DigestMismatch
         | ErrorCode::InvalidEnvelope
+        | ErrorCode::IssuerNotTrusted
         | ErrorCode::WrongCode => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -115,6 +118,9 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::SignatureInvalid => "Signature invalid",
         ErrorCode::IssuerMismatch => "Key not the issuer's",
         ErrorCode::InvalidClaims => "Invalid bundle claims",
+        ErrorCode::ControllerNotListed => "Controller not in the trust list",
+        ErrorCode::IssuerNotTrusted => "Issuer not in the trust list",
+        ErrorCode::ImportNotFound => "Import not found",
         ErrorCode::DigestMismatch => "Digest mismatch",
         ErrorCode::StoreUnavailable => "Storage unavailable",
         ErrorCode::UpstreamUnavailable => "Source system unavailable",

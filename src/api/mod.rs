@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod exports;
+pub mod imports;
 pub mod pairings;
 pub mod public;
 pub mod request_id;
@@ -47,9 +48,13 @@ pub struct AppState {
     pub relay: crate::relay_client::RelayClient,
     pub db: crate::store::Db,
     pub pairings: crate::gateway::pairing_store::PairingStore,
+    pub imports: crate::gateway::import_store::ImportStore,
     /// Wakes pairing event streams when a pairing changes.
     pub pairing_hub: Arc<crate::wakeup::Hub<String>>,
     pub pairing_lifetime_secs: u64,
+    /// The trust list that forwarded bundles are verified against; `None` when the relay
+    /// is external and no operator JWKS is pinned, so imports are refused.
+    pub trust: Option<Arc<crate::trust::Trust>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Metrics,
     /// Where temporary spool files go: beside the keys, never in a shared /tmp.
@@ -114,6 +119,8 @@ fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(pairings::pairing_events))
         .routes(routes!(pairings::list_connections))
         .routes(routes!(pairings::revoke_connection))
+        .routes(routes!(imports::list_imports))
+        .routes(routes!(imports::import))
         // `verify` reads its body as a stream and caps it per media type itself.
         .merge(OpenApiRouter::new().routes(routes!(verify::verify)).layer(DefaultBodyLimit::disable()))
 }

@@ -59,7 +59,7 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
         let listener = serve::bind(args.listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
-        let state = Arc::new(RelayState::new(RelayStore::new(db), trust, public_url, clock, RelayLimits::default()));
+        let state = Arc::new(RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default()));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let upkeep = tokio::spawn(relay::maintain(state.clone(), stop_rx));
         let hub = state.hub.clone();

@@ -42,6 +42,10 @@ pub struct Config {
     /// The trust framework's relay.
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// The relay operator's JWKS (a file), pinned: with an external relay, the gateway
+    /// imports forwarded bundles only after checking the relay's trust list against it.
+    #[serde(default)]
+    pub relay_operator_jwks: Option<PathBuf>,
     /// How long a pairing's QR code and confirmation code stay valid.
     #[serde(default = "default_pairing_lifetime")]
     pub pairing_lifetime_seconds: u64,
@@ -273,6 +277,11 @@ pub fn from_text(
 }
 
 fn resolve_relative_paths(config: &mut Config, base: &Path) {
+    if let Some(path) = &mut config.relay_operator_jwks {
+        if path.is_relative() {
+            *path = base.join(&*path);
+        }
+    }
     for source in &mut config.sources {
         if let SourceConfig::File { path, .. } = source {
             if path.is_relative() {
@@ -304,6 +313,12 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     }
     if let Some(url) = &config.relay_url {
         check_url(url, false).map_err(|m| ("relay_url".to_owned(), m))?;
+    }
+    if config.relay_operator_jwks.is_some() && config.relay_url.is_none() {
+        return Err((
+            "relay_operator_jwks".to_owned(),
+            "only with relay_url: the embedded relay's trust list is this gateway's own".to_owned(),
+        ));
     }
     if let Some(url) = &config.database_url {
         if !url.is_postgres() {

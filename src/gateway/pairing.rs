@@ -11,7 +11,7 @@ use super::pairing_store::{Connection, Pairing, PairingState};
 use crate::api::AppState;
 use crate::jose::jwe;
 use crate::protocol::message::{self, Body, Message};
-use crate::protocol::relay::{ConnectToken, ConnectUri, ConnectionInfo, RegisterToken, is_valid_id};
+use crate::protocol::relay::{ConnectToken, ConnectUri, ConnectionInfo, ConnectionOrigin, RegisterToken, is_valid_id};
 use crate::relay_client::RelayError;
 use crate::store::StoreError;
 
@@ -109,6 +109,10 @@ pub async fn connect_uri(state: &AppState, pairing: &Pairing) -> Result<String, 
 /// The relay says a wallet redeemed one of our tokens: send it the code, or end the
 /// connection if its pairing is gone.
 pub async fn on_connected(state: &AppState, connection: &ConnectionInfo) -> Result<(), PairingError> {
+    if connection.origin == ConnectionOrigin::Wallet {
+        // Opened by a wallet to forward something; its messages say what it wants.
+        return Ok(());
+    }
     let Some(pairing) = state.pairings.by_token(&connection.token_sha256).await? else {
         tracing::warn!(connection = %connection.connection_id, "a wallet redeemed a token of no pairing; revoking");
         return revoke_at_relay(state, &connection.connection_id).await;
@@ -199,7 +203,7 @@ pub async fn confirm(state: &AppState, id: &str, code: &str) -> Result<Pairing, 
         return Err(PairingError::Closed(again.state.as_str()));
     }
     state.pairing_hub.notify(&pairing.id);
-    if let Err(e) = send(state, connection_id, encryption, Body::PairingConfirmed {}).await {
+    if let Err(e) = send(state, connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await {
         tracing::warn!(pairing = %pairing.id, "connected, but telling the wallet failed: {e}");
     }
     load(state, id).await

@@ -1,55 +1,102 @@
-//! Requests wallets send over their bound connection (`docs/protocol.md` § Messages): each
-//! is opened with our key, checked against the connection's wallet key, refused if its id
-//! was seen before, and answered over the same connection.
+//! Requests wallets send (`docs/protocol.md` § Messages): each is opened with our key,
+//! checked against the connection's wallet key, refused if its id was seen before, and
+//! answered over the same connection.
 
 use crate::api::AppState;
 use crate::gateway::exports::{self, ExportError, MAX_REQUESTED_CATEGORIES};
+use crate::gateway::imports;
 use crate::gateway::pairing::{self, PairingError};
-use crate::jose::Jwks;
+use crate::gateway::pairing_store::Connection;
+use crate::jose::{Jwks, OkpPublicJwk};
 use crate::protocol::ErrorCode;
 use crate::protocol::message::{self, Body, MAX_AGE_SECS};
-use crate::protocol::relay::{MAX_ENVELOPE_BYTES, MailboxItem};
+use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MAX_ENVELOPE_BYTES, MailboxItem};
+use crate::relay_client::is_transient;
 use crate::subject::SubjectRef;
 
 /// Handles one envelope from a wallet. Envelopes that cannot be trusted (unknown or revoked
 /// connection, bad signature, replay) are dropped with a log line: answering would tell an
 /// impostor something. Errors are only those worth a retry (store, relay).
+///
+/// On a connection bound to an account, a wallet may ask for that account's data, the
+/// catalogue, or offer an import. On a connection a wallet opened without a token, it is
+/// nobody we know: it may only offer an import.
 pub async fn on_envelope(state: &AppState, item: &MailboxItem) -> Result<(), PairingError> {
     let Some(envelope) = &item.body else { return Ok(()) };
-    let connection = state.pairings.connection(&item.connection_id).await?.filter(|c| c.active);
-    let Some(connection) = connection else {
+    let Some(sender) = sender(state, &item.connection_id).await? else {
         tracing::info!(connection = %item.connection_id, "dropping a message on a connection bound to no one");
         return Ok(());
     };
     let keys: Vec<_> = state.keyring.encryption_keys().collect();
-    let sender = Jwks { keys: vec![connection.wallet_signing_jwk.clone()] };
-    let opened = message::open(envelope.as_bytes(), &keys, &sender, &connection.id, state.clock.now());
+    let signer = Jwks { keys: vec![sender.signing_jwk.clone()] };
+    let opened = message::open(envelope.as_bytes(), &keys, &signer, &item.connection_id, state.clock.now());
     let message = match opened {
         Ok(message) => message,
         Err(e) => {
-            tracing::warn!(connection = %connection.id, "dropping a message that does not open: {e}");
+            tracing::warn!(connection = %item.connection_id, "dropping a message that does not open: {e}");
             return Ok(());
         }
     };
-    if !state.pairings.spend_message_id(&connection.id, &message.jti, message.iat + MAX_AGE_SECS).await? {
-        tracing::warn!(connection = %connection.id, jti = %message.jti, "dropping a replayed message");
+    if !state.pairings.spend_message_id(&item.connection_id, &message.jti, message.iat + MAX_AGE_SECS).await? {
+        tracing::warn!(connection = %item.connection_id, jti = %message.jti, "dropping a replayed message");
         return Ok(());
     }
-    let reply = match message.body {
-        Body::ExportRequest { request_id, purpose, categories } => {
-            export(state, &connection, request_id, purpose, categories).await?
+    let subject = sender.bound.as_ref().map(|c| c.subject_ref.as_str());
+    let reply = match (message.body, &sender.bound) {
+        (Body::ImportOffer { request_id, bundle }, _) => {
+            imports::receive(state, &item.connection_id, subject, request_id, bundle).await?
         }
-        other => {
-            tracing::info!(connection = %connection.id, "no handler for {other:?}");
+        (Body::ExportRequest { request_id, purpose, categories }, Some(connection)) => {
+            export(state, connection, request_id, purpose, categories).await?
+        }
+        (Body::CatalogueRequest { request_id }, Some(_)) => {
+            Body::Catalogue { request_id, notice: Box::new(state.notice.clone()) }
+        }
+        (other, _) => {
+            tracing::info!(connection = %item.connection_id, "no handler for {other:?} on this connection");
             return Ok(());
         }
     };
-    pairing::send(state, &connection.id, &connection.wallet_encryption_jwk, reply).await
+    pairing::send(state, &item.connection_id, &sender.encryption_jwk, reply).await
+}
+
+/// Who is at the wallet end of a connection.
+struct Sender {
+    signing_jwk: OkpPublicJwk,
+    encryption_jwk: OkpPublicJwk,
+    /// The account binding, for connections that came from a pairing.
+    bound: Option<Connection>,
+}
+
+/// The wallet of an active bound connection, or of an open connection a wallet opened to
+/// us (asked of the relay, which knows its keys); `None` for anything else.
+async fn sender(state: &AppState, connection_id: &str) -> Result<Option<Sender>, PairingError> {
+    if let Some(connection) = state.pairings.connection(connection_id).await? {
+        if !connection.active {
+            return Ok(None);
+        }
+        return Ok(Some(Sender {
+            signing_jwk: connection.wallet_signing_jwk.clone(),
+            encryption_jwk: connection.wallet_encryption_jwk.clone(),
+            bound: Some(connection),
+        }));
+    }
+    let info = match state.relay.connection(connection_id).await {
+        Ok(info) => info,
+        Err(e) if !is_transient(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let opened_by_wallet = info.origin == ConnectionOrigin::Wallet && info.state == ConnectionState::Open;
+    Ok(opened_by_wallet.then(|| Sender {
+        signing_jwk: info.wallet_signing_jwk,
+        encryption_jwk: info.wallet_encryption_jwk,
+        bound: None,
+    }))
 }
 
 async fn export(
     state: &AppState,
-    connection: &crate::gateway::pairing_store::Connection,
+    connection: &Connection,
     request_id: String,
     purpose: crate::bundle::Purpose,
     categories: Option<Vec<String>>,

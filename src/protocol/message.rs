@@ -9,6 +9,7 @@ use crate::clock::UnixSeconds;
 use crate::jose::jwe::{self, JweError};
 use crate::jose::jws::{self, JwsError, Policy};
 use crate::jose::{EncryptionKeyPair, Jwks, OkpPublicJwk, SigningKeyPair, strict_json};
+use crate::protocol::notice::PrivacyNotice;
 use crate::protocol::relay::MAX_ENVELOPE_BYTES;
 
 /// `typ` of the inner JWS, and `cty` of the JWE around it.
@@ -27,9 +28,10 @@ pub enum Body {
     /// Controller → wallet, after the scan: the code the person types into the portal.
     #[serde(rename = "pairing.code")]
     PairingCode { code: String, expires_at: UnixSeconds },
-    /// Controller → wallet: the code was right; the connection is bound to the account.
+    /// Controller → wallet: the code was right; the connection is bound to the account
+    /// whose subject reference is `subject`, the `sub` of every bundle sent on it.
     #[serde(rename = "pairing.confirmed")]
-    PairingConfirmed {},
+    PairingConfirmed { subject: String },
     /// Controller → wallet: the pairing ended without binding (wrong codes, expiry, the
     /// portal cancelled). The relay connection is revoked right after.
     #[serde(rename = "pairing.cancelled")]
@@ -49,6 +51,19 @@ pub enum Body {
     /// Controller → wallet: the bundle, a compact JWS (`typ` `gdpr-bundle+jwt`).
     #[serde(rename = "export.bundle")]
     ExportBundle { request_id: String, bundle: String },
+    /// Wallet → controller: what do you hold about people, and why (art. 15 information)?
+    #[serde(rename = "catalogue.request")]
+    CatalogueRequest { request_id: String },
+    /// Controller → wallet: its privacy notice, categories with their art. 15 information.
+    #[serde(rename = "catalogue")]
+    Catalogue { request_id: String, notice: Box<PrivacyNotice> },
+    /// Wallet → controller: a bundle another controller issued to the person, forwarded
+    /// as it was signed, for the receiver to import.
+    #[serde(rename = "import.offer")]
+    ImportOffer { request_id: String, bundle: String },
+    /// Controller → wallet: the bundle verified and was stored as import `import_id`.
+    #[serde(rename = "import.accepted")]
+    ImportAccepted { request_id: String, import_id: String },
     /// Controller → wallet: the request was not carried out, with a stable `error_code`.
     #[serde(rename = "request.refused")]
     RequestRefused { request_id: String, error_code: String, detail: String },

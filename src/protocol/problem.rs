@@ -120,6 +120,12 @@ error_codes! {
     WrongCode = "wrong_code",
     /// The relay could not be reached or refused the gateway's request.
     RelayUnavailable = "relay_unavailable",
+    /// No controller with this id is in the trust list.
+    ControllerNotListed = "controller_not_listed",
+    /// The bundle's issuer is not in the trust list, so its signature cannot be trusted.
+    IssuerNotTrusted = "issuer_not_trusted",
+    /// No import has this id.
+    ImportNotFound = "import_not_found",
     /// An unexpected internal failure; details are in the server log under the request id.
     Internal = "internal",
 }

@@ -170,6 +170,41 @@ pub struct ConnectRequest {
     pub encryption_jwk: OkpPublicJwk,
 }
 
+/// `POST /v1/connections` (wallet): opens a connection to a listed controller without a
+/// connect token, to send it something (a forwarded bundle). The controller learns no
+/// account from it; such a connection is never bound to one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OpenConnection {
+    /// The controller's id, as in the trust list.
+    pub controller_id: String,
+    /// The wallet's fresh X25519 key for this connection.
+    pub encryption_jwk: OkpPublicJwk,
+}
+
+/// How a connection came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ConnectionOrigin {
+    /// A wallet redeemed the controller's connect token (QR pairing).
+    #[default]
+    Token,
+    /// A wallet opened it to a listed controller (`POST /v1/connections`).
+    Wallet,
+}
+
+impl ConnectionOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Wallet => "wallet",
+        }
+    }
+}
+
 /// The answer to a successful redemption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -187,7 +222,10 @@ pub struct ConnectionInfo {
     pub connection_id: String,
     pub controller_id: String,
     /// The digest of the token that was redeemed: how the controller finds its pairing.
+    /// For a connection the wallet opened, a random value that matches no token.
     pub token_sha256: String,
+    #[serde(default)]
+    pub origin: ConnectionOrigin,
     pub wallet_signing_jwk: OkpPublicJwk,
     pub wallet_encryption_jwk: OkpPublicJwk,
     pub state: ConnectionState,

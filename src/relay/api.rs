@@ -26,7 +26,8 @@ use crate::api::ApiError;
 use crate::jose::{Curve, OkpPublicJwk, jwe};
 use crate::protocol::relay::{
     APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, JOSE_MEDIA_TYPE,
-    MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, Posted, RegisterToken,
+    MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, OpenConnection, Posted,
+    RegisterToken,
     is_valid_id,
 };
 use crate::protocol::{ErrorCode, Problem};
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<Arc<RelayState>> {
         .routes(routes!(connect_page))
         .routes(routes!(register_token))
         .routes(routes!(connect))
+        .routes(routes!(open_connection))
         .routes(routes!(connection, revoke))
         .routes(routes!(messages))
         .routes(routes!(stream))
@@ -164,11 +166,7 @@ pub async fn connect(
     body: Result<Json<ConnectRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
     let now = state.clock.now();
-    let ip = peer.map_or_else(
-        || "unknown".to_owned(),
-        |axum::Extension(ConnectInfo(addr))| super::rate_limit::address_key(addr.ip()),
-    );
-    state.connect_by_ip.check(&ip, now).map_err(limited)?;
+    state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
     let Json(body) = body?;
     let token =
         ConnectToken::parse(&body.token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
@@ -209,6 +207,67 @@ pub async fn connect(
         return Err(ApiError::new(ErrorCode::NotAController, "the token's controller has left the trust list"));
     };
     Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller })))
+}
+
+/// A wallet opens a connection to a listed controller with fresh keys, without a token:
+/// to forward it a bundle. Limited per address like redemptions; the controller binds
+/// such a connection to no account.
+#[utoipa::path(
+    post, path = "/v1/connections", tag = "relay",
+    security(("dpop" = [])),
+    request_body = OpenConnection,
+    responses(
+        (status = 201, body = Connected),
+        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "controller_not_listed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn open_connection(
+    State(state): State<Arc<RelayState>>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    caller: Caller,
+    body: Result<Json<OpenConnection>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Connected>), ApiError> {
+    let now = state.clock.now();
+    state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
+    let Json(body) = body?;
+    let encryption = checked_x25519(&body.encryption_jwk)?;
+    let trust = state.trust_list()?;
+    if trust.controller_with_key(caller.jkt()).is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "a controller's key cannot connect as a wallet"));
+    }
+    let controller = trust.list.controller(&body.controller_id).map_err(|_| {
+        ApiError::new(ErrorCode::ControllerNotListed, format!("{:?} is not in the trust list", body.controller_id))
+    })?;
+    // No token was redeemed: a random digest keeps the column unique and matches nothing.
+    let digest = ConnectToken::generate().sha256_hex();
+    let (id, notice_id) = (new_id(), new_id());
+    let new = NewConnection {
+        id: &id,
+        token_sha256: &digest,
+        wallet_signing_jwk: &caller.key,
+        wallet_encryption_jwk: &encryption,
+        notice_id: &notice_id,
+        now,
+        notice_expires_at: now + state.limits.message_ttl_secs,
+    };
+    match state.store.open_direct(&new, &controller.id).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection"));
+        }
+        other => other?,
+    }
+    state.hub.notify(&WakeKey::Inbox(controller.id.clone()));
+    Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller: controller.clone() })))
+}
+
+fn peer_key(peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>) -> String {
+    peer.map_or_else(
+        || "unknown".to_owned(),
+        |axum::Extension(ConnectInfo(addr))| super::rate_limit::address_key(addr.ip()),
+    )
 }
 
 fn limited(retry_after: u64) -> ApiError {

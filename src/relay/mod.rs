@@ -9,7 +9,6 @@ pub mod api;
 pub mod proof;
 pub mod rate_limit;
 pub mod store;
-pub mod trust;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +18,7 @@ use crate::clock::Clock;
 use crate::protocol::ErrorCode;
 use crate::wakeup::Hub;
 pub use store::{RelayStore, Side};
-pub use trust::{LoadedList, Trust, TrustSource};
+pub use crate::trust::{LoadedList, Trust, TrustSource};
 
 /// Path prefix of the relay inside an all-in-one `serve`.
 pub const MOUNT_PATH: &str = "/relay";
@@ -74,7 +73,8 @@ impl Default for RelayLimits {
 /// What relay handlers share.
 pub struct RelayState {
     pub store: RelayStore,
-    pub trust: Trust,
+    /// Shared with an all-in-one gateway, which verifies imports against the same list.
+    pub trust: Arc<Trust>,
     /// The relay's base URL as clients reach it, mount prefix included: proofs' `htu` is
     /// this plus the request path.
     pub public_url: String,
@@ -88,7 +88,7 @@ pub struct RelayState {
 impl RelayState {
     pub fn new(
         store: RelayStore,
-        trust: Trust,
+        trust: Arc<Trust>,
         public_url: String,
         clock: Arc<dyn Clock>,
         limits: RelayLimits,
@@ -120,7 +120,7 @@ impl RelayState {
 /// Sweeps expired rows and refreshes the trust list until `stop` fires.
 pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
-    let mut refresh = tokio::time::interval(Duration::from_secs(trust::REFRESH_SECS));
+    let mut refresh = tokio::time::interval(Duration::from_secs(crate::trust::REFRESH_SECS));
     loop {
         tokio::select! {
             _ = stop.changed() => return,

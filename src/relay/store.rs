@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::clock::UnixSeconds;
 use crate::jose::OkpPublicJwk;
-use crate::protocol::relay::{ConnectionInfo, ConnectionState, ItemKind, MailboxItem};
+use crate::protocol::relay::{ConnectionInfo, ConnectionOrigin, ConnectionState, ItemKind, MailboxItem};
 use crate::store::db::{Db, on_db};
 use crate::store::{StoreError, to_i64, to_u64};
 
@@ -57,8 +57,8 @@ pub struct RelayStore {
     db: Db,
 }
 
-const CONNECTION_COLUMNS: &str = "id, controller_id, token_sha256, wallet_signing_jwk, wallet_encryption_jwk, \
-                                  state, created_at";
+const CONNECTION_COLUMNS: &str = "id, controller_id, token_sha256, origin, wallet_signing_jwk, \
+                                  wallet_encryption_jwk, state, created_at";
 
 impl RelayStore {
     pub fn new(db: Db) -> Self {
@@ -97,38 +97,61 @@ impl RelayStore {
     /// transaction. The spending `UPDATE` is conditional, so of any number of concurrent
     /// redemptions exactly one changes a row; the others learn why they lost.
     pub async fn redeem(&self, new: &NewConnection<'_>) -> Result<Result<String, RedeemRefused>, StoreError> {
+        self.create(new, None).await
+    }
+
+    /// Creates a connection a wallet opened to `controller_id`, with its `connected`
+    /// notice; `new.token_sha256` must be a fresh random value.
+    pub async fn open_direct(&self, new: &NewConnection<'_>, controller_id: &str) -> Result<(), StoreError> {
+        match self.create(new, Some(controller_id)).await? {
+            Ok(_) => Ok(()),
+            Err(refused) => Err(StoreError::Corrupt(format!("opening a connection: {refused:?}"))),
+        }
+    }
+
+    /// Redeems `new.token_sha256` when `direct` is `None`; else opens to that controller.
+    async fn create(
+        &self,
+        new: &NewConnection<'_>,
+        direct: Option<&str>,
+    ) -> Result<Result<String, RedeemRefused>, StoreError> {
         let now = to_i64(new.now, "now")?;
         let signing = json(new.wallet_signing_jwk)?;
         let encryption = json(new.wallet_encryption_jwk)?;
         let notice_expires = to_i64(new.notice_expires_at, "expires_at")?;
+        let origin = if direct.is_some() { ConnectionOrigin::Wallet } else { ConnectionOrigin::Token };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let spent = sqlx::query(
-                "UPDATE relay_connect_tokens SET redeemed_at = $1
-                 WHERE token_sha256 = $2 AND redeemed_at IS NULL AND expires_at > $1
-                 RETURNING controller_id",
-            )
-            .bind(now)
-            .bind(new.token_sha256)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = spent else {
-                let found = sqlx::query("SELECT redeemed_at, expires_at FROM relay_connect_tokens WHERE token_sha256 = $1")
-                    .bind(new.token_sha256)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let refused = match found {
-                    None => RedeemRefused::Unknown,
-                    Some(row) if row.try_get::<Option<i64>, _>("redeemed_at")?.is_some() => RedeemRefused::Used,
-                    Some(_) => RedeemRefused::Expired,
+            let controller_id = if let Some(controller_id) = direct {
+                controller_id.to_owned()
+            } else {
+                let spent = sqlx::query(
+                    "UPDATE relay_connect_tokens SET redeemed_at = $1
+                     WHERE token_sha256 = $2 AND redeemed_at IS NULL AND expires_at > $1
+                     RETURNING controller_id",
+                )
+                .bind(now)
+                .bind(new.token_sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = spent else {
+                    let found = sqlx::query("SELECT redeemed_at, expires_at FROM relay_connect_tokens WHERE token_sha256 = $1")
+                        .bind(new.token_sha256)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let refused = match found {
+                        None => RedeemRefused::Unknown,
+                        Some(row) if row.try_get::<Option<i64>, _>("redeemed_at")?.is_some() => RedeemRefused::Used,
+                        Some(_) => RedeemRefused::Expired,
+                    };
+                    return Ok(Err(refused));
                 };
-                return Ok(Err(refused));
+                row.try_get::<String, _>("controller_id")?
             };
-            let controller_id: String = row.try_get("controller_id")?;
             sqlx::query(
                 "INSERT INTO relay_connections (id, controller_id, token_sha256, wallet_jkt, wallet_signing_jwk,
-                     wallet_encryption_jwk, state, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
+                     wallet_encryption_jwk, state, created_at, origin)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)",
             )
             .bind(new.id)
             .bind(&controller_id)
@@ -137,6 +160,7 @@ impl RelayStore {
             .bind(&signing)
             .bind(&encryption)
             .bind(now)
+            .bind(origin.as_str())
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -394,10 +418,16 @@ where
     } else {
         return Err(StoreError::Corrupt(format!("relay_connections.state {state_text:?}")));
     };
+    let origin_text: String = row.try_get("origin")?;
+    let origin = [ConnectionOrigin::Token, ConnectionOrigin::Wallet]
+        .into_iter()
+        .find(|o| o.as_str() == origin_text)
+        .ok_or_else(|| StoreError::Corrupt(format!("relay_connections.origin {origin_text:?}")))?;
     Ok(ConnectionInfo {
         connection_id: row.try_get("id")?,
         controller_id: row.try_get("controller_id")?,
         token_sha256: row.try_get("token_sha256")?,
+        origin,
         wallet_signing_jwk: jwk("wallet_signing_jwk")?,
         wallet_encryption_jwk: jwk("wallet_encryption_jwk")?,
         state,

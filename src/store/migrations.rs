@@ -20,6 +20,7 @@ pub fn sqlite() -> Migrator {
         (2, "relay", include_str!("../../migrations/sqlite/0002_relay.sql")),
         (3, "pairings", include_str!("../../migrations/sqlite/0003_pairings.sql")),
         (4, "message ids", include_str!("../../migrations/sqlite/0004_message_ids.sql")),
+        (5, "imports", include_str!("../../migrations/sqlite/0005_imports.sql")),
     ])
 }
 
@@ -29,5 +30,6 @@ pub fn postgres() -> Migrator {
         (2, "relay", include_str!("../../migrations/postgres/0002_relay.sql")),
         (3, "pairings", include_str!("../../migrations/postgres/0003_pairings.sql")),
         (4, "message ids", include_str!("../../migrations/postgres/0004_message_ids.sql")),
+        (5, "imports", include_str!("../../migrations/postgres/0005_imports.sql")),
     ])
 }

@@ -1,7 +1,7 @@
-//! Where the relay's trust list comes from. All-in-one, the instance is its own operator
-//! and signs a list naming itself; standalone, it serves a list signed elsewhere, checked
-//! against the pinned operator keys and re-read on a timer. Either way the relay decides
-//! who is a controller only from a list that verified.
+//! Where a trust list comes from, for the relay and for gateways importing bundles.
+//! All-in-one, the instance is its own operator and signs a list naming itself; otherwise
+//! the list is signed elsewhere, checked against the pinned operator keys and re-read on a
+//! timer. Either way who is a controller is decided only from a list that verified.
 
 use std::sync::{Arc, RwLock};
 
@@ -30,6 +30,8 @@ pub enum TrustSource {
 pub struct LoadedList {
     pub token: String,
     pub list: TrustList,
+    /// When this instance loaded it.
+    pub loaded_at: UnixSeconds,
 }
 
 impl LoadedList {
@@ -48,9 +50,32 @@ pub struct Trust {
 impl Trust {
     /// Loads the list once; a relay that cannot trust anyone refuses to start.
     pub async fn load(source: TrustSource, clock: Arc<dyn Clock>) -> Result<Self, String> {
-        let trust = Self { source, clock, current: RwLock::new(None) };
+        let trust = Self::unloaded(source, clock);
         trust.refresh().await?;
         Ok(trust)
+    }
+
+    /// A source not read yet: a gateway must start even while the relay is away, and
+    /// reads the list when it first needs it ([`Trust::fresh`]).
+    pub fn unloaded(source: TrustSource, clock: Arc<dyn Clock>) -> Self {
+        Self { source, clock, current: RwLock::new(None) }
+    }
+
+    /// The list in force, re-read first when it is missing or older than
+    /// [`REFRESH_SECS`]; a failed re-read keeps the previous list until it expires.
+    pub async fn fresh(&self) -> Result<Arc<LoadedList>, String> {
+        let now = self.clock.now();
+        match self.current() {
+            Some(loaded) if now.saturating_sub(loaded.loaded_at) < REFRESH_SECS => Ok(loaded),
+            previous => match (self.refresh().await, previous) {
+                (Ok(()), _) => self.current().ok_or_else(|| "the trust list has expired".to_owned()),
+                (Err(e), Some(previous)) => {
+                    tracing::warn!("re-reading the trust list failed, keeping the one in force: {e}");
+                    Ok(previous)
+                }
+                (Err(e), None) => Err(e),
+            },
+        }
     }
 
     /// Re-signs or re-reads the list. On failure the previous list stays in use until it
@@ -67,13 +92,13 @@ impl Trust {
                     controllers: vec![(**entry).clone()],
                 };
                 let token = list.sign(operator).map_err(|e| e.to_string())?;
-                LoadedList { token, list }
+                LoadedList { token, list, loaded_at: now }
             }
             TrustSource::Pinned { location, operator_jwks } => {
                 let bytes = fetch(location).await?;
                 let list = TrustList::verify(&bytes, operator_jwks, now).map_err(|e: TrustListError| e.to_string())?;
                 let token = String::from_utf8(bytes).map_err(|_| "the trust list is not text".to_owned())?;
-                LoadedList { token: token.trim().to_owned(), list }
+                LoadedList { token: token.trim().to_owned(), list, loaded_at: now }
             }
         };
         *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(loaded));

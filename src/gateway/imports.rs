@@ -1,0 +1,70 @@
+//! Receiving a bundle a person forwarded from another controller: it is verified against
+//! the issuer's keys from the trust list, never against keys the bundle or the wallet
+//! names, then kept in the import register and acknowledged to the wallet.
+
+use sha2::{Digest, Sha256};
+
+use crate::api::AppState;
+use crate::api::error::verification_code;
+use crate::bundle::{self, BundleError};
+use crate::gateway::import_store::Import;
+use crate::gateway::pairing::PairingError;
+use crate::jose::jws::JwsError;
+use crate::protocol::ErrorCode;
+use crate::protocol::message::Body;
+
+/// Verifies and stores `token`, answering `import.accepted` or `request.refused`. A bundle
+/// imported before is not stored twice; the answer names the earlier import.
+pub async fn receive(
+    state: &AppState,
+    connection_id: &str,
+    subject_ref: Option<&str>,
+    request_id: String,
+    token: String,
+) -> Result<Body, PairingError> {
+    let refuse = |code: ErrorCode, detail: String| Body::RequestRefused {
+        request_id: request_id.clone(),
+        error_code: code.as_str().to_owned(),
+        detail,
+    };
+    let Some(trust) = &state.trust else {
+        let detail = "this organisation has no trust list to check forwarded bundles against".to_owned();
+        return Ok(refuse(ErrorCode::TrustListUnavailable, detail));
+    };
+    let loaded = match trust.fresh().await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            tracing::warn!("imports: the trust list is unavailable: {e}");
+            return Ok(refuse(ErrorCode::TrustListUnavailable, "the trust list cannot be read; try again later".into()));
+        }
+    };
+    let verified = match bundle::verify_jwt(token.as_bytes(), &loaded.list.signing_keys()) {
+        Ok(verified) => verified,
+        Err(BundleError::Jws(JwsError::UnknownKid(kid))) => {
+            let detail = format!("the signing key {kid:?} belongs to no controller in the trust list");
+            return Ok(refuse(ErrorCode::IssuerNotTrusted, detail));
+        }
+        Err(e) => return Ok(refuse(verification_code(&e), e.to_string())),
+    };
+    if let Err(e) = loaded.list.check_issuer(&verified.kid, &verified.claims.iss) {
+        return Ok(refuse(ErrorCode::IssuerMismatch, e.to_string()));
+    }
+    let claims = &verified.claims;
+    let import = Import {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        issuer: claims.iss.clone(),
+        bundle_id: claims.jti.clone(),
+        issuer_subject: claims.sub.clone(),
+        subject_ref: subject_ref.map(str::to_owned),
+        connection_id: connection_id.to_owned(),
+        purpose: claims.bundle.purpose.as_str().to_owned(),
+        categories: claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
+        bundle_sha256: hex::encode(Sha256::digest(token.as_bytes())),
+        bundle: token,
+        issued_at: claims.iat,
+        received_at: state.clock.now(),
+    };
+    let import_id = state.imports.insert(&import).await?;
+    tracing::info!(import = %import_id, issuer = %import.issuer, "imported a forwarded bundle");
+    Ok(Body::ImportAccepted { request_id, import_id })
+}
