@@ -21,6 +21,8 @@ pub enum WalletError {
     Revoked,
     #[error("no connection {0}")]
     UnknownConnection(String),
+    #[error("{0} is not an organisation of the trust framework")]
+    UnknownController(String),
     #[error("no answer in time")]
     Timeout,
     #[error("the bundle does not verify: {0}")]

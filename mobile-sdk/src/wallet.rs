@@ -6,15 +6,17 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gdpr_gateway::bundle::{self, Purpose};
+use gdpr_gateway::bundle::{self, BundleError, Purpose};
 use gdpr_gateway::clock::{Clock, SystemClock};
-use gdpr_gateway::jose::{EncryptionKeyPair, PrivateOkpJwk, SigningKeyPair};
+use gdpr_gateway::jose::jws::JwsError;
+use gdpr_gateway::jose::{EncryptionKeyPair, Jwks, PrivateOkpJwk, SigningKeyPair};
 use gdpr_gateway::protocol::message::{self, Body, Message};
-use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS};
+use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, OpenConnection};
 use gdpr_gateway::protocol::trust_list::Entry;
-use gdpr_gateway::relay_client::RelayClient;
+use gdpr_gateway::relay_client::{RelayClient, RelayError};
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::{Catalogue, answer_to};
 use crate::{KeyStore, WalletError};
 
 /// How long [`Wallet::connect`] waits for the confirmation code.
@@ -45,6 +47,10 @@ struct Stored {
     encryption: PrivateOkpJwk,
     state: ConnectionState,
     created_at: u64,
+    /// The organisation's reference for the person's account, told on confirmation: the
+    /// `sub` every bundle on this connection must carry.
+    #[serde(default)]
+    subject: Option<String>,
 }
 
 /// A connection that waits for the person to type `code` into the portal.
@@ -135,6 +141,7 @@ impl Wallet {
             encryption: encryption.to_jwk(),
             state: ConnectionState::Pending,
             created_at: self.clock.now(),
+            subject: None,
         };
         self.save(&stored)?;
         let deadline = Instant::now() + CODE_WAIT;
@@ -163,8 +170,9 @@ impl Wallet {
         let deadline = Instant::now() + Duration::from_secs(timeout_secs);
         loop {
             match self.next_message(&stored, deadline).await? {
-                Body::PairingConfirmed {} => {
+                Body::PairingConfirmed { subject } => {
                     stored.state = ConnectionState::Connected;
+                    stored.subject = Some(subject);
                     return self.save(&stored);
                 }
                 Body::PairingCancelled { reason } => {
@@ -201,51 +209,101 @@ impl Wallet {
         categories: Option<Vec<String>>,
         timeout_secs: u64,
     ) -> Result<Bundle, WalletError> {
-        let stored = self.load(&connection_id)?;
-        match stored.state {
-            ConnectionState::Connected => {}
-            ConnectionState::Revoked => return Err(WalletError::Revoked),
-            ConnectionState::Pending => {
-                return Err(WalletError::Refused {
-                    code: "not_connected".into(),
-                    detail: "the organisation has not confirmed this connection yet".into(),
-                });
-            }
-        }
-        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        let stored = self.connected(&connection_id)?;
+        let request_id = new_request_id();
         let body = Body::ExportRequest { request_id: request_id.clone(), purpose: purpose.into(), categories };
         self.send(&stored, body).await?;
-        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
-        loop {
-            match self.next_message(&stored, deadline).await? {
-                Body::ExportBundle { request_id: id, bundle } if id == request_id => {
-                    return self.verify(connection_id, bundle);
-                }
-                Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
-                    return Err(WalletError::Refused { code: error_code, detail });
-                }
-                Body::ConnectionRevoked {} => return Err(self.ended(stored, WalletError::Revoked)),
-                _ => {}
-            }
-        }
+        let bundle = self.answer(&stored, &request_id, timeout_secs, |body| match body {
+            Body::ExportBundle { bundle, .. } => Some(bundle),
+            _ => None,
+        });
+        self.verify(connection_id, bundle.await?)
     }
 
-    /// Verifies a bundle against the keys of the organisation behind `connection_id`.
+    /// Verifies a bundle against the keys of the organisation behind `connection_id`, and
+    /// that it is about the account the connection is bound to.
     pub fn verify(&self, connection_id: String, token: String) -> Result<Bundle, WalletError> {
         let stored = self.load(&connection_id)?;
         let verified = bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks)
             .map_err(|e| WalletError::BadBundle(e.to_string()))?;
-        if verified.claims.iss != stored.controller.id {
+        let claims = &verified.claims;
+        if claims.iss != stored.controller.id {
+            return Err(WalletError::BadBundle(format!("issued by {:?}, not {:?}", claims.iss, stored.controller.id)));
+        }
+        if let Some(subject) = stored.subject.as_ref().filter(|s| **s != claims.sub) {
             return Err(WalletError::BadBundle(format!(
-                "issued by {:?}, not {:?}",
-                verified.claims.iss, stored.controller.id
+                "the bundle is about {:?}, not this connection's account {subject:?}",
+                claims.sub
             )));
         }
-        Ok(Bundle {
-            token,
-            issuer: verified.claims.iss.clone(),
-            bundle_id: verified.claims.jti.clone(),
-            categories: verified.claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
+        Ok(summary(token, &verified))
+    }
+
+    /// What the organisation holds about people and why: its categories with their
+    /// art. 15 information (purposes, legal basis, retention, recipients, source).
+    pub async fn catalogue(&self, connection_id: String, timeout_secs: u64) -> Result<Catalogue, WalletError> {
+        let stored = self.connected(&connection_id)?;
+        let request_id = new_request_id();
+        self.send(&stored, Body::CatalogueRequest { request_id: request_id.clone() }).await?;
+        let notice = self.answer(&stored, &request_id, timeout_secs, |body| match body {
+            Body::Catalogue { notice, .. } => Some(notice),
+            _ => None,
+        });
+        let notice = notice.await?;
+        if notice.controller.id != stored.controller.id {
+            return Err(WalletError::Refused {
+                code: "wrong_controller".into(),
+                detail: format!("the catalogue is {:?}'s, not {:?}'s", notice.controller.id, stored.controller.id),
+            });
+        }
+        Ok(Catalogue::from(*notice))
+    }
+
+    /// Forwards a bundle, as it was signed, to another organisation of the trust
+    /// framework, and returns its receipt once that organisation verified and stored it.
+    /// A bundle from an organisation this wallet knows is verified here first. Goes over
+    /// a connection to `to_controller_id` when the wallet has one; otherwise over a
+    /// connection opened for this forward alone, closed afterwards.
+    pub async fn forward(
+        &self,
+        bundle: String,
+        to_controller_id: String,
+        timeout_secs: u64,
+    ) -> Result<ImportReceipt, WalletError> {
+        let all = self.all_stored()?;
+        self.check_known_issuer(&bundle, &all)?;
+        let bound = all.iter().find(|s| s.controller.id == to_controller_id && s.state == ConnectionState::Connected);
+        let (stored, opened) = match bound {
+            Some(stored) => (self.load(&stored.connection_id)?, false),
+            None => {
+                // Over the relay the bundle's issuer uses, else any this wallet knows.
+                let issuer = all.iter().find(|s| bundle_issued_by(&bundle, s)).or_else(|| all.first());
+                let relay = issuer.map(|s| s.relay.clone()).ok_or_else(|| {
+                    WalletError::UnknownController(format!("{to_controller_id}: this wallet knows no relay yet"))
+                })?;
+                (self.open_to(&relay, &to_controller_id).await?, true)
+            }
+        };
+        let request_id = new_request_id();
+        let sent = self.send(&stored, Body::ImportOffer { request_id: request_id.clone(), bundle }).await;
+        let answer = match sent {
+            Ok(()) => {
+                let wait = self.answer(&stored, &request_id, timeout_secs, |body| match body {
+                    Body::ImportAccepted { import_id, .. } => Some(import_id),
+                    _ => None,
+                });
+                wait.await
+            }
+            Err(e) => Err(e),
+        };
+        if opened {
+            // Single use: close it whatever the outcome.
+            let _ = self.client(&stored)?.revoke(&stored.connection_id).await;
+        }
+        Ok(ImportReceipt {
+            import_id: answer?,
+            controller_id: stored.controller.id.clone(),
+            controller_name: stored.controller.name.clone(),
         })
     }
 
@@ -261,7 +319,133 @@ impl Wallet {
     }
 }
 
+/// A controller's receipt for a forwarded bundle.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ImportReceipt {
+    /// The id under which the receiving organisation stored the bundle.
+    pub import_id: String,
+    pub controller_id: String,
+    pub controller_name: String,
+}
+
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn summary(token: String, verified: &bundle::VerifiedBundle) -> Bundle {
+    Bundle {
+        issuer: verified.claims.iss.clone(),
+        bundle_id: verified.claims.jti.clone(),
+        categories: verified.claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
+        token,
+    }
+}
+
+fn bundle_issued_by(token: &str, stored: &Stored) -> bool {
+    bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks).is_ok_and(|v| v.claims.iss == stored.controller.id)
+}
+
 impl Wallet {
+    /// A connection the organisation confirmed; anything else is refused here, before the
+    /// relay sees a request.
+    fn connected(&self, connection_id: &str) -> Result<Stored, WalletError> {
+        let stored = self.load(connection_id)?;
+        match stored.state {
+            ConnectionState::Connected => Ok(stored),
+            ConnectionState::Revoked => Err(WalletError::Revoked),
+            ConnectionState::Pending => Err(WalletError::Refused {
+                code: "not_connected".into(),
+                detail: "the organisation has not confirmed this connection yet".into(),
+            }),
+        }
+    }
+
+    fn all_stored(&self) -> Result<Vec<Stored>, WalletError> {
+        self.store.names()?.iter().map(|name| self.load(name)).collect()
+    }
+
+    /// When the bundle claims a signing key of an organisation this wallet knows, it must
+    /// verify under it: a tampered bundle is refused before it leaves the phone.
+    fn check_known_issuer(&self, token: &str, all: &[Stored]) -> Result<(), WalletError> {
+        let keys = Jwks { keys: all.iter().flat_map(|s| s.controller.jwks.keys.iter().cloned()).collect() };
+        match bundle::verify_jwt(token.as_bytes(), &keys) {
+            Ok(verified) => {
+                let owner = all.iter().find(|s| s.controller.jwks.find(&verified.kid).is_some());
+                match owner {
+                    Some(owner) if owner.controller.id == verified.claims.iss => Ok(()),
+                    _ => Err(WalletError::BadBundle(format!(
+                        "signed with a key that is not {:?}'s",
+                        verified.claims.iss
+                    ))),
+                }
+            }
+            // An organisation this wallet has not met: the receiver checks it against the
+            // trust list.
+            Err(BundleError::Jws(JwsError::UnknownKid(_))) => Ok(()),
+            Err(e) => Err(WalletError::BadBundle(e.to_string())),
+        }
+    }
+
+    /// Opens a single-use connection to a listed controller, kept in memory only.
+    async fn open_to(&self, relay: &str, controller_id: &str) -> Result<Stored, WalletError> {
+        let (signing, encryption) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
+        let client = RelayClient::new(relay, Arc::new(signing.clone()), self.clock.clone())?;
+        let request =
+            OpenConnection { controller_id: controller_id.to_owned(), encryption_jwk: encryption.public_jwk().clone() };
+        let connected = match client.open_connection(&request).await {
+            Ok(connected) => connected,
+            Err(RelayError::Refused { error_code, .. }) if error_code == "controller_not_listed" => {
+                return Err(WalletError::UnknownController(controller_id.to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if connected.controller.id != controller_id {
+            return Err(WalletError::UnknownController(controller_id.to_owned()));
+        }
+        Ok(Stored {
+            connection_id: connected.connection_id,
+            relay: relay.to_owned(),
+            controller: connected.controller,
+            signing: signing.to_jwk(),
+            encryption: encryption.to_jwk(),
+            state: ConnectionState::Connected,
+            created_at: self.clock.now(),
+            subject: None,
+        })
+    }
+
+    /// Waits for the answer to `request_id`: what `pick` takes from it, or the refusal.
+    async fn answer<T>(
+        &self,
+        stored: &Stored,
+        request_id: &str,
+        timeout_secs: u64,
+        pick: impl Fn(Body) -> Option<T>,
+    ) -> Result<T, WalletError> {
+        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+        loop {
+            let body = self.next_message(stored, deadline).await?;
+            match &body {
+                Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
+                    return Err(WalletError::Refused { code: error_code.clone(), detail: detail.clone() });
+                }
+                Body::ConnectionRevoked {} => {
+                    // A single-use connection was never saved; nothing to mark.
+                    return Err(match self.load(&stored.connection_id) {
+                        Ok(saved) => self.ended(saved, WalletError::Revoked),
+                        Err(_) => WalletError::Revoked,
+                    });
+                }
+                _ => {}
+            }
+            if answer_to(&body) == Some(request_id) {
+                if let Some(found) = pick(body) {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+
     async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {
         let signing = self.signing(stored)?;
         let to = stored.controller.encryption_jwks.keys.first().ok_or_else(|| WalletError::Refused {
