@@ -1,8 +1,10 @@
 //! gdpr-gateway: lets people take their personal data with them as signed, verifiable
 //! bundles, through a blind relay, with a signed receipt for every GDPR right exercised.
 //!
-//! The core (`clock`, `protocol`, `jose`) has no server dependencies and is what the
-//! wallet SDK compiles; everything else sits behind the default `server` feature.
+//! The core (`clock`, `protocol`, `jose`, `bundle`) has no server dependencies; with the
+//! `relay-client` feature it adds the relay client and the platform-free `wallet`, which
+//! the wallet SDK wraps for mobile. Everything else sits behind the default `server`
+//! feature.
 
 #![forbid(unsafe_code)]
 
@@ -12,6 +14,8 @@ pub mod jose;
 pub mod protocol;
 #[cfg(feature = "relay-client")]
 pub mod relay_client;
+#[cfg(feature = "relay-client")]
+pub mod wallet;
 
 #[cfg(feature = "server")]
 pub mod api;

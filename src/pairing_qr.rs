@@ -1,4 +1,4 @@
-//! QR images of connect URIs, in SVG and PNG, at error correction level Q (25 % of the
+//! QR images of connect URIs, in SVG, PNG and terminal text, at error correction level Q (25 % of the
 //! symbol can be damaged or covered by a logo and it still scans).
 
 use qrcode::{EcLevel, QrCode};
@@ -25,6 +25,13 @@ pub fn svg(text: &str) -> Result<String, QrError> {
         .quiet_zone(true)
         .min_dimensions(SVG_MIN_SIZE, SVG_MIN_SIZE)
         .build())
+}
+
+/// `text` drawn with Unicode half blocks for a terminal, two modules per character cell.
+/// Light modules are the blocks, so the code reads as dark on light on a dark terminal.
+pub fn terminal(text: &str) -> Result<String, QrError> {
+    use qrcode::render::unicode::Dense1x2;
+    Ok(code(text)?.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build())
 }
 
 /// A greyscale PNG of `text`.

@@ -136,19 +136,24 @@ async fn embedded_relay(
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<RelayState>, StartError> {
     let operator = operator_key(&config.data_dir.join(OPERATOR_KEY_FILE))?;
-    let entry = Entry {
+    let entries = vec![trust_entry(config, keyring)];
+    let operator_id = format!("{public_url}{}", relay::MOUNT_PATH);
+    let source = TrustSource::SelfSigned { operator: Box::new(operator), operator_id, entries };
+    let trust = Arc::new(Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?);
+    let relay_url = format!("{public_url}{}", relay::MOUNT_PATH);
+    Ok(Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default())))
+}
+
+/// This gateway's entry in a trust list: its id, name and public keys.
+pub fn trust_entry(config: &Config, keyring: &Keyring) -> Entry {
+    Entry {
         id: config.controller.id.clone(),
         name: config.controller.name.clone(),
         jwks: keyring.jwks(),
         encryption_jwks: keyring.encryption_jwks(),
         import_endpoint: None,
         token_endpoint: None,
-    };
-    let operator_id = format!("{public_url}{}", relay::MOUNT_PATH);
-    let source = TrustSource::SelfSigned { operator: Box::new(operator), operator_id, entry: Box::new(entry) };
-    let trust = Arc::new(Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?);
-    let relay_url = format!("{public_url}{}", relay::MOUNT_PATH);
-    Ok(Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default())))
+    }
 }
 
 /// Largest operator JWKS file read.

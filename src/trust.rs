@@ -19,8 +19,9 @@ pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 /// The list's source.
 #[derive(Debug)]
 pub enum TrustSource {
-    /// All-in-one: this instance signs a list with one entry, itself.
-    SelfSigned { operator: Box<SigningKeyPair>, operator_id: String, entry: Box<Entry> },
+    /// All-in-one (one entry, itself) or a framework run in one process (`demo`): this
+    /// instance is the operator and signs the list of `entries`.
+    SelfSigned { operator: Box<SigningKeyPair>, operator_id: String, entries: Vec<Entry> },
     /// Standalone: a signed list at a file path or http(s) URL, and the operator's keys.
     Pinned { location: String, operator_jwks: Jwks },
 }
@@ -83,13 +84,13 @@ impl Trust {
     pub async fn refresh(&self) -> Result<(), String> {
         let now = self.clock.now();
         let loaded = match &self.source {
-            TrustSource::SelfSigned { operator, operator_id, entry } => {
+            TrustSource::SelfSigned { operator, operator_id, entries } => {
                 let list = TrustList {
                     iss: operator_id.clone(),
                     iat: now,
                     exp: now + SELF_SIGNED_LIFETIME_SECS,
                     version: trust_list::VERSION,
-                    controllers: vec![(**entry).clone()],
+                    controllers: entries.clone(),
                 };
                 let token = list.sign(operator).map_err(|e| e.to_string())?;
                 LoadedList { token, list, loaded_at: now }

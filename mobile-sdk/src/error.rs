@@ -1,6 +1,6 @@
-//! One flat error for every wallet call, so bindings see a single error type.
+//! The one flat error bindings see: the core wallet's error, variant for variant.
 
-use gdpr_gateway::relay_client::RelayError;
+use gdpr_gateway::wallet::WalletError as CoreError;
 
 /// Bindings see it as one exception type whose message is the `Display` text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -31,12 +31,30 @@ pub enum WalletError {
     Storage(String),
 }
 
-impl From<RelayError> for WalletError {
-    fn from(e: RelayError) -> Self {
+impl From<CoreError> for WalletError {
+    fn from(e: CoreError) -> Self {
         match e {
-            RelayError::Refused { error_code, .. } if error_code == "connection_revoked" => Self::Revoked,
-            RelayError::Refused { error_code, detail, .. } => Self::Relay { code: error_code, detail },
-            other => Self::Unreachable(other.to_string()),
+            CoreError::InvalidUri(m) => Self::InvalidUri(m),
+            CoreError::Relay { code, detail } => Self::Relay { code, detail },
+            CoreError::Unreachable(m) => Self::Unreachable(m),
+            CoreError::Refused { code, detail } => Self::Refused { code, detail },
+            CoreError::PairingCancelled(m) => Self::PairingCancelled(m),
+            CoreError::Revoked => Self::Revoked,
+            CoreError::UnknownConnection(m) => Self::UnknownConnection(m),
+            CoreError::UnknownController(m) => Self::UnknownController(m),
+            CoreError::Timeout => Self::Timeout,
+            CoreError::BadBundle(m) => Self::BadBundle(m),
+            CoreError::Storage(m) => Self::Storage(m),
+        }
+    }
+}
+
+/// What an app's key store failed with reaches the core as a storage error.
+impl From<WalletError> for CoreError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::Storage(m) => Self::Storage(m),
+            other => Self::Storage(other.to_string()),
         }
     }
 }

@@ -1,70 +1,33 @@
-//! The wallet: fresh keys per connection, pairing, and requests over the relay. Every
-//! message from an organisation is opened with the connection's key, checked against the
-//! organisation's keys from its trust-list entry, and dropped if its id was seen before.
+//! The wallet as bindings see it: the core wallet (`gdpr_gateway::wallet`) behind a UniFFI
+//! object, its records declared remote so they cross the FFI as they are.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use gdpr_gateway::bundle::{self, BundleError, Purpose};
-use gdpr_gateway::clock::{Clock, SystemClock};
-use gdpr_gateway::jose::jws::JwsError;
-use gdpr_gateway::jose::{EncryptionKeyPair, Jwks, PrivateOkpJwk, SigningKeyPair};
-use gdpr_gateway::protocol::message::{self, Body, Message};
-use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, OpenConnection};
-use gdpr_gateway::protocol::trust_list::Entry;
-use gdpr_gateway::relay_client::{RelayClient, RelayError};
-use serde::{Deserialize, Serialize};
+use gdpr_gateway::bundle::Purpose;
+use gdpr_gateway::wallet as core;
+pub use gdpr_gateway::wallet::{
+    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, ImportReceipt, PendingConnection,
+};
 
-use crate::catalogue::{Catalogue, answer_to};
+use crate::keystore::Bridge;
 use crate::{KeyStore, WalletError};
 
-/// How long [`Wallet::connect`] waits for the confirmation code.
-pub const CODE_WAIT: Duration = Duration::from_secs(60);
-/// Most message ids remembered per wallet for the replay check.
-pub const MAX_SEEN_IDS: usize = 10_000;
-
-/// Where a connection is, as the wallet sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
+#[uniffi::remote(Enum)]
 pub enum ConnectionState {
-    /// Redeemed; waiting for the person to type the code into the portal.
     Pending,
-    /// The organisation confirmed: the connection is bound to the person's account.
     Connected,
-    /// Ended by either side.
     Revoked,
 }
 
-/// What the key store holds for one connection.
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    connection_id: String,
-    relay: String,
-    controller: Entry,
-    signing: PrivateOkpJwk,
-    encryption: PrivateOkpJwk,
-    state: ConnectionState,
-    created_at: u64,
-    /// The organisation's reference for the person's account, told on confirmation: the
-    /// `sub` every bundle on this connection must carry.
-    #[serde(default)]
-    subject: Option<String>,
-}
-
-/// A connection that waits for the person to type `code` into the portal.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PendingConnection {
     pub connection_id: String,
     pub controller_id: String,
     pub controller_name: String,
-    /// Show this to the person.
     pub code: String,
 }
 
-/// A connection as listed to the person.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct ConnectionSummary {
     pub connection_id: String,
     pub controller_id: String,
@@ -73,14 +36,45 @@ pub struct ConnectionSummary {
     pub created_at: u64,
 }
 
-/// A signed bundle that verified against its issuer's keys.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Bundle {
-    /// The compact JWS, byte for byte as signed: forward or save it as it is.
     pub token: String,
     pub issuer: String,
+    pub subject: String,
     pub bundle_id: String,
     pub categories: Vec<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct ImportReceipt {
+    pub import_id: String,
+    pub controller_id: String,
+    pub controller_name: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct Catalogue {
+    pub controller_id: String,
+    pub controller_name: String,
+    pub dpo_contact: String,
+    pub supervisory_authority: String,
+    pub supervisory_authority_url: String,
+    pub categories: Vec<CatalogueCategory>,
+    pub rights: Vec<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct CatalogueCategory {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub purposes: Vec<String>,
+    pub legal_basis: String,
+    pub retention: String,
+    pub recipients: Vec<String>,
+    pub source: String,
+    pub portable: bool,
+    pub special_category: bool,
 }
 
 /// Why the person asks for their data.
@@ -103,105 +97,46 @@ impl From<ExportPurpose> for Purpose {
 }
 
 #[derive(uniffi::Object)]
-pub struct Wallet {
-    store: Arc<dyn KeyStore>,
-    clock: Arc<dyn Clock>,
-    seen: Mutex<HashSet<String>>,
-}
+pub struct Wallet(core::Wallet);
 
 impl Wallet {
     /// A wallet on an injected clock (tests).
-    pub fn with_clock(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, seen: Mutex::new(HashSet::new()) }
+    pub fn with_clock(store: Arc<dyn KeyStore>, clock: Arc<dyn gdpr_gateway::clock::Clock>) -> Self {
+        Self(core::Wallet::with_clock(Arc::new(Bridge(store)), clock))
     }
 }
 
 /// The wallet's API, the same for Rust and, through UniFFI, for Kotlin, Swift and Python.
-/// Async methods run on a tokio runtime UniFFI provides.
+/// Async methods run on a tokio runtime UniFFI provides. See `gdpr_gateway::wallet` for
+/// what each call checks.
 #[uniffi::export(async_runtime = "tokio")]
 impl Wallet {
     #[uniffi::constructor]
     pub fn new(store: Arc<dyn KeyStore>) -> Self {
-        Self::with_clock(store, Arc::new(SystemClock))
+        Self(core::Wallet::new(Arc::new(Bridge(store))))
     }
 
-    /// Redeems the connect URI from a QR code with fresh keys and waits for the code the
-    /// person must type into the portal.
+    /// Redeems the connect URI from a QR code and waits for the code to show the person.
     pub async fn connect(&self, uri: String) -> Result<PendingConnection, WalletError> {
-        let uri = ConnectUri::parse(&uri).map_err(|e| WalletError::InvalidUri(e.to_string()))?;
-        let (signing, encryption) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
-        let client = RelayClient::new(&uri.relay, Arc::new(signing.clone()), self.clock.clone())?;
-        let request = ConnectRequest { token: uri.token.encode(), encryption_jwk: encryption.public_jwk().clone() };
-        let connected = client.connect(&request).await?;
-        let stored = Stored {
-            connection_id: connected.connection_id.clone(),
-            relay: uri.relay.clone(),
-            controller: connected.controller,
-            signing: signing.to_jwk(),
-            encryption: encryption.to_jwk(),
-            state: ConnectionState::Pending,
-            created_at: self.clock.now(),
-            subject: None,
-        };
-        self.save(&stored)?;
-        let deadline = Instant::now() + CODE_WAIT;
-        loop {
-            match self.next_message(&stored, deadline).await? {
-                Body::PairingCode { code, .. } => {
-                    return Ok(PendingConnection {
-                        connection_id: stored.connection_id.clone(),
-                        controller_id: stored.controller.id.clone(),
-                        controller_name: stored.controller.name.clone(),
-                        code,
-                    });
-                }
-                Body::PairingCancelled { reason } => {
-                    return Err(self.ended(stored, WalletError::PairingCancelled(reason)));
-                }
-                _ => {}
-            }
-        }
+        Ok(self.0.connect(uri).await?)
     }
 
-    /// Waits up to `timeout_secs` until the organisation confirms the code (or the pairing
-    /// ends).
+    /// Waits up to `timeout_secs` until the organisation confirms the code.
     pub async fn wait_connected(&self, connection_id: String, timeout_secs: u64) -> Result<(), WalletError> {
-        let mut stored = self.load(&connection_id)?;
-        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
-        loop {
-            match self.next_message(&stored, deadline).await? {
-                Body::PairingConfirmed { subject } => {
-                    stored.state = ConnectionState::Connected;
-                    stored.subject = Some(subject);
-                    return self.save(&stored);
-                }
-                Body::PairingCancelled { reason } => {
-                    return Err(self.ended(stored, WalletError::PairingCancelled(reason)));
-                }
-                Body::ConnectionRevoked {} => return Err(self.ended(stored, WalletError::Revoked)),
-                _ => {}
-            }
-        }
+        Ok(self.0.wait_connected(connection_id, timeout_secs).await?)
     }
 
     /// Every connection this wallet holds.
     pub fn connections(&self) -> Result<Vec<ConnectionSummary>, WalletError> {
-        let mut out = Vec::new();
-        for name in self.store.names()? {
-            let stored = self.load(&name)?;
-            out.push(ConnectionSummary {
-                connection_id: stored.connection_id,
-                controller_id: stored.controller.id,
-                controller_name: stored.controller.name,
-                state: stored.state,
-                created_at: stored.created_at,
-            });
-        }
-        Ok(out)
+        Ok(self.0.connections()?)
     }
 
-    /// Asks the organisation for the person's data and returns the bundle once it verified
-    /// against the organisation's keys.
+    /// What the organisation holds and why: categories with their art. 15 information.
+    pub async fn catalogue(&self, connection_id: String, timeout_secs: u64) -> Result<Catalogue, WalletError> {
+        Ok(self.0.catalogue(connection_id, timeout_secs).await?)
+    }
+
+    /// Downloads the person's data; returns the bundle once it verified.
     pub async fn request_export(
         &self,
         connection_id: String,
@@ -209,317 +144,27 @@ impl Wallet {
         categories: Option<Vec<String>>,
         timeout_secs: u64,
     ) -> Result<Bundle, WalletError> {
-        let stored = self.connected(&connection_id)?;
-        let request_id = new_request_id();
-        let body = Body::ExportRequest { request_id: request_id.clone(), purpose: purpose.into(), categories };
-        self.send(&stored, body).await?;
-        let bundle = self.answer(&stored, &request_id, timeout_secs, |body| match body {
-            Body::ExportBundle { bundle, .. } => Some(bundle),
-            _ => None,
-        });
-        self.verify(connection_id, bundle.await?)
+        Ok(self.0.request_export(connection_id, purpose.into(), categories, timeout_secs).await?)
     }
 
-    /// Verifies a bundle against the keys of the organisation behind `connection_id`, and
-    /// that it is about the account the connection is bound to.
+    /// Verifies a bundle against the organisation's keys and the connection's account.
     pub fn verify(&self, connection_id: String, token: String) -> Result<Bundle, WalletError> {
-        let stored = self.load(&connection_id)?;
-        let verified = bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks)
-            .map_err(|e| WalletError::BadBundle(e.to_string()))?;
-        let claims = &verified.claims;
-        if claims.iss != stored.controller.id {
-            return Err(WalletError::BadBundle(format!("issued by {:?}, not {:?}", claims.iss, stored.controller.id)));
-        }
-        if let Some(subject) = stored.subject.as_ref().filter(|s| **s != claims.sub) {
-            return Err(WalletError::BadBundle(format!(
-                "the bundle is about {:?}, not this connection's account {subject:?}",
-                claims.sub
-            )));
-        }
-        Ok(summary(token, &verified))
+        Ok(self.0.verify(connection_id, token)?)
     }
 
-    /// What the organisation holds about people and why: its categories with their
-    /// art. 15 information (purposes, legal basis, retention, recipients, source).
-    pub async fn catalogue(&self, connection_id: String, timeout_secs: u64) -> Result<Catalogue, WalletError> {
-        let stored = self.connected(&connection_id)?;
-        let request_id = new_request_id();
-        self.send(&stored, Body::CatalogueRequest { request_id: request_id.clone() }).await?;
-        let notice = self.answer(&stored, &request_id, timeout_secs, |body| match body {
-            Body::Catalogue { notice, .. } => Some(notice),
-            _ => None,
-        });
-        let notice = notice.await?;
-        if notice.controller.id != stored.controller.id {
-            return Err(WalletError::Refused {
-                code: "wrong_controller".into(),
-                detail: format!("the catalogue is {:?}'s, not {:?}'s", notice.controller.id, stored.controller.id),
-            });
-        }
-        Ok(Catalogue::from(*notice))
-    }
-
-    /// Forwards a bundle, as it was signed, to another organisation of the trust
-    /// framework, and returns its receipt once that organisation verified and stored it.
-    /// A bundle from an organisation this wallet knows is verified here first. Goes over
-    /// a connection to `to_controller_id` when the wallet has one; otherwise over a
-    /// connection opened for this forward alone, closed afterwards.
+    /// Forwards a bundle to another organisation of the trust framework; returns its
+    /// receipt once it verified and stored the bundle.
     pub async fn forward(
         &self,
         bundle: String,
         to_controller_id: String,
         timeout_secs: u64,
     ) -> Result<ImportReceipt, WalletError> {
-        let all = self.all_stored()?;
-        self.check_known_issuer(&bundle, &all)?;
-        let bound = all.iter().find(|s| s.controller.id == to_controller_id && s.state == ConnectionState::Connected);
-        let (stored, opened) = match bound {
-            Some(stored) => (self.load(&stored.connection_id)?, false),
-            None => {
-                // Over the relay the bundle's issuer uses, else any this wallet knows.
-                let issuer = all.iter().find(|s| bundle_issued_by(&bundle, s)).or_else(|| all.first());
-                let relay = issuer.map(|s| s.relay.clone()).ok_or_else(|| {
-                    WalletError::UnknownController(format!("{to_controller_id}: this wallet knows no relay yet"))
-                })?;
-                (self.open_to(&relay, &to_controller_id).await?, true)
-            }
-        };
-        let request_id = new_request_id();
-        let sent = self.send(&stored, Body::ImportOffer { request_id: request_id.clone(), bundle }).await;
-        let answer = match sent {
-            Ok(()) => {
-                let wait = self.answer(&stored, &request_id, timeout_secs, |body| match body {
-                    Body::ImportAccepted { import_id, .. } => Some(import_id),
-                    _ => None,
-                });
-                wait.await
-            }
-            Err(e) => Err(e),
-        };
-        if opened {
-            // Single use: close it whatever the outcome.
-            let _ = self.client(&stored)?.revoke(&stored.connection_id).await;
-        }
-        Ok(ImportReceipt {
-            import_id: answer?,
-            controller_id: stored.controller.id.clone(),
-            controller_name: stored.controller.name.clone(),
-        })
+        Ok(self.0.forward(bundle, to_controller_id, timeout_secs).await?)
     }
 
-    /// Ends the connection at the relay; the organisation learns of it.
+    /// Ends the connection; the organisation learns of it.
     pub async fn revoke(&self, connection_id: String) -> Result<(), WalletError> {
-        let mut stored = self.load(&connection_id)?;
-        match self.client(&stored)?.revoke(&connection_id).await {
-            Ok(()) | Err(gdpr_gateway::relay_client::RelayError::Refused { status: 410, .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        stored.state = ConnectionState::Revoked;
-        self.save(&stored)
-    }
-}
-
-/// A controller's receipt for a forwarded bundle.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ImportReceipt {
-    /// The id under which the receiving organisation stored the bundle.
-    pub import_id: String,
-    pub controller_id: String,
-    pub controller_name: String,
-}
-
-fn new_request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn summary(token: String, verified: &bundle::VerifiedBundle) -> Bundle {
-    Bundle {
-        issuer: verified.claims.iss.clone(),
-        bundle_id: verified.claims.jti.clone(),
-        categories: verified.claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
-        token,
-    }
-}
-
-fn bundle_issued_by(token: &str, stored: &Stored) -> bool {
-    bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks).is_ok_and(|v| v.claims.iss == stored.controller.id)
-}
-
-impl Wallet {
-    /// A connection the organisation confirmed; anything else is refused here, before the
-    /// relay sees a request.
-    fn connected(&self, connection_id: &str) -> Result<Stored, WalletError> {
-        let stored = self.load(connection_id)?;
-        match stored.state {
-            ConnectionState::Connected => Ok(stored),
-            ConnectionState::Revoked => Err(WalletError::Revoked),
-            ConnectionState::Pending => Err(WalletError::Refused {
-                code: "not_connected".into(),
-                detail: "the organisation has not confirmed this connection yet".into(),
-            }),
-        }
-    }
-
-    fn all_stored(&self) -> Result<Vec<Stored>, WalletError> {
-        self.store.names()?.iter().map(|name| self.load(name)).collect()
-    }
-
-    /// When the bundle claims a signing key of an organisation this wallet knows, it must
-    /// verify under it: a tampered bundle is refused before it leaves the phone.
-    fn check_known_issuer(&self, token: &str, all: &[Stored]) -> Result<(), WalletError> {
-        let keys = Jwks { keys: all.iter().flat_map(|s| s.controller.jwks.keys.iter().cloned()).collect() };
-        match bundle::verify_jwt(token.as_bytes(), &keys) {
-            Ok(verified) => {
-                let owner = all.iter().find(|s| s.controller.jwks.find(&verified.kid).is_some());
-                match owner {
-                    Some(owner) if owner.controller.id == verified.claims.iss => Ok(()),
-                    _ => Err(WalletError::BadBundle(format!(
-                        "signed with a key that is not {:?}'s",
-                        verified.claims.iss
-                    ))),
-                }
-            }
-            // An organisation this wallet has not met: the receiver checks it against the
-            // trust list.
-            Err(BundleError::Jws(JwsError::UnknownKid(_))) => Ok(()),
-            Err(e) => Err(WalletError::BadBundle(e.to_string())),
-        }
-    }
-
-    /// Opens a single-use connection to a listed controller, kept in memory only.
-    async fn open_to(&self, relay: &str, controller_id: &str) -> Result<Stored, WalletError> {
-        let (signing, encryption) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
-        let client = RelayClient::new(relay, Arc::new(signing.clone()), self.clock.clone())?;
-        let request =
-            OpenConnection { controller_id: controller_id.to_owned(), encryption_jwk: encryption.public_jwk().clone() };
-        let connected = match client.open_connection(&request).await {
-            Ok(connected) => connected,
-            Err(RelayError::Refused { error_code, .. }) if error_code == "controller_not_listed" => {
-                return Err(WalletError::UnknownController(controller_id.to_owned()));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if connected.controller.id != controller_id {
-            return Err(WalletError::UnknownController(controller_id.to_owned()));
-        }
-        Ok(Stored {
-            connection_id: connected.connection_id,
-            relay: relay.to_owned(),
-            controller: connected.controller,
-            signing: signing.to_jwk(),
-            encryption: encryption.to_jwk(),
-            state: ConnectionState::Connected,
-            created_at: self.clock.now(),
-            subject: None,
-        })
-    }
-
-    /// Waits for the answer to `request_id`: what `pick` takes from it, or the refusal.
-    async fn answer<T>(
-        &self,
-        stored: &Stored,
-        request_id: &str,
-        timeout_secs: u64,
-        pick: impl Fn(Body) -> Option<T>,
-    ) -> Result<T, WalletError> {
-        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
-        loop {
-            let body = self.next_message(stored, deadline).await?;
-            match &body {
-                Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
-                    return Err(WalletError::Refused { code: error_code.clone(), detail: detail.clone() });
-                }
-                Body::ConnectionRevoked {} => {
-                    // A single-use connection was never saved; nothing to mark.
-                    return Err(match self.load(&stored.connection_id) {
-                        Ok(saved) => self.ended(saved, WalletError::Revoked),
-                        Err(_) => WalletError::Revoked,
-                    });
-                }
-                _ => {}
-            }
-            if answer_to(&body) == Some(request_id) {
-                if let Some(found) = pick(body) {
-                    return Ok(found);
-                }
-            }
-        }
-    }
-
-    async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {
-        let signing = self.signing(stored)?;
-        let to = stored.controller.encryption_jwks.keys.first().ok_or_else(|| WalletError::Refused {
-            code: "no_encryption_key".into(),
-            detail: "the organisation lists no encryption key".into(),
-        })?;
-        let message = Message::new(&stored.connection_id, self.clock.now(), body);
-        let sealed = message::seal(&signing, to, &message).map_err(|e| WalletError::Storage(e.to_string()))?;
-        self.client(stored)?.post(&stored.connection_id, &sealed).await?;
-        Ok(())
-    }
-
-    /// The next message from the organisation on this connection. Items that do not open,
-    /// do not verify, or were seen before are acknowledged and skipped.
-    async fn next_message(&self, stored: &Stored, deadline: Instant) -> Result<Body, WalletError> {
-        let client = self.client(stored)?;
-        let encryption =
-            EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(WalletError::Timeout);
-            }
-            let wait = left.as_secs().clamp(1, MAX_WAIT_SECS);
-            for item in client.messages(&stored.connection_id, wait).await? {
-                client.ack(&stored.connection_id, &item.id).await?;
-                let Some(envelope) = item.body.filter(|_| item.kind == ItemKind::Envelope) else { continue };
-                let now = self.clock.now();
-                let opened = message::open(
-                    envelope.as_bytes(),
-                    &[&encryption],
-                    &stored.controller.jwks,
-                    &stored.connection_id,
-                    now,
-                );
-                let Ok(message) = opened else { continue };
-                if self.first_sight(&message.jti) {
-                    return Ok(message.body);
-                }
-            }
-        }
-    }
-
-    fn first_sight(&self, jti: &str) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.len() >= MAX_SEEN_IDS {
-            seen.clear();
-        }
-        seen.insert(jti.to_owned())
-    }
-
-    fn ended(&self, mut stored: Stored, error: WalletError) -> WalletError {
-        stored.state = ConnectionState::Revoked;
-        self.save(&stored).err().unwrap_or(error)
-    }
-
-    fn client(&self, stored: &Stored) -> Result<RelayClient, WalletError> {
-        Ok(RelayClient::new(&stored.relay, Arc::new(self.signing(stored)?), self.clock.clone())?)
-    }
-
-    fn signing(&self, stored: &Stored) -> Result<SigningKeyPair, WalletError> {
-        SigningKeyPair::from_jwk(&stored.signing).map_err(|e| WalletError::Storage(e.to_string()))
-    }
-
-    fn load(&self, connection_id: &str) -> Result<Stored, WalletError> {
-        let bytes = self
-            .store
-            .load(connection_id.to_owned())?
-            .ok_or_else(|| WalletError::UnknownConnection(connection_id.to_owned()))?;
-        serde_json::from_slice(&bytes).map_err(|e| WalletError::Storage(format!("{connection_id}: {e}")))
-    }
-
-    fn save(&self, stored: &Stored) -> Result<(), WalletError> {
-        let bytes = serde_json::to_vec(stored).map_err(|e| WalletError::Storage(e.to_string()))?;
-        self.store.save(stored.connection_id.clone(), bytes)
+        Ok(self.0.revoke(connection_id).await?)
     }
 }

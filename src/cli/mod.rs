@@ -1,4 +1,4 @@
-//! The command line: `serve`, `relay`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
+//! The command line: `serve`, `relay`, `demo`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
 //! 0 success, 1 failure (the reason on stderr), 2 usage error.
 
 mod relay;
@@ -50,6 +50,13 @@ enum Command {
     },
     /// Run the trust framework's relay on its own, serving a trust list signed elsewhere.
     Relay(relay::RelayArgs),
+    /// See the product in one minute: two organisations, a relay and a wallet in this
+    /// process; pair by QR code, download, verify, forward, import.
+    Demo {
+        /// Where the downloaded bundle and what verifies it are written.
+        #[arg(long, value_name = "DIR", default_value = "demo-out")]
+        out: PathBuf,
+    },
     /// Check a config file and exit: 0 when it is valid.
     CheckConfig(ConfigArgs),
     /// Print the OpenAPI document of the HTTP API.
@@ -100,7 +107,9 @@ impl ConfigArgs {
 /// Runs the command line; the binary's `main` is only this.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The demo narrates on stdout; only trouble goes to the log.
+    let quiet = matches!(cli.command, Command::Demo { .. });
+    init_logging(if quiet { tracing::Level::WARN } else { tracing::Level::INFO });
     let result = match cli.command {
         Command::Verify { file, jwks, trust_list, operator_jwks, json } => {
             let source = match (&jwks, &trust_list, &operator_jwks) {
@@ -113,6 +122,7 @@ pub fn main() -> ExitCode {
         }
         Command::Serve(args) => serve(&args),
         Command::Relay(args) => relay::run(args),
+        Command::Demo { out } => demo(&out),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
         Command::CheckConfig(args) => args
@@ -139,13 +149,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: tracing::Level) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
     let filter: Targets = std::env::var("GDPR_GATEWAY_LOG")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO).with_target("sqlx", tracing::Level::WARN));
+        .unwrap_or_else(|| Targets::new().with_default(default).with_target("sqlx", tracing::Level::WARN));
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -182,6 +192,19 @@ fn serve(args: &ConfigArgs) -> Result<(), String> {
         tracing::info!("listening on http://{addr}");
         serve::run(listener, prepared, serve::shutdown_signal()).await.map_err(|e| format!("HTTP server failed: {e}"))
     })
+}
+
+fn demo(out: &std::path::Path) -> Result<(), String> {
+    let work = tempfile::Builder::new().prefix("gdpr-gateway-demo").tempdir().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let started = std::time::Instant::now();
+    let mut stdout = std::io::stdout();
+    runtime.block_on(crate::demo::story::run(&mut stdout, work.path(), out))?;
+    println!("\nThe whole story took {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn keyring_dir(args: &ConfigArgs) -> Result<PathBuf, String> {

@@ -60,21 +60,9 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
         let state = Arc::new(RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default()));
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let upkeep = tokio::spawn(relay::maintain(state.clone(), stop_rx));
-        let hub = state.hub.clone();
-        let app = crate::api::relay_app(state);
         // Tests and scripts read this line to find the port when listening on :0.
         tracing::info!("relay listening on http://{addr}");
-        let shutdown = async move {
-            serve::shutdown_signal().await;
-            let _ = stop_tx.send(true);
-            hub.close();
-        };
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
-        let _ = tokio::time::timeout(serve::TASK_GRACE, upkeep).await;
+        let served = relay::serve(listener, state, serve::shutdown_signal()).await;
         served.map_err(|e| format!("HTTP server failed: {e}"))
     })
 }

@@ -1,6 +1,9 @@
 //! Demo mode: the built-in inventory and data set compiled into the binary, and a portal
 //! token written to the data dir, so `serve` works with zero configuration.
 
+pub mod framework;
+pub mod story;
+
 use std::path::{Path, PathBuf};
 
 use rand_core::{OsRng, RngCore};
@@ -11,6 +14,8 @@ use crate::keys::private_file::{self, PrivateFileError};
 
 /// The demo configuration text.
 pub const CONFIG: &str = include_str!("demo.toml");
+/// The second organisation of `gdpr-gateway demo`, which receives a forwarded bundle.
+pub const RECEIVER_CONFIG: &str = include_str!("receiver.toml");
 /// Directory under the data dir where the demo data set is written.
 pub const DATA_DIR: &str = "demo-data";
 /// File under the data dir holding the demo portal token.

@@ -137,3 +137,26 @@ pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Rece
         }
     }
 }
+
+/// Serves the relay alone on `listener`, with its upkeep beside it, until `shutdown`
+/// completes; then answers waiting long-polls and drains open requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<RelayState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let upkeep = tokio::spawn(maintain(state.clone(), stop_rx));
+    let hub = state.hub.clone();
+    let app = crate::api::relay_app(state);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        hub.close();
+    };
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = tokio::time::timeout(crate::serve::TASK_GRACE, upkeep).await;
+    served
+}

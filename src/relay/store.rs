@@ -304,7 +304,7 @@ impl RelayStore {
     ) -> Result<Vec<MailboxItem>, StoreError> {
         let sql = format!(
             "SELECT m.id AS item_id, m.kind, m.body, m.created_at AS item_created_at, m.expires_at,
-                    c.id, c.controller_id, c.token_sha256, c.wallet_signing_jwk, c.wallet_encryption_jwk, c.state,
+                    c.id, c.controller_id, c.token_sha256, c.origin, c.wallet_signing_jwk, c.wallet_encryption_jwk, c.state,
                     c.created_at
              FROM relay_messages m JOIN relay_connections c ON c.id = m.connection_id
              WHERE {filter} AND m.expires_at > $3

@@ -1,11 +1,11 @@
 //! What an organisation tells the person it holds (its privacy notice), in the shape the
 //! bindings carry: one record per category with its art. 15 information.
 
-use gdpr_gateway::protocol::message::Body;
-use gdpr_gateway::protocol::notice::{NoticeCategory, PrivacyNotice};
+use crate::protocol::message::Body;
+use crate::protocol::notice::{NoticeCategory, PrivacyNotice};
 
 /// The organisation's answer to "what do you hold about me, and why?".
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalogue {
     pub controller_id: String,
     pub controller_name: String,
@@ -20,7 +20,7 @@ pub struct Catalogue {
 }
 
 /// One category of data and the art. 15 information about it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueCategory {
     pub id: String,
     pub name: String,
