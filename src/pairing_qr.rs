@@ -31,7 +31,12 @@ pub fn svg(text: &str) -> Result<String, QrError> {
 /// Light modules are the blocks, so the code reads as dark on light on a dark terminal.
 pub fn terminal(text: &str) -> Result<String, QrError> {
     use qrcode::render::unicode::Dense1x2;
-    Ok(code(text)?.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build())
+    Ok(code(text)?
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
 }
 
 /// A greyscale PNG of `text`.

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::clock::Clock;
 use crate::jose::{SigningKeyPair, dpop};
 use crate::protocol::relay::{
-    ConnectRequest, Connected, ConnectionInfo, JOSE_MEDIA_TYPE, MAX_WAIT_SECS, MailboxItem, MailboxItems, Posted,
-    OpenConnection, RegisterToken,
+    ConnectRequest, Connected, ConnectionInfo, JOSE_MEDIA_TYPE, MAX_WAIT_SECS, MailboxItem, MailboxItems,
+    OpenConnection, Posted, RegisterToken,
 };
 
 /// How long a request may take beyond any `?wait=` it asked for.

@@ -59,7 +59,8 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
         let listener = serve::bind(args.listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
-        let state = Arc::new(RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default()));
+        let state =
+            Arc::new(RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default()));
         // Tests and scripts read this line to find the port when listening on :0.
         tracing::info!("relay listening on http://{addr}");
         let served = relay::serve(listener, state, serve::shutdown_signal()).await;

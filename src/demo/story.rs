@@ -70,11 +70,13 @@ async fn tell(
     let uri = text(&pairing, "connect_uri")?;
     let pairing_id = text(&pairing, "pairing_id")?;
     let qr = crate::pairing_qr::terminal(&uri).map_err(|e| e.to_string())?;
-    writeln!(out, "   The portal shows this QR code (also at /v1/pairings/{pairing_id}/qr.svg):\n\n{qr}").map_err(io)?;
+    writeln!(out, "   The portal shows this QR code (also at /v1/pairings/{pairing_id}/qr.svg):\n\n{qr}")
+        .map_err(io)?;
     writeln!(out, "   {uri}\n").map_err(io)?;
 
     step(out, 2, "Her wallet scans it: fresh keys for this connection, and the relay introduces the two.")?;
-    let wallet = Wallet::with_clock(Arc::new(FileKeyStore::new(work_dir.join("wallet")).map_err(|e| e.to_string())?), clock);
+    let wallet =
+        Wallet::with_clock(Arc::new(FileKeyStore::new(work_dir.join("wallet")).map_err(|e| e.to_string())?), clock);
     let pending = wallet.connect(uri).await.map_err(|e| e.to_string())?;
     writeln!(out, "   The wallet shows the code {} from {}.\n", pending.code, pending.controller_name).map_err(io)?;
 
@@ -95,7 +97,8 @@ async fn tell(
 
     step(out, 5, "She downloads what she may take with her (art. 20), signed by the organisation.")?;
     let connection = pending.connection_id.clone();
-    let bundle = wallet.request_export(connection, Purpose::Portability, None, WAIT_SECS).await.map_err(|e| e.to_string())?;
+    let bundle =
+        wallet.request_export(connection, Purpose::Portability, None, WAIT_SECS).await.map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let bundle_path = out_dir.join(format!("{}.jwt", bundle.bundle_id));
     write(&bundle_path, bundle.token.as_bytes())?;
@@ -140,7 +143,10 @@ async fn tell(
         "   from {} about their customer {:?}: {}\n",
         text(entry, "issuer")?,
         text(entry, "issuer_subject")?,
-        entry["categories"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        entry["categories"]
+            .as_array()
+            .map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
     )
     .map_err(io)?;
 
@@ -180,7 +186,8 @@ fn tamper(token: &str) -> String {
 
 /// A request to an organisation's portal API with its demo token.
 async fn portal(org: &Organisation, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-    let mut request = reqwest::Client::new().request(method, format!("{}{path}", org.url)).bearer_auth(&org.portal_token);
+    let mut request =
+        reqwest::Client::new().request(method, format!("{}{path}", org.url)).bearer_auth(&org.portal_token);
     if let Some(body) = body {
         request = request.json(&body);
     }

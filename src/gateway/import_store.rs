@@ -47,7 +47,8 @@ impl ImportStore {
     /// returns the earlier import's id.
     pub async fn insert(&self, import: &Import) -> Result<String, StoreError> {
         let categories = serde_json::to_string(&import.categories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let (issued_at, received_at) = (to_i64(import.issued_at, "issued_at")?, to_i64(import.received_at, "received_at")?);
+        let (issued_at, received_at) =
+            (to_i64(import.issued_at, "issued_at")?, to_i64(import.received_at, "received_at")?);
         on_db!(&self.db, pool => {
             let inserted = sqlx::query(
                 "INSERT INTO imports (id, issuer, bundle_id, issuer_subject, subject_ref, connection_id, purpose,

@@ -35,7 +35,10 @@ pub async fn receive(
         Ok(loaded) => loaded,
         Err(e) => {
             tracing::warn!("imports: the trust list is unavailable: {e}");
-            return Ok(refuse(ErrorCode::TrustListUnavailable, "the trust list cannot be read; try again later".into()));
+            return Ok(refuse(
+                ErrorCode::TrustListUnavailable,
+                "the trust list cannot be read; try again later".into(),
+            ));
         }
     };
     let verified = match bundle::verify_jwt(token.as_bytes(), &loaded.list.signing_keys()) {

@@ -203,7 +203,9 @@ pub async fn confirm(state: &AppState, id: &str, code: &str) -> Result<Pairing, 
         return Err(PairingError::Closed(again.state.as_str()));
     }
     state.pairing_hub.notify(&pairing.id);
-    if let Err(e) = send(state, connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await {
+    if let Err(e) =
+        send(state, connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await
+    {
         tracing::warn!(pairing = %pairing.id, "connected, but telling the wallet failed: {e}");
     }
     load(state, id).await

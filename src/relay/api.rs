@@ -27,8 +27,7 @@ use crate::jose::{Curve, OkpPublicJwk, jwe};
 use crate::protocol::relay::{
     APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, JOSE_MEDIA_TYPE,
     MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, OpenConnection, Posted,
-    RegisterToken,
-    is_valid_id,
+    RegisterToken, is_valid_id,
 };
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::StoreError;

@@ -16,9 +16,9 @@ use std::time::Duration;
 use crate::api::ApiError;
 use crate::clock::Clock;
 use crate::protocol::ErrorCode;
+pub use crate::trust::{LoadedList, Trust, TrustSource};
 use crate::wakeup::Hub;
 pub use store::{RelayStore, Side};
-pub use crate::trust::{LoadedList, Trust, TrustSource};
 
 /// Path prefix of the relay inside an all-in-one `serve`.
 pub const MOUNT_PATH: &str = "/relay";

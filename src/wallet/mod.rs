@@ -8,7 +8,6 @@ mod catalogue;
 mod error;
 mod keystore;
 
-
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -29,7 +29,7 @@ impl PgSchema {
     }
 
     /// Drops the schema once the gateway's connections are gone.
-    async fn drop_idle(self) {
+    pub async fn drop_idle(self) {
         let _ = sqlx::query("SET lock_timeout = '5s'").execute(&self.admin).await;
         let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)).execute(&self.admin).await;
     }

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod config;
 mod connectors;
+mod forward;
 mod http_api;
 mod openapi;
 mod pairing;

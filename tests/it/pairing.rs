@@ -131,7 +131,10 @@ async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
     let confirmed = confirm(&gw, &id, &code).await;
     assert_eq!(confirmed.status(), 200);
     assert_eq!(confirmed.json::<Value>().await.unwrap()["state"], "connected");
-    assert_eq!(wallet.next_message(gw.clock.now()).await.unwrap().body, Body::PairingConfirmed { subject: "alice".into() });
+    assert_eq!(
+        wallet.next_message(gw.clock.now()).await.unwrap().body,
+        Body::PairingConfirmed { subject: "alice".into() }
+    );
 
     let seen: Vec<String> = events.await.unwrap().into_iter().map(|(name, _)| name).collect();
     assert_eq!(seen, ["pending", "scanned", "connected"]);
@@ -366,7 +369,10 @@ async fn bound_wallet(gw: &TestGateway, subject: &str) -> Wallet {
     let wallet = Wallet::connect(gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
     let code = code_of(&wallet, gw).await;
     assert_eq!(confirm(gw, pairing["pairing_id"].as_str().unwrap(), &code).await.status(), 200);
-    assert_eq!(wallet.next_message(gw.clock.now()).await.unwrap().body, Body::PairingConfirmed { subject: subject.into() });
+    assert_eq!(
+        wallet.next_message(gw.clock.now()).await.unwrap().body,
+        Body::PairingConfirmed { subject: subject.into() }
+    );
     wallet
 }
 

@@ -1,0 +1,313 @@
+//! The person's whole story over real HTTP: two gateways and a relay on 127.0.0.1 (the
+//! framework `gdpr-gateway demo` runs), the core wallet the SDK wraps, and the portals.
+//! Download at one organisation, forward to the other, import there; and every way that
+//! must fail, failing.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gdpr_gateway::bundle::{self, Purpose};
+use gdpr_gateway::clock::{Clock, ManualClock};
+use gdpr_gateway::config::{self, Origin, Overrides};
+use gdpr_gateway::demo::framework::{self, Framework, Organisation};
+use gdpr_gateway::jose::{EncryptionKeyPair, SigningKeyPair};
+use gdpr_gateway::protocol::message::{self, Body, Message};
+use gdpr_gateway::protocol::relay::OpenConnection;
+use gdpr_gateway::relay_client::RelayClient;
+use gdpr_gateway::wallet::{FileKeyStore, Wallet, WalletError};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{PG_ENV, PgSchema, T0, assert_problem};
+
+const WAIT: u64 = 10;
+
+/// A framework of two demo organisations (A holds alice's and bob's data, B receives), on
+/// SQLite, or each organisation in a PostgreSQL schema of its own when [`PG_ENV`] is set.
+struct TwoOrganisations {
+    framework: Framework,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+    schemas: Vec<PgSchema>,
+}
+
+impl TwoOrganisations {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut schemas = Vec::new();
+        let mut organisations = Vec::new();
+        for (name, text) in [("a", gdpr_gateway::demo::CONFIG), ("b", gdpr_gateway::demo::RECEIVER_CONFIG)] {
+            let database_url = match std::env::var(PG_ENV) {
+                Ok(url) => {
+                    let (schema, scoped) = PgSchema::create(&url).await;
+                    schemas.push(schema);
+                    Some(scoped)
+                }
+                Err(_) => None,
+            };
+            let overrides = Overrides { data_dir: Some(dir.path().join(name)), database_url, ..Overrides::default() };
+            organisations.push(config::from_text(Origin::BuiltInDemo, text, Vec::new(), overrides).unwrap());
+        }
+        let clock = ManualClock::new(T0);
+        let framework = framework::start(dir.path(), organisations, None, Arc::new(clock.clone())).await.unwrap();
+        Self { framework, clock, dir, schemas }
+    }
+
+    fn a(&self) -> &Organisation {
+        &self.framework.organisations[0]
+    }
+
+    fn b(&self) -> &Organisation {
+        &self.framework.organisations[1]
+    }
+
+    fn wallet(&self, name: &str) -> Wallet {
+        let store = FileKeyStore::new(self.dir.path().join(name)).unwrap();
+        Wallet::with_clock(Arc::new(store), Arc::new(self.clock.clone()))
+    }
+
+    async fn stop(self) {
+        self.framework.stop().await;
+        for schema in self.schemas {
+            schema.drop_idle().await;
+        }
+    }
+}
+
+fn portal(org: &Organisation, method: Method, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().request(method, format!("{}{path}", org.url)).bearer_auth(&org.portal_token)
+}
+
+/// Pairs `wallet` with `org` for `subject` through the portal; returns the connection id.
+async fn pair(org: &Organisation, wallet: &Wallet, subject: &str) -> String {
+    let pairing: Value = portal(org, Method::POST, "/v1/pairings")
+        .json(&json!({ "subject_ref": subject }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pending = wallet.connect(pairing["connect_uri"].as_str().unwrap().to_owned()).await.unwrap();
+    let confirm = format!("/v1/pairings/{}/confirm", pairing["pairing_id"].as_str().unwrap());
+    let confirmed = portal(org, Method::POST, &confirm).json(&json!({ "code": pending.code })).send().await.unwrap();
+    assert_eq!(confirmed.status(), 200);
+    wallet.wait_connected(pending.connection_id.clone(), WAIT).await.unwrap();
+    pending.connection_id
+}
+
+async fn imports(org: &Organisation) -> Value {
+    let response = portal(org, Method::GET, "/v1/imports").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Every byte the relay wrote to disk, deleted rows included (SQLite leaves them in free
+/// pages): what it ever held in the clear would be here.
+fn relay_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir.join("relay")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.extend(std::fs::read(path).unwrap());
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_bundle_downloaded_at_one_organisation_is_forwarded_and_imported_at_another() {
+    let orgs = TwoOrganisations::start().await;
+    let (a, b) = (orgs.a(), orgs.b());
+    let wallet = orgs.wallet("wallet");
+    let alice = pair(a, &wallet, "alice").await;
+
+    let catalogue = wallet.catalogue(alice.clone(), WAIT).await.unwrap();
+    assert_eq!(catalogue.controller_id, a.state.notice.controller.id);
+    assert_eq!(catalogue.categories.len(), a.state.notice.categories.len());
+    assert!(catalogue.categories.iter().any(|c| c.id == "medical_priority" && c.special_category));
+
+    let bundle = wallet.request_export(alice.clone(), Purpose::Portability, None, WAIT).await.unwrap();
+    assert_eq!((bundle.issuer.as_str(), bundle.subject.as_str()), (a.state.notice.controller.id.as_str(), "alice"));
+
+    let b_id = b.state.notice.controller.id.clone();
+    let receipt = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
+    assert_eq!(receipt.controller_id, b_id);
+    let listed = imports(b).await;
+    let entry = &listed["imports"][0];
+    assert_eq!(listed["imports"].as_array().unwrap().len(), 1);
+    assert_eq!(entry["import_id"], receipt.import_id.as_str());
+    assert_eq!(entry["issuer"], bundle.issuer.as_str());
+    assert_eq!(entry["issuer_subject"], "alice");
+    assert_eq!(entry["bundle_id"], bundle.bundle_id.as_str());
+    assert!(entry.get("subject_ref").is_none(), "B knows no account for a wallet it never paired with");
+    let detail: Value = portal(b, Method::GET, &format!("/v1/imports/{}", receipt.import_id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["bundle"], bundle.token.as_str(), "stored byte for byte, signature intact");
+    // Whoever holds the import can check it with the issuer's published keys alone.
+    assert!(bundle::verify_jwt(bundle.token.as_bytes(), &a.state.keyring.jwks()).is_ok());
+
+    // The same bundle again names the first import; nothing is stored twice.
+    let again = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
+    assert_eq!(again.import_id, receipt.import_id);
+    assert_eq!(imports(b).await["imports"].as_array().unwrap().len(), 1);
+
+    // The relay carried all of it and can read none of it.
+    let relay = relay_bytes(orgs.dir.path());
+    let payload = bundle.token.split('.').nth(1).unwrap();
+    for plain in [b"alice@example.org".as_slice(), b"Keizersgracht", &payload.as_bytes()[..64]] {
+        assert!(!contains(&relay, plain), "the relay holds {:?} in the clear", String::from_utf8_lossy(plain));
+    }
+    orgs.stop().await;
+}
+
+#[tokio::test]
+async fn forwards_that_cannot_be_trusted_are_refused_and_nothing_is_stored() {
+    let orgs = TwoOrganisations::start().await;
+    let (a, b) = (orgs.a(), orgs.b());
+    let wallet = orgs.wallet("wallet");
+    let alice = pair(a, &wallet, "alice").await;
+    let bundle = wallet.request_export(alice.clone(), Purpose::Access, None, WAIT).await.unwrap();
+    let b_id = b.state.notice.controller.id.clone();
+
+    // An organisation outside the trust list: the relay has no such controller.
+    let unknown = wallet.forward(bundle.token.clone(), "https://nobody.example".into(), WAIT).await.unwrap_err();
+    assert_eq!(unknown, WalletError::UnknownController("https://nobody.example".into()));
+
+    // Tampered: the wallet knows the issuer's keys and refuses before sending.
+    let mut tampered = bundle.token.clone().into_bytes();
+    let at = bundle.token.find('.').unwrap() + 20;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let refused = wallet.forward(tampered.clone(), b_id.clone(), WAIT).await.unwrap_err();
+    assert!(matches!(refused, WalletError::BadBundle(_)), "{refused:?}");
+
+    // Tampered, sent by a wallet that does not check: B refuses it with the reason.
+    let client =
+        RelayClient::new(&orgs.framework.relay_url, Arc::new(SigningKeyPair::generate()), Arc::new(orgs.clock.clone()))
+            .unwrap();
+    let encryption = EncryptionKeyPair::generate();
+    let opened = client
+        .open_connection(&OpenConnection {
+            controller_id: b_id.clone(),
+            encryption_jwk: encryption.public_jwk().clone(),
+        })
+        .await
+        .unwrap();
+    let offer = Message::new(
+        &opened.connection_id,
+        orgs.clock.now(),
+        Body::ImportOffer { request_id: "t1".into(), bundle: tampered },
+    );
+    let sealed = message::seal(client.key(), &opened.controller.encryption_jwks.keys[0], &offer).unwrap();
+    client.post(&opened.connection_id, &sealed).await.unwrap();
+    let answer = loop {
+        let items = client.messages(&opened.connection_id, WAIT).await.unwrap();
+        if let Some(item) = items.into_iter().next() {
+            let body = item.body.unwrap();
+            break message::open(
+                body.as_bytes(),
+                &[&encryption],
+                &opened.controller.jwks,
+                &opened.connection_id,
+                orgs.clock.now(),
+            )
+            .unwrap()
+            .body;
+        }
+    };
+    match answer {
+        Body::RequestRefused { request_id, error_code, .. } => {
+            assert_eq!((request_id.as_str(), error_code.as_str()), ("t1", "signature_invalid"));
+        }
+        other => panic!("a tampered bundle was not refused: {other:?}"),
+    }
+
+    // Signed by a key no organisation of the trust list holds, claiming A as issuer.
+    let forger = SigningKeyPair::generate();
+    let mut claims = bundle::verify_jwt(bundle.token.as_bytes(), &a.state.keyring.jwks()).unwrap().claims;
+    claims.jti = "forged".into();
+    let forged = bundle::sign_jwt(&claims, &forger).unwrap();
+    match wallet.forward(forged, b_id.clone(), WAIT).await.unwrap_err() {
+        WalletError::Refused { code, .. } => assert_eq!(code, "issuer_not_trusted"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(imports(b).await["imports"], json!([]), "nothing refused was stored");
+    orgs.stop().await;
+}
+
+#[tokio::test]
+async fn a_wallet_gets_only_its_own_account_and_nothing_once_revoked() {
+    let orgs = TwoOrganisations::start().await;
+    let a = orgs.a();
+    let wallet = orgs.wallet("wallet");
+    let alice = pair(a, &wallet, "alice").await;
+    let bob = pair(a, &wallet, "bob").await;
+    let bobs = wallet.request_export(bob.clone(), Purpose::Access, None, WAIT).await.unwrap();
+    assert_eq!(bobs.subject, "bob");
+    // Same issuer, same keys, another account: not a bundle of alice's connection.
+    match wallet.verify(alice.clone(), bobs.token.clone()).unwrap_err() {
+        WalletError::BadBundle(detail) => assert!(detail.contains("\"bob\""), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(wallet.verify(bob.clone(), bobs.token).unwrap().subject, "bob");
+
+    wallet.revoke(alice.clone()).await.unwrap();
+    assert_eq!(
+        wallet.request_export(alice.clone(), Purpose::Access, None, WAIT).await.unwrap_err(),
+        WalletError::Revoked
+    );
+    assert_eq!(wallet.catalogue(alice.clone(), WAIT).await.unwrap_err(), WalletError::Revoked);
+    let state = |id: &str| wallet.connections().unwrap().into_iter().find(|c| c.connection_id == id).unwrap().state;
+    assert_eq!(state(&alice), gdpr_gateway::wallet::ConnectionState::Revoked);
+    assert_eq!(state(&bob), gdpr_gateway::wallet::ConnectionState::Connected);
+    orgs.stop().await;
+}
+
+#[tokio::test]
+async fn the_import_register_is_for_the_portal_only() {
+    let orgs = TwoOrganisations::start().await;
+    let b = orgs.b();
+    let anonymous = reqwest::Client::new().get(format!("{}/v1/imports", b.url)).send().await.unwrap();
+    assert_problem(anonymous, 401, "missing_bearer_token").await;
+    assert_problem(portal(b, Method::GET, "/v1/imports?limit=0").send().await.unwrap(), 400, "invalid_parameter").await;
+    assert_problem(portal(b, Method::GET, "/v1/imports?before=x").send().await.unwrap(), 400, "invalid_parameter")
+        .await;
+    let missing = portal(b, Method::GET, &format!("/v1/imports/{}", "0".repeat(32))).send().await.unwrap();
+    assert_problem(missing, 404, "import_not_found").await;
+    assert_problem(portal(b, Method::GET, "/v1/imports/%00").send().await.unwrap(), 404, "import_not_found").await;
+    orgs.stop().await;
+}
+
+/// `gdpr-gateway demo` tells the story end to end and leaves a bundle that verifies.
+#[tokio::test]
+async fn the_demo_tells_the_whole_story() {
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("demo-out");
+    let mut told = Vec::new();
+    let outcome = gdpr_gateway::demo::story::run(&mut told, &work.path().join("work"), &out_dir).await.unwrap();
+    let told = String::from_utf8(told).unwrap();
+    for step in ["1. ", "4. ", "6. ", "8. ", "Refused: the bundle does not verify", "gdpr-gateway verify"] {
+        assert!(told.contains(step), "missing {step:?} in:\n{told}");
+    }
+    let token = std::fs::read_to_string(&outcome.bundle_path).unwrap();
+    assert_eq!(outcome.imports["imports"][0]["import_id"], outcome.import_id.as_str());
+    assert_eq!(outcome.imports["imports"][0]["bundle_id"], outcome.bundle_id.as_str());
+    let list = std::fs::read(out_dir.join("trust-list.jwt")).unwrap();
+    let operator: gdpr_gateway::jose::Jwks =
+        serde_json::from_slice(&std::fs::read(out_dir.join(framework::OPERATOR_JWKS_FILE)).unwrap()).unwrap();
+    let list =
+        gdpr_gateway::protocol::trust_list::TrustList::verify(&list, &operator, gdpr_gateway::clock::SystemClock.now())
+            .unwrap();
+    let verified = bundle::verify_jwt(token.as_bytes(), &list.signing_keys()).unwrap();
+    list.check_issuer(&verified.kid, &verified.claims.iss).unwrap();
+}
