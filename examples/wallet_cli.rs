@@ -4,8 +4,10 @@
 //! ```sh
 //! cargo run -p gdpr-wallet --example wallet_cli -- connect 'http://127.0.0.1:8080/relay/c/<token>'
 //! cargo run -p gdpr-wallet --example wallet_cli -- list
+//! cargo run -p gdpr-wallet --example wallet_cli -- catalogue <connection_id>
 //! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --out alice.jwt
 //! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt
+//! cargo run -p gdpr-wallet --example wallet_cli -- forward alice.jwt --to https://other.example
 //! cargo run -p gdpr-wallet --example wallet_cli -- revoke <connection_id>
 //! ```
 //!
@@ -19,8 +21,9 @@ use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, Wallet};
 
 /// How long to wait for the portal to confirm the code, or for a bundle, in seconds.
 const WAIT: u64 = 600;
-const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | export ID [--purpose access|portability] \
-                     [--out FILE] | verify ID FILE | revoke ID)";
+const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | catalogue ID | export ID \
+                     [--purpose access|portability] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
+                     | revoke ID)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -32,6 +35,7 @@ async fn main() -> ExitCode {
         Some(other) => return usage(&format!("unknown purpose {other:?}")),
     };
     let out = take_option(&mut args, "--out");
+    let to = take_option(&mut args, "--to");
     let wallet = match FileKeyStore::new(&store) {
         Ok(keys) => Wallet::new(Arc::new(keys)),
         Err(e) => return fail(&e.to_string()),
@@ -39,8 +43,13 @@ async fn main() -> ExitCode {
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["connect", uri] => connect(&wallet, uri).await,
         ["list"] => list(&wallet),
+        ["catalogue", id] => catalogue(&wallet, id).await,
         ["export", id] => export(&wallet, id, purpose, out.as_deref()).await,
         ["verify", id, file] => verify(&wallet, id, file),
+        ["forward", file] => match &to {
+            Some(to) => forward(&wallet, file, to).await,
+            None => return usage("forward needs --to CONTROLLER_ID"),
+        },
         ["revoke", id] => {
             wallet.revoke(id.to_string()).await.map(|()| println!("revoked {id}")).map_err(|e| e.to_string())
         }
@@ -91,6 +100,26 @@ fn verify(wallet: &Wallet, id: &str, file: &str) -> Result<(), String> {
     let token = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let bundle = wallet.verify(id.to_owned(), token.trim().to_owned()).map_err(|e| e.to_string())?;
     println!("valid: bundle {} signed by {}", bundle.bundle_id, bundle.issuer);
+    Ok(())
+}
+
+async fn catalogue(wallet: &Wallet, id: &str) -> Result<(), String> {
+    let catalogue = wallet.catalogue(id.to_owned(), WAIT).await.map_err(|e| e.to_string())?;
+    println!("{} ({}) holds:", catalogue.controller_name, catalogue.controller_id);
+    for c in &catalogue.categories {
+        let portable = if c.portable { "portable" } else { "not portable" };
+        println!("  {:<20} {}: {}; kept {}; {portable}", c.id, c.name, c.legal_basis, c.retention);
+        println!("  {:<20} purposes: {}; recipients: {}", "", c.purposes.join("; "), c.recipients.join("; "));
+    }
+    println!("data protection officer: {}", catalogue.dpo_contact);
+    println!("complaints: {} ({})", catalogue.supervisory_authority, catalogue.supervisory_authority_url);
+    Ok(())
+}
+
+async fn forward(wallet: &Wallet, file: &str, to: &str) -> Result<(), String> {
+    let token = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let receipt = wallet.forward(token.trim().to_owned(), to.to_owned(), WAIT).await.map_err(|e| e.to_string())?;
+    println!("{} ({}) imported it as {}", receipt.controller_name, receipt.controller_id, receipt.import_id);
     Ok(())
 }
 
