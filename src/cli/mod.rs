@@ -56,6 +56,10 @@ enum Command {
         /// Where the downloaded bundle and what verifies it are written.
         #[arg(long, value_name = "DIR", default_value = "demo-out")]
         out: PathBuf,
+        /// Do not tell the story: keep the relay and both organisations running until
+        /// Ctrl-C, and print their URLs and portal tokens as one JSON line.
+        #[arg(long)]
+        serve: bool,
     },
     /// Check a config file and exit: 0 when it is valid.
     CheckConfig(ConfigArgs),
@@ -122,7 +126,7 @@ pub fn main() -> ExitCode {
         }
         Command::Serve(args) => serve(&args),
         Command::Relay(args) => relay::run(args),
-        Command::Demo { out } => demo(&out),
+        Command::Demo { out, serve } => demo(&out, serve),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
         Command::CheckConfig(args) => args
@@ -194,7 +198,7 @@ fn serve(args: &ConfigArgs) -> Result<(), String> {
     })
 }
 
-fn demo(out: &std::path::Path) -> Result<(), String> {
+fn demo(out: &std::path::Path, keep_serving: bool) -> Result<(), String> {
     let work = tempfile::Builder::new().prefix("gdpr-gateway-demo").tempdir().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,6 +206,9 @@ fn demo(out: &std::path::Path) -> Result<(), String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let started = std::time::Instant::now();
     let mut stdout = std::io::stdout();
+    if keep_serving {
+        return runtime.block_on(crate::demo::story::serve(&mut stdout, work.path(), serve::shutdown_signal()));
+    }
     runtime.block_on(crate::demo::story::run(&mut stdout, work.path(), out))?;
     println!("\nThe whole story took {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())

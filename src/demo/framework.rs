@@ -37,8 +37,11 @@ pub struct Framework {
     pub organisations: Vec<Organisation>,
     /// The operator's public keys, as pinned by the gateways.
     pub operator_jwks: Jwks,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+    /// Gateways stop before the relay, so none is cut off from it mid-item.
+    stop_gateways: watch::Sender<bool>,
+    gateways: Vec<JoinHandle<std::io::Result<()>>>,
+    stop_relay: watch::Sender<bool>,
+    relay_task: JoinHandle<std::io::Result<()>>,
 }
 
 /// Starts a relay and one gateway per config in `organisations`, in that order, all on
@@ -77,8 +80,10 @@ pub async fn start(
     let relay =
         Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url.clone(), clock.clone(), RelayLimits::default()));
 
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(relay::serve(relay_listener, relay.clone(), until(stopped.clone())))];
+    let (stop_relay, relay_stopped) = watch::channel(false);
+    let relay_task = tokio::spawn(relay::serve(relay_listener, relay.clone(), until(relay_stopped)));
+    let (stop_gateways, stopped) = watch::channel(false);
+    let mut gateways = Vec::new();
     let mut running = Vec::new();
     for mut loaded in organisations {
         loaded.config.relay_url = Some(relay_url.clone());
@@ -91,18 +96,29 @@ pub async fn start(
             None => String::new(),
         };
         running.push(Organisation { url: format!("http://{bound}"), state: prepared.state.clone(), portal_token });
-        tasks.push(tokio::spawn(serve::run(listener, prepared, until(stopped.clone()))));
+        gateways.push(tokio::spawn(serve::run(listener, prepared, until(stopped.clone()))));
     }
-    Ok(Framework { relay_url, relay, organisations: running, operator_jwks, stop, tasks })
+    Ok(Framework {
+        relay_url,
+        relay,
+        organisations: running,
+        operator_jwks,
+        stop_gateways,
+        gateways,
+        stop_relay,
+        relay_task,
+    })
 }
 
 impl Framework {
     /// Stops every server and waits for them to finish.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
+        let _ = self.stop_gateways.send(true);
+        for task in self.gateways {
             let _ = task.await;
         }
+        let _ = self.stop_relay.send(true);
+        let _ = self.relay_task.await;
     }
 }
 

@@ -45,6 +45,39 @@ pub async fn run(out: &mut dyn Write, work_dir: &Path, out_dir: &Path) -> Result
     told
 }
 
+/// Starts the same framework and keeps it running until `shutdown`, without telling the
+/// story: for pairing a wallet of one's own, or a test in another language. Prints one
+/// JSON line with the relay and each organisation's URL, id and portal token.
+pub async fn serve(
+    out: &mut dyn Write,
+    work_dir: &Path,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let organisations = vec![
+        organisation(crate::demo::CONFIG, &work_dir.join("voorbeeld-energie"))?,
+        organisation(crate::demo::RECEIVER_CONFIG, &work_dir.join("groene-stroom"))?,
+    ];
+    let framework = framework::start(work_dir, organisations, None, clock).await.map_err(|e| e.to_string())?;
+    let listed: Vec<Value> = framework
+        .organisations
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.state.notice.controller.id,
+                "name": o.state.notice.controller.name,
+                "url": o.url,
+                "portal_token": o.portal_token,
+            })
+        })
+        .collect();
+    let line = json!({ "relay_url": framework.relay_url, "organisations": listed });
+    writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+    shutdown.await;
+    framework.stop().await;
+    Ok(())
+}
+
 fn organisation(text: &str, data_dir: &Path) -> Result<Loaded, String> {
     let overrides = Overrides { data_dir: Some(data_dir.to_owned()), ..Overrides::default() };
     config::from_text(Origin::BuiltInDemo, text, Vec::new(), overrides).map_err(|e| e.to_string())

@@ -1,7 +1,9 @@
-"""The whole wallet flow through the generated Python binding, against a real gateway:
-a key store written in Python, pairing with the code typed into the portal API, a bundle
+"""The whole wallet flow through the generated Python binding, against real gateways
+(`gdpr-gateway demo --serve`: two organisations and a relay): a key store written in
+Python, pairing with the code typed into the portal API, the catalogue, a bundle
 downloaded through the relay and checked with PyJWT (an independent JOSE library), a
-tampered bundle refused, revocation.
+tampered bundle refused, the bundle forwarded to the second organisation and found in its
+import register, an unknown organisation refused, revocation.
 
 Usage: python3 test_wallet_flow.py <python bindings dir> <path to gdpr-gateway>
 """
@@ -34,19 +36,20 @@ def portal(base, token, method, path, body=None):
         return json.loads(response.read() or b"null")
 
 
-def start_gateway(binary, workdir):
-    process = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0"], cwd=workdir,
-                               stderr=subprocess.PIPE, text=True,
-                               env={"GDPR_GATEWAY_LOG": "info", "PATH": "/usr/bin:/bin"})
-    for line in process.stderr:
-        match = re.search(r"listening on (http://\S+)", line)
-        if match:
-            return process, match.group(1)
-    process.kill()
-    sys.exit("gateway did not start")
+def start_framework(binary, workdir):
+    """Starts the relay and both organisations; returns them as the demo describes them."""
+    process = subprocess.Popen([binary, "demo", "--serve"], cwd=workdir, stdout=subprocess.PIPE, text=True,
+                               env={"PATH": "/usr/bin:/bin"})
+    line = process.stdout.readline()
+    if not line.startswith("{"):
+        process.kill()
+        sys.exit(f"the demo framework did not start: {line!r}")
+    return process, json.loads(line)
 
 
-async def flow(wallet_module, base, token):
+async def flow(wallet_module, framework):
+    holder, receiver = framework["organisations"]
+    base, token = holder["url"], holder["portal_token"]
     class MemoryKeyStore(wallet_module.KeyStore):
         """What an app does over the Keychain or Android Keystore; here a dict."""
 
@@ -77,6 +80,12 @@ async def flow(wallet_module, base, token):
     states = [c.state for c in wallet.connections()]
     check("the connection is connected", states == [wallet_module.ConnectionState.CONNECTED], states)
 
+    catalogue = await wallet.catalogue(pending.connection_id, WAIT_SECONDS)
+    check("the catalogue names the organisation's categories and why",
+          catalogue.controller_id == holder["id"] and any(
+              c.id == "medical_priority" and c.special_category and "consent" in c.legal_basis
+              for c in catalogue.categories), catalogue)
+
     bundle = await wallet.request_export(pending.connection_id, wallet_module.ExportPurpose.ACCESS, None, WAIT_SECONDS)
     check("the bundle comes from the organisation", bundle.issuer == pending.controller_id, bundle.issuer)
     jwks = json.loads(urllib.request.urlopen(f"{base}/.well-known/jwks.json", timeout=10).read())
@@ -92,6 +101,23 @@ async def flow(wallet_module, base, token):
         check("a tampered bundle is refused", False)
     except wallet_module.WalletError as error:
         check("a tampered bundle is refused", "does not verify" in str(error), str(error))
+
+    try:
+        await wallet.forward(tampered, receiver["id"], WAIT_SECONDS)
+        check("a tampered bundle is not forwarded", False)
+    except wallet_module.WalletError as error:
+        check("a tampered bundle is not forwarded", "does not verify" in str(error), str(error))
+    try:
+        await wallet.forward(bundle.token, "https://nobody.example", WAIT_SECONDS)
+        check("an organisation outside the trust list is refused", False)
+    except wallet_module.WalletError as error:
+        check("an organisation outside the trust list is refused", "not an organisation" in str(error), str(error))
+    receipt = await wallet.forward(bundle.token, receiver["id"], WAIT_SECONDS)
+    check("the second organisation acknowledges the import", receipt.controller_id == receiver["id"], receipt)
+    imports = portal(receiver["url"], receiver["portal_token"], "GET", "/v1/imports")["imports"]
+    check("its portal lists the import", [i["import_id"] for i in imports] == [receipt.import_id], imports)
+    stored = portal(receiver["url"], receiver["portal_token"], "GET", f"/v1/imports/{receipt.import_id}")
+    check("the import is the bundle byte for byte", stored["bundle"] == bundle.token)
 
     await wallet.revoke(pending.connection_id)
     try:
@@ -113,10 +139,9 @@ def main():
     import gdpr_wallet
 
     with tempfile.TemporaryDirectory() as workdir:
-        process, base = start_gateway(binary, workdir)
+        process, framework = start_framework(binary, workdir)
         try:
-            token = (Path(workdir) / "gdpr-gateway-data" / "demo-portal-token").read_text().strip()
-            asyncio.run(flow(gdpr_wallet, base, token))
+            asyncio.run(flow(gdpr_wallet, framework))
         finally:
             process.terminate()
             process.wait(timeout=10)
