@@ -1,5 +1,6 @@
 //! Wire types shared by the gateway, the relay and wallets; no server dependencies.
 
+pub mod blob;
 pub mod gdpr;
 pub mod message;
 pub mod notice;
