@@ -13,6 +13,8 @@ pub mod clock;
 pub mod jose;
 pub mod protocol;
 #[cfg(feature = "relay-client")]
+pub mod blob_transfer;
+#[cfg(feature = "relay-client")]
 pub mod relay_client;
 #[cfg(feature = "relay-client")]
 pub mod wallet;

@@ -10,13 +10,16 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::Clock;
 use crate::jose::{SigningKeyPair, dpop};
+use crate::protocol::blob;
 use crate::protocol::relay::{
     ConnectRequest, Connected, ConnectionInfo, JOSE_MEDIA_TYPE, MAX_WAIT_SECS, MailboxItem, MailboxItems,
-    OpenConnection, Posted, RegisterToken,
+    OpenConnection, Posted, RegisterToken, StoredBlob,
 };
 
 /// How long a request may take beyond any `?wait=` it asked for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a blob upload or download may take in all.
+pub const BLOB_TIMEOUT: Duration = Duration::from_secs(600);
 /// Largest answer read from the relay.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -138,6 +141,42 @@ impl RelayClient {
     /// Acknowledges one item, which deletes it at the relay.
     pub async fn ack(&self, connection_id: &str, message_id: &str) -> Result<(), RelayError> {
         let path = format!("/v1/connections/{connection_id}/messages/{message_id}");
+        self.send(Method::DELETE, &path, None, None, Duration::ZERO).await?;
+        Ok(())
+    }
+
+    /// Uploads a blob for the other side of connection `id`, streaming `chunks` as they
+    /// come; `size` is their total length.
+    pub async fn put_blob<S>(&self, id: &str, size: u64, chunks: S) -> Result<StoredBlob, RelayError>
+    where
+        S: futures_util::Stream<Item = Vec<u8>> + Send + Sync + 'static,
+    {
+        let url = format!("{}/v1/connections/{id}/blobs", self.base);
+        let proof = dpop::sign(&self.key, "POST", &url, self.clock.now());
+        let body = reqwest::Body::wrap_stream(futures_util::StreamExt::map(chunks, Ok::<_, std::io::Error>));
+        let request = self
+            .http
+            .post(&url)
+            .header(dpop::HEADER, proof)
+            .header(reqwest::header::CONTENT_TYPE, blob::MEDIA_TYPE)
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .timeout(BLOB_TIMEOUT)
+            .body(body);
+        let response = request.send().await.map_err(|e| RelayError::Transport(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        json(response).await
+    }
+
+    /// Starts fetching a blob stored for this side; read the answer's body as a stream.
+    pub async fn blob(&self, id: &str, blob_id: &str) -> Result<reqwest::Response, RelayError> {
+        let path = format!("/v1/connections/{id}/blobs/{blob_id}");
+        self.send(Method::GET, &path, None, None, BLOB_TIMEOUT).await
+    }
+
+    pub async fn delete_blob(&self, id: &str, blob_id: &str) -> Result<(), RelayError> {
+        let path = format!("/v1/connections/{id}/blobs/{blob_id}");
         self.send(Method::DELETE, &path, None, None, Duration::ZERO).await?;
         Ok(())
     }

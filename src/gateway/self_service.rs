@@ -4,13 +4,16 @@
 
 use crate::api::AppState;
 use crate::gateway::exports::{self, ExportError, MAX_REQUESTED_CATEGORIES};
+use crate::blob_transfer::{self, TransferError};
+use crate::bundle::MAX_JWT_BYTES;
 use crate::gateway::imports;
 use crate::gateway::pairing::{self, PairingError};
 use crate::gateway::pairing_store::Connection;
 use crate::jose::{Jwks, OkpPublicJwk};
 use crate::protocol::ErrorCode;
+use crate::protocol::blob::BlobRef;
 use crate::protocol::message::{self, Body, MAX_AGE_SECS};
-use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MAX_ENVELOPE_BYTES, MailboxItem};
+use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MailboxItem};
 use crate::relay_client::is_transient;
 use crate::subject::SubjectRef;
 
@@ -45,6 +48,9 @@ pub async fn on_envelope(state: &AppState, item: &MailboxItem) -> Result<(), Pai
     let reply = match (message.body, &sender.bound) {
         (Body::ImportOffer { request_id, bundle }, _) => {
             imports::receive(state, &item.connection_id, subject, request_id, bundle).await?
+        }
+        (Body::ImportOfferBlob { request_id, blob }, _) => {
+            receive_blob(state, &item.connection_id, subject, request_id, &blob).await?
         }
         (Body::ExportRequest { request_id, purpose, categories }, Some(connection)) => {
             export(state, connection, request_id, purpose, categories).await?
@@ -133,11 +139,35 @@ async fn export(
             return Ok(refuse(code, e.to_string()));
         }
     };
-    // The envelope around it must fit a mailbox; larger bundles need the blob transfer.
-    if bundle.len() * 16 / 9 + 4096 > MAX_ENVELOPE_BYTES {
-        let detail = format!("the bundle is {} bytes, more than a message carries", bundle.len());
-        return Ok(refuse(ErrorCode::BundleTooLarge, detail));
-    }
+    // A bundle whose envelope would not fit a mailbox travels as a blob.
+    let reply = if message::bundle_fits(bundle.len()) {
+        Body::ExportBundle { request_id, bundle }
+    } else {
+        let blob = blob_transfer::send(&state.relay, &connection.id, bundle.into_bytes()).await?;
+        Body::ExportBundleBlob { request_id, blob }
+    };
     state.store.record_export(&record).await?;
-    Ok(Body::ExportBundle { request_id, bundle })
+    Ok(reply)
+}
+
+/// A forwarded bundle sent as a blob: fetched, checked and opened, then imported.
+async fn receive_blob(
+    state: &AppState,
+    connection_id: &str,
+    subject: Option<&str>,
+    request_id: String,
+    blob: &BlobRef,
+) -> Result<Body, PairingError> {
+    match blob_transfer::fetch(&state.relay, connection_id, blob, MAX_JWT_BYTES as u64).await {
+        Ok(plaintext) => match String::from_utf8(plaintext) {
+            Ok(token) => imports::receive(state, connection_id, subject, request_id, token).await,
+            Err(_) => Ok(refused(request_id, ErrorCode::Malformed, "the blob is not a compact JWS".into())),
+        },
+        Err(TransferError::Relay(e)) if is_transient(&e) => Err(e.into()),
+        Err(e) => Ok(refused(request_id, ErrorCode::DigestMismatch, e.to_string())),
+    }
+}
+
+fn refused(request_id: String, code: ErrorCode, detail: String) -> Body {
+    Body::RequestRefused { request_id, error_code: code.as_str().to_owned(), detail }
 }

@@ -9,6 +9,7 @@ use crate::clock::UnixSeconds;
 use crate::jose::jwe::{self, JweError};
 use crate::jose::jws::{self, JwsError, Policy};
 use crate::jose::{EncryptionKeyPair, Jwks, OkpPublicJwk, SigningKeyPair, strict_json};
+use crate::protocol::blob::BlobRef;
 use crate::protocol::notice::PrivacyNotice;
 use crate::protocol::relay::MAX_ENVELOPE_BYTES;
 
@@ -64,6 +65,13 @@ pub enum Body {
     /// Controller → wallet: the bundle verified and was stored as import `import_id`.
     #[serde(rename = "import.accepted")]
     ImportAccepted { request_id: String, import_id: String },
+    /// Controller → wallet: the bundle, too large for a message, as a blob at the relay
+    /// whose plaintext is the compact JWS.
+    #[serde(rename = "export.bundle_blob")]
+    ExportBundleBlob { request_id: String, blob: BlobRef },
+    /// Wallet → controller: [`Body::ImportOffer`] with the bundle as a blob.
+    #[serde(rename = "import.offer_blob")]
+    ImportOfferBlob { request_id: String, blob: BlobRef },
     /// Controller → wallet: the request was not carried out, with a stable `error_code`.
     #[serde(rename = "request.refused")]
     RequestRefused { request_id: String, error_code: String, detail: String },
@@ -106,6 +114,13 @@ pub enum MessageError {
     WrongConnection { expected: String, found: String },
     #[error("the message's iat {0} is outside the accepted window")]
     Stale(UnixSeconds),
+}
+
+/// Whether a message carrying a bundle of `len` bytes fits the mailbox cap: the JWS and
+/// the JWE around it each grow it by a third (base64url), plus headers. Larger bundles go
+/// as blobs ([`Body::ExportBundleBlob`], [`Body::ImportOfferBlob`]).
+pub fn bundle_fits(len: usize) -> bool {
+    len.saturating_mul(16) / 9 + 4096 <= MAX_ENVELOPE_BYTES
 }
 
 /// Signs `message` with the sender's key and encrypts it to the recipient's X25519 key.

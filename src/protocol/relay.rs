@@ -301,6 +301,16 @@ pub struct MailboxItems {
     pub items: Vec<MailboxItem>,
 }
 
+/// The answer to a blob upload: the relay's own count and hash of what it stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct StoredBlob {
+    pub blob_id: String,
+    pub size: u64,
+    /// SHA-256 of the stored bytes, lowercase hex.
+    pub sha256: String,
+}
+
 /// The answer to a post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]

@@ -48,6 +48,7 @@ pub fn router() -> OpenApiRouter<Arc<RelayState>> {
         .routes(routes!(inbox))
         // The envelope route reads its body under its own cap.
         .merge(OpenApiRouter::new().routes(routes!(post_message)).layer(DefaultBodyLimit::max(MAX_ENVELOPE_BYTES + 1)))
+        .merge(super::blob_api::router())
 }
 
 fn new_id() -> String {
@@ -291,7 +292,7 @@ fn checked_x25519(jwk: &OkpPublicJwk) -> Result<OkpPublicJwk, ApiError> {
 }
 
 /// The connection and which side of it the caller is; 404 for anyone else.
-async fn side_of(state: &RelayState, caller: &Caller, id: &str) -> Result<(ConnectionInfo, Side), ApiError> {
+pub(super) async fn side_of(state: &RelayState, caller: &Caller, id: &str) -> Result<(ConnectionInfo, Side), ApiError> {
     let not_found = || ApiError::bare(ErrorCode::ConnectionNotFound);
     if !is_valid_id(id) {
         return Err(not_found());
@@ -307,7 +308,7 @@ async fn side_of(state: &RelayState, caller: &Caller, id: &str) -> Result<(Conne
     }
 }
 
-fn require_open(connection: &ConnectionInfo) -> Result<(), ApiError> {
+pub(super) fn require_open(connection: &ConnectionInfo) -> Result<(), ApiError> {
     match connection.state {
         ConnectionState::Open => Ok(()),
         _ => Err(ApiError::bare(ErrorCode::ConnectionRevoked)),

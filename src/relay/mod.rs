@@ -6,6 +6,7 @@
 //! through `relay_client`.
 
 pub mod api;
+pub mod blob_api;
 pub mod proof;
 pub mod rate_limit;
 pub mod store;
@@ -38,6 +39,12 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// With a shared database, how often waiters re-read: another instance cannot wake them.
 pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
+/// Largest blob one upload may store.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 512 * 1024 * 1024;
+/// Most unexpired blobs one connection holds.
+pub const DEFAULT_MAX_BLOBS: u32 = 8;
+/// Bytes per stored blob chunk: what the relay holds in memory per upload or download.
+pub const BLOB_STORAGE_CHUNK_BYTES: usize = 1024 * 1024;
 /// Longest an SSE stream stays open; clients reconnect.
 pub const MAX_STREAM_SECS: u64 = 300;
 
@@ -57,6 +64,8 @@ pub struct RelayLimits {
     pub max_pending: u32,
     pub connect_per_ip: u32,
     pub connect_per_token: u32,
+    pub max_blob_bytes: u64,
+    pub max_blobs: u32,
 }
 
 impl Default for RelayLimits {
@@ -66,6 +75,8 @@ impl Default for RelayLimits {
             max_pending: DEFAULT_MAX_PENDING,
             connect_per_ip: CONNECT_PER_IP,
             connect_per_token: CONNECT_PER_TOKEN,
+            max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
+            max_blobs: DEFAULT_MAX_BLOBS,
         }
     }
 }

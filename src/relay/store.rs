@@ -384,6 +384,11 @@ impl RelayStore {
             ("DELETE FROM relay_proof_ids WHERE expires_at <= $1", now),
             ("DELETE FROM relay_connect_tokens WHERE expires_at <= $1", now),
             (
+                "DELETE FROM relay_blob_chunks WHERE blob_id IN (SELECT id FROM relay_blobs WHERE expires_at <= $1)",
+                now,
+            ),
+            ("DELETE FROM relay_blobs WHERE expires_at <= $1", now),
+            (
                 "DELETE FROM relay_connections WHERE state = 'revoked' AND revoked_at <= $1
                  AND NOT EXISTS (SELECT 1 FROM relay_messages m WHERE m.connection_id = relay_connections.id)",
                 revoked_before,
@@ -392,6 +397,123 @@ impl RelayStore {
             deleted += on_db!(&self.db, pool => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected());
         }
         Ok(deleted)
+    }
+}
+
+/// A blob's row: who may fetch it, and once uploaded, its size and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub recipient: Side,
+    /// `None` while the upload is still running (or was cut off).
+    pub complete: Option<(u64, String)>,
+}
+
+impl RelayStore {
+    /// Starts a blob for `recipient` on `connection_id`, unless the connection already has
+    /// `max_blobs`; false then.
+    pub async fn create_blob(
+        &self,
+        id: &str,
+        connection_id: &str,
+        recipient: Side,
+        max_blobs: u32,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        let (now, expires_at) = (to_i64(now, "now")?, to_i64(expires_at, "expires_at")?);
+        on_db!(&self.db, pool => {
+            let done = sqlx::query(
+                "INSERT INTO relay_blobs (id, connection_id, recipient, created_at, expires_at)
+                 SELECT $1, $2, $3, $4, $5
+                 WHERE (SELECT COUNT(*) FROM relay_blobs WHERE connection_id = $2 AND expires_at > $4) < $6",
+            )
+            .bind(id)
+            .bind(connection_id)
+            .bind(recipient.as_str())
+            .bind(now)
+            .bind(expires_at)
+            .bind(i64::from(max_blobs))
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    pub async fn put_blob_chunk(&self, blob_id: &str, seq: u32, data: &[u8]) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query("INSERT INTO relay_blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)")
+                .bind(blob_id)
+                .bind(i64::from(seq))
+                .bind(data)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Marks the upload done: from now on the recipient can fetch it.
+    pub async fn complete_blob(&self, blob_id: &str, size: u64, sha256: &str) -> Result<(), StoreError> {
+        let size = to_i64(size, "size")?;
+        on_db!(&self.db, pool => {
+            sqlx::query("UPDATE relay_blobs SET size = $1, sha256 = $2 WHERE id = $3")
+                .bind(size)
+                .bind(sha256)
+                .bind(blob_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The blob `id` of `connection_id`, unexpired.
+    pub async fn blob(&self, connection_id: &str, id: &str, now: UnixSeconds) -> Result<Option<BlobInfo>, StoreError> {
+        let now = to_i64(now, "now")?;
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(
+                "SELECT recipient, size, sha256 FROM relay_blobs WHERE id = $1 AND connection_id = $2 AND expires_at > $3",
+            )
+            .bind(id)
+            .bind(connection_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let recipient: String = row.try_get("recipient")?;
+            let recipient = match recipient.as_str() {
+                "wallet" => Side::Wallet,
+                "controller" => Side::Controller,
+                other => return Err(StoreError::Corrupt(format!("relay_blobs.recipient {other:?}"))),
+            };
+            let size: Option<i64> = row.try_get("size")?;
+            let sha256: Option<String> = row.try_get("sha256")?;
+            let complete = match (size, sha256) {
+                (Some(size), Some(sha256)) => Some((to_u64(size, "size")?, sha256)),
+                _ => None,
+            };
+            Ok(Some(BlobInfo { recipient, complete }))
+        })
+    }
+
+    /// Chunk `seq` of a blob, `None` past the last.
+    pub async fn blob_chunk(&self, blob_id: &str, seq: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT data FROM relay_blob_chunks WHERE blob_id = $1 AND seq = $2")
+                .bind(blob_id)
+                .bind(i64::from(seq))
+                .fetch_optional(pool)
+                .await?;
+            row.map(|row| row.try_get::<Vec<u8>, _>("data")).transpose().map_err(StoreError::from)
+        })
+    }
+
+    pub async fn delete_blob(&self, blob_id: &str) -> Result<bool, StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM relay_blob_chunks WHERE blob_id = $1").bind(blob_id).execute(&mut *tx).await?;
+            let done = sqlx::query("DELETE FROM relay_blobs WHERE id = $1").bind(blob_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 }
 

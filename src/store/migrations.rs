@@ -21,6 +21,7 @@ pub fn sqlite() -> Migrator {
         (3, "pairings", include_str!("../../migrations/sqlite/0003_pairings.sql")),
         (4, "message ids", include_str!("../../migrations/sqlite/0004_message_ids.sql")),
         (5, "imports", include_str!("../../migrations/sqlite/0005_imports.sql")),
+        (6, "relay blobs", include_str!("../../migrations/sqlite/0006_relay_blobs.sql")),
     ])
 }
 
@@ -31,5 +32,6 @@ pub fn postgres() -> Migrator {
         (3, "pairings", include_str!("../../migrations/postgres/0003_pairings.sql")),
         (4, "message ids", include_str!("../../migrations/postgres/0004_message_ids.sql")),
         (5, "imports", include_str!("../../migrations/postgres/0005_imports.sql")),
+        (6, "relay blobs", include_str!("../../migrations/postgres/0006_relay_blobs.sql")),
     ])
 }

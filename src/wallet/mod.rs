@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::blob_transfer::{self, TransferError};
 use crate::bundle::{self, BundleError, Purpose};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::jws::JwsError;
@@ -200,11 +201,25 @@ impl Wallet {
         let request_id = new_request_id();
         let body = Body::ExportRequest { request_id: request_id.clone(), purpose, categories };
         self.send(&stored, body).await?;
-        let bundle = self.answer(&stored, &request_id, timeout_secs, |body| match body {
-            Body::ExportBundle { bundle, .. } => Some(bundle),
+        let answer = self.answer(&stored, &request_id, timeout_secs, |body| match body {
+            Body::ExportBundle { bundle, .. } => Some(Delivered::Inline(bundle)),
+            Body::ExportBundleBlob { blob, .. } => Some(Delivered::Blob(blob)),
             _ => None,
         });
-        self.verify(connection_id, bundle.await?)
+        let token = match answer.await? {
+            Delivered::Inline(token) => token,
+            Delivered::Blob(blob) => {
+                let client = self.client(&stored)?;
+                let plaintext = blob_transfer::fetch(&client, &connection_id, &blob, bundle::MAX_JWT_BYTES as u64)
+                    .await
+                    .map_err(|e| match e {
+                        TransferError::Relay(e) => WalletError::from(e),
+                        other => WalletError::BadBundle(other.to_string()),
+                    })?;
+                String::from_utf8(plaintext).map_err(|_| WalletError::BadBundle("the blob is not a JWS".into()))?
+            }
+        };
+        self.verify(connection_id, token)
     }
 
     /// Verifies a bundle against the keys of the organisation behind `connection_id`, and
@@ -272,7 +287,7 @@ impl Wallet {
             }
         };
         let request_id = new_request_id();
-        let sent = self.send(&stored, Body::ImportOffer { request_id: request_id.clone(), bundle }).await;
+        let sent = self.offer(&stored, request_id.clone(), bundle).await;
         let answer = match sent {
             Ok(()) => {
                 let wait = self.answer(&stored, &request_id, timeout_secs, |body| match body {
@@ -313,6 +328,12 @@ pub struct ImportReceipt {
     pub import_id: String,
     pub controller_id: String,
     pub controller_name: String,
+}
+
+/// How a bundle arrived.
+enum Delivered {
+    Inline(String),
+    Blob(crate::protocol::blob::BlobRef),
 }
 
 fn new_request_id() -> String {
@@ -435,6 +456,15 @@ impl Wallet {
                 }
             }
         }
+    }
+
+    /// Offers a bundle for import, in the message or, when too large, as a blob.
+    async fn offer(&self, stored: &Stored, request_id: String, bundle: String) -> Result<(), WalletError> {
+        if message::bundle_fits(bundle.len()) {
+            return self.send(stored, Body::ImportOffer { request_id, bundle }).await;
+        }
+        let blob = blob_transfer::send(&self.client(stored)?, &stored.connection_id, bundle.into_bytes()).await?;
+        self.send(stored, Body::ImportOfferBlob { request_id, blob }).await
     }
 
     async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {

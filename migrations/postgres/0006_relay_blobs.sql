@@ -1,0 +1,21 @@
+-- Blobs at the relay: ciphertext too large for a mailbox message, stored in chunks so it
+-- streams both ways on either backend, for the other side of one connection to fetch.
+CREATE TABLE relay_blobs (
+    id            TEXT PRIMARY KEY NOT NULL,
+    connection_id TEXT NOT NULL REFERENCES relay_connections (id) ON DELETE CASCADE,
+    recipient     TEXT NOT NULL,
+    size          BIGINT,
+    sha256        TEXT,
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL
+);
+
+CREATE INDEX relay_blobs_connection ON relay_blobs (connection_id);
+CREATE INDEX relay_blobs_expiry ON relay_blobs (expires_at);
+
+CREATE TABLE relay_blob_chunks (
+    blob_id TEXT NOT NULL REFERENCES relay_blobs (id) ON DELETE CASCADE,
+    seq     BIGINT NOT NULL,
+    data    BYTEA NOT NULL,
+    PRIMARY KEY (blob_id, seq)
+);

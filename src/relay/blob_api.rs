@@ -1,0 +1,185 @@
+//! Blob routes (`docs/protocol.md` § Blobs): one side of a connection uploads ciphertext
+//! too large for a message, the other side fetches and deletes it. Both directions stream
+//! in chunks of [`BLOB_STORAGE_CHUNK_BYTES`], so the relay holds one chunk per transfer
+//! whatever the size, and it never learns the key.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::api::{require_open, side_of};
+use super::proof::Caller;
+use super::{BLOB_STORAGE_CHUNK_BYTES, RelayState};
+use crate::api::ApiError;
+use crate::protocol::blob::MEDIA_TYPE;
+use crate::protocol::relay::{StoredBlob, is_valid_id};
+use crate::protocol::{ErrorCode, Problem};
+
+/// The blob routes; uploads read their body under the relay's own blob cap.
+pub fn router() -> OpenApiRouter<Arc<RelayState>> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(download, delete))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// Stores a blob for the other side of the connection; the body is the ciphertext.
+#[utoipa::path(
+    post, path = "/v1/connections/{connection_id}/blobs", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 201, body = StoredBlob),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "mailbox_full: too many blobs on this connection", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn upload(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<StoredBlob>), ApiError> {
+    let (connection, side) = side_of(&state, &caller, &id).await?;
+    require_open(&connection)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type != MEDIA_TYPE {
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, format!("a blob is {MEDIA_TYPE}")));
+    }
+    let limit = state.limits.max_blob_bytes;
+    if headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|len| len > limit)
+    {
+        return Err(too_large(limit));
+    }
+    let now = state.clock.now();
+    let blob_id = uuid::Uuid::new_v4().simple().to_string();
+    let expires_at = now + state.limits.message_ttl_secs;
+    if !state.store.create_blob(&blob_id, &id, side.other(), state.limits.max_blobs, now, expires_at).await? {
+        let detail = format!("a connection holds at most {} blobs; fetch or delete some first", state.limits.max_blobs);
+        return Err(ApiError::new(ErrorCode::MailboxFull, detail));
+    }
+    match store_chunks(&state, &blob_id, body, limit).await {
+        Ok((size, sha256)) => {
+            state.store.complete_blob(&blob_id, size, &sha256).await?;
+            Ok((StatusCode::CREATED, Json(StoredBlob { blob_id, size, sha256 })))
+        }
+        Err(e) => {
+            // Nothing half-stored stays behind.
+            if let Err(cleanup) = state.store.delete_blob(&blob_id).await {
+                tracing::warn!(blob = %blob_id, "relay: deleting a failed upload failed: {cleanup}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Streams the body into chunks, hashing as it goes; returns the size and SHA-256.
+async fn store_chunks(state: &RelayState, blob_id: &str, body: Body, limit: u64) -> Result<(u64, String), ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut buffer = Vec::with_capacity(BLOB_STORAGE_CHUNK_BYTES);
+    let (mut hash, mut size, mut seq) = (Sha256::new(), 0u64, 0u32);
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|e| ApiError::new(ErrorCode::MalformedBody, format!("the upload broke off: {e}")))?;
+        size += frame.len() as u64;
+        if size > limit {
+            return Err(too_large(limit));
+        }
+        hash.update(&frame);
+        let mut rest = &frame[..];
+        while !rest.is_empty() {
+            let take = (BLOB_STORAGE_CHUNK_BYTES - buffer.len()).min(rest.len());
+            buffer.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if buffer.len() == BLOB_STORAGE_CHUNK_BYTES {
+                state.store.put_blob_chunk(blob_id, seq, &buffer).await?;
+                buffer.clear();
+                seq += 1;
+            }
+        }
+    }
+    if !buffer.is_empty() {
+        state.store.put_blob_chunk(blob_id, seq, &buffer).await?;
+    }
+    Ok((size, hex::encode(hash.finalize())))
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("a blob is at most {limit} bytes"))
+}
+
+/// The blob, streamed; only for the side it was stored for.
+#[utoipa::path(
+    get, path = "/v1/connections/{connection_id}/blobs/{blob_id}", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path), ("blob_id" = String, Path)),
+    responses(
+        (status = 200, description = "the ciphertext", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found, not_found", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn download(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path((id, blob_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (_, side) = side_of(&state, &caller, &id).await?;
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such blob");
+    if !is_valid_id(&blob_id) {
+        return Err(not_found());
+    }
+    let blob = state.store.blob(&id, &blob_id, state.clock.now()).await?.ok_or_else(not_found)?;
+    let Some((size, _)) = blob.complete.filter(|_| blob.recipient == side) else { return Err(not_found()) };
+    let chunks = futures_util::stream::unfold((state, blob_id, 0u32), |(state, blob_id, seq)| async move {
+        match state.store.blob_chunk(&blob_id, seq).await {
+            Ok(Some(data)) => Some((Ok::<_, std::io::Error>(data), (state, blob_id, seq + 1))),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), (state, blob_id, u32::MAX))),
+        }
+    });
+    // After an error the stream must end: a chunk index past any blob reads as none.
+    let body = Body::from_stream(chunks);
+    Ok(([(header::CONTENT_TYPE, MEDIA_TYPE.to_owned()), (header::CONTENT_LENGTH, size.to_string())], body).into_response())
+}
+
+/// Deletes a blob once fetched; either side may.
+#[utoipa::path(
+    delete, path = "/v1/connections/{connection_id}/blobs/{blob_id}", tag = "relay",
+    security(("dpop" = [])),
+    params(("connection_id" = String, Path), ("blob_id" = String, Path)),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "connection_not_found, not_found", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn delete(
+    State(state): State<Arc<RelayState>>,
+    caller: Caller,
+    Path((id, blob_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    side_of(&state, &caller, &id).await?;
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such blob");
+    if !is_valid_id(&blob_id) || state.store.blob(&id, &blob_id, state.clock.now()).await?.is_none() {
+        return Err(not_found());
+    }
+    state.store.delete_blob(&blob_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
