@@ -40,7 +40,12 @@ pub async fn send(client: &RelayClient, id: &str, plaintext: Vec<u8>) -> Result<
 
 /// Downloads the blob `blob` names, checks its size and hash and opens it, holding at most
 /// `max_plaintext` bytes; then deletes it at the relay.
-pub async fn fetch(client: &RelayClient, id: &str, blob: &BlobRef, max_plaintext: u64) -> Result<Vec<u8>, TransferError> {
+pub async fn fetch(
+    client: &RelayClient,
+    id: &str,
+    blob: &BlobRef,
+    max_plaintext: u64,
+) -> Result<Vec<u8>, TransferError> {
     if !crate::protocol::relay::is_valid_id(&blob.blob_id) {
         return Err(BlobError::Malformed("blob_id is not a relay id").into());
     }

@@ -8,12 +8,12 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "relay-client")]
+pub mod blob_transfer;
 pub mod bundle;
 pub mod clock;
 pub mod jose;
 pub mod protocol;
-#[cfg(feature = "relay-client")]
-pub mod blob_transfer;
 #[cfg(feature = "relay-client")]
 pub mod relay_client;
 #[cfg(feature = "relay-client")]

@@ -3,9 +3,9 @@
 //! answered over the same connection.
 
 use crate::api::AppState;
-use crate::gateway::exports::{self, ExportError, MAX_REQUESTED_CATEGORIES};
 use crate::blob_transfer::{self, TransferError};
 use crate::bundle::MAX_JWT_BYTES;
+use crate::gateway::exports::{self, ExportError, MAX_REQUESTED_CATEGORIES};
 use crate::gateway::imports;
 use crate::gateway::pairing::{self, PairingError};
 use crate::gateway::pairing_store::Connection;

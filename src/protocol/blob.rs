@@ -279,7 +279,10 @@ mod tests {
         let cut = chunks[..2].to_vec();
         let (sha256, size) = digest(cut.iter().map(Vec::as_slice));
         assert_eq!(open_all(&BlobRef { sha256, size, ..blob.clone() }, &cut, 4096), Err(BlobError::Corrupt));
-        assert!(matches!(open_all(&BlobRef { size: blob.size - 1, ..blob.clone() }, &chunks, 4096), Err(BlobError::WrongSize { .. })));
+        assert!(matches!(
+            open_all(&BlobRef { size: blob.size - 1, ..blob.clone() }, &chunks, 4096),
+            Err(BlobError::WrongSize { .. })
+        ));
         let small = Opener::new(&blob, 10).err();
         assert_eq!(small, Some(BlobError::TooLarge(10)));
     }

@@ -156,7 +156,8 @@ pub async fn download(
     });
     // After an error the stream must end: a chunk index past any blob reads as none.
     let body = Body::from_stream(chunks);
-    Ok(([(header::CONTENT_TYPE, MEDIA_TYPE.to_owned()), (header::CONTENT_LENGTH, size.to_string())], body).into_response())
+    Ok(([(header::CONTENT_TYPE, MEDIA_TYPE.to_owned()), (header::CONTENT_LENGTH, size.to_string())], body)
+        .into_response())
 }
 
 /// Deletes a blob once fetched; either side may.

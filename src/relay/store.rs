@@ -383,10 +383,7 @@ impl RelayStore {
             ("DELETE FROM relay_messages WHERE expires_at <= $1", now),
             ("DELETE FROM relay_proof_ids WHERE expires_at <= $1", now),
             ("DELETE FROM relay_connect_tokens WHERE expires_at <= $1", now),
-            (
-                "DELETE FROM relay_blob_chunks WHERE blob_id IN (SELECT id FROM relay_blobs WHERE expires_at <= $1)",
-                now,
-            ),
+            ("DELETE FROM relay_blob_chunks WHERE blob_id IN (SELECT id FROM relay_blobs WHERE expires_at <= $1)", now),
             ("DELETE FROM relay_blobs WHERE expires_at <= $1", now),
             (
                 "DELETE FROM relay_connections WHERE state = 'revoked' AND revoked_at <= $1

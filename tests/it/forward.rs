@@ -33,10 +33,15 @@ struct TwoOrganisations {
 
 impl TwoOrganisations {
     async fn start() -> Self {
+        Self::start_with(gdpr_gateway::demo::CONFIG).await
+    }
+
+    /// With organisation A configured by `a_config` (relative paths under its data dir).
+    async fn start_with(a_config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut schemas = Vec::new();
         let mut organisations = Vec::new();
-        for (name, text) in [("a", gdpr_gateway::demo::CONFIG), ("b", gdpr_gateway::demo::RECEIVER_CONFIG)] {
+        for (name, text) in [("a", a_config), ("b", gdpr_gateway::demo::RECEIVER_CONFIG)] {
             let database_url = match std::env::var(PG_ENV) {
                 Ok(url) => {
                     let (schema, scoped) = PgSchema::create(&url).await;
@@ -310,4 +315,161 @@ async fn the_demo_tells_the_whole_story() {
             .unwrap();
     let verified = bundle::verify_jwt(token.as_bytes(), &list.signing_keys()).unwrap();
     list.check_issuer(&verified.kid, &verified.claims.iss).unwrap();
+}
+
+/// Organisation A with one portable category in a file source under `big-data`.
+const BIG_CONFIG: &str = r#"
+[controller]
+id = "https://big.gdpr-gateway.example"
+name = "Big Data B.V."
+dpo_contact = "privacy@big.example"
+
+[controller.supervisory_authority]
+name = "Autoriteit Persoonsgegevens"
+url = "https://autoriteitpersoonsgegevens.nl"
+
+[[sources]]
+id = "meters"
+type = "file"
+name = "Smart meter archive"
+path = "big-data"
+
+[[categories]]
+id = "readings"
+name = "Smart meter readings"
+purposes = ["Billing"]
+legal_basis = "contract"
+retention = "P2Y"
+source = "meters"
+portable = true
+"#;
+
+/// Writes about `bytes` of readings for `subject` into A's file source.
+fn write_readings(orgs: &TwoOrganisations, subject: &str, bytes: usize) -> usize {
+    let dir = orgs.dir.path().join("a").join("big-data").join(subject);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < bytes {
+        text.push_str(&format!("{{\"meter\":\"E-{subject}-7731\",\"at\":{n},\"kwh\":{}.{:03}}}\n", n % 97, n % 1000));
+        n += 1;
+    }
+    std::fs::write(dir.join("readings.jsonl"), &text).unwrap();
+    n
+}
+
+#[tokio::test]
+async fn a_bundle_larger_than_a_message_travels_as_a_blob_both_ways() {
+    let orgs = TwoOrganisations::start_with(BIG_CONFIG).await;
+    let (a, b) = (orgs.a(), orgs.b());
+    let records = write_readings(&orgs, "carol", 1024 * 1024);
+    let wallet = orgs.wallet("wallet");
+    let carol = pair(a, &wallet, "carol").await;
+
+    let bundle = wallet.request_export(carol.clone(), Purpose::Portability, None, WAIT).await.unwrap();
+    assert!(!message::bundle_fits(bundle.token.len()), "{} bytes should not fit a message", bundle.token.len());
+    let verified = bundle::verify_jwt(bundle.token.as_bytes(), &a.state.keyring.jwks()).unwrap();
+    assert_eq!(verified.claims.bundle.categories[0].records.len(), records);
+
+    let receipt = wallet.forward(bundle.token.clone(), b.state.notice.controller.id.clone(), WAIT).await.unwrap();
+    let detail: Value = portal(b, Method::GET, &format!("/v1/imports/{}", receipt.import_id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["bundle"], bundle.token.as_str());
+
+    // Fetched blobs are deleted at once; the relay never held a readable byte of them.
+    let pending: i64 = match orgs.framework.relay.store.db() {
+        gdpr_gateway::store::Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM relay_blob_chunks").fetch_one(pool).await.unwrap()
+        }
+        gdpr_gateway::store::Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM relay_blob_chunks").fetch_one(pool).await.unwrap()
+        }
+        _ => unreachable!("two backends"),
+    };
+    assert_eq!(pending, 0);
+    let relay = relay_bytes(orgs.dir.path());
+    assert!(!contains(&relay, b"E-carol-7731"), "the relay holds a reading in the clear");
+    orgs.stop().await;
+}
+
+#[tokio::test]
+async fn a_blob_that_does_not_match_its_message_is_refused() {
+    let orgs = TwoOrganisations::start_with(BIG_CONFIG).await;
+    let b = orgs.b();
+    write_readings(&orgs, "carol", 512 * 1024);
+    let wallet = orgs.wallet("wallet");
+    let carol = pair(orgs.a(), &wallet, "carol").await;
+    let bundle = wallet.request_export(carol, Purpose::Access, None, WAIT).await.unwrap();
+
+    // A wallet that lies about the hash of the blob it uploaded.
+    let client =
+        RelayClient::new(&orgs.framework.relay_url, Arc::new(SigningKeyPair::generate()), Arc::new(orgs.clock.clone()))
+            .unwrap();
+    let encryption = EncryptionKeyPair::generate();
+    let b_id = b.state.notice.controller.id.clone();
+    let opened = client
+        .open_connection(&OpenConnection { controller_id: b_id, encryption_jwk: encryption.public_jwk().clone() })
+        .await
+        .unwrap();
+    let mut blob =
+        gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, bundle.token.into_bytes()).await.unwrap();
+    blob.sha256 = "0".repeat(64);
+    let offer =
+        Message::new(&opened.connection_id, orgs.clock.now(), Body::ImportOfferBlob { request_id: "x".into(), blob });
+    let sealed = message::seal(client.key(), &opened.controller.encryption_jwks.keys[0], &offer).unwrap();
+    client.post(&opened.connection_id, &sealed).await.unwrap();
+    let answer = loop {
+        if let Some(item) = client.messages(&opened.connection_id, WAIT).await.unwrap().into_iter().next() {
+            let body = item.body.unwrap();
+            break message::open(
+                body.as_bytes(),
+                &[&encryption],
+                &opened.controller.jwks,
+                &opened.connection_id,
+                orgs.clock.now(),
+            )
+            .unwrap()
+            .body;
+        }
+    };
+    match answer {
+        Body::RequestRefused { error_code, detail, .. } => {
+            assert_eq!(error_code, "digest_mismatch", "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(imports(b).await["imports"], json!([]));
+
+    // Only the side a blob is for may fetch it; anyone else learns nothing of it.
+    let mine = gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, b"hello".to_vec()).await.unwrap();
+    let own = client.blob(&opened.connection_id, &mine.blob_id).await.unwrap_err();
+    assert_eq!(own.error_code(), Some("not_found"));
+    let stranger =
+        RelayClient::new(&orgs.framework.relay_url, Arc::new(SigningKeyPair::generate()), Arc::new(orgs.clock.clone()))
+            .unwrap();
+    let theirs = stranger.blob(&opened.connection_id, &mine.blob_id).await.unwrap_err();
+    assert_eq!(theirs.error_code(), Some("connection_not_found"));
+    let wrong_type = reqwest::Client::new()
+        .post(format!("{}/v1/connections/{}/blobs", orgs.framework.relay_url, opened.connection_id))
+        .header(
+            "dpop",
+            gdpr_gateway::jose::dpop::sign(
+                client.key(),
+                "POST",
+                &format!("{}/v1/connections/{}/blobs", orgs.framework.relay_url, opened.connection_id),
+                orgs.clock.now(),
+            ),
+        )
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong_type, 415, "unsupported_media_type").await;
+    orgs.stop().await;
 }
