@@ -39,7 +39,8 @@ pub async fn send(client: &RelayClient, id: &str, plaintext: Vec<u8>) -> Result<
 }
 
 /// Downloads the blob `blob` names, checks its size and hash and opens it, holding at most
-/// `max_plaintext` bytes; then deletes it at the relay.
+/// `max_plaintext` bytes; then deletes it at the relay. A blob that fails for any reason
+/// but a passing relay or network trouble is deleted too, so naming it again costs nothing.
 pub async fn fetch(
     client: &RelayClient,
     id: &str,
@@ -49,6 +50,21 @@ pub async fn fetch(
     if !crate::protocol::relay::is_valid_id(&blob.blob_id) {
         return Err(BlobError::Malformed("blob_id is not a relay id").into());
     }
+    let fetched = download(client, id, blob, max_plaintext).await;
+    let keep = matches!(&fetched, Err(TransferError::Relay(e)) if crate::relay_client::is_transient(e));
+    if !keep {
+        // Best effort: a blob left behind expires at the relay.
+        let _ = client.delete_blob(id, &blob.blob_id).await;
+    }
+    fetched
+}
+
+async fn download(
+    client: &RelayClient,
+    id: &str,
+    blob: &BlobRef,
+    max_plaintext: u64,
+) -> Result<Vec<u8>, TransferError> {
     let mut opener = blob::Opener::new(blob, max_plaintext)?;
     let mut response = client.blob(id, &blob.blob_id).await?;
     let mut plaintext = Vec::new();
@@ -56,7 +72,5 @@ pub async fn fetch(
         plaintext.extend(opener.push(&bytes)?);
     }
     plaintext.extend(opener.finish()?);
-    // Best effort: a blob left behind expires with the mailbox's TTL.
-    let _ = client.delete_blob(id, &blob.blob_id).await;
     Ok(plaintext)
 }

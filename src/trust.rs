@@ -98,6 +98,14 @@ impl Trust {
             TrustSource::Pinned { location, operator_jwks } => {
                 let bytes = fetch(location).await?;
                 let list = TrustList::verify(&bytes, operator_jwks, now).map_err(|e: TrustListError| e.to_string())?;
+                // A source that serves an older list than one already seen is rolling back
+                // (say, to a list that still names a removed controller): keep the newer.
+                if let Some(current) = self.current().filter(|c| list.iat < c.list.iat) {
+                    return Err(format!(
+                        "the list at {location} was signed at {}, before the one in force ({})",
+                        list.iat, current.list.iat
+                    ));
+                }
                 let token = String::from_utf8(bytes).map_err(|_| "the trust list is not text".to_owned())?;
                 LoadedList { token: token.trim().to_owned(), list, loaded_at: now }
             }
@@ -126,16 +134,55 @@ async fn fetch(location: &str) -> Result<Vec<u8>, String> {
         if !response.status().is_success() {
             return Err(format!("{location}: HTTP {}", response.status()));
         }
-        let bytes = response.bytes().await.map_err(|e| format!("{location}: {e}"))?;
-        if bytes.len() > limit {
-            return Err(format!("{location}: larger than {limit} bytes"));
+        let too_large = || format!("{location}: larger than {limit} bytes");
+        if response.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
         }
-        Ok(bytes.to_vec())
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| format!("{location}: {e}"))? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     } else {
         let bytes = tokio::fs::read(location).await.map_err(|e| format!("{location}: {e}"))?;
         if bytes.len() > limit {
             return Err(format!("{location}: larger than {limit} bytes"));
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn signed(operator: &SigningKeyPair, iat: UnixSeconds) -> String {
+        let list =
+            TrustList { iss: "https://op.example".into(), iat, exp: iat + 1000, version: 1, controllers: vec![] };
+        list.sign(operator).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_source_that_rolls_back_to_an_older_list_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.jwt");
+        let operator = SigningKeyPair::generate();
+        std::fs::write(&path, signed(&operator, 200)).unwrap();
+        let source = TrustSource::Pinned {
+            location: path.display().to_string(),
+            operator_jwks: Jwks { keys: vec![operator.public_jwk().clone()] },
+        };
+        let trust = Trust::load(source, Arc::new(ManualClock::new(300))).await.unwrap();
+        std::fs::write(&path, signed(&operator, 100)).unwrap();
+        assert!(trust.refresh().await.unwrap_err().contains("before the one in force"));
+        assert_eq!(trust.current().unwrap().list.iat, 200);
+        std::fs::write(&path, signed(&operator, 250)).unwrap();
+        trust.refresh().await.unwrap();
+        assert_eq!(trust.current().unwrap().list.iat, 250);
     }
 }

@@ -4,6 +4,7 @@ CREATE TABLE relay_blobs (
     id            TEXT PRIMARY KEY NOT NULL,
     connection_id TEXT NOT NULL REFERENCES relay_connections (id) ON DELETE CASCADE,
     recipient     TEXT NOT NULL,
+    declared      BIGINT NOT NULL,
     size          BIGINT,
     sha256        TEXT,
     created_at    BIGINT NOT NULL,

@@ -331,6 +331,18 @@ impl PairingStore {
         })
     }
 
+    /// Forgets a message id whose handling failed and will be tried again.
+    pub async fn unspend_message_id(&self, connection_id: &str, jti: &str) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM message_ids WHERE connection_id = $1 AND jti = $2")
+                .bind(connection_id)
+                .bind(jti)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// active → revoked; false when it was revoked already.
     pub async fn revoke_connection(&self, id: &str, now: UnixSeconds) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;

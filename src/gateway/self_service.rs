@@ -11,7 +11,7 @@ use crate::gateway::pairing::{self, PairingError};
 use crate::gateway::pairing_store::Connection;
 use crate::jose::{Jwks, OkpPublicJwk};
 use crate::protocol::ErrorCode;
-use crate::protocol::blob::BlobRef;
+use crate::protocol::blob::{BlobError, BlobRef};
 use crate::protocol::message::{self, Body, MAX_AGE_SECS};
 use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MailboxItem};
 use crate::relay_client::is_transient;
@@ -44,8 +44,17 @@ pub async fn on_envelope(state: &AppState, item: &MailboxItem) -> Result<(), Pai
         tracing::warn!(connection = %item.connection_id, jti = %message.jti, "dropping a replayed message");
         return Ok(());
     }
+    let handled = answer(state, item, &sender, message.body).await;
+    if handled.is_err() {
+        // Worth a retry: the item comes again, and must not then count as a replay.
+        state.pairings.unspend_message_id(&item.connection_id, &message.jti).await?;
+    }
+    handled
+}
+
+async fn answer(state: &AppState, item: &MailboxItem, sender: &Sender, body: Body) -> Result<(), PairingError> {
     let subject = sender.bound.as_ref().map(|c| c.subject_ref.as_str());
-    let reply = match (message.body, &sender.bound) {
+    let reply = match (body, &sender.bound) {
         (Body::ImportOffer { request_id, bundle }, _) => {
             imports::receive(state, &item.connection_id, subject, request_id, bundle).await?
         }
@@ -164,7 +173,15 @@ async fn receive_blob(
             Err(_) => Ok(refused(request_id, ErrorCode::Malformed, "the blob is not a compact JWS".into())),
         },
         Err(TransferError::Relay(e)) if is_transient(&e) => Err(e.into()),
-        Err(e) => Ok(refused(request_id, ErrorCode::DigestMismatch, e.to_string())),
+        Err(TransferError::Relay(e)) => Ok(refused(request_id, ErrorCode::RelayUnavailable, e.to_string())),
+        Err(TransferError::Blob(e)) => {
+            let code = match e {
+                BlobError::TooLarge(_) => ErrorCode::BundleTooLarge,
+                BlobError::Malformed(_) => ErrorCode::Malformed,
+                _ => ErrorCode::DigestMismatch,
+            };
+            Ok(refused(request_id, code, e.to_string()))
+        }
     }
 }
 

@@ -108,8 +108,9 @@ pub fn sealed_chunks(plaintext: Vec<u8>, mut sealer: Sealer) -> impl Iterator<It
 }
 
 /// Ciphertext bytes of a plaintext of `len` bytes.
-pub fn sealed_len(len: u64) -> u64 {
-    let chunks = len.div_ceil(CHUNK_BYTES as u64).max(1);
+pub const fn sealed_len(len: u64) -> u64 {
+    let chunks = len.div_ceil(CHUNK_BYTES as u64);
+    let chunks = if chunks == 0 { 1 } else { chunks };
     len + chunks * TAG_BYTES as u64
 }
 
@@ -170,11 +171,13 @@ impl Opener {
         self.pending.extend_from_slice(bytes);
         let mut out = Vec::new();
         // A full chunk followed by more bytes cannot be the last one.
-        while self.pending.len() > SEALED_CHUNK_BYTES {
-            let rest = self.pending.split_off(SEALED_CHUNK_BYTES);
-            let chunk = std::mem::replace(&mut self.pending, rest);
+        let mut at = 0;
+        while self.pending.len() - at > SEALED_CHUNK_BYTES {
+            let chunk = self.pending[at..at + SEALED_CHUNK_BYTES].to_vec();
             out.extend(self.open(&chunk, false)?);
+            at += SEALED_CHUNK_BYTES;
         }
+        self.pending.drain(..at);
         Ok(out)
     }
 

@@ -17,10 +17,10 @@ use utoipa_axum::routes;
 
 use super::api::{require_open, side_of};
 use super::proof::Caller;
-use super::{BLOB_STORAGE_CHUNK_BYTES, RelayState};
+use super::{BLOB_STORAGE_CHUNK_BYTES, BLOB_UPLOAD_TIMEOUT, RelayState};
 use crate::api::ApiError;
 use crate::protocol::blob::MEDIA_TYPE;
-use crate::protocol::relay::{StoredBlob, is_valid_id};
+use crate::protocol::relay::{ConnectionOrigin, StoredBlob, is_valid_id};
 use crate::protocol::{ErrorCode, Problem};
 
 /// The blob routes; uploads read their body under the relay's own blob cap.
@@ -44,7 +44,8 @@ pub fn router() -> OpenApiRouter<Arc<RelayState>> {
         (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "mailbox_full: too many blobs on this connection", body = Problem, content_type = "application/problem+json")
+        (status = 400, description = "invalid_parameter: no Content-Length; malformed_body: the body broke off or differs from Content-Length", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "mailbox_full: too many blobs on this connection, or the relay's blob storage is full", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn upload(
@@ -60,22 +61,36 @@ pub async fn upload(
     if content_type != MEDIA_TYPE {
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType, format!("a blob is {MEDIA_TYPE}")));
     }
-    let limit = state.limits.max_blob_bytes;
-    if headers
+    // The declared length is what the blob may claim of the relay's storage quota, so it
+    // is required up front and the body may not exceed it.
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|len| len > limit)
-    {
-        return Err(too_large(limit));
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidParameter, "a blob upload needs Content-Length"))?;
+    if declared > state.limits.max_blob_bytes {
+        return Err(too_large(state.limits.max_blob_bytes));
     }
     let now = state.clock.now();
     let blob_id = uuid::Uuid::new_v4().simple().to_string();
-    let expires_at = now + state.limits.message_ttl_secs;
-    if !state.store.create_blob(&blob_id, &id, side.other(), state.limits.max_blobs, now, expires_at).await? {
-        let detail = format!("a connection holds at most {} blobs; fetch or delete some first", state.limits.max_blobs);
+    let expires_at = now + state.limits.blob_ttl_secs;
+    // A connection a wallet opened to forward one bundle needs one blob.
+    let max_blobs = if connection.origin == ConnectionOrigin::Wallet { 1 } else { state.limits.max_blobs };
+    let caps = (max_blobs, state.limits.max_total_blob_bytes);
+    if !state.store.create_blob(&blob_id, &id, side.other(), declared, caps, now, expires_at).await? {
+        let detail = format!(
+            "the connection holds {max_blobs} blobs, or the relay's blob storage is full; fetch or delete blobs, or retry later"
+        );
         return Err(ApiError::new(ErrorCode::MailboxFull, detail));
     }
-    match store_chunks(&state, &blob_id, body, limit).await {
+    let stored = tokio::time::timeout(BLOB_UPLOAD_TIMEOUT, store_chunks(&state, &blob_id, body, declared)).await;
+    let stored = stored.unwrap_or_else(|_| {
+        Err(ApiError::new(ErrorCode::MalformedBody, format!("the upload took longer than {BLOB_UPLOAD_TIMEOUT:?}")))
+    });
+    match stored {
+        Ok((size, _)) if size != declared => {
+            let _ = state.store.delete_blob(&blob_id).await;
+            Err(ApiError::new(ErrorCode::MalformedBody, format!("{size} bytes arrived, {declared} were declared")))
+        }
         Ok((size, sha256)) => {
             state.store.complete_blob(&blob_id, size, &sha256).await?;
             Ok((StatusCode::CREATED, Json(StoredBlob { blob_id, size, sha256 })))

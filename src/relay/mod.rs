@@ -39,10 +39,18 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// With a shared database, how often waiters re-read: another instance cannot wake them.
 pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
-/// Largest blob one upload may store.
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = 512 * 1024 * 1024;
-/// Most unexpired blobs one connection holds.
-pub const DEFAULT_MAX_BLOBS: u32 = 8;
+/// Largest blob one upload may store: the largest bundle, sealed.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(crate::bundle::MAX_JWT_BYTES as u64);
+/// Most unexpired blobs one connection holds; a connection a wallet opened holds one.
+pub const DEFAULT_MAX_BLOBS: u32 = 4;
+/// Most bytes all unexpired blobs together may claim: storage a relay can be made to
+/// hold, whoever uploads.
+pub const DEFAULT_MAX_TOTAL_BLOB_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+/// How long a blob waits to be fetched; its message says where it was, and the request
+/// can be made again.
+pub const DEFAULT_BLOB_TTL_SECS: u64 = 24 * 3600;
+/// Longest one upload may take.
+pub const BLOB_UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Bytes per stored blob chunk: what the relay holds in memory per upload or download.
 pub const BLOB_STORAGE_CHUNK_BYTES: usize = 1024 * 1024;
 /// Longest an SSE stream stays open; clients reconnect.
@@ -66,6 +74,8 @@ pub struct RelayLimits {
     pub connect_per_token: u32,
     pub max_blob_bytes: u64,
     pub max_blobs: u32,
+    pub max_total_blob_bytes: u64,
+    pub blob_ttl_secs: u64,
 }
 
 impl Default for RelayLimits {
@@ -77,6 +87,8 @@ impl Default for RelayLimits {
             connect_per_token: CONNECT_PER_TOKEN,
             max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
             max_blobs: DEFAULT_MAX_BLOBS,
+            max_total_blob_bytes: DEFAULT_MAX_TOTAL_BLOB_BYTES,
+            blob_ttl_secs: DEFAULT_BLOB_TTL_SECS,
         }
     }
 }

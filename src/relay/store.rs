@@ -406,30 +406,38 @@ pub struct BlobInfo {
 }
 
 impl RelayStore {
-    /// Starts a blob for `recipient` on `connection_id`, unless the connection already has
-    /// `max_blobs`; false then.
+    /// Starts a blob of at most `declared` bytes for `recipient` on `connection_id`, unless
+    /// the connection already holds `max_blobs` or all blobs together would claim more than
+    /// `max_total` bytes; false then. Both caps are checked in the insert itself; on
+    /// PostgreSQL concurrent uploads may pass them by their number, as with mailboxes.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_blob(
         &self,
         id: &str,
         connection_id: &str,
         recipient: Side,
-        max_blobs: u32,
+        declared: u64,
+        (max_blobs, max_total): (u32, u64),
         now: UnixSeconds,
         expires_at: UnixSeconds,
     ) -> Result<bool, StoreError> {
         let (now, expires_at) = (to_i64(now, "now")?, to_i64(expires_at, "expires_at")?);
+        let (declared, max_total) = (to_i64(declared, "declared")?, to_i64(max_total, "max_total")?);
         on_db!(&self.db, pool => {
             let done = sqlx::query(
-                "INSERT INTO relay_blobs (id, connection_id, recipient, created_at, expires_at)
-                 SELECT $1, $2, $3, $4, $5
-                 WHERE (SELECT COUNT(*) FROM relay_blobs WHERE connection_id = $2 AND expires_at > $4) < $6",
+                "INSERT INTO relay_blobs (id, connection_id, recipient, declared, created_at, expires_at)
+                 SELECT $1, $2, $3, $4, $5, $6
+                 WHERE (SELECT COUNT(*) FROM relay_blobs WHERE connection_id = $2 AND expires_at > $5) < $7
+                   AND (SELECT COALESCE(SUM(declared), 0) FROM relay_blobs WHERE expires_at > $5) + $4 <= $8",
             )
             .bind(id)
             .bind(connection_id)
             .bind(recipient.as_str())
+            .bind(declared)
             .bind(now)
             .bind(expires_at)
             .bind(i64::from(max_blobs))
+            .bind(max_total)
             .execute(pool)
             .await?;
             Ok(done.rows_affected() == 1)

@@ -232,11 +232,17 @@ impl Wallet {
         if claims.iss != stored.controller.id {
             return Err(WalletError::BadBundle(format!("issued by {:?}, not {:?}", claims.iss, stored.controller.id)));
         }
-        if let Some(subject) = stored.subject.as_ref().filter(|s| **s != claims.sub) {
-            return Err(WalletError::BadBundle(format!(
-                "the bundle is about {:?}, not this connection's account {subject:?}",
-                claims.sub
-            )));
+        match &stored.subject {
+            Some(subject) if *subject == claims.sub => {}
+            Some(subject) => {
+                return Err(WalletError::BadBundle(format!(
+                    "the bundle is about {:?}, not this connection's account {subject:?}",
+                    claims.sub
+                )));
+            }
+            None => {
+                return Err(WalletError::BadBundle("this connection is bound to no account yet".into()));
+            }
         }
         Ok(summary(token, &verified))
     }
@@ -299,8 +305,10 @@ impl Wallet {
             Err(e) => Err(e),
         };
         if opened {
-            // Single use: close it whatever the outcome.
-            let _ = self.client(&stored)?.revoke(&stored.connection_id).await;
+            // Single use: close it whatever the outcome, without letting that hide it.
+            if let Ok(client) = self.client(&stored) {
+                let _ = client.revoke(&stored.connection_id).await;
+            }
         }
         Ok(ImportReceipt {
             import_id: answer?,
@@ -372,8 +380,10 @@ impl Wallet {
         }
     }
 
+    /// Every connection the store holds that reads back; an unreadable entry is skipped
+    /// here (listing it names the error).
     fn all_stored(&self) -> Result<Vec<Stored>, WalletError> {
-        self.store.names()?.iter().map(|name| self.load(name)).collect()
+        Ok(self.store.names()?.iter().filter_map(|name| self.load(name).ok()).collect())
     }
 
     /// When the bundle claims a signing key of an organisation this wallet knows, it must

@@ -445,8 +445,13 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
     }
     assert_eq!(imports(b).await["imports"], json!([]));
 
-    // Only the side a blob is for may fetch it; anyone else learns nothing of it.
+    // B deleted the blob it could not open, so the one blob a forwarding connection may
+    // hold is free again; a second one is refused.
     let mine = gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, b"hello".to_vec()).await.unwrap();
+    let second =
+        gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, b"again".to_vec()).await.unwrap_err();
+    assert_eq!(second.error_code(), Some("mailbox_full"));
+    // Only the side a blob is for may fetch it; anyone else learns nothing of it.
     let own = client.blob(&opened.connection_id, &mine.blob_id).await.unwrap_err();
     assert_eq!(own.error_code(), Some("not_found"));
     let stranger =
@@ -471,5 +476,16 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
         .await
         .unwrap();
     assert_problem(wrong_type, 415, "unsupported_media_type").await;
+    // Without Content-Length a blob cannot be weighed against the storage quota.
+    let url = format!("{}/v1/connections/{}/blobs", orgs.framework.relay_url, opened.connection_id);
+    let chunked = reqwest::Client::new()
+        .post(&url)
+        .header("dpop", gdpr_gateway::jose::dpop::sign(client.key(), "POST", &url, orgs.clock.now()))
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(vec![1u8; 10])])))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(chunked, 400, "invalid_parameter").await;
     orgs.stop().await;
 }
