@@ -67,7 +67,9 @@ async fn download(
 ) -> Result<Vec<u8>, TransferError> {
     let mut opener = blob::Opener::new(blob, max_plaintext)?;
     let mut response = client.blob(id, &blob.blob_id).await?;
-    let mut plaintext = Vec::new();
+    // Sized once: the reference says how large it is, and the opener refused anything
+    // over the cap already.
+    let mut plaintext = Vec::with_capacity(usize::try_from(blob.size).unwrap_or(0));
     while let Some(bytes) = response.chunk().await.map_err(|e| RelayError::Transport(e.to_string()))? {
         plaintext.extend(opener.push(&bytes)?);
     }

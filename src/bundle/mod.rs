@@ -14,7 +14,7 @@ use crate::jose::{SigningKeyPair, jws};
 use crate::protocol::notice::{Controller, NoticeCategory, Right};
 
 pub use summary::Summary;
-pub use verify::{BundleError, CategorySummary, VerifiedBundle, verify_jwt};
+pub use verify::{BundleError, CategorySummary, VerifiedBundle, VerifiedSummary, verify_jwt, verify_jwt_summary};
 
 /// `typ` of every bundle JWS.
 pub const TYP: &str = "gdpr-bundle+jwt";

@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Claims, MAX_JWT_BYTES, TYP, VERSION};
+use super::{Art15, Claims, MAX_JWT_BYTES, Purpose, TYP, VERSION};
 use crate::clock::UnixSeconds;
 use crate::jose::Jwks;
 use crate::jose::jws::{self, JwsError, Policy};
 use crate::jose::strict_json;
+use crate::protocol::notice::NoticeCategory;
 
 /// Why a bundle was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +60,115 @@ impl VerifiedBundle {
     }
 }
 
+/// What a wallet or a receiving gateway needs of a verified bundle, without its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSummary {
+    pub kid: String,
+    pub iss: String,
+    pub sub: String,
+    pub iat: UnixSeconds,
+    pub jti: String,
+    pub purpose: Purpose,
+    pub categories: Vec<CategorySummary>,
+}
+
+/// The claims as [`Claims`] reads them, but each category's records only checked to be
+/// objects and counted: verifying a large bundle then costs the payload, not a tree of it.
+#[derive(Deserialize)]
+struct SummaryClaims {
+    iss: String,
+    sub: String,
+    iat: UnixSeconds,
+    jti: String,
+    bundle: SummaryBundle,
+}
+
+#[derive(Deserialize)]
+struct SummaryBundle {
+    version: u32,
+    purpose: Purpose,
+    categories: Vec<SummaryCategory>,
+    #[allow(dead_code)] // read so that a bundle without it is refused, as `Claims` would
+    art15: Art15,
+}
+
+#[derive(Deserialize)]
+struct SummaryCategory {
+    #[serde(flatten)]
+    info: NoticeCategory,
+    records: RecordCount,
+}
+
+/// A JSON array of objects, counted and dropped.
+struct RecordCount(usize);
+
+impl<'de> Deserialize<'de> for RecordCount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counter;
+        impl<'de> serde::de::Visitor<'de> for Counter {
+            type Value = RecordCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of JSON objects")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<RecordCount, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<ObjectShape>()?.is_some() {
+                    n += 1;
+                }
+                Ok(RecordCount(n))
+            }
+        }
+        d.deserialize_seq(Counter)
+    }
+}
+
+/// Any JSON object, not kept.
+struct ObjectShape;
+
+impl<'de> Deserialize<'de> for ObjectShape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = ObjectShape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ObjectShape, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ObjectShape)
+            }
+        }
+        d.deserialize_map(Shape)
+    }
+}
+
+/// Verifies a compact JWS bundle as [`verify_jwt`] does (signature, strict JSON, v1
+/// claims) but keeps only its summary: what wallets and receivers of forwards use, so a
+/// 64 MiB bundle costs them its payload rather than a tree of every record.
+pub fn verify_jwt_summary(token: &[u8], keys: &Jwks) -> Result<VerifiedSummary, BundleError> {
+    let verified = jws::verify(token, keys, Policy { typ: TYP, max_bytes: MAX_JWT_BYTES })?;
+    strict_json::check(&verified.payload).map_err(JwsError::from)?;
+    let claims: SummaryClaims =
+        serde_json::from_slice(&verified.payload).map_err(|e| BundleError::InvalidClaims(e.to_string()))?;
+    if claims.bundle.version != VERSION {
+        return Err(BundleError::InvalidClaims(format!("version {} is not {VERSION}", claims.bundle.version)));
+    }
+    Ok(VerifiedSummary {
+        kid: verified.kid,
+        iss: claims.iss,
+        sub: claims.sub,
+        iat: claims.iat,
+        jti: claims.jti,
+        purpose: claims.bundle.purpose,
+        categories: claims
+            .bundle
+            .categories
+            .into_iter()
+            .map(|c| CategorySummary { id: c.info.id, name: c.info.name, records: c.records.0 })
+            .collect(),
+    })
+}
+
 /// Verifies a compact JWS bundle against pinned keys.
 pub fn verify_jwt(token: &[u8], keys: &Jwks) -> Result<VerifiedBundle, BundleError> {
     let verified = jws::verify(token, keys, Policy { typ: TYP, max_bytes: MAX_JWT_BYTES })?;
@@ -99,6 +209,41 @@ mod tests {
             let token = sign_with_header(key.signing_key(), header.as_bytes(), &payload);
             let err = verify_jwt(token.as_bytes(), &keys).unwrap_err();
             assert!(expected(&err), "{err:?}");
+            let err = verify_jwt_summary(token.as_bytes(), &keys).unwrap_err();
+            assert!(expected(&err), "summary: {err:?}");
+        }
+    }
+
+    #[test]
+    fn the_summary_reads_what_the_full_verification_reads() {
+        let key = SigningKeyPair::generate();
+        let keys = Jwks { keys: vec![key.public_jwk().clone()] };
+        let header = format!(r#"{{"alg":"EdDSA","kid":"{}","typ":"{TYP}"}}"#, key.kid());
+        let category = r#"{"id":"c","name":"C","purposes":["p"],"legal_basis":"contract",
+            "legal_basis_article":"Art. 6(1)(b) GDPR","legal_basis_text":"contract","special_category":false,
+            "retention":"P1Y","retention_text":"1 year","recipients":[],"source":"s","portable":true,"records":RECORDS}"#;
+        let art15 = r#"{"controller":{"id":"https://a.example","name":"A","dpo_contact":"d",
+            "supervisory_authority":{"name":"AP","url":"https://ap.example"}},"rights":[]}"#;
+        let claims = |records: &str| {
+            format!(
+                r#"{{"iss":"https://a.example","sub":"alice","iat":1,"jti":"j","bundle":{{"version":1,
+                "purpose":"access","categories":[{}],"art15":{art15}}}}}"#,
+                category.replace("RECORDS", records)
+            )
+        };
+        let sign = |payload: String| sign_with_header(key.signing_key(), header.as_bytes(), payload.as_bytes());
+        let good = sign(claims(r#"[{"a":1},{"b":[2]}]"#));
+        let full = verify_jwt(good.as_bytes(), &keys).unwrap();
+        let summary = verify_jwt_summary(good.as_bytes(), &keys).unwrap();
+        assert_eq!(
+            (summary.iss.as_str(), summary.sub.as_str(), summary.jti.as_str()),
+            ("https://a.example", "alice", "j")
+        );
+        assert_eq!(summary.categories, full.categories());
+        for records in [r#"[{"a":1,"a":2}]"#, "[1]", r#"{"a":1}"#] {
+            let bad = sign(claims(records));
+            assert!(verify_jwt(bad.as_bytes(), &keys).is_err(), "{records}");
+            assert!(verify_jwt_summary(bad.as_bytes(), &keys).is_err(), "summary {records}");
         }
     }
 }

@@ -129,29 +129,64 @@ pub async fn signed_jwt(
         kid: key.kid().to_owned(),
         created_at: state.clock.now(),
     };
-    let data = collect(state, open).await?;
-    let claims = claims(state, subject, purpose, jti, data);
-    let token = crate::bundle::sign_jwt(&claims, key).map_err(|e| ExportError::Signing(e.to_string()))?;
-    Ok((token, record))
+    let categories = collect(state, open).await?;
+    let art15 = Art15 { controller: state.notice.controller.clone(), rights: state.notice.rights.clone() };
+    let claims = SignedClaims {
+        iss: &state.notice.controller.id,
+        sub: subject.as_str(),
+        iat: state.clock.now(),
+        jti: &record.id,
+        bundle: SignedBundle { version: VERSION, purpose, categories, art15 },
+    };
+    let payload = serde_json::to_vec(&claims).map_err(|e| ExportError::Signing(e.to_string()))?;
+    drop(claims);
+    Ok((crate::jose::jws::sign(key, crate::bundle::TYP, &payload), record))
 }
 
-/// Reads every record into memory for the compact JWS form, refusing more than
-/// [`MAX_JWT_RECORDS_BYTES`].
-pub async fn collect(state: &AppState, open: OpenCategories<'_>) -> Result<Vec<CategoryData>, ExportError> {
+/// [`Claims`] as they are signed: each record kept as the JSON text it serializes to, not
+/// as a tree, so a large bundle costs its text (the same bytes `Claims` would give).
+#[derive(serde::Serialize)]
+struct SignedClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    iat: crate::clock::UnixSeconds,
+    jti: &'a str,
+    bundle: SignedBundle,
+}
+
+#[derive(serde::Serialize)]
+struct SignedBundle {
+    version: u32,
+    purpose: Purpose,
+    categories: Vec<SignedCategory>,
+    art15: Art15,
+}
+
+#[derive(serde::Serialize)]
+pub struct SignedCategory {
+    #[serde(flatten)]
+    info: NoticeCategory,
+    records: Vec<Box<serde_json::value::RawValue>>,
+}
+
+/// Reads every record into memory as JSON text for the compact JWS form, refusing more
+/// than [`MAX_JWT_RECORDS_BYTES`].
+pub async fn collect(state: &AppState, open: OpenCategories<'_>) -> Result<Vec<SignedCategory>, ExportError> {
     let mut size = 0usize;
     let mut data = Vec::with_capacity(open.len());
     for (category, stream) in open {
         let mut records = Vec::new();
         if let Some(mut stream) = stream {
             while let Some(record) = stream.try_next().await.map_err(ExportError::Connector)? {
-                size += serde_json::to_vec(&record).map_or(0, |v| v.len());
+                let text = serde_json::value::to_raw_value(&record).map_err(|e| ExportError::Signing(e.to_string()))?;
+                size += text.get().len();
                 if size > MAX_JWT_RECORDS_BYTES {
                     return Err(ExportError::TooLargeForJwt);
                 }
-                records.push(record);
+                records.push(text);
             }
         }
-        data.push(CategoryData { info: state.notice_category(category), records });
+        data.push(SignedCategory { info: state.notice_category(category), records });
     }
     Ok(data)
 }

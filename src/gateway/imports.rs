@@ -41,7 +41,7 @@ pub async fn receive(
             ));
         }
     };
-    let verified = match bundle::verify_jwt(token.as_bytes(), &loaded.list.signing_keys()) {
+    let verified = match bundle::verify_jwt_summary(token.as_bytes(), &loaded.list.signing_keys()) {
         Ok(verified) => verified,
         Err(BundleError::Jws(JwsError::UnknownKid(kid))) => {
             let detail = format!("the signing key {kid:?} belongs to no controller in the trust list");
@@ -49,10 +49,10 @@ pub async fn receive(
         }
         Err(e) => return Ok(refuse(verification_code(&e), e.to_string())),
     };
-    if let Err(e) = loaded.list.check_issuer(&verified.kid, &verified.claims.iss) {
+    if let Err(e) = loaded.list.check_issuer(&verified.kid, &verified.iss) {
         return Ok(refuse(ErrorCode::IssuerMismatch, e.to_string()));
     }
-    let claims = &verified.claims;
+    let claims = &verified;
     let import = Import {
         id: uuid::Uuid::new_v4().simple().to_string(),
         issuer: claims.iss.clone(),
@@ -60,8 +60,8 @@ pub async fn receive(
         issuer_subject: claims.sub.clone(),
         subject_ref: subject_ref.map(str::to_owned),
         connection_id: connection_id.to_owned(),
-        purpose: claims.bundle.purpose.as_str().to_owned(),
-        categories: claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
+        purpose: claims.purpose.as_str().to_owned(),
+        categories: claims.categories.iter().map(|c| c.id.clone()).collect(),
         bundle_sha256: hex::encode(Sha256::digest(token.as_bytes())),
         bundle: token,
         issued_at: claims.iat,

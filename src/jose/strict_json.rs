@@ -32,6 +32,20 @@ pub fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     }
 }
 
+/// Checks that `bytes` is one JSON value without duplicate members, building nothing: for
+/// large documents that are then read into a narrower shape.
+pub fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
+    let mut duplicate = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let result =
+        CheckSeed { duplicate: &mut duplicate }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    match (result, duplicate) {
+        (_, Some(name)) => Err(StrictJsonError::DuplicateMember(name)),
+        (Ok(()), None) => Ok(()),
+        (Err(e), None) => Err(StrictJsonError::Invalid(e.to_string())),
+    }
+}
+
 /// Parses a JSON object; anything else is `Invalid`.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, StrictJsonError> {
     match parse(bytes)? {
@@ -111,6 +125,69 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     }
 }
 
+/// [`StrictSeed`] without the value: remembers only the member names of the objects it is
+/// inside of.
+struct CheckSeed<'a> {
+    duplicate: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for CheckSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CheckSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        if v.is_finite() { Ok(()) } else { Err(E::custom("non-finite number")) }
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(CheckSeed { duplicate: &mut *self.duplicate })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut names = std::collections::HashSet::new();
+        while let Some(key) = access.next_key::<String>()? {
+            access.next_value_seed(CheckSeed { duplicate: &mut *self.duplicate })?;
+            if !names.insert(key.clone()) {
+                *self.duplicate = Some(key.clone());
+                return Err(de::Error::custom(format!("duplicate JSON member {key:?}")));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +202,10 @@ mod tests {
     fn rejects_duplicates_at_any_depth() {
         for (text, name) in [(r#"{"a":1,"a":2}"#, "a"), (r#"{"x":{"b":1,"b":1}}"#, "b"), (r#"[{"k":1,"k":2}]"#, "k")] {
             assert_eq!(parse(text.as_bytes()), Err(StrictJsonError::DuplicateMember(name.into())));
+            assert_eq!(check(text.as_bytes()), Err(StrictJsonError::DuplicateMember(name.into())));
         }
+        assert_eq!(check(br#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}],"b":{"a":1}}"#), Ok(()));
+        assert!(matches!(check(b"{} {}"), Err(StrictJsonError::Invalid(_))));
     }
 
     #[test]

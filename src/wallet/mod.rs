@@ -226,9 +226,9 @@ impl Wallet {
     /// that it is about the account the connection is bound to.
     pub fn verify(&self, connection_id: String, token: String) -> Result<Bundle, WalletError> {
         let stored = self.load(&connection_id)?;
-        let verified = bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks)
+        let verified = bundle::verify_jwt_summary(token.as_bytes(), &stored.controller.jwks)
             .map_err(|e| WalletError::BadBundle(e.to_string()))?;
-        let claims = &verified.claims;
+        let claims = &verified;
         if claims.iss != stored.controller.id {
             return Err(WalletError::BadBundle(format!("issued by {:?}, not {:?}", claims.iss, stored.controller.id)));
         }
@@ -351,18 +351,18 @@ fn new_request_id() -> String {
     hex::encode(id)
 }
 
-fn summary(token: String, verified: &bundle::VerifiedBundle) -> Bundle {
+fn summary(token: String, verified: &bundle::VerifiedSummary) -> Bundle {
     Bundle {
-        issuer: verified.claims.iss.clone(),
-        subject: verified.claims.sub.clone(),
-        bundle_id: verified.claims.jti.clone(),
-        categories: verified.claims.bundle.categories.iter().map(|c| c.info.id.clone()).collect(),
+        issuer: verified.iss.clone(),
+        subject: verified.sub.clone(),
+        bundle_id: verified.jti.clone(),
+        categories: verified.categories.iter().map(|c| c.id.clone()).collect(),
         token,
     }
 }
 
 fn bundle_issued_by(token: &str, stored: &Stored) -> bool {
-    bundle::verify_jwt(token.as_bytes(), &stored.controller.jwks).is_ok_and(|v| v.claims.iss == stored.controller.id)
+    bundle::verify_jwt_summary(token.as_bytes(), &stored.controller.jwks).is_ok_and(|v| v.iss == stored.controller.id)
 }
 
 impl Wallet {
@@ -390,15 +390,12 @@ impl Wallet {
     /// verify under it: a tampered bundle is refused before it leaves the phone.
     fn check_known_issuer(&self, token: &str, all: &[Stored]) -> Result<(), WalletError> {
         let keys = Jwks { keys: all.iter().flat_map(|s| s.controller.jwks.keys.iter().cloned()).collect() };
-        match bundle::verify_jwt(token.as_bytes(), &keys) {
+        match bundle::verify_jwt_summary(token.as_bytes(), &keys) {
             Ok(verified) => {
                 let owner = all.iter().find(|s| s.controller.jwks.find(&verified.kid).is_some());
                 match owner {
-                    Some(owner) if owner.controller.id == verified.claims.iss => Ok(()),
-                    _ => Err(WalletError::BadBundle(format!(
-                        "signed with a key that is not {:?}'s",
-                        verified.claims.iss
-                    ))),
+                    Some(owner) if owner.controller.id == verified.iss => Ok(()),
+                    _ => Err(WalletError::BadBundle(format!("signed with a key that is not {:?}'s", verified.iss))),
                 }
             }
             // An organisation this wallet has not met: the receiver checks it against the

@@ -56,6 +56,7 @@ async fn every_documented_operation_is_served() {
     documented.sort();
     let expected = [
         "DELETE /relay/v1/connections/{connection_id}",
+        "DELETE /relay/v1/connections/{connection_id}/blobs/{blob_id}",
         "DELETE /relay/v1/connections/{connection_id}/messages/{message_id}",
         "DELETE /v1/pairings/{pairing_id}",
         "DELETE /v1/subjects/{subject_ref}/connections/{connection_id}",
@@ -66,6 +67,7 @@ async fn every_documented_operation_is_served() {
         "GET /readyz",
         "GET /relay/c/{token}",
         "GET /relay/v1/connections/{connection_id}",
+        "GET /relay/v1/connections/{connection_id}/blobs/{blob_id}",
         "GET /relay/v1/connections/{connection_id}/messages",
         "GET /relay/v1/connections/{connection_id}/messages/stream",
         "GET /relay/v1/inbox",
@@ -81,6 +83,7 @@ async fn every_documented_operation_is_served() {
         "POST /relay/v1/connect",
         "POST /relay/v1/connect-tokens",
         "POST /relay/v1/connections",
+        "POST /relay/v1/connections/{connection_id}/blobs",
         "POST /relay/v1/connections/{connection_id}/messages",
         "POST /v1/pairings",
         "POST /v1/pairings/{pairing_id}/confirm",
