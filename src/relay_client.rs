@@ -146,14 +146,14 @@ impl RelayClient {
     }
 
     /// Uploads a blob for the other side of connection `id`, streaming `chunks` as they
-    /// come; `size` is their total length.
+    /// come; `size` is their total length. An error from the stream aborts the upload.
     pub async fn put_blob<S>(&self, id: &str, size: u64, chunks: S) -> Result<StoredBlob, RelayError>
     where
-        S: futures_util::Stream<Item = Vec<u8>> + Send + Sync + 'static,
+        S: futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + Sync + 'static,
     {
         let url = format!("{}/v1/connections/{id}/blobs", self.base);
         let proof = dpop::sign(&self.key, "POST", &url, self.clock.now());
-        let body = reqwest::Body::wrap_stream(futures_util::StreamExt::map(chunks, Ok::<_, std::io::Error>));
+        let body = reqwest::Body::wrap_stream(chunks);
         let request = self
             .http
             .post(&url)

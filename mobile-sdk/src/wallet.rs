@@ -6,7 +6,7 @@ use std::sync::Arc;
 use gdpr_gateway::bundle::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, ImportReceipt, PendingConnection,
+    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, ImportReceipt, Package, PendingConnection,
 };
 
 use crate::keystore::Bridge;
@@ -39,6 +39,15 @@ pub struct ConnectionSummary {
 #[uniffi::remote(Record)]
 pub struct Bundle {
     pub token: String,
+    pub issuer: String,
+    pub subject: String,
+    pub bundle_id: String,
+    pub categories: Vec<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct Package {
+    pub path: String,
     pub issuer: String,
     pub subject: String,
     pub bundle_id: String,
@@ -145,6 +154,19 @@ impl Wallet {
         timeout_secs: u64,
     ) -> Result<Bundle, WalletError> {
         Ok(self.0.request_export(connection_id, purpose.into(), categories, timeout_secs).await?)
+    }
+
+    /// Downloads the person's data as a zip package into the file `path` (which must not
+    /// exist), for data too large for a compact JWS; returns once it verified there.
+    pub async fn download_package(
+        &self,
+        connection_id: String,
+        purpose: ExportPurpose,
+        categories: Option<Vec<String>>,
+        path: String,
+        timeout_secs: u64,
+    ) -> Result<Package, WalletError> {
+        Ok(self.0.download_package(connection_id, purpose.into(), categories, path, timeout_secs).await?)
     }
 
     /// Verifies a bundle against the organisation's keys and the connection's account.

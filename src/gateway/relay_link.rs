@@ -59,7 +59,7 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
 }
 
 /// Handles and acknowledges one item; false when it must be tried again.
-async fn handle(state: &AppState, item: &crate::protocol::relay::MailboxItem) -> bool {
+async fn handle(state: &Arc<AppState>, item: &crate::protocol::relay::MailboxItem) -> bool {
     let handled = match (item.kind, &item.connection) {
         (ItemKind::Connected, Some(connection)) => pairing::on_connected(state, connection).await,
         (ItemKind::Revoked, Some(connection)) => pairing::on_revoked(state, &connection.connection_id).await,

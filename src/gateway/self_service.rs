@@ -2,19 +2,27 @@
 //! checked against the connection's wallet key, refused if its id was seen before, and
 //! answered over the same connection.
 
+use std::sync::Arc;
+
 use crate::api::AppState;
 use crate::blob_transfer::{self, TransferError};
 use crate::bundle::MAX_JWT_BYTES;
+use crate::bundle::Purpose;
+use crate::connectors::RecordStream;
 use crate::gateway::exports::{self, ExportError, MAX_REQUESTED_CATEGORIES};
 use crate::gateway::imports;
+use crate::gateway::package::{self, PackageError};
 use crate::gateway::pairing::{self, PairingError};
 use crate::gateway::pairing_store::Connection;
 use crate::jose::{Jwks, OkpPublicJwk};
 use crate::protocol::ErrorCode;
+use crate::protocol::blob::CHUNK_BYTES;
 use crate::protocol::blob::{BlobError, BlobRef};
+use crate::protocol::message::BundleForm;
 use crate::protocol::message::{self, Body, MAX_AGE_SECS};
 use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MailboxItem};
 use crate::relay_client::is_transient;
+use crate::store::ExportRecord;
 use crate::subject::SubjectRef;
 
 /// Handles one envelope from a wallet. Envelopes that cannot be trusted (unknown or revoked
@@ -24,7 +32,7 @@ use crate::subject::SubjectRef;
 /// On a connection bound to an account, a wallet may ask for that account's data, the
 /// catalogue, or offer an import. On a connection a wallet opened without a token, it is
 /// nobody we know: it may only offer an import.
-pub async fn on_envelope(state: &AppState, item: &MailboxItem) -> Result<(), PairingError> {
+pub async fn on_envelope(state: &Arc<AppState>, item: &MailboxItem) -> Result<(), PairingError> {
     let Some(envelope) = &item.body else { return Ok(()) };
     let Some(sender) = sender(state, &item.connection_id).await? else {
         tracing::info!(connection = %item.connection_id, "dropping a message on a connection bound to no one");
@@ -52,7 +60,7 @@ pub async fn on_envelope(state: &AppState, item: &MailboxItem) -> Result<(), Pai
     handled
 }
 
-async fn answer(state: &AppState, item: &MailboxItem, sender: &Sender, body: Body) -> Result<(), PairingError> {
+async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body: Body) -> Result<(), PairingError> {
     let subject = sender.bound.as_ref().map(|c| c.subject_ref.as_str());
     let reply = match (body, &sender.bound) {
         (Body::ImportOffer { request_id, bundle }, _) => {
@@ -61,8 +69,9 @@ async fn answer(state: &AppState, item: &MailboxItem, sender: &Sender, body: Bod
         (Body::ImportOfferBlob { request_id, blob }, _) => {
             receive_blob(state, &item.connection_id, subject, request_id, &blob).await?
         }
-        (Body::ExportRequest { request_id, purpose, categories }, Some(connection)) => {
-            export(state, connection, request_id, purpose, categories).await?
+        (Body::ExportRequest { request_id, purpose, categories, format }, Some(connection)) => {
+            let request = Request { purpose, categories, form: format.unwrap_or(BundleForm::Jwt) };
+            export(state, connection, request_id, request).await?
         }
         (Body::CatalogueRequest { request_id }, Some(_)) => {
             Body::Catalogue { request_id, notice: Box::new(state.notice.clone()) }
@@ -109,27 +118,36 @@ async fn sender(state: &AppState, connection_id: &str) -> Result<Option<Sender>,
     }))
 }
 
+/// What a wallet asked for.
+struct Request {
+    purpose: Purpose,
+    categories: Option<Vec<String>>,
+    form: BundleForm,
+}
+
+/// Builds the bound subject's bundle and answers with it (inline or as a blob), or with
+/// the reason it was not made.
 async fn export(
-    state: &AppState,
+    state: &Arc<AppState>,
     connection: &Connection,
     request_id: String,
-    purpose: crate::bundle::Purpose,
-    categories: Option<Vec<String>>,
+    request: Request,
 ) -> Result<Body, PairingError> {
-    let refuse = |code: ErrorCode, detail: String| Body::RequestRefused {
-        request_id: request_id.clone(),
-        error_code: code.as_str().to_owned(),
-        detail,
-    };
-    if categories.as_ref().is_some_and(|c| c.len() > MAX_REQUESTED_CATEGORIES) {
+    if request.categories.as_ref().is_some_and(|c| c.len() > MAX_REQUESTED_CATEGORIES) {
         let detail = format!("name at most {MAX_REQUESTED_CATEGORIES} categories");
-        return Ok(refuse(ErrorCode::InvalidParameter, detail));
+        return Ok(refused(request_id, ErrorCode::InvalidParameter, detail));
     }
     let subject = SubjectRef::parse(&connection.subject_ref).map_err(|e| PairingError::Internal(e.to_string()))?;
     let client_id = format!("connection:{}", connection.id);
-    let built = exports::signed_jwt(state, &subject, purpose, categories.as_deref(), &client_id).await;
-    let (bundle, record) = match built {
-        Ok(built) => built,
+    let built = match request.form {
+        BundleForm::Jwt => jwt(state, &connection.id, &subject, &request, &client_id, &request_id).await?,
+        BundleForm::Zip => package(state, &connection.id, subject, &request, &client_id, &request_id).await?,
+    };
+    match built {
+        Ok((reply, record)) => {
+            state.store.record_export(&record).await?;
+            Ok(reply)
+        }
         Err(e) => {
             let code = match &e {
                 ExportError::UnknownCategory(_) => ErrorCode::CategoryNotFound,
@@ -139,24 +157,125 @@ async fn export(
                 ExportError::TooLargeForJwt => ErrorCode::BundleTooLarge,
                 _ => {
                     tracing::error!(connection = %connection.id, "export for a wallet failed: {e}");
-                    return Ok(refuse(
-                        ErrorCode::UpstreamUnavailable,
-                        "a source system failed; try again later".into(),
-                    ));
+                    let detail = "a source system failed; try again later".to_owned();
+                    return Ok(refused(request_id, ErrorCode::UpstreamUnavailable, detail));
                 }
             };
-            return Ok(refuse(code, e.to_string()));
+            Ok(refused(request_id, code, e.to_string()))
         }
+    }
+}
+
+/// A bundle and its register entry, or why it could not be made; errors outside are
+/// worth a retry.
+type Built = Result<(Body, ExportRecord), ExportError>;
+
+/// The compact JWS: in the message when its envelope fits a mailbox, else as a blob.
+async fn jwt(
+    state: &AppState,
+    connection_id: &str,
+    subject: &SubjectRef,
+    request: &Request,
+    client_id: &str,
+    request_id: &str,
+) -> Result<Built, PairingError> {
+    let categories = request.categories.as_deref();
+    let (bundle, record) = match exports::signed_jwt(state, subject, request.purpose, categories, client_id).await {
+        Ok(built) => built,
+        Err(e) => return Ok(Err(e)),
     };
-    // A bundle whose envelope would not fit a mailbox travels as a blob.
+    let request_id = request_id.to_owned();
     let reply = if message::bundle_fits(bundle.len()) {
         Body::ExportBundle { request_id, bundle }
     } else {
-        let blob = blob_transfer::send(&state.relay, &connection.id, bundle.into_bytes()).await?;
+        let blob = blob_transfer::send(&state.relay, connection_id, bundle.into_bytes()).await?;
         Body::ExportBundleBlob { request_id, blob }
     };
-    state.store.record_export(&record).await?;
-    Ok(reply)
+    Ok(Ok((reply, record)))
+}
+
+/// The zip package, written to an unlinked file in the data dir and streamed from there
+/// into a blob: memory stays at a chunk whatever the size.
+async fn package(
+    state: &Arc<AppState>,
+    connection_id: &str,
+    subject: SubjectRef,
+    request: &Request,
+    client_id: &str,
+    request_id: &str,
+) -> Result<Built, PairingError> {
+    let internal = |e: &dyn std::fmt::Display| PairingError::Internal(e.to_string());
+    let selected = match exports::select(state.inventory.categories(), request.purpose, request.categories.as_deref()) {
+        Ok(selected) => selected,
+        Err(e) => return Ok(Err(e)),
+    };
+    let open = match exports::open(state, &subject, &selected).await {
+        Ok(open) => open,
+        Err(e) => return Ok(Err(e)),
+    };
+    let jti = uuid::Uuid::new_v4().to_string();
+    let record = ExportRecord {
+        id: jti.clone(),
+        client_id: client_id.to_owned(),
+        subject_ref: subject.as_str().to_owned(),
+        purpose: request.purpose.as_str().to_owned(),
+        format: "zip".to_owned(),
+        categories: selected.iter().map(|c| c.id.clone()).collect(),
+        kid: state.keyring.active_signing().kid().to_owned(),
+        created_at: state.clock.now(),
+    };
+    let ids: Vec<(String, Option<RecordStream>)> = open.into_iter().map(|(c, s)| (c.id.clone(), s)).collect();
+    let file = tempfile::tempfile_in(&state.data_dir).map_err(|e| internal(&e))?;
+    let request = package::PackageRequest { subject, purpose: request.purpose, jti };
+    let (writer_state, handle) = (state.clone(), tokio::runtime::Handle::current());
+    let written = tokio::task::spawn_blocking(move || -> Result<std::fs::File, PackageError> {
+        // Ids come from the inventory in the state, so every lookup succeeds.
+        let open = ids
+            .into_iter()
+            .filter_map(|(id, stream)| writer_state.inventory.category(&id).map(|c| (c, stream)))
+            .collect();
+        let out = package::write(&writer_state, &handle, &request, open, std::io::BufWriter::new(file))?;
+        out.into_inner().map_err(|e| PackageError::Spool(e.into_error()))
+    })
+    .await
+    .map_err(|e| internal(&e))?;
+    let mut file = match written {
+        Ok(file) => file,
+        Err(PackageError::Export(e)) => return Ok(Err(e)),
+        Err(e) => return Err(internal(&e)),
+    };
+    let len = file.metadata().map_err(|e| internal(&e))?.len();
+    std::io::Seek::rewind(&mut file).map_err(|e| internal(&e))?;
+    let blob = blob_transfer::send_chunks(&state.relay, connection_id, len, file_chunks(file)).await?;
+    Ok(Ok((Body::ExportPackageBlob { request_id: request_id.to_owned(), blob }, record)))
+}
+
+/// A file read in pieces of [`CHUNK_BYTES`] (the last shorter), on the blocking pool.
+fn file_chunks(file: std::fs::File) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + Sync {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let read = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buf = vec![0u8; CHUNK_BYTES];
+            let mut filled = 0;
+            while filled < CHUNK_BYTES {
+                match file.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return (Err(e), None),
+                }
+            }
+            buf.truncate(filled);
+            (Ok(buf), Some(file))
+        })
+        .await;
+        match read {
+            Ok((Ok(buf), _)) if buf.is_empty() => None,
+            Ok((chunk, file)) => Some((chunk, file)),
+            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+        }
+    })
 }
 
 /// A forwarded bundle sent as a blob: fetched, checked and opened, then imported.
@@ -174,6 +293,7 @@ async fn receive_blob(
         },
         Err(TransferError::Relay(e)) if is_transient(&e) => Err(e.into()),
         Err(TransferError::Relay(e)) => Ok(refused(request_id, ErrorCode::RelayUnavailable, e.to_string())),
+        Err(TransferError::Write(e)) => Err(PairingError::Internal(e)),
         Err(TransferError::Blob(e)) => {
             let code = match e {
                 BlobError::TooLarge(_) => ErrorCode::BundleTooLarge,

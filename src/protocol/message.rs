@@ -41,13 +41,15 @@ pub enum Body {
     #[serde(rename = "connection.revoked")]
     ConnectionRevoked {},
     /// Wallet → controller: send me my data, signed. `categories` narrows the selection
-    /// (all the purpose allows when absent).
+    /// (all the purpose allows when absent); `format` picks the form (`jwt` when absent).
     #[serde(rename = "export.request")]
     ExportRequest {
         request_id: String,
         purpose: Purpose,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         categories: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<BundleForm>,
     },
     /// Controller → wallet: the bundle, a compact JWS (`typ` `gdpr-bundle+jwt`).
     #[serde(rename = "export.bundle")]
@@ -69,12 +71,25 @@ pub enum Body {
     /// whose plaintext is the compact JWS.
     #[serde(rename = "export.bundle_blob")]
     ExportBundleBlob { request_id: String, blob: BlobRef },
+    /// Controller → wallet: the zip package (`format: zip`) as a blob at the relay.
+    #[serde(rename = "export.package_blob")]
+    ExportPackageBlob { request_id: String, blob: BlobRef },
     /// Wallet → controller: [`Body::ImportOffer`] with the bundle as a blob.
     #[serde(rename = "import.offer_blob")]
     ImportOfferBlob { request_id: String, blob: BlobRef },
     /// Controller → wallet: the request was not carried out, with a stable `error_code`.
     #[serde(rename = "request.refused")]
     RequestRefused { request_id: String, error_code: String, detail: String },
+}
+
+/// The form a bundle is asked for in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleForm {
+    /// A compact JWS, inline or as a blob (records up to 32 MiB).
+    Jwt,
+    /// The BagIt zip package with its detached signature, as a blob: for large data.
+    Zip,
 }
 
 /// The signed claims.

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::api::{require_open, side_of};
 use super::proof::Caller;
-use super::{BLOB_STORAGE_CHUNK_BYTES, BLOB_UPLOAD_TIMEOUT, RelayState};
+use super::{BLOB_STORAGE_CHUNK_BYTES, BLOB_UPLOAD_TIMEOUT, MAX_WALLET_BLOB_BYTES, RelayState, Side};
 use crate::api::ApiError;
 use crate::protocol::blob::MEDIA_TYPE;
 use crate::protocol::relay::{ConnectionOrigin, StoredBlob, is_valid_id};
@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<Arc<RelayState>> {
         (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "payload_too_large: over 64 MiB from a wallet, 2 GiB from a controller", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "invalid_parameter: no Content-Length; malformed_body: the body broke off or differs from Content-Length", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "mailbox_full: too many blobs on this connection, or the relay's blob storage is full", body = Problem, content_type = "application/problem+json")
@@ -67,8 +67,12 @@ pub async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidParameter, "a blob upload needs Content-Length"))?;
-    if declared > state.limits.max_blob_bytes {
-        return Err(too_large(state.limits.max_blob_bytes));
+    let cap = match side {
+        Side::Wallet => state.limits.max_blob_bytes.min(MAX_WALLET_BLOB_BYTES),
+        Side::Controller => state.limits.max_blob_bytes,
+    };
+    if declared > cap {
+        return Err(too_large(cap));
     }
     let now = state.clock.now();
     let blob_id = uuid::Uuid::new_v4().simple().to_string();

@@ -39,8 +39,10 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// With a shared database, how often waiters re-read: another instance cannot wake them.
 pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
-/// Largest blob one upload may store: the largest bundle, sealed.
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(crate::bundle::MAX_JWT_BYTES as u64);
+/// Largest blob a controller may store: a zip package of 2 GiB, sealed.
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(2 * 1024 * 1024 * 1024);
+/// Largest blob a wallet may store: wallets only forward compact JWS bundles.
+pub const MAX_WALLET_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(crate::bundle::MAX_JWT_BYTES as u64);
 /// Most unexpired blobs one connection holds; a connection a wallet opened holds one.
 pub const DEFAULT_MAX_BLOBS: u32 = 4;
 /// Most bytes all unexpired blobs together may claim: storage a relay can be made to

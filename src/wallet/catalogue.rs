@@ -76,6 +76,7 @@ pub(crate) fn answer_to(body: &Body) -> Option<&str> {
     match body {
         Body::ExportBundle { request_id, .. }
         | Body::ExportBundleBlob { request_id, .. }
+        | Body::ExportPackageBlob { request_id, .. }
         | Body::Catalogue { request_id, .. }
         | Body::ImportAccepted { request_id, .. }
         | Body::RequestRefused { request_id, .. } => Some(request_id),

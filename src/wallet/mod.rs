@@ -17,7 +17,7 @@ use crate::bundle::{self, BundleError, Purpose};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::jws::JwsError;
 use crate::jose::{EncryptionKeyPair, Jwks, PrivateOkpJwk, SigningKeyPair};
-use crate::protocol::message::{self, Body, Message};
+use crate::protocol::message::{self, Body, BundleForm, Message};
 use crate::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, OpenConnection};
 use crate::protocol::trust_list::Entry;
 use crate::relay_client::{RelayClient, RelayError};
@@ -199,7 +199,7 @@ impl Wallet {
     ) -> Result<Bundle, WalletError> {
         let stored = self.connected(&connection_id)?;
         let request_id = new_request_id();
-        let body = Body::ExportRequest { request_id: request_id.clone(), purpose, categories };
+        let body = Body::ExportRequest { request_id: request_id.clone(), purpose, categories, format: None };
         self.send(&stored, body).await?;
         let answer = self.answer(&stored, &request_id, timeout_secs, |body| match body {
             Body::ExportBundle { bundle, .. } => Some(Delivered::Inline(bundle)),
@@ -220,6 +220,29 @@ impl Wallet {
             }
         };
         self.verify(connection_id, token)
+    }
+
+    /// Downloads the person's data as the zip package (JSON, CSV and a readable page per
+    /// category, with a detached signature) into the file `path`, for data too large for a
+    /// compact JWS. The package streams to the file and is verified there against the
+    /// organisation's keys and the connection's account; a file that fails is deleted.
+    pub async fn download_package(
+        &self,
+        connection_id: String,
+        purpose: Purpose,
+        categories: Option<Vec<String>>,
+        path: String,
+        timeout_secs: u64,
+    ) -> Result<Package, WalletError> {
+        let stored = self.connected(&connection_id)?;
+        // Claimed before asking, so a path in use costs the organisation nothing.
+        let storage = |e: std::io::Error| WalletError::Storage(format!("{path}: {e}"));
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(storage)?;
+        let downloaded = self.download_into(&stored, purpose, categories, &mut file, &path, timeout_secs).await;
+        if downloaded.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        downloaded
     }
 
     /// Verifies a bundle against the keys of the organisation behind `connection_id`, and
@@ -329,6 +352,19 @@ impl Wallet {
     }
 }
 
+/// Largest zip package a wallet downloads.
+pub const MAX_PACKAGE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// A zip package that verified, in the file it was downloaded to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub path: String,
+    pub issuer: String,
+    pub subject: String,
+    pub bundle_id: String,
+    pub categories: Vec<String>,
+}
+
 /// A controller's receipt for a forwarded bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReceipt {
@@ -403,6 +439,56 @@ impl Wallet {
             Err(BundleError::Jws(JwsError::UnknownKid(_))) => Ok(()),
             Err(e) => Err(WalletError::BadBundle(e.to_string())),
         }
+    }
+
+    async fn download_into(
+        &self,
+        stored: &Stored,
+        purpose: Purpose,
+        categories: Option<Vec<String>>,
+        file: &mut std::fs::File,
+        path: &str,
+        timeout_secs: u64,
+    ) -> Result<Package, WalletError> {
+        let request_id = new_request_id();
+        let body =
+            Body::ExportRequest { request_id: request_id.clone(), purpose, categories, format: Some(BundleForm::Zip) };
+        self.send(stored, body).await?;
+        let answer = self.answer(stored, &request_id, timeout_secs, |body| match body {
+            Body::ExportPackageBlob { blob, .. } => Some(blob),
+            _ => None,
+        });
+        let blob = answer.await?;
+        let client = self.client(stored)?;
+        let blob = &blob;
+        let fetched = blob_transfer::fetch_into(&client, &stored.connection_id, blob, MAX_PACKAGE_BYTES, file).await;
+        fetched.map_err(|e| match e {
+            TransferError::Relay(e) => WalletError::from(e),
+            TransferError::Write(e) => WalletError::Storage(format!("{path}: {e}")),
+            other => WalletError::BadBundle(other.to_string()),
+        })?;
+        file.sync_all().map_err(|e| WalletError::Storage(format!("{path}: {e}")))?;
+        let reader = std::fs::File::open(path).map_err(|e| WalletError::Storage(format!("{path}: {e}")))?;
+        let verified =
+            bundle::package::verify_package(std::io::BufReader::new(reader), &stored.controller.jwks, &mut |_| {})
+                .map_err(|e| WalletError::BadBundle(e.to_string()))?;
+        let claims = verified.claims;
+        if claims.iss != stored.controller.id {
+            return Err(WalletError::BadBundle(format!("issued by {:?}, not {:?}", claims.iss, stored.controller.id)));
+        }
+        if stored.subject.as_deref() != Some(claims.sub.as_str()) {
+            return Err(WalletError::BadBundle(format!(
+                "the package is about {:?}, not this connection's account",
+                claims.sub
+            )));
+        }
+        Ok(Package {
+            path: path.to_owned(),
+            issuer: claims.iss,
+            subject: claims.sub,
+            bundle_id: claims.jti,
+            categories: claims.package.categories.into_iter().map(|c| c.id).collect(),
+        })
     }
 
     /// Opens a single-use connection to a listed controller, kept in memory only.

@@ -489,3 +489,31 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
     assert_problem(chunked, 400, "invalid_parameter").await;
     orgs.stop().await;
 }
+
+#[tokio::test]
+async fn large_data_comes_as_a_zip_package_streamed_to_a_file_and_verified_there() {
+    let orgs = TwoOrganisations::start_with(BIG_CONFIG).await;
+    let a = orgs.a();
+    let records = write_readings(&orgs, "carol", 2 * 1024 * 1024);
+    let wallet = orgs.wallet("wallet");
+    let carol = pair(a, &wallet, "carol").await;
+    let path = orgs.dir.path().join("carol.zip");
+    let package =
+        wallet.download_package(carol.clone(), Purpose::Access, None, path.display().to_string(), WAIT).await.unwrap();
+    assert_eq!(
+        (package.subject.as_str(), package.categories.as_slice()),
+        ("carol", ["readings".to_owned()].as_slice())
+    );
+    // Checked again here with the issuer's published keys alone, as any verifier would.
+    let file = std::fs::File::open(&path).unwrap();
+    let verified = bundle::package::verify_package(file, &a.state.keyring.jwks(), &mut |_| {}).unwrap();
+    assert_eq!(verified.claims.package.categories[0].records, records);
+    let register: Value =
+        portal(a, Method::GET, "/v1/subjects/carol/exports").send().await.unwrap().json().await.unwrap();
+    assert_eq!(register["exports"][0]["format"], "zip");
+    assert_eq!(register["exports"][0]["client_id"], format!("connection:{carol}"));
+    // The file is the person's: the wallet never overwrites one.
+    let again = wallet.download_package(carol, Purpose::Access, None, path.display().to_string(), WAIT).await;
+    assert!(matches!(again, Err(WalletError::Storage(_))), "{again:?}");
+    orgs.stop().await;
+}

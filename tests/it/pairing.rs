@@ -392,7 +392,12 @@ async fn a_bound_wallet_downloads_its_own_signed_data_through_the_relay() {
     use gdpr_gateway::bundle::{self, Purpose};
     let gw = TestGateway::demo().await;
     let wallet = bound_wallet(&gw, "alice").await;
-    let request = |id: &str, purpose, categories| Body::ExportRequest { request_id: id.into(), purpose, categories };
+    let request = |id: &str, purpose, categories| Body::ExportRequest {
+        request_id: id.into(),
+        purpose,
+        categories,
+        format: None,
+    };
     let sealed = wallet.send(&gw, request("r1", Purpose::Portability, None)).await;
     let Body::ExportBundle { request_id, bundle: token } = wallet.next_message(gw.clock.now()).await.unwrap().body
     else {
