@@ -1,8 +1,10 @@
 //! Self-service download, end to end (`docs/benchmarks.md`): the gateway as its own
 //! process (all-in-one, SQLite, a file source), the core wallet in this one. For each size
-//! of subject data: the time from `request_export` until the wallet holds a verified
+//! of subject data and form: the time from the wallet's request until it holds a verified
 //! bundle (export, sign, blob upload through the relay, download, open, verify), and the
-//! peak resident memory of each process during it.
+//! peak resident memory of each process during it. The compact JWS (`request_export`)
+//! holds records up to 32 MiB; beyond that the zip package (`download_package`) streams
+//! through files on both sides.
 //!
 //! Run: `cargo bench --bench wallet_export` (Linux: peak memory is /proc's VmHWM, reset
 //! before each download).
@@ -21,8 +23,15 @@ use gdpr_gateway::wallet::{FileKeyStore, Wallet};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Subject data sizes measured, in MiB of JSON Lines records.
-const SIZES_MIB: &[usize] = &[1, 10, 30];
+/// Subject data sizes measured, in MiB of JSON Lines records, and the form.
+const RUNS_BY_SIZE: &[(usize, Form)] =
+    &[(1, Form::Jwt), (10, Form::Jwt), (30, Form::Jwt), (1, Form::Zip), (30, Form::Zip), (100, Form::Zip)];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Jwt,
+    Zip,
+}
 /// Downloads per size; the median is reported.
 const RUNS: usize = 3;
 const WAIT_SECS: u64 = 600;
@@ -34,8 +43,10 @@ async fn main() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    for &mib in SIZES_MIB {
-        write_readings(&dir.path().join("data").join(format!("s{mib}")), mib << 20);
+    for &(mib, form) in RUNS_BY_SIZE {
+        if form == Form::Jwt || !RUNS_BY_SIZE.contains(&(mib, Form::Jwt)) {
+            write_readings(&dir.path().join("data").join(format!("s{mib}")), mib << 20);
+        }
     }
     let config = dir.path().join("bench.toml");
     std::fs::write(&config, config_text(&dir.path().join("data"))).expect("config");
@@ -44,10 +55,11 @@ async fn main() {
     let wallet = Wallet::new(Arc::new(FileKeyStore::new(dir.path().join("wallet")).expect("key store")));
 
     println!(
-        "| subject data | bundle | request_export → verified (median of {RUNS}) | MiB/s | gateway peak RSS | wallet peak RSS |"
+        "| subject data | form | bundle | request → verified (median of {RUNS}) | MiB/s | gateway peak RSS | wallet peak RSS |"
     );
-    println!("|---|---|---|---|---|---|");
-    for &mib in SIZES_MIB {
+    println!("|---|---|---|---|---|---|---|");
+    let mut run = 0;
+    for &(mib, form) in RUNS_BY_SIZE {
         let connection = pair(&http, &base, &wallet, &format!("s{mib}")).await;
         let mut times = Vec::new();
         let (mut gateway_peak, mut wallet_peak, mut bundle_len) = (0, 0, 0);
@@ -55,18 +67,36 @@ async fn main() {
             reset_peak(std::process::id());
             reset_peak(gateway.id());
             let started = Instant::now();
-            let bundle =
-                wallet.request_export(connection.clone(), Purpose::Portability, None, WAIT_SECS).await.expect("export");
+            bundle_len = match form {
+                Form::Jwt => {
+                    let bundle = wallet.request_export(connection.clone(), Purpose::Portability, None, WAIT_SECS);
+                    bundle.await.expect("export").token.len() as u64
+                }
+                Form::Zip => {
+                    run += 1;
+                    let path = dir.path().join(format!("package-{run}.zip")).display().to_string();
+                    let package = wallet.download_package(
+                        connection.clone(),
+                        Purpose::Portability,
+                        None,
+                        path.clone(),
+                        WAIT_SECS,
+                    );
+                    package.await.expect("package");
+                    let len = std::fs::metadata(&path).expect("package file").len();
+                    std::fs::remove_file(&path).expect("remove package");
+                    len
+                }
+            };
             times.push(started.elapsed());
-            bundle_len = bundle.token.len();
-            drop(bundle);
             gateway_peak = gateway_peak.max(peak_kib(gateway.id()));
             wallet_peak = wallet_peak.max(peak_kib(std::process::id()));
         }
         times.sort();
         let median = times[RUNS / 2];
         println!(
-            "| {mib} MiB | {:.1} MiB | {:.0} ms | {:.1} | {:.0} MiB | {:.0} MiB |",
+            "| {mib} MiB | {} | {:.1} MiB | {:.0} ms | {:.1} | {:.0} MiB | {:.0} MiB |",
+            if form == Form::Jwt { "JWS" } else { "zip" },
             bundle_len as f64 / f64::from(1 << 20),
             median.as_secs_f64() * 1000.0,
             mib as f64 / median.as_secs_f64(),

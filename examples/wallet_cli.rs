@@ -6,6 +6,7 @@
 //! cargo run -p gdpr-wallet --example wallet_cli -- list
 //! cargo run -p gdpr-wallet --example wallet_cli -- catalogue <connection_id>
 //! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --out alice.jwt
+//! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --format zip --out alice.zip
 //! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt
 //! cargo run -p gdpr-wallet --example wallet_cli -- forward alice.jwt --to https://other.example
 //! cargo run -p gdpr-wallet --example wallet_cli -- revoke <connection_id>
@@ -22,7 +23,7 @@ use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, Wallet};
 /// How long to wait for the portal to confirm the code, or for a bundle, in seconds.
 const WAIT: u64 = 600;
 const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | catalogue ID | export ID \
-                     [--purpose access|portability] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
+                     [--purpose access|portability] [--format jwt|zip] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
                      | revoke ID)";
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,6 +37,11 @@ async fn main() -> ExitCode {
     };
     let out = take_option(&mut args, "--out");
     let to = take_option(&mut args, "--to");
+    let zip = match take_option(&mut args, "--format").as_deref() {
+        None | Some("jwt") => false,
+        Some("zip") => true,
+        Some(other) => return usage(&format!("unknown format {other:?}")),
+    };
     let wallet = match FileKeyStore::new(&store) {
         Ok(keys) => Wallet::new(Arc::new(keys)),
         Err(e) => return fail(&e.to_string()),
@@ -44,6 +50,7 @@ async fn main() -> ExitCode {
         ["connect", uri] => connect(&wallet, uri).await,
         ["list"] => list(&wallet),
         ["catalogue", id] => catalogue(&wallet, id).await,
+        ["export", id] if zip => package(&wallet, id, purpose, out.as_deref()).await,
         ["export", id] => export(&wallet, id, purpose, out.as_deref()).await,
         ["verify", id, file] => verify(&wallet, id, file),
         ["forward", file] => match &to {
@@ -92,6 +99,20 @@ async fn export(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) 
         bundle.bundle_id,
         bundle.issuer,
         bundle.categories.join(", ")
+    );
+    Ok(())
+}
+
+async fn package(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) -> Result<(), String> {
+    let path = out.map_or_else(|| format!("gdpr-package-{id}.zip"), str::to_owned);
+    let package =
+        wallet.download_package(id.to_owned(), purpose, None, path, WAIT).await.map_err(|e| e.to_string())?;
+    println!(
+        "verified package {} from {} ({}) written to {}",
+        package.bundle_id,
+        package.issuer,
+        package.categories.join(", "),
+        package.path
     );
     Ok(())
 }

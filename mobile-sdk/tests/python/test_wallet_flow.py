@@ -15,11 +15,13 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import jwt
 
 WAIT_SECONDS = 20
+BINARY = None
 results = {"passed": 0, "failed": 0}
 
 
@@ -95,6 +97,17 @@ async def flow(wallet_module, framework):
     check("pyjwt verifies the bundle with the published JWKS", claims["sub"] == "alice" and claims["jti"] == bundle.bundle_id)
     check("every category came", sorted(c["id"] for c in claims["bundle"]["categories"]) == sorted(bundle.categories))
 
+    package_path = str(Path(tempfile.mkdtemp()) / "alice.zip")
+    package = await wallet.download_package(pending.connection_id, wallet_module.ExportPurpose.PORTABILITY, None,
+                                            package_path, WAIT_SECONDS)
+    with zipfile.ZipFile(package.path) as archive:
+        names = archive.namelist()
+    check("the zip package lands in the file, verified", package.subject == "alice" and "signature.jwt" in names
+          and "bagit.txt" in names, names)
+    verified = subprocess.run([BINARY, "verify", package.path, "--jwks", f"{base}/.well-known/jwks.json"],
+                              capture_output=True, text=True)
+    check("the gateway's own verifier accepts the package", verified.returncode == 0, verified.stderr)
+
     tampered = bundle.token[:-4] + ("AAAA" if not bundle.token.endswith("AAAA") else "BBBB")
     try:
         wallet.verify(pending.connection_id, tampered)
@@ -134,7 +147,9 @@ async def flow(wallet_module, framework):
 
 
 def main():
+    global BINARY
     bindings, binary = sys.argv[1], str(Path(sys.argv[2]).resolve())
+    BINARY = binary
     sys.path.insert(0, bindings)
     import gdpr_wallet
 
