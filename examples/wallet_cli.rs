@@ -105,8 +105,7 @@ async fn export(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) 
 
 async fn package(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>) -> Result<(), String> {
     let path = out.map_or_else(|| format!("gdpr-package-{id}.zip"), str::to_owned);
-    let package =
-        wallet.download_package(id.to_owned(), purpose, None, path, WAIT).await.map_err(|e| e.to_string())?;
+    let package = wallet.download_package(id.to_owned(), purpose, None, path, WAIT).await.map_err(|e| e.to_string())?;
     println!(
         "verified package {} from {} ({}) written to {}",
         package.bundle_id,

@@ -17,6 +17,6 @@ mod wallet;
 pub use error::WalletError;
 pub use keystore::{FileKeyStore, KeyStore};
 pub use wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, ExportPurpose, ImportReceipt, Package,
-    PendingConnection, Wallet,
+    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ExportPurpose, ImportReceipt,
+    Package, PendingConnection, Wallet, WalletEvent,
 };

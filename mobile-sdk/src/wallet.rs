@@ -19,6 +19,20 @@ pub enum ConnectionState {
     Revoked,
 }
 
+#[uniffi::remote(Enum)]
+pub enum EventKind {
+    Revoked,
+    Refused,
+    Unexpected,
+}
+
+#[uniffi::remote(Record)]
+pub struct WalletEvent {
+    pub connection_id: String,
+    pub kind: EventKind,
+    pub detail: String,
+}
+
 #[uniffi::remote(Record)]
 pub struct PendingConnection {
     pub connection_id: String,
@@ -183,6 +197,12 @@ impl Wallet {
         timeout_secs: u64,
     ) -> Result<ImportReceipt, WalletError> {
         Ok(self.0.forward(bundle, to_controller_id, timeout_secs).await?)
+    }
+
+    /// What happened outside the calls' own answers since the last call: revocations by
+    /// the organisation (applied), items refused with the reason, messages nobody asked for.
+    pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
+        Ok(self.0.events().await?)
     }
 
     /// Ends the connection; the organisation learns of it.

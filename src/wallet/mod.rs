@@ -8,7 +8,7 @@ mod catalogue;
 mod error;
 mod keystore;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::jose::jws::JwsError;
 use crate::jose::{EncryptionKeyPair, Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::protocol::message::{self, Body, BundleForm, Message};
-use crate::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, OpenConnection};
+use crate::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, MailboxItem, OpenConnection};
 use crate::protocol::trust_list::Entry;
 use crate::relay_client::{RelayClient, RelayError};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,8 @@ use catalogue::answer_to;
 pub const CODE_WAIT: Duration = Duration::from_secs(60);
 /// Most message ids remembered per wallet for the replay check.
 pub const MAX_SEEN_IDS: usize = 10_000;
+/// Most events kept until [`Wallet::events`] collects them; older ones are dropped.
+pub const MAX_EVENTS: usize = 1000;
 
 /// Where a connection is, as the wallet sees it. Exhaustive, like [`WalletError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,12 +100,33 @@ pub struct Wallet {
     store: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
     seen: Mutex<HashSet<String>>,
+    events: Mutex<VecDeque<WalletEvent>>,
+}
+
+/// Something that happened on a connection outside a call's own answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletEvent {
+    pub connection_id: String,
+    pub kind: EventKind,
+    pub detail: String,
+}
+
+/// What kind of event. Exhaustive, like [`WalletError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The organisation ended the connection.
+    Revoked,
+    /// An item from the relay was refused: it did not open, did not verify, was for
+    /// another connection, was too old, or was seen before. Nothing of it was kept.
+    Refused,
+    /// A message arrived that answers nothing the wallet is waiting for.
+    Unexpected,
 }
 
 impl Wallet {
     /// A wallet on an injected clock (tests).
     pub fn with_clock(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, seen: Mutex::new(HashSet::new()) }
+        Self { store, clock, seen: Mutex::new(HashSet::new()), events: Mutex::new(VecDeque::new()) }
     }
 }
 
@@ -340,6 +363,42 @@ impl Wallet {
         })
     }
 
+    /// Reads what waits on every confirmed connection (a revocation by the organisation is
+    /// applied at once) and returns, oldest first, everything that happened outside a
+    /// call's own answer since the last call: revocations, items refused with the reason,
+    /// messages nobody waited for.
+    pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
+        for stored in self.all_stored()? {
+            if stored.state != ConnectionState::Connected {
+                continue;
+            }
+            let client = self.client(&stored)?;
+            let encryption =
+                EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
+            for item in client.messages(&stored.connection_id, 0).await? {
+                client.ack(&stored.connection_id, &item.id).await?;
+                let connection_id = stored.connection_id.clone();
+                match self.accept(&stored, &encryption, item) {
+                    Some(Body::ConnectionRevoked {}) => {
+                        let saved = self.load(&connection_id)?;
+                        if let WalletError::Storage(e) = self.ended(saved, WalletError::Revoked) {
+                            return Err(WalletError::Storage(e));
+                        }
+                        let detail = "the organisation ended the connection".to_owned();
+                        self.log(WalletEvent { connection_id, kind: EventKind::Revoked, detail });
+                    }
+                    Some(other) => {
+                        let detail = format!("{} arrived unasked", message_type(&other));
+                        self.log(WalletEvent { connection_id, kind: EventKind::Unexpected, detail });
+                    }
+                    None => {}
+                }
+            }
+        }
+        let mut log = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(log.drain(..).collect())
+    }
+
     /// Ends the connection at the relay; the organisation learns of it.
     pub async fn revoke(&self, connection_id: String) -> Result<(), WalletError> {
         let mut stored = self.load(&connection_id)?;
@@ -378,6 +437,14 @@ pub struct ImportReceipt {
 enum Delivered {
     Inline(String),
     Blob(crate::protocol::blob::BlobRef),
+}
+
+/// A message's `type`, for event details.
+fn message_type(body: &Body) -> String {
+    serde_json::to_value(body)
+        .ok()
+        .and_then(|v| v.get("type").and_then(serde_json::Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| "a message".to_owned())
 }
 
 fn new_request_id() -> String {
@@ -543,11 +610,14 @@ impl Wallet {
                 }
                 _ => {}
             }
+            let kind = message_type(&body);
             if answer_to(&body) == Some(request_id) {
                 if let Some(found) = pick(body) {
                     return Ok(found);
                 }
             }
+            let detail = format!("{kind} arrived while waiting for the answer to {request_id}");
+            self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });
         }
     }
 
@@ -586,21 +656,40 @@ impl Wallet {
             let wait = left.as_secs().clamp(1, MAX_WAIT_SECS);
             for item in client.messages(&stored.connection_id, wait).await? {
                 client.ack(&stored.connection_id, &item.id).await?;
-                let Some(envelope) = item.body.filter(|_| item.kind == ItemKind::Envelope) else { continue };
-                let now = self.clock.now();
-                let opened = message::open(
-                    envelope.as_bytes(),
-                    &[&encryption],
-                    &stored.controller.jwks,
-                    &stored.connection_id,
-                    now,
-                );
-                let Ok(message) = opened else { continue };
-                if self.first_sight(&message.jti) {
-                    return Ok(message.body);
+                if let Some(body) = self.accept(stored, &encryption, item) {
+                    return Ok(body);
                 }
             }
         }
+    }
+
+    /// Opens one mailbox item; what cannot be trusted is logged as a refusal and skipped.
+    fn accept(&self, stored: &Stored, encryption: &EncryptionKeyPair, item: MailboxItem) -> Option<Body> {
+        let refuse = |detail: String| {
+            self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Refused, detail });
+            None
+        };
+        let Some(envelope) = item.body.filter(|_| item.kind == ItemKind::Envelope) else {
+            return refuse(format!("the relay delivered a {:?} item where a message belongs", item.kind.as_str()));
+        };
+        let now = self.clock.now();
+        let opened =
+            message::open(envelope.as_bytes(), &[encryption], &stored.controller.jwks, &stored.connection_id, now);
+        match opened {
+            Err(e) => refuse(format!("a message that cannot be trusted: {e}")),
+            Ok(message) if !self.first_sight(&message.jti) => {
+                refuse(format!("a replayed message (jti {:?})", message.jti))
+            }
+            Ok(message) => Some(message.body),
+        }
+    }
+
+    fn log(&self, event: WalletEvent) {
+        let mut log = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if log.len() >= MAX_EVENTS {
+            log.pop_front();
+        }
+        log.push_back(event);
     }
 
     fn first_sight(&self, jti: &str) -> bool {

@@ -517,3 +517,52 @@ async fn large_data_comes_as_a_zip_package_streamed_to_a_file_and_verified_there
     assert!(matches!(again, Err(WalletError::Storage(_))), "{again:?}");
     orgs.stop().await;
 }
+
+#[tokio::test]
+async fn garbage_and_replays_are_refused_with_a_reason_and_revocations_arrive_as_events() {
+    let orgs = TwoOrganisations::start().await;
+    let a = orgs.a();
+    let wallet = orgs.wallet("wallet");
+    let alice = pair(a, &wallet, "alice").await;
+    // The organisation's side of the relay, as a controller: whatever it posts reaches
+    // the wallet's mailbox, so it stands in for a hostile or broken sender.
+    let controller = &a.state.relay;
+    let not_a_message = gdpr_gateway::jose::jwe::encrypt(
+        &orgs.framework.relay.trust.current().unwrap().list.controllers[0].encryption_jwks.keys[0],
+        "gdpr-msg+jwt",
+        b"not a signed message",
+    )
+    .unwrap();
+    controller.post(&alice, &not_a_message).await.unwrap();
+    let wallet_key = {
+        let info = controller.connection(&alice).await.unwrap();
+        info.wallet_encryption_jwk
+    };
+    let stale = Message::new(&alice, orgs.clock.now() - 8 * 24 * 3600, Body::ConnectionRevoked {});
+    controller.post(&alice, &message::seal(controller.key(), &wallet_key, &stale).unwrap()).await.unwrap();
+    let unasked =
+        Message::new(&alice, orgs.clock.now(), Body::ImportAccepted { request_id: "x".into(), import_id: "y".into() });
+    let sealed = message::seal(controller.key(), &wallet_key, &unasked).unwrap();
+    controller.post(&alice, &sealed).await.unwrap();
+    controller.post(&alice, &sealed).await.unwrap();
+
+    let events = wallet.events().await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| (e.kind, e.detail.split(':').next().unwrap().to_owned())).collect();
+    use gdpr_gateway::wallet::EventKind::{Refused, Revoked, Unexpected};
+    assert_eq!(kinds.len(), 4, "{events:?}");
+    assert_eq!(kinds[0].0, Refused, "{events:?}");
+    assert_eq!(kinds[1].0, Refused, "a message too old: {events:?}");
+    assert_eq!(kinds[2].0, Unexpected, "{events:?}");
+    assert!(events[3].kind == Refused && events[3].detail.starts_with("a replayed message"), "{events:?}");
+    assert!(events.iter().all(|e| e.connection_id == alice));
+    // Nothing of it changed the connection.
+    assert_eq!(wallet.connections().unwrap()[0].state, gdpr_gateway::wallet::ConnectionState::Connected);
+
+    // The organisation ends the connection: the wallet learns it from `events`.
+    let revoked = portal(a, Method::DELETE, &format!("/v1/subjects/alice/connections/{alice}")).send().await.unwrap();
+    assert_eq!(revoked.status(), 204);
+    let events = wallet.events().await.unwrap();
+    assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![Revoked], "{events:?}");
+    assert_eq!(wallet.connections().unwrap()[0].state, gdpr_gateway::wallet::ConnectionState::Revoked);
+    orgs.stop().await;
+}
