@@ -6,7 +6,8 @@ use std::sync::Arc;
 use gdpr_gateway::bundle::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, ImportReceipt, Package, PendingConnection,
+    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ImportReceipt, Package,
+    PendingConnection, WalletEvent,
 };
 
 use crate::keystore::Bridge;
