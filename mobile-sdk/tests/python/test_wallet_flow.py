@@ -132,6 +132,10 @@ async def flow(wallet_module, framework):
     stored = portal(receiver["url"], receiver["portal_token"], "GET", f"/v1/imports/{receipt.import_id}")
     check("the import is the bundle byte for byte", stored["bundle"] == bundle.token)
 
+    events = await wallet.events()
+    check("nothing the relay delivered was refused", all(e.kind != wallet_module.EventKind.REFUSED for e in events),
+          events)
+
     await wallet.revoke(pending.connection_id)
     try:
         await wallet.request_export(pending.connection_id, wallet_module.ExportPurpose.ACCESS, None, WAIT_SECONDS)
