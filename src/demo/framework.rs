@@ -3,7 +3,7 @@
 //! the story on it, and the end-to-end tests run on it; nothing here is a stand-in.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -134,7 +134,7 @@ async fn until(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-fn read_token(path: &PathBuf) -> Result<String, StartError> {
+fn read_token(path: &Path) -> Result<String, StartError> {
     let bytes = crate::keys::private_file::read(path, 1024)?;
     Ok(String::from_utf8_lossy(&bytes).trim().to_owned())
 }

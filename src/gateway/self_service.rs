@@ -111,7 +111,7 @@ async fn sender(state: &AppState, connection_id: &str) -> Result<Option<Sender>,
         Err(e) => return Err(e.into()),
     };
     let opened_by_wallet = info.origin == ConnectionOrigin::Wallet && info.state == ConnectionState::Open;
-    Ok(opened_by_wallet.then(|| Sender {
+    Ok(opened_by_wallet.then_some(Sender {
         signing_jwk: info.wallet_signing_jwk,
         encryption_jwk: info.wallet_encryption_jwk,
         bound: None,
