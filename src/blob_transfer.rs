@@ -44,8 +44,9 @@ where
     let sealed = chunks.map(move |chunk| {
         let chunk = chunk?;
         index += 1;
-        let full = chunk.len() == blob::CHUNK_BYTES;
-        if index > count || (index < count && !full) || chunk.is_empty() {
+        let expected =
+            if index < count { blob::CHUNK_BYTES as u64 } else { len - (count - 1) * blob::CHUNK_BYTES as u64 };
+        if index > count || chunk.len() as u64 != expected {
             return Err(std::io::Error::other("the plaintext does not match its announced length"));
         }
         sealer.seal(&chunk, index == count).ok_or_else(|| std::io::Error::other("too many chunks"))
@@ -111,10 +112,9 @@ pub async fn fetch_into(
         return Err(BlobError::Malformed("blob_id is not a relay id").into());
     }
     let fetched = download_into(client, id, blob, max_plaintext, out).await;
-    let keep = matches!(&fetched, Err(TransferError::Relay(e)) if crate::relay_client::is_transient(e));
-    if !keep {
-        let _ = client.delete_blob(id, &blob.blob_id).await;
-    }
+    // Whatever happened, the file is discarded with the reference: nothing is left to
+    // fetch it again, so the blob goes too.
+    let _ = client.delete_blob(id, &blob.blob_id).await;
     fetched
 }
 

@@ -25,6 +25,7 @@ pub enum EventKind {
     Revoked,
     Refused,
     Unexpected,
+    Unreachable,
 }
 
 #[uniffi::remote(Record)]

@@ -21,7 +21,7 @@ use crate::protocol::blob::{BlobError, BlobRef};
 use crate::protocol::message::BundleForm;
 use crate::protocol::message::{self, Body, MAX_AGE_SECS};
 use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MailboxItem};
-use crate::relay_client::is_transient;
+use crate::relay_client::{RelayError, is_transient};
 use crate::store::ExportRecord;
 use crate::subject::SubjectRef;
 
@@ -62,6 +62,7 @@ pub async fn on_envelope(state: &Arc<AppState>, item: &MailboxItem) -> Result<()
 
 async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body: Body) -> Result<(), PairingError> {
     let subject = sender.bound.as_ref().map(|c| c.subject_ref.as_str());
+    let mut record = None;
     let reply = match (body, &sender.bound) {
         (Body::ImportOffer { request_id, bundle }, _) => {
             imports::receive(state, &item.connection_id, subject, request_id, bundle).await?
@@ -71,7 +72,9 @@ async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body
         }
         (Body::ExportRequest { request_id, purpose, categories, format }, Some(connection)) => {
             let request = Request { purpose, categories, form: format.unwrap_or(BundleForm::Jwt) };
-            export(state, connection, request_id, request).await?
+            let (reply, made) = export(state, connection, request_id, request).await?;
+            record = made;
+            reply
         }
         (Body::CatalogueRequest { request_id }, Some(_)) => {
             Body::Catalogue { request_id, notice: Box::new(state.notice.clone()) }
@@ -81,7 +84,22 @@ async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body
             return Ok(());
         }
     };
-    pairing::send(state, &item.connection_id, &sender.encryption_jwk, reply).await
+    let blob_id = match &reply {
+        Body::ExportBundleBlob { blob, .. } | Body::ExportPackageBlob { blob, .. } => Some(blob.blob_id.clone()),
+        _ => None,
+    };
+    if let Err(e) = pairing::send(state, &item.connection_id, &sender.encryption_jwk, reply).await {
+        // The retry makes the bundle again; this blob would only wait out its expiry.
+        if let Some(blob_id) = blob_id {
+            let _ = state.relay.delete_blob(&item.connection_id, &blob_id).await;
+        }
+        return Err(e);
+    }
+    // Recorded once the answer is on its way, so a retry does not record it twice.
+    if let Some(record) = record {
+        state.store.record_export(&record).await?;
+    }
+    Ok(())
 }
 
 /// Who is at the wallet end of a connection.
@@ -132,10 +150,10 @@ async fn export(
     connection: &Connection,
     request_id: String,
     request: Request,
-) -> Result<Body, PairingError> {
+) -> Result<(Body, Option<ExportRecord>), PairingError> {
     if request.categories.as_ref().is_some_and(|c| c.len() > MAX_REQUESTED_CATEGORIES) {
         let detail = format!("name at most {MAX_REQUESTED_CATEGORIES} categories");
-        return Ok(refused(request_id, ErrorCode::InvalidParameter, detail));
+        return Ok((refused(request_id, ErrorCode::InvalidParameter, detail), None));
     }
     let subject = SubjectRef::parse(&connection.subject_ref).map_err(|e| PairingError::Internal(e.to_string()))?;
     let client_id = format!("connection:{}", connection.id);
@@ -144,11 +162,9 @@ async fn export(
         BundleForm::Zip => package(state, &connection.id, subject, &request, &client_id, &request_id).await?,
     };
     match built {
-        Ok((reply, record)) => {
-            state.store.record_export(&record).await?;
-            Ok(reply)
-        }
-        Err(e) => {
+        Ok((reply, record)) => Ok((reply, Some(record))),
+        Err(Unmade::Undeliverable(reply)) => Ok((reply, None)),
+        Err(Unmade::Export(e)) => {
             let code = match &e {
                 ExportError::UnknownCategory(_) => ErrorCode::CategoryNotFound,
                 ExportError::NotPortable(_) => ErrorCode::CategoryNotPortable,
@@ -158,17 +174,31 @@ async fn export(
                 _ => {
                     tracing::error!(connection = %connection.id, "export for a wallet failed: {e}");
                     let detail = "a source system failed; try again later".to_owned();
-                    return Ok(refused(request_id, ErrorCode::UpstreamUnavailable, detail));
+                    return Ok((refused(request_id, ErrorCode::UpstreamUnavailable, detail), None));
                 }
             };
-            Ok(refused(request_id, code, e.to_string()))
+            Ok((refused(request_id, code, e.to_string()), None))
         }
     }
 }
 
 /// A bundle and its register entry, or why it could not be made; errors outside are
 /// worth a retry.
-type Built = Result<(Body, ExportRecord), ExportError>;
+type Built = Result<(Body, ExportRecord), Unmade>;
+
+/// Why no bundle went out.
+enum Unmade {
+    /// The export itself was refused (unknown category, unknown subject, …).
+    Export(ExportError),
+    /// Made, but it cannot be delivered: the refusal to send instead.
+    Undeliverable(Body),
+}
+
+impl From<ExportError> for Unmade {
+    fn from(e: ExportError) -> Self {
+        Self::Export(e)
+    }
+}
 
 /// The compact JWS: in the message when its envelope fits a mailbox, else as a blob.
 async fn jwt(
@@ -182,14 +212,16 @@ async fn jwt(
     let categories = request.categories.as_deref();
     let (bundle, record) = match exports::signed_jwt(state, subject, request.purpose, categories, client_id).await {
         Ok(built) => built,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return Ok(Err(e.into())),
     };
     let request_id = request_id.to_owned();
     let reply = if message::bundle_fits(bundle.len()) {
         Body::ExportBundle { request_id, bundle }
     } else {
-        let blob = blob_transfer::send(&state.relay, connection_id, bundle.into_bytes()).await?;
-        Body::ExportBundleBlob { request_id, blob }
+        match blob_transfer::send(&state.relay, connection_id, bundle.into_bytes()).await {
+            Ok(blob) => Body::ExportBundleBlob { request_id, blob },
+            Err(e) => return upload_refused(e, request_id),
+        }
     };
     Ok(Ok((reply, record)))
 }
@@ -207,11 +239,11 @@ async fn package(
     let internal = |e: &dyn std::fmt::Display| PairingError::Internal(e.to_string());
     let selected = match exports::select(state.inventory.categories(), request.purpose, request.categories.as_deref()) {
         Ok(selected) => selected,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return Ok(Err(e.into())),
     };
     let open = match exports::open(state, &subject, &selected).await {
         Ok(open) => open,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return Ok(Err(e.into())),
     };
     let jti = uuid::Uuid::new_v4().to_string();
     let record = ExportRecord {
@@ -241,13 +273,33 @@ async fn package(
     .map_err(|e| internal(&e))?;
     let mut file = match written {
         Ok(file) => file,
-        Err(PackageError::Export(e)) => return Ok(Err(e)),
+        Err(PackageError::Export(e)) => return Ok(Err(e.into())),
+        Err(e @ PackageError::TooManyColumns(_)) => {
+            let reply = refused(request_id.to_owned(), ErrorCode::BundleTooLarge, e.to_string());
+            return Ok(Err(Unmade::Undeliverable(reply)));
+        }
         Err(e) => return Err(internal(&e)),
     };
     let len = file.metadata().map_err(|e| internal(&e))?.len();
     std::io::Seek::rewind(&mut file).map_err(|e| internal(&e))?;
-    let blob = blob_transfer::send_chunks(&state.relay, connection_id, len, file_chunks(file)).await?;
-    Ok(Ok((Body::ExportPackageBlob { request_id: request_id.to_owned(), blob }, record)))
+    match blob_transfer::send_chunks(&state.relay, connection_id, len, file_chunks(file)).await {
+        Ok(blob) => Ok(Ok((Body::ExportPackageBlob { request_id: request_id.to_owned(), blob }, record))),
+        Err(e) => upload_refused(e, request_id.to_owned()),
+    }
+}
+
+/// A blob the relay would not take: worth a retry when the relay or network is in
+/// trouble, else the wallet learns why (too large for the relay, say) and no retry follows.
+fn upload_refused(e: RelayError, request_id: String) -> Result<Built, PairingError> {
+    if is_transient(&e) {
+        return Err(e.into());
+    }
+    let code = match e.error_code() {
+        Some("payload_too_large") => ErrorCode::BundleTooLarge,
+        _ => ErrorCode::RelayUnavailable,
+    };
+    let detail = format!("the relay would not store the bundle: {e}");
+    Ok(Err(Unmade::Undeliverable(refused(request_id, code, detail))))
 }
 
 /// A file read in pieces of [`CHUNK_BYTES`] (the last shorter), on the blocking pool.

@@ -67,19 +67,24 @@ pub async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidParameter, "a blob upload needs Content-Length"))?;
-    let cap = match side {
-        Side::Wallet => state.limits.max_blob_bytes.min(MAX_WALLET_BLOB_BYTES),
-        Side::Controller => state.limits.max_blob_bytes,
+    let limits = &state.limits;
+    let (cap, total, ttl) = match side {
+        Side::Wallet => (
+            limits.max_blob_bytes.min(MAX_WALLET_BLOB_BYTES),
+            limits.max_total_wallet_blob_bytes,
+            limits.wallet_blob_ttl_secs,
+        ),
+        Side::Controller => (limits.max_blob_bytes, limits.max_total_blob_bytes, limits.blob_ttl_secs),
     };
     if declared > cap {
         return Err(too_large(cap));
     }
     let now = state.clock.now();
     let blob_id = uuid::Uuid::new_v4().simple().to_string();
-    let expires_at = now + state.limits.blob_ttl_secs;
+    let expires_at = now + ttl;
     // A connection a wallet opened to forward one bundle needs one blob.
     let max_blobs = if connection.origin == ConnectionOrigin::Wallet { 1 } else { state.limits.max_blobs };
-    let caps = (max_blobs, state.limits.max_total_blob_bytes);
+    let caps = (max_blobs, total);
     if !state.store.create_blob(&blob_id, &id, side.other(), declared, caps, now, expires_at).await? {
         let detail = format!(
             "the connection holds {max_blobs} blobs, or the relay's blob storage is full; fetch or delete blobs, or retry later"

@@ -45,12 +45,17 @@ pub const DEFAULT_MAX_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(2 * 10
 pub const MAX_WALLET_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(crate::bundle::MAX_JWT_BYTES as u64);
 /// Most unexpired blobs one connection holds; a connection a wallet opened holds one.
 pub const DEFAULT_MAX_BLOBS: u32 = 4;
-/// Most bytes all unexpired blobs together may claim: storage a relay can be made to
-/// hold, whoever uploads.
+/// Most bytes all unexpired blobs from controllers together may claim.
 pub const DEFAULT_MAX_TOTAL_BLOB_BYTES: u64 = 8 * 1024 * 1024 * 1024;
-/// How long a blob waits to be fetched; its message says where it was, and the request
-/// can be made again.
+/// Most bytes all unexpired blobs from wallets together may claim: anyone can open a
+/// connection, so what strangers can make the relay hold is kept apart and small, and
+/// cannot crowd out controllers' packages.
+pub const DEFAULT_MAX_TOTAL_WALLET_BLOB_BYTES: u64 = 1024 * 1024 * 1024;
+/// How long a blob from a controller waits to be fetched; its message says where it was,
+/// and the request can be made again.
 pub const DEFAULT_BLOB_TTL_SECS: u64 = 24 * 3600;
+/// How long a blob from a wallet waits: gateways fetch forwards as they arrive.
+pub const DEFAULT_WALLET_BLOB_TTL_SECS: u64 = 3600;
 /// Longest one upload may take.
 pub const BLOB_UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Bytes per stored blob chunk: what the relay holds in memory per upload or download.
@@ -77,7 +82,9 @@ pub struct RelayLimits {
     pub max_blob_bytes: u64,
     pub max_blobs: u32,
     pub max_total_blob_bytes: u64,
+    pub max_total_wallet_blob_bytes: u64,
     pub blob_ttl_secs: u64,
+    pub wallet_blob_ttl_secs: u64,
 }
 
 impl Default for RelayLimits {
@@ -90,7 +97,9 @@ impl Default for RelayLimits {
             max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
             max_blobs: DEFAULT_MAX_BLOBS,
             max_total_blob_bytes: DEFAULT_MAX_TOTAL_BLOB_BYTES,
+            max_total_wallet_blob_bytes: DEFAULT_MAX_TOTAL_WALLET_BLOB_BYTES,
             blob_ttl_secs: DEFAULT_BLOB_TTL_SECS,
+            wallet_blob_ttl_secs: DEFAULT_WALLET_BLOB_TTL_SECS,
         }
     }
 }

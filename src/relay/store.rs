@@ -377,6 +377,7 @@ impl RelayStore {
     /// passed, so a late request still learns `connection_revoked` for a while.
     pub async fn sweep(&self, now: UnixSeconds, keep_revoked_secs: u64) -> Result<u64, StoreError> {
         let revoked_before = to_i64(now.saturating_sub(keep_revoked_secs), "cutoff")?;
+        let abandoned_before = to_i64(now.saturating_sub(2 * super::BLOB_UPLOAD_TIMEOUT.as_secs()), "cutoff")?;
         let now = to_i64(now, "now")?;
         let mut deleted = 0;
         for (sql, cutoff) in [
@@ -385,6 +386,13 @@ impl RelayStore {
             ("DELETE FROM relay_connect_tokens WHERE expires_at <= $1", now),
             ("DELETE FROM relay_blob_chunks WHERE blob_id IN (SELECT id FROM relay_blobs WHERE expires_at <= $1)", now),
             ("DELETE FROM relay_blobs WHERE expires_at <= $1", now),
+            // Uploads a crash cut off never completed; they would hold quota until expiry.
+            (
+                "DELETE FROM relay_blob_chunks WHERE blob_id IN
+                 (SELECT id FROM relay_blobs WHERE size IS NULL AND created_at <= $1)",
+                abandoned_before,
+            ),
+            ("DELETE FROM relay_blobs WHERE size IS NULL AND created_at <= $1", abandoned_before),
             (
                 "DELETE FROM relay_connections WHERE state = 'revoked' AND revoked_at <= $1
                  AND NOT EXISTS (SELECT 1 FROM relay_messages m WHERE m.connection_id = relay_connections.id)",
@@ -407,8 +415,8 @@ pub struct BlobInfo {
 
 impl RelayStore {
     /// Starts a blob of at most `declared` bytes for `recipient` on `connection_id`, unless
-    /// the connection already holds `max_blobs` or all blobs together would claim more than
-    /// `max_total` bytes; false then. Both caps are checked in the insert itself; on
+    /// the connection already holds `max_blobs` or all blobs for that kind of recipient
+    /// together would claim more than `max_total` bytes; false then. Both caps are checked in the insert itself; on
     /// PostgreSQL concurrent uploads may pass them by their number, as with mailboxes.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_blob(
@@ -428,7 +436,8 @@ impl RelayStore {
                 "INSERT INTO relay_blobs (id, connection_id, recipient, declared, created_at, expires_at)
                  SELECT $1, $2, $3, $4, $5, $6
                  WHERE (SELECT COUNT(*) FROM relay_blobs WHERE connection_id = $2 AND expires_at > $5) < $7
-                   AND (SELECT COALESCE(SUM(declared), 0) FROM relay_blobs WHERE expires_at > $5) + $4 <= $8",
+                   AND (SELECT COALESCE(SUM(declared), 0) FROM relay_blobs WHERE recipient = $3 AND expires_at > $5)
+                       + $4 <= $8",
             )
             .bind(id)
             .bind(connection_id)

@@ -8,7 +8,7 @@ mod catalogue;
 mod error;
 mod keystore;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,10 @@ pub const CODE_WAIT: Duration = Duration::from_secs(60);
 pub const MAX_SEEN_IDS: usize = 10_000;
 /// Most events kept until [`Wallet::events`] collects them; older ones are dropped.
 pub const MAX_EVENTS: usize = 1000;
+/// Most answers kept for requests another call waits for.
+pub const MAX_PARKED: usize = 100;
+/// How often a waiting call looks for its answer among those another reader parked.
+pub const PARKED_RECHECK: Duration = Duration::from_secs(2);
 
 /// Where a connection is, as the wallet sees it. Exhaustive, like [`WalletError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +105,10 @@ pub struct Wallet {
     clock: Arc<dyn Clock>,
     seen: Mutex<HashSet<String>>,
     events: Mutex<VecDeque<WalletEvent>>,
+    /// Answers read by one call for a request another call waits for, by request id.
+    parked: Mutex<HashMap<String, Body>>,
+    /// Requests some call is waiting for the answer to.
+    waiting: Mutex<HashSet<String>>,
 }
 
 /// Something that happened on a connection outside a call's own answer.
@@ -121,12 +129,21 @@ pub enum EventKind {
     Refused,
     /// A message arrived that answers nothing the wallet is waiting for.
     Unexpected,
+    /// The connection's mailbox could not be read (relay away, key store trouble).
+    Unreachable,
 }
 
 impl Wallet {
     /// A wallet on an injected clock (tests).
     pub fn with_clock(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, seen: Mutex::new(HashSet::new()), events: Mutex::new(VecDeque::new()) }
+        Self {
+            store,
+            clock,
+            seen: Mutex::new(HashSet::new()),
+            events: Mutex::new(VecDeque::new()),
+            parked: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(HashSet::new()),
+        }
     }
 }
 
@@ -261,11 +278,11 @@ impl Wallet {
         // Claimed before asking, so a path in use costs the organisation nothing.
         let storage = |e: std::io::Error| WalletError::Storage(format!("{path}: {e}"));
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(storage)?;
-        let downloaded = self.download_into(&stored, purpose, categories, &mut file, &path, timeout_secs).await;
-        if downloaded.is_err() {
-            let _ = std::fs::remove_file(&path);
-        }
-        downloaded
+        // Removed unless it verified, also when the caller gives up on this future.
+        let mut unverified = RemoveOnDrop(Some(path.clone()));
+        let package = self.download_into(&stored, purpose, categories, &mut file, &path, timeout_secs).await?;
+        unverified.0 = None;
+        Ok(package)
     }
 
     /// Verifies a bundle against the keys of the organisation behind `connection_id`, and
@@ -369,34 +386,47 @@ impl Wallet {
     /// messages nobody waited for.
     pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
         for stored in self.all_stored()? {
-            if stored.state != ConnectionState::Connected {
-                continue;
-            }
-            let client = self.client(&stored)?;
-            let encryption =
-                EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
-            for item in client.messages(&stored.connection_id, 0).await? {
-                client.ack(&stored.connection_id, &item.id).await?;
-                let connection_id = stored.connection_id.clone();
-                match self.accept(&stored, &encryption, item) {
-                    Some(Body::ConnectionRevoked {}) => {
-                        let saved = self.load(&connection_id)?;
-                        if let WalletError::Storage(e) = self.ended(saved, WalletError::Revoked) {
-                            return Err(WalletError::Storage(e));
-                        }
-                        let detail = "the organisation ended the connection".to_owned();
-                        self.log(WalletEvent { connection_id, kind: EventKind::Revoked, detail });
-                    }
-                    Some(other) => {
-                        let detail = format!("{} arrived unasked", message_type(&other));
-                        self.log(WalletEvent { connection_id, kind: EventKind::Unexpected, detail });
-                    }
-                    None => {}
-                }
+            if stored.state == ConnectionState::Connected {
+                self.drain(&stored).await;
             }
         }
         let mut log = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(log.drain(..).collect())
+    }
+
+    /// Reads what waits on one connection without waiting; trouble with it is an event,
+    /// never a reason to skip the other connections.
+    async fn drain(&self, stored: &Stored) {
+        let connection_id = stored.connection_id.clone();
+        let event = |kind, detail: String| WalletEvent { connection_id: connection_id.clone(), kind, detail };
+        let read = async {
+            let client = self.client(stored)?;
+            let encryption =
+                EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
+            for item in client.messages(&stored.connection_id, 0).await? {
+                client.ack(&stored.connection_id, &item.id).await?;
+                match self.accept(stored, &encryption, item) {
+                    Some(Body::ConnectionRevoked {}) => return Err(WalletError::Revoked),
+                    Some(body) => self.park_or_log(stored, body),
+                    None => {}
+                }
+            }
+            Ok(())
+        };
+        match read.await {
+            Ok(()) => {}
+            // Told by the organisation, or by the relay once the last word was read.
+            Err(WalletError::Revoked) => {
+                let ended = self.load(&connection_id).map(|saved| self.ended(saved, WalletError::Revoked));
+                match ended {
+                    Ok(WalletError::Revoked) => {
+                        self.log(event(EventKind::Revoked, "the organisation ended the connection".into()));
+                    }
+                    Ok(e) | Err(e) => self.log(event(EventKind::Unreachable, e.to_string())),
+                }
+            }
+            Err(e) => self.log(event(EventKind::Unreachable, e.to_string())),
+        }
     }
 
     /// Ends the connection at the relay; the organisation learns of it.
@@ -408,6 +438,17 @@ impl Wallet {
         }
         stored.state = ConnectionState::Revoked;
         self.save(&stored)
+    }
+}
+
+/// Deletes a file when dropped, unless disarmed.
+struct RemoveOnDrop(Option<String>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -437,6 +478,10 @@ pub struct ImportReceipt {
 enum Delivered {
     Inline(String),
     Blob(crate::protocol::blob::BlobRef),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A message's `type`, for event details.
@@ -594,9 +639,36 @@ impl Wallet {
         timeout_secs: u64,
         pick: impl Fn(Body) -> Option<T>,
     ) -> Result<T, WalletError> {
+        lock(&self.waiting).insert(request_id.to_owned());
+        let answer = self.wait_for(stored, request_id, timeout_secs, pick).await;
+        lock(&self.waiting).remove(request_id);
+        lock(&self.parked).remove(request_id);
+        answer
+    }
+
+    async fn wait_for<T>(
+        &self,
+        stored: &Stored,
+        request_id: &str,
+        timeout_secs: u64,
+        pick: impl Fn(Body) -> Option<T>,
+    ) -> Result<T, WalletError> {
         let deadline = Instant::now() + Duration::from_secs(timeout_secs);
         loop {
-            let body = self.next_message(stored, deadline).await?;
+            // Another reader of this mailbox (`events`, another call) parks answers it is
+            // not waiting for; look there between short polls.
+            let parked = lock(&self.parked).remove(request_id);
+            let body = match parked {
+                Some(body) => body,
+                None => {
+                    let poll = deadline.min(Instant::now() + PARKED_RECHECK);
+                    match self.next_message(stored, poll).await {
+                        Ok(body) => body,
+                        Err(WalletError::Timeout) if Instant::now() < deadline => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
             match &body {
                 Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
                     return Err(WalletError::Refused { code: error_code.clone(), detail: detail.clone() });
@@ -610,15 +682,33 @@ impl Wallet {
                 }
                 _ => {}
             }
-            let kind = message_type(&body);
             if answer_to(&body) == Some(request_id) {
-                if let Some(found) = pick(body) {
-                    return Ok(found);
+                let kind = message_type(&body);
+                match pick(body) {
+                    Some(found) => return Ok(found),
+                    None => {
+                        let detail = format!("{kind} is no answer to request {request_id}");
+                        let connection_id = stored.connection_id.clone();
+                        self.log(WalletEvent { connection_id, kind: EventKind::Unexpected, detail });
+                    }
                 }
+            } else {
+                self.park_or_log(stored, body);
             }
-            let detail = format!("{kind} arrived while waiting for the answer to {request_id}");
-            self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });
         }
+    }
+
+    /// Keeps an answer to a request another call waits for; logs anything else.
+    fn park_or_log(&self, stored: &Stored, body: Body) {
+        if let Some(request_id) = answer_to(&body).filter(|id| lock(&self.waiting).contains(*id)).map(str::to_owned) {
+            let mut parked = lock(&self.parked);
+            if parked.len() < MAX_PARKED {
+                parked.insert(request_id, body);
+                return;
+            }
+        }
+        let detail = format!("{} arrived unasked", message_type(&body));
+        self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });
     }
 
     /// Offers a bundle for import, in the message or, when too large, as a blob.
@@ -678,7 +768,7 @@ impl Wallet {
         match opened {
             Err(e) => refuse(format!("a message that cannot be trusted: {e}")),
             Ok(message) if !self.first_sight(&message.jti) => {
-                refuse(format!("a replayed message (jti {:?})", message.jti))
+                refuse(format!("a message seen before was dropped (jti {:?}): a replay or a redelivery", message.jti))
             }
             Ok(message) => Some(message.body),
         }

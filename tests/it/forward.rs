@@ -553,7 +553,7 @@ async fn garbage_and_replays_are_refused_with_a_reason_and_revocations_arrive_as
     assert_eq!(kinds[0].0, Refused, "{events:?}");
     assert_eq!(kinds[1].0, Refused, "a message too old: {events:?}");
     assert_eq!(kinds[2].0, Unexpected, "{events:?}");
-    assert!(events[3].kind == Refused && events[3].detail.starts_with("a replayed message"), "{events:?}");
+    assert!(events[3].kind == Refused && events[3].detail.starts_with("a message seen before"), "{events:?}");
     assert!(events.iter().all(|e| e.connection_id == alice));
     // Nothing of it changed the connection.
     assert_eq!(wallet.connections().unwrap()[0].state, gdpr_gateway::wallet::ConnectionState::Connected);
@@ -564,5 +564,25 @@ async fn garbage_and_replays_are_refused_with_a_reason_and_revocations_arrive_as
     let events = wallet.events().await.unwrap();
     assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![Revoked], "{events:?}");
     assert_eq!(wallet.connections().unwrap()[0].state, gdpr_gateway::wallet::ConnectionState::Revoked);
+    orgs.stop().await;
+}
+
+#[tokio::test]
+async fn an_app_polling_events_never_takes_the_answer_a_call_waits_for() {
+    let orgs = TwoOrganisations::start().await;
+    let wallet = orgs.wallet("wallet");
+    let alice = pair(orgs.a(), &wallet, "alice").await;
+    let export = wallet.request_export(alice.clone(), Purpose::Access, None, WAIT);
+    let poll = async {
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            seen.extend(wallet.events().await.unwrap());
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        seen
+    };
+    let (bundle, seen) = tokio::join!(export, poll);
+    assert_eq!(bundle.unwrap().subject, "alice");
+    assert!(seen.iter().all(|e| e.kind != gdpr_gateway::wallet::EventKind::Unexpected), "{seen:?}");
     orgs.stop().await;
 }
