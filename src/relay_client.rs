@@ -85,6 +85,11 @@ impl RelayClient {
         text(response).await
     }
 
+    /// The operator's public keys (check one against a pin before using it).
+    pub async fn operator_jwks(&self) -> Result<crate::jose::Jwks, RelayError> {
+        json(self.send(Method::GET, "/v1/operator-jwks", None, None, Duration::ZERO).await?).await
+    }
+
     /// Controller: registers a connect token by its digest.
     pub async fn register_token(&self, request: &RegisterToken) -> Result<(), RelayError> {
         let body = json_body(request)?;

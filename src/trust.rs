@@ -114,6 +114,20 @@ impl Trust {
         Ok(())
     }
 
+    /// The operator's public keys: the ones that sign this list.
+    pub fn operator_jwks(&self) -> Jwks {
+        match &self.source {
+            TrustSource::SelfSigned { operator, .. } => Jwks { keys: vec![operator.public_jwk().clone()] },
+            TrustSource::Pinned { operator_jwks, .. } => operator_jwks.clone(),
+        }
+    }
+
+    /// The pin wallets get in connect URIs: the thumbprint of the operator's first key,
+    /// recomputed rather than taken from its `kid`.
+    pub fn operator_pin(&self) -> Option<String> {
+        self.operator_jwks().keys.first().map(|k| crate::jose::jwk::thumbprint(k.crv, &k.x))
+    }
+
     /// The list in force, or `None` once it has expired.
     pub fn current(&self) -> Option<Arc<LoadedList>> {
         let now: UnixSeconds = self.clock.now();

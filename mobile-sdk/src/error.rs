@@ -23,6 +23,8 @@ pub enum WalletError {
     UnknownConnection(String),
     #[error("{0} is not an organisation of the trust framework")]
     UnknownController(String),
+    #[error("the relay cannot be trusted: {0}")]
+    UntrustedRelay(String),
     #[error("no answer in time")]
     Timeout,
     #[error("the bundle does not verify: {0}")]
@@ -42,6 +44,7 @@ impl From<CoreError> for WalletError {
             CoreError::Revoked => Self::Revoked,
             CoreError::UnknownConnection(m) => Self::UnknownConnection(m),
             CoreError::UnknownController(m) => Self::UnknownController(m),
+            CoreError::UntrustedRelay(m) => Self::UntrustedRelay(m),
             CoreError::Timeout => Self::Timeout,
             CoreError::BadBundle(m) => Self::BadBundle(m),
             CoreError::Storage(m) => Self::Storage(m),

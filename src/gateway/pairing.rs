@@ -75,7 +75,8 @@ pub async fn create(state: &AppState, client_id: &str, subject_ref: &str) -> Res
         updated_at: now,
     };
     state.pairings.insert(&pairing).await?;
-    let connect_uri = ConnectUri { relay: state.relay.base().to_owned(), token }.to_link();
+    let connect_uri =
+        ConnectUri { relay: state.relay.base().to_owned(), token, operator: operator_pin(state) }.to_link();
     Ok(Created { pairing, connect_uri })
 }
 
@@ -103,7 +104,12 @@ pub async fn connect_uri(state: &AppState, pairing: &Pairing) -> Result<String, 
     let opened = jwe::decrypt(sealed.as_bytes(), &keys, 4096).map_err(|e| PairingError::Internal(e.to_string()))?;
     let text = std::str::from_utf8(&opened.plaintext).map_err(|e| PairingError::Internal(e.to_string()))?;
     let token = ConnectToken::parse(text).map_err(|e| PairingError::Internal(e.to_string()))?;
-    Ok(ConnectUri { relay: state.relay.base().to_owned(), token }.to_link())
+    Ok(ConnectUri { relay: state.relay.base().to_owned(), token, operator: operator_pin(state) }.to_link())
+}
+
+/// The trust list operator's key pin for connect URIs, when this gateway knows the operator.
+fn operator_pin(state: &AppState) -> Option<String> {
+    state.trust.as_ref().and_then(|trust| trust.operator_pin())
 }
 
 /// The relay says a wallet redeemed one of our tokens: send it the code, or end the

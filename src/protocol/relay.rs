@@ -46,6 +46,8 @@ pub enum ConnectUriError {
     BadRelay,
     #[error("the connect token is not {CONNECT_TOKEN_BYTES} bytes of unpadded base64url")]
     BadToken,
+    #[error("the operator pin `op` is not a key thumbprint (32 bytes of unpadded base64url)")]
+    BadOperator,
 }
 
 /// A connect token: 256 random bits. The relay and the gateway keep only its SHA-256.
@@ -81,19 +83,27 @@ impl std::fmt::Debug for ConnectToken {
     }
 }
 
-/// What a QR code carries: where the relay is and the token to redeem there.
+/// What a QR code carries: where the relay is, the token to redeem there, and the
+/// thumbprint of the operator key that signs the relay's trust list. The organisation's
+/// portal shows the code, so the pin reaches the wallet without passing the relay: with it
+/// the wallet checks every controller entry the relay hands it against the signed list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectUri {
     /// The relay's base URL, without a trailing slash (`https://relay.example`).
     pub relay: String,
     pub token: ConnectToken,
+    /// `op`: RFC 7638 thumbprint of the trust list operator's Ed25519 key.
+    pub operator: Option<String>,
 }
 
 impl ConnectUri {
     /// The universal-link form, `<relay>/c/<token>`: a phone camera opens it, and the
     /// relay's page for it points to the wallet app; it claims nothing by itself.
     pub fn to_link(&self) -> String {
-        format!("{}{CONNECT_PATH}{}", self.relay, self.token.encode())
+        match &self.operator {
+            Some(op) => format!("{}{CONNECT_PATH}{}?op={op}", self.relay, self.token.encode()),
+            None => format!("{}{CONNECT_PATH}{}", self.relay, self.token.encode()),
+        }
     }
 
     /// Parses either form.
@@ -102,22 +112,35 @@ impl ConnectUri {
             return Err(ConnectUriError::TooLong);
         }
         if let Some(query) = uri.strip_prefix(APP_SCHEME).and_then(|rest| rest.strip_prefix('?')) {
-            let (mut relay, mut token) = (None, None);
+            let (mut relay, mut token, mut operator) = (None, None, None);
             for pair in query.split('&') {
                 match pair.split_once('=') {
                     Some(("relay", v)) if relay.is_none() => relay = Some(percent_decode(v)?),
                     Some(("token", v)) if token.is_none() => token = Some(ConnectToken::parse(v)?),
+                    Some(("op", v)) if operator.is_none() => operator = Some(operator_pin(v)?),
                     _ => return Err(ConnectUriError::NotAConnectUri),
                 }
             }
             let (Some(relay), Some(token)) = (relay, token) else {
                 return Err(ConnectUriError::NotAConnectUri);
             };
-            return Ok(Self { relay: relay_base(&relay)?, token });
+            return Ok(Self { relay: relay_base(&relay)?, token, operator });
         }
-        let (relay, token) = uri.rsplit_once(CONNECT_PATH).ok_or(ConnectUriError::NotAConnectUri)?;
-        Ok(Self { relay: relay_base(relay)?, token: ConnectToken::parse(token)? })
+        let (relay, rest) = uri.rsplit_once(CONNECT_PATH).ok_or(ConnectUriError::NotAConnectUri)?;
+        let (token, operator) = match rest.split_once('?') {
+            None => (rest, None),
+            Some((token, query)) => {
+                let op = query.strip_prefix("op=").ok_or(ConnectUriError::NotAConnectUri)?;
+                (token, Some(operator_pin(op)?))
+            }
+        };
+        Ok(Self { relay: relay_base(relay)?, token: ConnectToken::parse(token)?, operator })
     }
+}
+
+/// An operator pin: a key thumbprint, 32 bytes of unpadded base64url.
+pub fn operator_pin(text: &str) -> Result<String, ConnectUriError> {
+    b64::decode_array::<32>(text).map(|_| text.to_owned()).ok_or(ConnectUriError::BadOperator)
 }
 
 fn relay_base(url: &str) -> Result<String, ConnectUriError> {
@@ -326,10 +349,16 @@ mod tests {
     #[test]
     fn both_forms_parse_to_the_same_connect_uri() {
         let token = ConnectToken::generate();
-        let link = ConnectUri { relay: "https://relay.example/base".into(), token: token.clone() };
+        let link = ConnectUri { relay: "https://relay.example/base".into(), token: token.clone(), operator: None };
         assert_eq!(ConnectUri::parse(&link.to_link()).unwrap(), link);
         let app = format!("{APP_SCHEME}?relay=https%3A%2F%2Frelay.example%2Fbase&token={}", token.encode());
         assert_eq!(ConnectUri::parse(&app).unwrap(), link);
+        let op = crate::jose::b64::encode([9u8; 32]);
+        let pinned = ConnectUri { operator: Some(op.clone()), ..link };
+        assert_eq!(ConnectUri::parse(&pinned.to_link()).unwrap(), pinned);
+        assert_eq!(ConnectUri::parse(&format!("{app}&op={op}")).unwrap(), pinned);
+        let bad = format!("https://relay.example/base/c/{}?op=short", token.encode());
+        assert_eq!(ConnectUri::parse(&bad).unwrap_err(), ConnectUriError::BadOperator);
     }
 
     #[test]

@@ -37,6 +37,7 @@ use crate::wakeup::Woken;
 pub fn router() -> OpenApiRouter<Arc<RelayState>> {
     OpenApiRouter::new()
         .routes(routes!(trust_list))
+        .routes(routes!(operator_jwks))
         .routes(routes!(connect_page))
         .routes(routes!(register_token))
         .routes(routes!(connect))
@@ -68,11 +69,29 @@ pub async fn trust_list(State(state): State<Arc<RelayState>>) -> Result<Response
     Ok(([(header::CONTENT_TYPE, crate::bundle::JWT_MEDIA_TYPE)], loaded.token.clone()).into_response())
 }
 
+/// The operator's public keys, which sign the trust list. Anyone can serve keys: a wallet
+/// takes one only when its thumbprint is the `op` pin from the connect URI.
+#[utoipa::path(
+    get, path = "/v1/operator-jwks", tag = "relay",
+    responses((status = 200, description = "JWKS of the operator's Ed25519 keys", body = Object))
+)]
+pub async fn operator_jwks(State(state): State<Arc<RelayState>>) -> Json<crate::jose::Jwks> {
+    Json(state.trust.operator_jwks())
+}
+
+/// The `op` pin a connect link may carry, passed on to the app link.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectPageQuery {
+    /// Thumbprint of the trust list operator's key.
+    pub op: Option<String>,
+}
+
 /// What a phone camera opens from the QR code: a page pointing to the wallet app. It claims
 /// nothing; only the wallet's `POST /v1/connect` redeems the token.
 #[utoipa::path(
     get, path = "/c/{token}", tag = "relay",
-    params(("token" = String, Path, description = "The connect token")),
+    params(("token" = String, Path, description = "The connect token"), ConnectPageQuery),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
         (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json")
@@ -81,8 +100,14 @@ pub async fn trust_list(State(state): State<Arc<RelayState>>) -> Result<Response
 pub async fn connect_page(
     State(state): State<Arc<RelayState>>,
     Path(token): Path<String>,
+    query: Result<Query<ConnectPageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let token = ConnectToken::parse(&token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    let Query(query) = query?;
+    let op = match query.op.as_deref().map(crate::protocol::relay::operator_pin).transpose() {
+        Ok(op) => op.map(|op| format!("&op={op}")).unwrap_or_default(),
+        Err(e) => return Err(ApiError::new(ErrorCode::InvalidParameter, e.to_string())),
+    };
     let relay: String = state
         .public_url
         .bytes()
@@ -92,7 +117,7 @@ pub async fn connect_page(
         })
         .collect();
     // The token and the encoded URL hold only URL-safe characters: nothing to escape in HTML.
-    let app_link = format!("{APP_SCHEME}?relay={relay}&token={}", token.encode());
+    let app_link = format!("{APP_SCHEME}?relay={relay}&token={}{op}", token.encode());
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>Connect your wallet</title></head>\

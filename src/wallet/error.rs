@@ -22,6 +22,8 @@ pub enum WalletError {
     UnknownConnection(String),
     #[error("{0} is not an organisation of the trust framework")]
     UnknownController(String),
+    #[error("the relay cannot be trusted: {0}")]
+    UntrustedRelay(String),
     #[error("no answer in time")]
     Timeout,
     #[error("the bundle does not verify: {0}")]

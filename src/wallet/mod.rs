@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 use crate::blob_transfer::{self, TransferError};
 use crate::bundle::{self, BundleError, Purpose};
 use crate::clock::{Clock, SystemClock};
+use crate::jose::jwk::thumbprint;
 use crate::jose::jws::JwsError;
+use crate::jose::{Curve, OkpPublicJwk};
 use crate::jose::{EncryptionKeyPair, Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::protocol::message::{self, Body, BundleForm, Message};
 use crate::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, MailboxItem, OpenConnection};
-use crate::protocol::trust_list::Entry;
+use crate::protocol::trust_list::{Entry, TrustList};
 use crate::relay_client::{RelayClient, RelayError};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +68,10 @@ struct Stored {
     /// `sub` every bundle on this connection must carry.
     #[serde(default)]
     subject: Option<String>,
+    /// The trust list operator's key, pinned by the connect URI's `op`: controller entries
+    /// the relay hands over on this relay are checked against the list it signs.
+    #[serde(default)]
+    operator: Option<OkpPublicJwk>,
 }
 
 /// A connection that waits for the person to type `code` into the portal.
@@ -161,6 +167,20 @@ impl Wallet {
         let client = RelayClient::new(&uri.relay, Arc::new(signing.clone()), self.clock.clone())?;
         let request = ConnectRequest { token: uri.token.encode(), encryption_jwk: encryption.public_jwk().clone() };
         let connected = client.connect(&request).await?;
+        let operator = match &uri.operator {
+            None => None,
+            Some(pin) => {
+                let checked = self.check_entry_pinned(&client, pin, &connected.controller).await;
+                match checked {
+                    Ok(key) => Some(key),
+                    Err(e) => {
+                        // A relay that lied gets no connection to keep.
+                        let _ = client.revoke(&connected.connection_id).await;
+                        return Err(e);
+                    }
+                }
+            }
+        };
         let stored = Stored {
             connection_id: connected.connection_id.clone(),
             relay: uri.relay.clone(),
@@ -170,6 +190,7 @@ impl Wallet {
             state: ConnectionState::Pending,
             created_at: self.clock.now(),
             subject: None,
+            operator,
         };
         self.save(&stored)?;
         let deadline = Instant::now() + CODE_WAIT;
@@ -349,10 +370,10 @@ impl Wallet {
             None => {
                 // Over the relay the bundle's issuer uses, else any this wallet knows.
                 let issuer = all.iter().find(|s| bundle_issued_by(&bundle, s)).or_else(|| all.first());
-                let relay = issuer.map(|s| s.relay.clone()).ok_or_else(|| {
+                let via = issuer.ok_or_else(|| {
                     WalletError::UnknownController(format!("{to_controller_id}: this wallet knows no relay yet"))
                 })?;
-                (self.open_to(&relay, &to_controller_id).await?, true)
+                (self.open_to(&via.relay, via.operator.as_ref(), &to_controller_id).await?, true)
             }
         };
         let request_id = new_request_id();
@@ -604,7 +625,12 @@ impl Wallet {
     }
 
     /// Opens a single-use connection to a listed controller, kept in memory only.
-    async fn open_to(&self, relay: &str, controller_id: &str) -> Result<Stored, WalletError> {
+    async fn open_to(
+        &self,
+        relay: &str,
+        operator: Option<&OkpPublicJwk>,
+        controller_id: &str,
+    ) -> Result<Stored, WalletError> {
         let (signing, encryption) = (SigningKeyPair::generate(), EncryptionKeyPair::generate());
         let client = RelayClient::new(relay, Arc::new(signing.clone()), self.clock.clone())?;
         let request =
@@ -617,7 +643,14 @@ impl Wallet {
             Err(e) => return Err(e.into()),
         };
         if connected.controller.id != controller_id {
+            let _ = client.revoke(&connected.connection_id).await;
             return Err(WalletError::UnknownController(controller_id.to_owned()));
+        }
+        if let Some(key) = operator {
+            if let Err(e) = self.check_entry(&client, key, &connected.controller).await {
+                let _ = client.revoke(&connected.connection_id).await;
+                return Err(e);
+            }
         }
         Ok(Stored {
             connection_id: connected.connection_id,
@@ -628,7 +661,44 @@ impl Wallet {
             state: ConnectionState::Connected,
             created_at: self.clock.now(),
             subject: None,
+            operator: operator.cloned(),
         })
+    }
+
+    /// Finds the operator key the pin names among those the relay serves, and checks the
+    /// controller entry against the list it signed; returns the key to keep.
+    async fn check_entry_pinned(
+        &self,
+        client: &RelayClient,
+        pin: &str,
+        entry: &Entry,
+    ) -> Result<OkpPublicJwk, WalletError> {
+        let served = client.operator_jwks().await?;
+        let key =
+            served.keys.into_iter().find(|k| k.crv == Curve::Ed25519 && thumbprint(k.crv, &k.x) == pin).ok_or_else(
+                || WalletError::UntrustedRelay("it serves no operator key with the pinned thumbprint".into()),
+            )?;
+        self.check_entry(client, &key, entry).await?;
+        Ok(key)
+    }
+
+    /// The relay's controller entry must be the one the operator's signed trust list holds:
+    /// otherwise the relay could hand out keys of its own and read what the wallet sends.
+    async fn check_entry(
+        &self,
+        client: &RelayClient,
+        operator: &OkpPublicJwk,
+        entry: &Entry,
+    ) -> Result<(), WalletError> {
+        let token = client.trust_list().await?;
+        let keys = Jwks { keys: vec![operator.clone()] };
+        let list = TrustList::verify(token.trim().as_bytes(), &keys, self.clock.now())
+            .map_err(|e| WalletError::UntrustedRelay(format!("its trust list does not verify: {e}")))?;
+        match list.controller(&entry.id) {
+            Ok(listed) if listed == entry => Ok(()),
+            Ok(_) => Err(WalletError::UntrustedRelay(format!("its keys for {} are not the trust list's", entry.id))),
+            Err(_) => Err(WalletError::UntrustedRelay(format!("{} is not in the signed trust list", entry.id))),
+        }
     }
 
     /// Waits for the answer to `request_id`: what `pick` takes from it, or the refusal.

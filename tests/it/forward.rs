@@ -586,3 +586,31 @@ async fn an_app_polling_events_never_takes_the_answer_a_call_waits_for() {
     assert!(seen.iter().all(|e| e.kind != gdpr_gateway::wallet::EventKind::Unexpected), "{seen:?}");
     orgs.stop().await;
 }
+
+#[tokio::test]
+async fn the_wallet_checks_what_the_relay_says_against_the_operator_pinned_in_the_qr_code() {
+    let orgs = TwoOrganisations::start().await;
+    let a = orgs.a();
+    let pin = orgs.framework.relay.trust.operator_pin().unwrap();
+    let pairing: Value = portal(a, Method::POST, "/v1/pairings")
+        .json(&json!({ "subject_ref": "alice" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uri = pairing["connect_uri"].as_str().unwrap();
+    assert!(uri.ends_with(&format!("?op={pin}")), "{uri}");
+    // A QR code naming another operator: the relay's keys and list are not that one's.
+    let other = gdpr_gateway::jose::b64::encode([7u8; 32]);
+    let wallet = orgs.wallet("wallet");
+    let refused = wallet.connect(uri.replace(&pin, &other)).await.unwrap_err();
+    assert!(matches!(refused, WalletError::UntrustedRelay(_)), "{refused:?}");
+    assert!(wallet.connections().unwrap().is_empty(), "nothing kept of a connection that failed the check");
+    // The pairing's token was spent on that connection, which the wallet revoked at once.
+    let status = portal(a, Method::GET, &format!("/v1/pairings/{}", pairing["pairing_id"].as_str().unwrap()));
+    let status: Value = status.send().await.unwrap().json().await.unwrap();
+    assert_ne!(status["state"], "connected");
+    orgs.stop().await;
+}

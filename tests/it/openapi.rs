@@ -71,6 +71,7 @@ async fn every_documented_operation_is_served() {
         "GET /relay/v1/connections/{connection_id}/messages",
         "GET /relay/v1/connections/{connection_id}/messages/stream",
         "GET /relay/v1/inbox",
+        "GET /relay/v1/operator-jwks",
         "GET /relay/v1/trust-list",
         "GET /v1/imports",
         "GET /v1/imports/{import_id}",
