@@ -94,9 +94,9 @@ async fn tell(
     let (from_name, to_name) = (&from.state.notice.controller.name, &to.state.notice.controller.name);
     let io = |e: std::io::Error| e.to_string();
     writeln!(out, "gdpr-gateway demo: two organisations, one relay, one wallet, all on this machine.\n").map_err(io)?;
-    writeln!(out, "  relay (sees only ciphertext)   {}", framework.relay_url).map_err(io)?;
-    writeln!(out, "  {from_name:<30} {}   holds Alice's data", from.url).map_err(io)?;
-    writeln!(out, "  {to_name:<30} {}   Alice is moving here\n", to.url).map_err(io)?;
+    writeln!(out, "  {:<34} {}", "relay (sees only ciphertext)", framework.relay_url).map_err(io)?;
+    writeln!(out, "  {from_name:<34} {}   holds Alice's data", from.url).map_err(io)?;
+    writeln!(out, "  {to_name:<34} {}   Alice is moving here\n", to.url).map_err(io)?;
 
     step(out, 1, &format!("Alice logs in to {from_name}'s portal and asks to connect her wallet."))?;
     let pairing = portal(from, reqwest::Method::POST, "/v1/pairings", Some(json!({ "subject_ref": SUBJECT }))).await?;
@@ -108,6 +108,12 @@ async fn tell(
     writeln!(out, "   {uri}\n").map_err(io)?;
 
     step(out, 2, "Her wallet scans it: fresh keys for this connection, and the relay introduces the two.")?;
+    writeln!(
+        out,
+        "   The code pins the trust list's operator, so the wallet checks the organisation's keys\n   \
+         the relay hands it against the operator-signed list."
+    )
+    .map_err(io)?;
     let wallet =
         Wallet::with_clock(Arc::new(FileKeyStore::new(work_dir.join("wallet")).map_err(|e| e.to_string())?), clock);
     let pending = wallet.connect(uri).await.map_err(|e| e.to_string())?;
