@@ -87,16 +87,16 @@ pub async fn fetch(
     blob: &BlobRef,
     max_plaintext: u64,
 ) -> Result<Vec<u8>, TransferError> {
-    if !crate::protocol::relay::is_valid_id(&blob.blob_id) {
-        return Err(BlobError::Malformed("blob_id is not a relay id").into());
-    }
-    let fetched = download(client, id, blob, max_plaintext).await;
+    // Sized once: the reference says how large it is, and the opener refuses anything over
+    // the cap before a byte is read.
+    let mut plaintext = Vec::with_capacity(usize::try_from(blob.size.min(max_plaintext)).unwrap_or(0));
+    let fetched = download_into(client, id, blob, max_plaintext, &mut plaintext).await;
     let keep = matches!(&fetched, Err(TransferError::Relay(e)) if crate::relay_client::is_transient(e));
     if !keep {
         // Best effort: a blob left behind expires at the relay.
         let _ = client.delete_blob(id, &blob.blob_id).await;
     }
-    fetched
+    fetched.map(|_| plaintext)
 }
 
 /// [`fetch`] into `out` instead of memory, for packages: what is written before the whole
@@ -108,9 +108,6 @@ pub async fn fetch_into(
     max_plaintext: u64,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<u64, TransferError> {
-    if !crate::protocol::relay::is_valid_id(&blob.blob_id) {
-        return Err(BlobError::Malformed("blob_id is not a relay id").into());
-    }
     let fetched = download_into(client, id, blob, max_plaintext, out).await;
     // Whatever happened, the file is discarded with the reference: nothing is left to
     // fetch it again, so the blob goes too.
@@ -118,6 +115,7 @@ pub async fn fetch_into(
     fetched
 }
 
+/// Streams the blob through the opener into `out`; returns the plaintext length.
 async fn download_into(
     client: &RelayClient,
     id: &str,
@@ -125,6 +123,9 @@ async fn download_into(
     max_plaintext: u64,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<u64, TransferError> {
+    if !crate::protocol::relay::is_valid_id(&blob.blob_id) {
+        return Err(BlobError::Malformed("blob_id is not a relay id").into());
+    }
     let mut opener = blob::Opener::new(blob, max_plaintext)?;
     let mut response = client.blob(id, &blob.blob_id).await?;
     let mut written = 0u64;
@@ -138,22 +139,4 @@ async fn download_into(
     out.write_all(&last).map_err(io)?;
     out.flush().map_err(io)?;
     Ok(written + last.len() as u64)
-}
-
-async fn download(
-    client: &RelayClient,
-    id: &str,
-    blob: &BlobRef,
-    max_plaintext: u64,
-) -> Result<Vec<u8>, TransferError> {
-    let mut opener = blob::Opener::new(blob, max_plaintext)?;
-    let mut response = client.blob(id, &blob.blob_id).await?;
-    // Sized once: the reference says how large it is, and the opener refused anything
-    // over the cap already.
-    let mut plaintext = Vec::with_capacity(usize::try_from(blob.size).unwrap_or(0));
-    while let Some(bytes) = response.chunk().await.map_err(|e| RelayError::Transport(e.to_string()))? {
-        plaintext.extend(opener.push(&bytes)?);
-    }
-    plaintext.extend(opener.finish()?);
-    Ok(plaintext)
 }

@@ -194,16 +194,11 @@ impl From<ConnectorError> for ApiError {
 
 impl From<ExportError> for ApiError {
     fn from(e: ExportError) -> Self {
-        let code = match &e {
-            ExportError::UnknownCategory(_) => ErrorCode::CategoryNotFound,
-            ExportError::NotPortable(_) => ErrorCode::CategoryNotPortable,
-            ExportError::NoCategories => ErrorCode::InvalidParameter,
-            ExportError::SubjectNotFound => ErrorCode::SubjectNotFound,
-            ExportError::TooLargeForJwt => ErrorCode::BundleTooLarge,
-            ExportError::Connector(c) => return Self::internal(ErrorCode::UpstreamUnavailable, c),
-            ExportError::Signing(m) => return Self::internal(ErrorCode::Internal, m),
-        };
-        Self::new(code, e.to_string())
+        match (e.error_code(), e) {
+            (Some(code), e) => Self::new(code, e.to_string()),
+            (None, ExportError::Signing(m)) => Self::internal(ErrorCode::Internal, &m),
+            (None, other) => Self::internal(ErrorCode::UpstreamUnavailable, &other),
+        }
     }
 }
 

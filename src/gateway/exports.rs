@@ -7,6 +7,7 @@ use crate::api::AppState;
 use crate::bundle::{Art15, Bundle, CategoryData, Claims, Purpose, VERSION};
 use crate::connectors::{ConnectorError, RecordStream};
 use crate::inventory::{Category, NoticeCategory};
+use crate::protocol::ErrorCode;
 use crate::store::ExportRecord;
 use crate::subject::SubjectRef;
 
@@ -55,6 +56,21 @@ pub fn select<'a>(
         }
     }
     Ok(categories.iter().filter(|c| requested.contains(&c.id)).collect())
+}
+
+impl ExportError {
+    /// The stable code of a refusal the requester can act on; `None` for failures of a
+    /// source system or of signing, which are ours, not theirs.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::UnknownCategory(_) => Some(ErrorCode::CategoryNotFound),
+            Self::NotPortable(_) => Some(ErrorCode::CategoryNotPortable),
+            Self::NoCategories => Some(ErrorCode::InvalidParameter),
+            Self::SubjectNotFound => Some(ErrorCode::SubjectNotFound),
+            Self::TooLargeForJwt => Some(ErrorCode::BundleTooLarge),
+            Self::Connector(_) | Self::Signing(_) => None,
+        }
+    }
 }
 
 /// Each selected category with its open record stream (`None`: the source does not know

@@ -80,7 +80,8 @@ async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body
             Body::Catalogue { request_id, notice: Box::new(state.notice.clone()) }
         }
         (other, _) => {
-            tracing::info!(connection = %item.connection_id, "no handler for {other:?} on this connection");
+            // The type only: a body may hold personal data or a blob key.
+            tracing::info!(connection = %item.connection_id, "no handler for {} on this connection", other.type_name());
             return Ok(());
         }
     };
@@ -164,21 +165,14 @@ async fn export(
     match built {
         Ok((reply, record)) => Ok((reply, Some(record))),
         Err(Unmade::Undeliverable(reply)) => Ok((reply, None)),
-        Err(Unmade::Export(e)) => {
-            let code = match &e {
-                ExportError::UnknownCategory(_) => ErrorCode::CategoryNotFound,
-                ExportError::NotPortable(_) => ErrorCode::CategoryNotPortable,
-                ExportError::NoCategories => ErrorCode::InvalidParameter,
-                ExportError::SubjectNotFound => ErrorCode::SubjectNotFound,
-                ExportError::TooLargeForJwt => ErrorCode::BundleTooLarge,
-                _ => {
-                    tracing::error!(connection = %connection.id, "export for a wallet failed: {e}");
-                    let detail = "a source system failed; try again later".to_owned();
-                    return Ok((refused(request_id, ErrorCode::UpstreamUnavailable, detail), None));
-                }
-            };
-            Ok((refused(request_id, code, e.to_string()), None))
-        }
+        Err(Unmade::Export(e)) => match e.error_code() {
+            Some(code) => Ok((refused(request_id, code, e.to_string()), None)),
+            None => {
+                tracing::error!(connection = %connection.id, "export for a wallet failed: {e}");
+                let detail = "a source system failed; try again later".to_owned();
+                Ok((refused(request_id, ErrorCode::UpstreamUnavailable, detail), None))
+            }
+        },
     }
 }
 

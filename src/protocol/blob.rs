@@ -24,7 +24,8 @@ pub const MEDIA_TYPE: &str = "application/octet-stream";
 const PREFIX_BYTES: usize = 7;
 
 /// What the message carries about a blob: where it is, how to check it, how to open it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` leaves the key out, so a logged message never opens its blob.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlobRef {
     pub blob_id: String,
@@ -36,6 +37,17 @@ pub struct BlobRef {
     pub key: String,
     /// The nonce prefix, base64url (7 bytes).
     pub nonce_prefix: String,
+}
+
+impl std::fmt::Debug for BlobRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobRef")
+            .field("blob_id", &self.blob_id)
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .field("key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a blob was refused.
@@ -247,6 +259,12 @@ mod tests {
         }
         out.extend(opener.finish()?);
         Ok(out)
+    }
+
+    #[test]
+    fn a_blob_reference_never_shows_its_key() {
+        let (blob, _) = sealed(b"x");
+        assert!(!format!("{blob:?}").contains(&blob.key));
     }
 
     #[test]

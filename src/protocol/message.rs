@@ -82,6 +82,28 @@ pub enum Body {
     RequestRefused { request_id: String, error_code: String, detail: String },
 }
 
+impl Body {
+    /// The `type` on the wire, for logs and events, without serializing the body.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::PairingCode { .. } => "pairing.code",
+            Self::PairingConfirmed { .. } => "pairing.confirmed",
+            Self::PairingCancelled { .. } => "pairing.cancelled",
+            Self::ConnectionRevoked {} => "connection.revoked",
+            Self::ExportRequest { .. } => "export.request",
+            Self::ExportBundle { .. } => "export.bundle",
+            Self::CatalogueRequest { .. } => "catalogue.request",
+            Self::Catalogue { .. } => "catalogue",
+            Self::ImportOffer { .. } => "import.offer",
+            Self::ImportAccepted { .. } => "import.accepted",
+            Self::ExportBundleBlob { .. } => "export.bundle_blob",
+            Self::ExportPackageBlob { .. } => "export.package_blob",
+            Self::ImportOfferBlob { .. } => "import.offer_blob",
+            Self::RequestRefused { .. } => "request.refused",
+        }
+    }
+}
+
 /// The form a bundle is asked for in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -193,6 +215,31 @@ mod tests {
         let other_reader = EncryptionKeyPair::generate();
         let err = open(sealed.as_bytes(), &[&other_reader], &controller_keys, "c1", 1010).unwrap_err();
         assert!(matches!(err, MessageError::Envelope(JweError::UnknownKid(_))), "{err:?}");
+    }
+
+    fn blob() -> BlobRef {
+        BlobRef { blob_id: "b".into(), size: 1, sha256: "h".into(), key: "k".into(), nonce_prefix: "n".into() }
+    }
+
+    #[test]
+    fn type_names_are_the_wire_types() {
+        for body in [
+            Body::PairingCode { code: "123456".into(), expires_at: 1 },
+            Body::PairingConfirmed { subject: "s".into() },
+            Body::PairingCancelled { reason: "r".into() },
+            Body::ConnectionRevoked {},
+            Body::ExportRequest { request_id: "r".into(), purpose: Purpose::Access, categories: None, format: None },
+            Body::ExportBundle { request_id: "r".into(), bundle: "b".into() },
+            Body::ImportOffer { request_id: "r".into(), bundle: "b".into() },
+            Body::ExportBundleBlob { request_id: "r".into(), blob: blob() },
+            Body::ExportPackageBlob { request_id: "r".into(), blob: blob() },
+            Body::ImportOfferBlob { request_id: "r".into(), blob: blob() },
+            Body::CatalogueRequest { request_id: "r".into() },
+            Body::ImportAccepted { request_id: "r".into(), import_id: "i".into() },
+            Body::RequestRefused { request_id: "r".into(), error_code: "c".into(), detail: "d".into() },
+        ] {
+            assert_eq!(serde_json::to_value(&body).unwrap()["type"], body.type_name());
+        }
     }
 
     #[test]

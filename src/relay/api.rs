@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use super::proof::Caller;
 use super::store::{NewConnection, RedeemRefused, Side};
-use super::{MAX_STREAM_SECS, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
+use super::{LoadedList, MAX_STREAM_SECS, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
 use crate::api::ApiError;
 use crate::jose::{Curve, OkpPublicJwk, jwe};
 use crate::protocol::relay::{
@@ -197,11 +197,7 @@ pub async fn connect(
         ConnectToken::parse(&body.token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
     let digest = token.sha256_hex();
     state.connect_by_token.check(&digest, now).map_err(limited)?;
-    let encryption = checked_x25519(&body.encryption_jwk)?;
-    let trust = state.trust_list()?;
-    if trust.controller_with_key(caller.jkt()).is_some() {
-        return Err(ApiError::new(ErrorCode::InvalidParameter, "a controller's key cannot connect as a wallet"));
-    }
+    let (encryption, trust) = wallet_keys(&state, &caller, &body.encryption_jwk)?;
     let (id, notice_id) = (new_id(), new_id());
     let new = NewConnection {
         id: &id,
@@ -213,9 +209,7 @@ pub async fn connect(
         notice_expires_at: now + state.limits.message_ttl_secs,
     };
     let redeemed = match state.store.redeem(&new).await {
-        Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection"));
-        }
+        Err(StoreError::Conflict(_)) => return Err(keys_in_use()),
         other => other?,
     };
     let controller_id = match redeemed {
@@ -258,11 +252,7 @@ pub async fn open_connection(
     let now = state.clock.now();
     state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
     let Json(body) = body?;
-    let encryption = checked_x25519(&body.encryption_jwk)?;
-    let trust = state.trust_list()?;
-    if trust.controller_with_key(caller.jkt()).is_some() {
-        return Err(ApiError::new(ErrorCode::InvalidParameter, "a controller's key cannot connect as a wallet"));
-    }
+    let (encryption, trust) = wallet_keys(&state, &caller, &body.encryption_jwk)?;
     let controller = trust.list.controller(&body.controller_id).map_err(|_| {
         ApiError::new(ErrorCode::ControllerNotListed, format!("{:?} is not in the trust list", body.controller_id))
     })?;
@@ -279,13 +269,31 @@ pub async fn open_connection(
         notice_expires_at: now + state.limits.message_ttl_secs,
     };
     match state.store.open_direct(&new, &controller.id).await {
-        Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection"));
-        }
+        Err(StoreError::Conflict(_)) => return Err(keys_in_use()),
         other => other?,
     }
     state.hub.notify(&WakeKey::Inbox(controller.id.clone()));
     Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller: controller.clone() })))
+}
+
+/// The new connection's wallet keys, checked: a usable X25519 key, and a signing key (the
+/// proof's) that is no controller's. Also the trust list in force, checked against.
+fn wallet_keys(
+    state: &RelayState,
+    caller: &Caller,
+    encryption_jwk: &OkpPublicJwk,
+) -> Result<(OkpPublicJwk, Arc<LoadedList>), ApiError> {
+    let encryption = checked_x25519(encryption_jwk)?;
+    let trust = state.trust_list()?;
+    if trust.controller_with_key(caller.jkt()).is_some() {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "a controller's key cannot connect as a wallet"));
+    }
+    Ok((encryption, trust))
+}
+
+/// A wallet key that connected before: keys are fresh for every connection.
+fn keys_in_use() -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection")
 }
 
 fn peer_key(peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>) -> String {

@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 
 use super::api::{require_open, side_of};
 use super::proof::Caller;
+use super::store::BlobInfo;
 use super::{BLOB_STORAGE_CHUNK_BYTES, BLOB_UPLOAD_TIMEOUT, MAX_WALLET_BLOB_BYTES, RelayState, Side};
 use crate::api::ApiError;
 use crate::protocol::blob::MEDIA_TYPE;
@@ -165,12 +166,8 @@ pub async fn download(
     Path((id, blob_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (_, side) = side_of(&state, &caller, &id).await?;
-    let not_found = || ApiError::new(ErrorCode::NotFound, "no such blob");
-    if !is_valid_id(&blob_id) {
-        return Err(not_found());
-    }
-    let blob = state.store.blob(&id, &blob_id, state.clock.now()).await?.ok_or_else(not_found)?;
-    let Some((size, _)) = blob.complete.filter(|_| blob.recipient == side) else { return Err(not_found()) };
+    let blob = blob_of(&state, &id, &blob_id).await?;
+    let Some((size, _)) = blob.complete.filter(|_| blob.recipient == side) else { return Err(no_such_blob()) };
     let chunks = futures_util::stream::unfold((state, blob_id, 0u32), |(state, blob_id, seq)| async move {
         match state.store.blob_chunk(&blob_id, seq).await {
             Ok(Some(data)) => Some((Ok::<_, std::io::Error>(data), (state, blob_id, seq + 1))),
@@ -201,10 +198,19 @@ pub async fn delete(
     Path((id, blob_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     side_of(&state, &caller, &id).await?;
-    let not_found = || ApiError::new(ErrorCode::NotFound, "no such blob");
-    if !is_valid_id(&blob_id) || state.store.blob(&id, &blob_id, state.clock.now()).await?.is_none() {
-        return Err(not_found());
-    }
+    blob_of(&state, &id, &blob_id).await?;
     state.store.delete_blob(&blob_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The unexpired blob `blob_id` of connection `id`; 404 for anything else.
+async fn blob_of(state: &RelayState, id: &str, blob_id: &str) -> Result<BlobInfo, ApiError> {
+    if !is_valid_id(blob_id) {
+        return Err(no_such_blob());
+    }
+    state.store.blob(id, blob_id, state.clock.now()).await?.ok_or_else(no_such_blob)
+}
+
+fn no_such_blob() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such blob")
 }

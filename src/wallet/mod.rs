@@ -505,14 +505,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A message's `type`, for event details.
-fn message_type(body: &Body) -> String {
-    serde_json::to_value(body)
-        .ok()
-        .and_then(|v| v.get("type").and_then(serde_json::Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| "a message".to_owned())
-}
-
 fn new_request_id() -> String {
     use rand_core::{OsRng, RngCore};
     let mut id = [0u8; 16];
@@ -753,7 +745,7 @@ impl Wallet {
                 _ => {}
             }
             if answer_to(&body) == Some(request_id) {
-                let kind = message_type(&body);
+                let kind = body.type_name();
                 match pick(body) {
                     Some(found) => return Ok(found),
                     None => {
@@ -777,7 +769,7 @@ impl Wallet {
                 return;
             }
         }
-        let detail = format!("{} arrived unasked", message_type(&body));
+        let detail = format!("{} arrived unasked", body.type_name());
         self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });
     }
 

@@ -79,6 +79,47 @@ impl TwoOrganisations {
     }
 }
 
+/// A wallet that skips every check the SDK makes: it opens a connection to a controller
+/// and sends whatever a test gives it, as a broken or hostile wallet would.
+struct UncheckedWallet {
+    client: RelayClient,
+    encryption: EncryptionKeyPair,
+    opened: gdpr_gateway::protocol::relay::Connected,
+}
+
+impl UncheckedWallet {
+    async fn open(orgs: &TwoOrganisations, controller_id: &str) -> Self {
+        let key = Arc::new(SigningKeyPair::generate());
+        let client = RelayClient::new(&orgs.framework.relay_url, key, Arc::new(orgs.clock.clone())).unwrap();
+        let encryption = EncryptionKeyPair::generate();
+        let request =
+            OpenConnection { controller_id: controller_id.to_owned(), encryption_jwk: encryption.public_jwk().clone() };
+        let opened = client.open_connection(&request).await.unwrap();
+        Self { client, encryption, opened }
+    }
+
+    /// Sends `body` and returns the controller's answer, opened and verified.
+    async fn ask(&self, orgs: &TwoOrganisations, body: Body) -> Body {
+        let id = &self.opened.connection_id;
+        let sealed = message::seal(
+            self.client.key(),
+            &self.opened.controller.encryption_jwks.keys[0],
+            &Message::new(id, orgs.clock.now(), body),
+        )
+        .unwrap();
+        self.client.post(id, &sealed).await.unwrap();
+        loop {
+            if let Some(item) = self.client.messages(id, WAIT).await.unwrap().into_iter().next() {
+                let envelope = item.body.unwrap();
+                let keys = &self.opened.controller.jwks;
+                return message::open(envelope.as_bytes(), &[&self.encryption], keys, id, orgs.clock.now())
+                    .unwrap()
+                    .body;
+            }
+        }
+    }
+}
+
 fn portal(org: &Organisation, method: Method, path: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new().request(method, format!("{}{path}", org.url)).bearer_auth(&org.portal_token)
 }
@@ -197,39 +238,8 @@ async fn forwards_that_cannot_be_trusted_are_refused_and_nothing_is_stored() {
     assert!(matches!(refused, WalletError::BadBundle(_)), "{refused:?}");
 
     // Tampered, sent by a wallet that does not check: B refuses it with the reason.
-    let client =
-        RelayClient::new(&orgs.framework.relay_url, Arc::new(SigningKeyPair::generate()), Arc::new(orgs.clock.clone()))
-            .unwrap();
-    let encryption = EncryptionKeyPair::generate();
-    let opened = client
-        .open_connection(&OpenConnection {
-            controller_id: b_id.clone(),
-            encryption_jwk: encryption.public_jwk().clone(),
-        })
-        .await
-        .unwrap();
-    let offer = Message::new(
-        &opened.connection_id,
-        orgs.clock.now(),
-        Body::ImportOffer { request_id: "t1".into(), bundle: tampered },
-    );
-    let sealed = message::seal(client.key(), &opened.controller.encryption_jwks.keys[0], &offer).unwrap();
-    client.post(&opened.connection_id, &sealed).await.unwrap();
-    let answer = loop {
-        let items = client.messages(&opened.connection_id, WAIT).await.unwrap();
-        if let Some(item) = items.into_iter().next() {
-            let body = item.body.unwrap();
-            break message::open(
-                body.as_bytes(),
-                &[&encryption],
-                &opened.controller.jwks,
-                &opened.connection_id,
-                orgs.clock.now(),
-            )
-            .unwrap()
-            .body;
-        }
-    };
+    let unchecked = UncheckedWallet::open(&orgs, &b_id).await;
+    let answer = unchecked.ask(&orgs, Body::ImportOffer { request_id: "t1".into(), bundle: tampered }).await;
     match answer {
         Body::RequestRefused { request_id, error_code, .. } => {
             assert_eq!((request_id.as_str(), error_code.as_str()), ("t1", "signature_invalid"));
@@ -407,36 +417,11 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
     let bundle = wallet.request_export(carol, Purpose::Access, None, WAIT).await.unwrap();
 
     // A wallet that lies about the hash of the blob it uploaded.
-    let client =
-        RelayClient::new(&orgs.framework.relay_url, Arc::new(SigningKeyPair::generate()), Arc::new(orgs.clock.clone()))
-            .unwrap();
-    let encryption = EncryptionKeyPair::generate();
-    let b_id = b.state.notice.controller.id.clone();
-    let opened = client
-        .open_connection(&OpenConnection { controller_id: b_id, encryption_jwk: encryption.public_jwk().clone() })
-        .await
-        .unwrap();
-    let mut blob =
-        gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, bundle.token.into_bytes()).await.unwrap();
+    let unchecked = UncheckedWallet::open(&orgs, &b.state.notice.controller.id).await;
+    let (client, connection) = (&unchecked.client, &unchecked.opened.connection_id);
+    let mut blob = gdpr_gateway::blob_transfer::send(client, connection, bundle.token.into_bytes()).await.unwrap();
     blob.sha256 = "0".repeat(64);
-    let offer =
-        Message::new(&opened.connection_id, orgs.clock.now(), Body::ImportOfferBlob { request_id: "x".into(), blob });
-    let sealed = message::seal(client.key(), &opened.controller.encryption_jwks.keys[0], &offer).unwrap();
-    client.post(&opened.connection_id, &sealed).await.unwrap();
-    let answer = loop {
-        if let Some(item) = client.messages(&opened.connection_id, WAIT).await.unwrap().into_iter().next() {
-            let body = item.body.unwrap();
-            break message::open(
-                body.as_bytes(),
-                &[&encryption],
-                &opened.controller.jwks,
-                &opened.connection_id,
-                orgs.clock.now(),
-            )
-            .unwrap()
-            .body;
-        }
-    };
+    let answer = unchecked.ask(&orgs, Body::ImportOfferBlob { request_id: "x".into(), blob }).await;
     match answer {
         Body::RequestRefused { error_code, detail, .. } => {
             assert_eq!(error_code, "digest_mismatch", "{detail}");
@@ -447,45 +432,31 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
 
     // B deleted the blob it could not open, so the one blob a forwarding connection may
     // hold is free again; a second one is refused.
-    let mine = gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, b"hello".to_vec()).await.unwrap();
-    let second =
-        gdpr_gateway::blob_transfer::send(&client, &opened.connection_id, b"again".to_vec()).await.unwrap_err();
+    let mine = gdpr_gateway::blob_transfer::send(client, connection, b"hello".to_vec()).await.unwrap();
+    let second = gdpr_gateway::blob_transfer::send(client, connection, b"again".to_vec()).await.unwrap_err();
     assert_eq!(second.error_code(), Some("mailbox_full"));
     // Only the side a blob is for may fetch it; anyone else learns nothing of it.
-    let own = client.blob(&opened.connection_id, &mine.blob_id).await.unwrap_err();
+    let own = client.blob(connection, &mine.blob_id).await.unwrap_err();
     assert_eq!(own.error_code(), Some("not_found"));
     let stranger =
         RelayClient::new(&orgs.framework.relay_url, Arc::new(SigningKeyPair::generate()), Arc::new(orgs.clock.clone()))
             .unwrap();
-    let theirs = stranger.blob(&opened.connection_id, &mine.blob_id).await.unwrap_err();
+    let theirs = stranger.blob(connection, &mine.blob_id).await.unwrap_err();
     assert_eq!(theirs.error_code(), Some("connection_not_found"));
-    let wrong_type = reqwest::Client::new()
-        .post(format!("{}/v1/connections/{}/blobs", orgs.framework.relay_url, opened.connection_id))
-        .header(
-            "dpop",
-            gdpr_gateway::jose::dpop::sign(
-                client.key(),
-                "POST",
-                &format!("{}/v1/connections/{}/blobs", orgs.framework.relay_url, opened.connection_id),
-                orgs.clock.now(),
-            ),
-        )
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let url = format!("{}/v1/connections/{connection}/blobs", orgs.framework.relay_url);
+    let upload = |content_type: &'static str, body: reqwest::Body| {
+        reqwest::Client::new()
+            .post(&url)
+            .header("dpop", gdpr_gateway::jose::dpop::sign(client.key(), "POST", &url, orgs.clock.now()))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let wrong_type = upload("text/plain", "x".into()).await.unwrap();
     assert_problem(wrong_type, 415, "unsupported_media_type").await;
     // Without Content-Length a blob cannot be weighed against the storage quota.
-    let url = format!("{}/v1/connections/{}/blobs", orgs.framework.relay_url, opened.connection_id);
-    let chunked = reqwest::Client::new()
-        .post(&url)
-        .header("dpop", gdpr_gateway::jose::dpop::sign(client.key(), "POST", &url, orgs.clock.now()))
-        .header("content-type", "application/octet-stream")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(vec![1u8; 10])])))
-        .send()
-        .await
-        .unwrap();
+    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![1u8; 10])]);
+    let chunked = upload("application/octet-stream", reqwest::Body::wrap_stream(stream)).await.unwrap();
     assert_problem(chunked, 400, "invalid_parameter").await;
     orgs.stop().await;
 }
