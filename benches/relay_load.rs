@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use gdpr_gateway::clock::{Clock, SystemClock};
 use gdpr_gateway::config::{self, Origin, Overrides};
 use gdpr_gateway::jose::{EncryptionKeyPair, SigningKeyPair, jwe};
-use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri};
+use gdpr_gateway::protocol::relay_wire::{ConnectRequest, ConnectUri};
 use gdpr_gateway::relay_client::RelayClient;
 use gdpr_gateway::{demo, serve};
 

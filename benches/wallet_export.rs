@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gdpr_gateway::bundle::Purpose;
+use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet::{FileKeyStore, Wallet};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

@@ -8,8 +8,6 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "relay-client")]
-pub mod blob_transfer;
 pub mod bundle;
 pub mod clock;
 pub mod jose;
@@ -32,13 +30,11 @@ pub mod demo;
 #[cfg(feature = "server")]
 pub mod gateway;
 #[cfg(feature = "server")]
+pub mod http;
+#[cfg(feature = "server")]
 pub mod inventory;
 #[cfg(feature = "server")]
 pub mod keys;
-#[cfg(feature = "server")]
-pub mod metrics;
-#[cfg(feature = "server")]
-pub mod pairing_qr;
 #[cfg(feature = "server")]
 pub mod relay;
 #[cfg(feature = "server")]
@@ -46,8 +42,4 @@ pub mod serve;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
-pub mod subject;
-#[cfg(feature = "server")]
 pub mod trust;
-#[cfg(feature = "server")]
-pub mod wakeup;

@@ -1,11 +1,14 @@
-//! Starting the gateway: data dir, keys, store, demo set-up, connectors, then HTTP until
-//! SIGINT or SIGTERM.
+//! The composition root: builds the domain (`Gateway`) from the config — data dir, keys,
+//! store, demo set-up, connectors, relay client — mounts the API and, all-in-one, the relay
+//! under `/relay`, and serves HTTP until SIGINT or SIGTERM. `openapi()` describes what is
+//! mounted here.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
@@ -14,10 +17,12 @@ use crate::config::Config;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
 use crate::demo;
+use crate::gateway::{Gateway, GatewayParts};
+use crate::http::TASK_GRACE;
+use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
 use crate::jose::{Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::keys::{Keyring, KeyringError, PrivateFileError};
-use crate::metrics::Metrics;
 use crate::protocol::trust_list::Entry;
 use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
 use crate::store::{self, Db, StoreError};
@@ -64,7 +69,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     if created {
         tracing::info!(kid = keyring.active_signing().kid(), "created the controller's signing and encryption keys");
     }
-    let (store, db) = store::open(config.database_url.as_ref(), &config.data_dir).await?;
+    let db = store::open(config.database_url.as_ref(), &config.data_dir).await?;
     let mut demo_token = None;
     if loaded.origin.is_demo() {
         let demo = demo::prepare(&config.data_dir)?;
@@ -95,27 +100,45 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     let controller_key = Arc::new(keyring.active_signing().clone());
     let relay_client = crate::relay_client::RelayClient::new(&relay_url, controller_key, clock.clone())
         .map_err(|e| StartError::Relay(e.to_string()))?;
-    let state = AppState {
-        public_url,
+    let gateway = Gateway::new(GatewayParts {
         keyring,
-        store,
         connectors,
         inventory: loaded.inventory,
         notice,
-        portal_clients: config.portal_clients.clone(),
         relay: relay_client,
-        relay_url,
-        pairings: crate::gateway::pairing_store::PairingStore::new(db.clone()),
-        imports: crate::gateway::import_store::ImportStore::new(db.clone()),
-        db,
-        pairing_hub: Arc::default(),
-        pairing_lifetime_secs: config.pairing_lifetime_seconds,
         trust,
+        db,
+        pairing_lifetime_secs: config.pairing_lifetime_seconds,
         clock,
-        metrics: Metrics::default(),
-        data_dir: config.data_dir.clone(),
+        spool_dir: config.data_dir.clone(),
+    });
+    let state = AppState {
+        gateway: Arc::new(gateway),
+        portal_clients: config.portal_clients.clone(),
+        metrics: Arc::new(Metrics::default()),
+        public_url,
     };
     Ok(Prepared { state: Arc::new(state), relay, demo_token })
+}
+
+/// The gateway's HTTP application, with the relay mounted under `/relay` when given.
+pub fn app(state: Arc<AppState>, relay: Option<Arc<RelayState>>) -> Router {
+    let (mut router, _) = api::router().split_for_parts();
+    if let Some(relay) = relay {
+        router = router.nest(relay::MOUNT_PATH, relay::routes(relay));
+    }
+    crate::http::with_problem_fallbacks(router)
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::http::metrics::middleware))
+        .layer(axum::middleware::from_fn(crate::http::request_id::middleware))
+        .with_state(state)
+}
+
+/// The OpenAPI document of [`app`] with the relay mounted under `/relay`, as committed in
+/// `openapi/gateway.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let gateway = api::router().split_for_parts().1;
+    let relay = relay::api::router().split_for_parts().1;
+    gateway.nest(relay::MOUNT_PATH, relay)
 }
 
 /// Binds the configured address.
@@ -191,19 +214,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = api::app(prepared.state.clone(), prepared.relay.clone());
+    let app = app(prepared.state.clone(), prepared.relay.clone());
     let mut tasks = Vec::new();
     if let Some(relay) = &prepared.relay {
         tasks.push(tokio::spawn(relay::maintain(relay.clone(), stop_rx.clone())));
     }
-    tasks.push(tokio::spawn(crate::gateway::relay_link::run(prepared.state.clone(), stop_rx)));
+    tasks.push(tokio::spawn(crate::gateway::inbox_poller::run(prepared.state.gateway.clone(), stop_rx)));
     let relay = prepared.relay.clone();
     let state = prepared.state.clone();
     let shutdown = async move {
         shutdown.await;
         // Long-polls and event streams answer now, so draining does not wait for them.
         let _ = stop_tx.send(true);
-        state.pairing_hub.close();
+        state.gateway.close_event_streams();
         if let Some(relay) = relay {
             relay.hub.close();
         }
@@ -219,9 +242,6 @@ pub async fn run(
     }
     served
 }
-
-/// How long background tasks get to finish after the server stops.
-pub const TASK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

@@ -15,6 +15,10 @@ pub enum WalletError {
     Unreachable(String),
     #[error("the organisation refused ({code}): {detail}")]
     Refused { code: String, detail: String },
+    #[error("the organisation has not confirmed this connection yet")]
+    NotConfirmed,
+    #[error("the organisation broke the protocol: {0}")]
+    Protocol(String),
     #[error("the pairing ended: {0}")]
     PairingCancelled(String),
     #[error("the connection was revoked")]
@@ -37,9 +41,11 @@ impl From<CoreError> for WalletError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::InvalidUri(m) => Self::InvalidUri(m),
-            CoreError::Relay { code, detail } => Self::Relay { code, detail },
+            CoreError::Relay { code, detail } => Self::Relay { code: code.to_string(), detail },
             CoreError::Unreachable(m) => Self::Unreachable(m),
-            CoreError::Refused { code, detail } => Self::Refused { code, detail },
+            CoreError::Refused { code, detail } => Self::Refused { code: code.to_string(), detail },
+            CoreError::NotConfirmed => Self::NotConfirmed,
+            CoreError::Protocol(m) => Self::Protocol(m),
             CoreError::PairingCancelled(m) => Self::PairingCancelled(m),
             CoreError::Revoked => Self::Revoked,
             CoreError::UnknownConnection(m) => Self::UnknownConnection(m),

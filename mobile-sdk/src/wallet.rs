@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gdpr_gateway::bundle::Purpose;
+use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
     Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ImportReceipt, Package,

@@ -3,6 +3,7 @@
 //! dependencies; building a bundle from connectors is the gateway's job.
 
 pub mod csv;
+pub mod index_html;
 pub mod package;
 pub mod summary;
 pub mod verify;
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixSeconds;
 use crate::jose::{SigningKeyPair, jws};
+pub use crate::protocol::Purpose;
 use crate::protocol::notice::{Controller, NoticeCategory, Right};
 
 pub use summary::Summary;
@@ -24,27 +26,6 @@ pub const JWT_MEDIA_TYPE: &str = "application/jwt";
 pub const VERSION: u32 = 1;
 /// Largest compact JWS bundle a verifier reads; larger data travels as a zip package.
 pub const MAX_JWT_BYTES: usize = 64 * 1024 * 1024;
-
-/// Why the data subject receives the bundle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Purpose {
-    /// Art. 15: every category.
-    Access,
-    /// Art. 20: only the categories the right to data portability applies to.
-    Portability,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Access => "access",
-            Self::Portability => "portability",
-        }
-    }
-}
 
 /// The JWT claims of a bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

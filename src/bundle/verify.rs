@@ -7,6 +7,7 @@ use crate::clock::UnixSeconds;
 use crate::jose::Jwks;
 use crate::jose::jws::{self, JwsError, Policy};
 use crate::jose::strict_json;
+use crate::protocol::ErrorCode;
 use crate::protocol::notice::NoticeCategory;
 
 /// Why a bundle was refused.
@@ -19,6 +20,27 @@ pub enum BundleError {
     InvalidClaims(String),
     #[error("{0} does not match its manifest digest")]
     DigestMismatch(String),
+}
+
+impl BundleError {
+    /// The stable code of this refusal, as the HTTP API, the `verify` command's JSON and
+    /// receiving gateways report it.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::Jws(jws) => match jws {
+                JwsError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+                JwsError::DuplicateMember(_) => ErrorCode::DuplicateMember,
+                JwsError::ForbiddenHeader(_) => ErrorCode::ForbiddenHeader,
+                JwsError::AlgNotAllowed(_) => ErrorCode::AlgNotAllowed,
+                JwsError::MissingTyp | JwsError::WrongTyp { .. } => ErrorCode::WrongTyp,
+                JwsError::UnknownKid(_) => ErrorCode::UnknownKid,
+                JwsError::SignatureInvalid => ErrorCode::SignatureInvalid,
+                JwsError::Malformed(_) | JwsError::MissingKid => ErrorCode::Malformed,
+            },
+            Self::InvalidClaims(_) => ErrorCode::InvalidClaims,
+            Self::DigestMismatch(_) => ErrorCode::DigestMismatch,
+        }
+    }
 }
 
 /// One category of a verified bundle, as reported to whoever verifies it.

@@ -1,8 +1,8 @@
 //! The command line: `serve`, `relay`, `demo`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
 //! 0 success, 1 failure (the reason on stderr), 2 usage error.
 
-mod relay;
-mod verify;
+mod relay_command;
+mod verify_command;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,7 +49,7 @@ enum Command {
         json: bool,
     },
     /// Run the trust framework's relay on its own, serving a trust list signed elsewhere.
-    Relay(relay::RelayArgs),
+    Relay(relay_command::RelayArgs),
     /// See the product in one minute: two organisations, a relay and a wallet in this
     /// process; pair by QR code, download, verify, forward, import.
     Demo {
@@ -117,15 +117,15 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify { file, jwks, trust_list, operator_jwks, json } => {
             let source = match (&jwks, &trust_list, &operator_jwks) {
-                (Some(jwks), _, _) => verify::KeySource::Jwks(jwks),
-                (None, Some(list), Some(operator_jwks)) => verify::KeySource::TrustList { list, operator_jwks },
+                (Some(jwks), _, _) => verify_command::KeySource::Jwks(jwks),
+                (None, Some(list), Some(operator_jwks)) => verify_command::KeySource::TrustList { list, operator_jwks },
                 // clap enforces one of the two forms.
                 _ => return ExitCode::from(2),
             };
-            return verify::run(&file, source, json);
+            return verify_command::run(&file, source, json);
         }
         Command::Serve(args) => serve(&args),
-        Command::Relay(args) => relay::run(args),
+        Command::Relay(args) => relay_command::run(args),
         Command::Demo { out, serve } => demo(&out, serve),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
@@ -140,7 +140,7 @@ pub fn main() -> ExitCode {
                 );
             })
             .map_err(|e| e.to_string()),
-        Command::Openapi => serde_json::to_string_pretty(&crate::api::openapi())
+        Command::Openapi => serde_json::to_string_pretty(&crate::serve::openapi())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
     };
@@ -184,7 +184,7 @@ fn serve(args: &ConfigArgs) -> Result<(), String> {
         let listener = serve::bind(listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let prepared = serve::prepare(loaded, clock, addr).await.map_err(|e| e.to_string())?;
-        tracing::info!(data_dir = %data_dir.display(), store = %backend, kid = prepared.state.keyring.active_signing().kid(), "gdpr-gateway ready");
+        tracing::info!(data_dir = %data_dir.display(), store = %backend, kid = prepared.state.gateway.keyring().active_signing().kid(), "gdpr-gateway ready");
         if let Some(token) = &prepared.demo_token {
             tracing::warn!(
                 "DEMO MODE: built-in inventory and demo data (subjects alice and bob); pass --config FILE for real use. \

@@ -2,7 +2,7 @@
 //! environment variables and command-line flags, checked before anything starts.
 
 pub mod env;
-pub mod lines;
+pub mod key_lines;
 pub mod secret;
 
 use std::net::SocketAddr;
@@ -269,7 +269,7 @@ pub fn from_text(
     resolve_relative_paths(&mut config, &base);
     let inventory = check(&config).map_err(|(key, message)| ConfigError::Invalid {
         origin: origin.to_string(),
-        line: lines::line_of(text, &key),
+        line: key_lines::line_of(text, &key),
         key,
         message,
     })?;

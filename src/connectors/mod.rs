@@ -1,9 +1,9 @@
 //! Connectors fetch a data subject's records of one category from the system that holds
 //! them. The gateway never stores personal data itself; it streams through.
 
-pub mod file;
-pub mod http;
-mod lines;
+pub mod file_source;
+pub mod http_source;
+mod json_lines;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
 use crate::config::SourceConfig;
-use crate::subject::SubjectRef;
+use crate::protocol::subject::SubjectRef;
 
 /// Longest single record a connector accepts (one JSON object).
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -97,9 +97,9 @@ impl Connectors {
         let mut by_source: HashMap<String, Arc<dyn Connector>> = HashMap::new();
         for source in sources {
             let connector: Arc<dyn Connector> = match source {
-                SourceConfig::File { path, .. } => Arc::new(file::FileConnector::new(path.clone())),
+                SourceConfig::File { path, .. } => Arc::new(file_source::FileConnector::new(path.clone())),
                 SourceConfig::Http { base_url, auth, timeout_seconds, max_response_bytes, .. } => {
-                    Arc::new(http::HttpConnector::new(http::HttpSettings {
+                    Arc::new(http_source::HttpConnector::new(http_source::HttpSettings {
                         base_url: base_url.clone(),
                         auth: auth.clone(),
                         timeout: std::time::Duration::from_secs(*timeout_seconds),

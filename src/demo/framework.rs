@@ -72,7 +72,7 @@ pub async fn start(
 
     let relay_dir = dir.join("relay");
     serve::ensure_writable_dir(&relay_dir)?;
-    let (_, db) = store::open(relay_database, &relay_dir).await?;
+    let db = store::open(relay_database, &relay_dir).await?;
     let relay_listener = serve::bind(loopback()).await?;
     let relay_url = format!("http://{}", local_addr(&relay_listener)?);
     let source = TrustSource::SelfSigned { operator: Box::new(operator), operator_id: relay_url.clone(), entries };

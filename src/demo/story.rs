@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::bundle::Purpose;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Loaded, Origin, Overrides};
 use crate::demo::framework::{self, Framework, Organisation};
+use crate::protocol::Purpose;
 use crate::wallet::{FileKeyStore, Wallet};
 
 /// Subject whose data the story moves.
@@ -64,8 +64,8 @@ pub async fn serve(
         .iter()
         .map(|o| {
             json!({
-                "id": o.state.notice.controller.id,
-                "name": o.state.notice.controller.name,
+                "id": o.state.gateway.notice().controller.id,
+                "name": o.state.gateway.notice().controller.name,
                 "url": o.url,
                 "portal_token": o.portal_token,
             })
@@ -91,7 +91,8 @@ async fn tell(
     clock: Arc<dyn Clock>,
 ) -> Result<Outcome, String> {
     let [from, to] = &framework.organisations[..] else { return Err("the demo needs two organisations".into()) };
-    let (from_name, to_name) = (&from.state.notice.controller.name, &to.state.notice.controller.name);
+    let (from_name, to_name) =
+        (&from.state.gateway.notice().controller.name, &to.state.gateway.notice().controller.name);
     let io = |e: std::io::Error| e.to_string();
     writeln!(out, "gdpr-gateway demo: two organisations, one relay, one wallet, all on this machine.\n").map_err(io)?;
     writeln!(out, "  {:<34} {}", "relay (sees only ciphertext)", framework.relay_url).map_err(io)?;
@@ -102,7 +103,7 @@ async fn tell(
     let pairing = portal(from, reqwest::Method::POST, "/v1/pairings", Some(json!({ "subject_ref": SUBJECT }))).await?;
     let uri = text(&pairing, "connect_uri")?;
     let pairing_id = text(&pairing, "pairing_id")?;
-    let qr = crate::pairing_qr::terminal(&uri).map_err(|e| e.to_string())?;
+    let qr = crate::gateway::qr::terminal(&uri).map_err(|e| e.to_string())?;
     writeln!(out, "   The portal shows this QR code (also at /v1/pairings/{pairing_id}/qr.svg):\n\n{qr}")
         .map_err(io)?;
     writeln!(out, "   {uri}\n").map_err(io)?;
@@ -159,7 +160,7 @@ async fn tell(
 
     step(out, 6, "A copy changed by one character is refused before it leaves the phone.")?;
     let tampered = tamper(&bundle.token);
-    let to_id = to.state.notice.controller.id.clone();
+    let to_id = to.state.gateway.notice().controller.id.clone();
     match wallet.forward(tampered, to_id.clone(), WAIT_SECS).await {
         Err(e) => writeln!(out, "   Refused: {e}\n").map_err(io)?,
         Ok(_) => return Err("a tampered bundle was accepted".into()),

@@ -4,30 +4,42 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::api::AppState;
-use crate::api::error::verification_code;
+use super::wallet_messages::MessageError;
+use super::{Caller, Gateway};
 use crate::bundle::{self, BundleError};
-use crate::gateway::import_store::Import;
-use crate::gateway::pairing::PairingError;
 use crate::jose::jws::JwsError;
 use crate::protocol::ErrorCode;
 use crate::protocol::message::Body;
+use crate::store::StoreError;
+use crate::store::import_store::Import;
+
+impl Gateway {
+    /// The import register, newest first: at most `limit`, older than import `before`.
+    pub async fn imports(&self, _caller: &Caller, limit: u32, before: Option<&str>) -> Result<Vec<Import>, StoreError> {
+        self.imports.list(limit, before).await
+    }
+
+    /// One import with its bundle.
+    pub async fn import(&self, _caller: &Caller, id: &str) -> Result<Option<Import>, StoreError> {
+        self.imports.by_id(id).await
+    }
+}
 
 /// Verifies and stores `token`, answering `import.accepted` or `request.refused`. A bundle
 /// imported before is not stored twice; the answer names the earlier import.
-pub async fn receive(
-    state: &AppState,
+pub(super) async fn receive(
+    gateway: &Gateway,
     connection_id: &str,
     subject_ref: Option<&str>,
     request_id: String,
     token: String,
-) -> Result<Body, PairingError> {
+) -> Result<Body, MessageError> {
     let refuse = |code: ErrorCode, detail: String| Body::RequestRefused {
         request_id: request_id.clone(),
         error_code: code.as_str().to_owned(),
         detail,
     };
-    let Some(trust) = &state.trust else {
+    let Some(trust) = &gateway.trust else {
         let detail = "this organisation has no trust list to check forwarded bundles against".to_owned();
         return Ok(refuse(ErrorCode::TrustListUnavailable, detail));
     };
@@ -47,7 +59,7 @@ pub async fn receive(
             let detail = format!("the signing key {kid:?} belongs to no controller in the trust list");
             return Ok(refuse(ErrorCode::IssuerNotTrusted, detail));
         }
-        Err(e) => return Ok(refuse(verification_code(&e), e.to_string())),
+        Err(e) => return Ok(refuse(e.error_code(), e.to_string())),
     };
     if let Err(e) = loaded.list.check_issuer(&verified.kid, &verified.iss) {
         return Ok(refuse(ErrorCode::IssuerMismatch, e.to_string()));
@@ -65,9 +77,9 @@ pub async fn receive(
         bundle_sha256: hex::encode(Sha256::digest(token.as_bytes())),
         bundle: token,
         issued_at: claims.iat,
-        received_at: state.clock.now(),
+        received_at: gateway.clock.now(),
     };
-    let import_id = state.imports.insert(&import).await?;
+    let import_id = gateway.imports.insert(&import).await?;
     tracing::info!(import = %import_id, issuer = %import.issuer, "imported a forwarded bundle");
     Ok(Body::ImportAccepted { request_id, import_id })
 }

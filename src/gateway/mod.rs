@@ -1,12 +1,139 @@
-//! The gateway's own capabilities, independent of HTTP: exports, pairing and imports of
-//! forwarded bundles now; rights requests and retention as they arrive.
+//! The gateway's domain, apart from HTTP: pairing wallets, exports, imports of forwarded
+//! bundles and the messages wallets send. HTTP handlers, the inbox poller, the CLI and the
+//! demo all call [`Gateway`], naming a [`Caller`]; the domain enforces who may see what.
+//! Nothing here knows axum, the API or the server's composition.
 
+mod caller;
+pub mod export_package;
 pub mod exports;
-pub mod import_store;
 pub mod imports;
-pub mod index_html;
-pub mod package;
+pub mod inbox_poller;
 pub mod pairing;
-pub mod pairing_store;
-pub mod relay_link;
-pub mod self_service;
+pub mod qr;
+pub mod wallet_messages;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use caller::Caller;
+
+use crate::clock::Clock;
+use crate::connectors::Connectors;
+use crate::http::wakeup::Hub;
+use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
+use crate::keys::Keyring;
+use crate::relay_client::RelayClient;
+use crate::store::export_store::ExportStore;
+use crate::store::import_store::ImportStore;
+use crate::store::pairing_store::PairingStore;
+use crate::store::{Db, StoreError};
+use crate::trust::Trust;
+
+/// Everything the domain needs, built once by `serve` and shared by every caller.
+pub struct Gateway {
+    keyring: Keyring,
+    connectors: Connectors,
+    inventory: Inventory,
+    notice: PrivacyNotice,
+    /// The relay client, acting with the controller's active signing key.
+    relay: RelayClient,
+    /// The trust list forwarded bundles are verified against; `None` when the relay is
+    /// external and no operator JWKS is pinned, so imports are refused.
+    trust: Option<Arc<Trust>>,
+    db: Db,
+    exports: ExportStore,
+    pairings: PairingStore,
+    imports: ImportStore,
+    /// Wakes pairing event streams when a pairing changes.
+    pairing_hub: Arc<Hub<String>>,
+    pairing_lifetime_secs: u64,
+    clock: Arc<dyn Clock>,
+    /// Where temporary spool files go: beside the keys, never in a shared /tmp.
+    spool_dir: PathBuf,
+}
+
+/// What [`Gateway::new`] is built from.
+pub struct GatewayParts {
+    pub keyring: Keyring,
+    pub connectors: Connectors,
+    pub inventory: Inventory,
+    pub notice: PrivacyNotice,
+    pub relay: RelayClient,
+    pub trust: Option<Arc<Trust>>,
+    pub db: Db,
+    pub pairing_lifetime_secs: u64,
+    pub clock: Arc<dyn Clock>,
+    pub spool_dir: PathBuf,
+}
+
+impl Gateway {
+    pub fn new(parts: GatewayParts) -> Self {
+        let db = parts.db;
+        Self {
+            keyring: parts.keyring,
+            connectors: parts.connectors,
+            inventory: parts.inventory,
+            notice: parts.notice,
+            relay: parts.relay,
+            trust: parts.trust,
+            exports: ExportStore::new(db.clone()),
+            pairings: PairingStore::new(db.clone()),
+            imports: ImportStore::new(db.clone()),
+            db,
+            pairing_hub: Arc::default(),
+            pairing_lifetime_secs: parts.pairing_lifetime_secs,
+            clock: parts.clock,
+            spool_dir: parts.spool_dir,
+        }
+    }
+
+    /// The controller's keys: signing keys for the JWKS, encryption keys for discovery.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// The privacy notice generated from the inventory, as published and bundled.
+    pub fn notice(&self) -> &PrivacyNotice {
+        &self.notice
+    }
+
+    /// The relay client, acting as this controller.
+    pub fn relay(&self) -> &RelayClient {
+        &self.relay
+    }
+
+    /// The database, for readiness checks and for tests that look at raw rows.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Where temporary files go: inside the data dir, never a shared /tmp.
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.spool_dir
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Succeeds when the database answers a query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await
+    }
+
+    /// Ends every pairing event stream, for shutdown.
+    pub fn close_event_streams(&self) {
+        self.pairing_hub.close();
+    }
+
+    /// The art. 15 information of `category`, as published in the privacy notice.
+    fn notice_category(&self, category: &Category) -> NoticeCategory {
+        self.notice
+            .categories
+            .iter()
+            .find(|c| c.id == category.id)
+            .cloned()
+            // The notice is built from this same inventory, so every category is in it.
+            .unwrap_or_else(|| NoticeCategory::new(category, &category.source))
+    }
+}

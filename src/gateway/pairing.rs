@@ -3,22 +3,35 @@
 //! channel; the person types it into the logged-in portal; only a right code binds the
 //! connection to `subject_ref`. Three wrong codes, the deadline, or the portal end it.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::pairing_store::{Connection, Pairing, PairingState};
-use crate::api::AppState;
+use super::{Caller, Gateway};
+use crate::http::wakeup::Woken;
 use crate::jose::jwe;
 use crate::protocol::message::{self, Body, Message};
-use crate::protocol::relay::{ConnectToken, ConnectUri, ConnectionInfo, ConnectionOrigin, RegisterToken, is_valid_id};
+use crate::protocol::relay_wire::{
+    ConnectToken, ConnectUri, ConnectionInfo, ConnectionOrigin, RegisterToken, is_valid_id,
+};
+use crate::protocol::{ErrorCode, SubjectRef};
 use crate::relay_client::RelayError;
 use crate::store::StoreError;
+use crate::store::pairing_store::{Connection, Pairing, PairingState};
 
 /// Wrong codes before a pairing is cancelled.
 pub const MAX_CODE_ATTEMPTS: u32 = 3;
 /// Digits in a confirmation code.
 pub const CODE_DIGITS: usize = 6;
+/// With a shared database, how often a pairing's follower re-reads it.
+pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
+/// Overdue pairings ended per pass of the inbox poller.
+const EXPIRY_BATCH: u32 = 100;
 /// `cty` of a connect token sealed to our own key.
 const SEALED_TOKEN_CTY: &str = "gdpr-connect-token";
 
@@ -49,250 +62,325 @@ pub struct Created {
     pub connect_uri: String,
 }
 
-/// Creates a pairing and registers its token's digest at the relay.
-pub async fn create(state: &AppState, client_id: &str, subject_ref: &str) -> Result<Created, PairingError> {
-    let now = state.clock.now();
-    let token = ConnectToken::generate();
-    let expires_at = now + state.pairing_lifetime_secs;
-    state.relay.register_token(&RegisterToken { token_sha256: token.sha256_hex(), expires_at }).await?;
-    let sealed =
-        jwe::encrypt(state.keyring.active_encryption().public_jwk(), SEALED_TOKEN_CTY, token.encode().as_bytes())
+impl Gateway {
+    /// Creates a pairing for `caller` and registers its token's digest at the relay.
+    pub async fn create_pairing(&self, caller: &Caller, subject: &SubjectRef) -> Result<Created, PairingError> {
+        let (client_id, subject_ref) = (caller.register_name(), subject.as_str());
+        let now = self.clock.now();
+        let token = ConnectToken::generate();
+        let expires_at = now + self.pairing_lifetime_secs;
+        self.relay.register_token(&RegisterToken { token_sha256: token.sha256_hex(), expires_at }).await?;
+        let sealed =
+            jwe::encrypt(self.keyring.active_encryption().public_jwk(), SEALED_TOKEN_CTY, token.encode().as_bytes())
+                .map_err(|e| PairingError::Internal(e.to_string()))?;
+        let pairing = Pairing {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            client_id,
+            subject_ref: subject_ref.to_owned(),
+            token_sha256: token.sha256_hex(),
+            sealed_token: Some(sealed),
+            state: PairingState::Pending,
+            code_sha256: None,
+            failed_attempts: 0,
+            connection_id: None,
+            wallet_signing_jwk: None,
+            wallet_encryption_jwk: None,
+            created_at: now,
+            expires_at,
+            updated_at: now,
+        };
+        self.pairings.insert(&pairing).await?;
+        let connect_uri =
+            ConnectUri { relay: self.relay.base().to_owned(), token, operator: self.operator_pin() }.to_link();
+        Ok(Created { pairing, connect_uri })
+    }
+
+    /// The caller's pairing, after ending it as `expired` if its time is up. Another portal
+    /// client's pairing is `NotFound`, as if it did not exist.
+    pub async fn pairing(&self, caller: &Caller, id: &str) -> Result<Pairing, PairingError> {
+        let pairing = self.load(id).await?;
+        if !caller.owns_pairing(&pairing.client_id) {
+            return Err(PairingError::NotFound);
+        }
+        Ok(pairing)
+    }
+
+    /// The pairing whoever made it, after ending it as `expired` if its time is up.
+    async fn load(&self, id: &str) -> Result<Pairing, PairingError> {
+        if !is_valid_id(id) {
+            return Err(PairingError::NotFound);
+        }
+        let pairing = self.pairings.by_id(id).await?.ok_or(PairingError::NotFound)?;
+        if !pairing.state.is_final() && self.clock.now() >= pairing.expires_at {
+            self.close(&pairing, PairingState::Expired, "the pairing expired").await?;
+            return self.pairings.by_id(id).await?.ok_or(PairingError::NotFound);
+        }
+        Ok(pairing)
+    }
+
+    /// The caller's pairing now and after each change, ending after a final state. Between
+    /// changes it waits on the pairing's wake-up or its expiry; on a shared database it
+    /// also re-reads every [`SHARED_RECHECK`], since other instances cannot wake it.
+    pub async fn pairing_changes(
+        self: &Arc<Self>,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<BoxStream<'static, Pairing>, PairingError> {
+        self.pairing(caller, id).await?;
+        let subscription = self.pairing_hub.subscribe(id.to_owned());
+        let cursor = Some((self.clone(), id.to_owned(), subscription, None));
+        let changes = futures_util::stream::unfold(cursor, |cursor| async move {
+            let (gateway, id, subscription, last) = cursor?;
+            loop {
+                let armed = subscription.armed();
+                let pairing = match gateway.load(&id).await {
+                    Ok(pairing) => pairing,
+                    Err(e) => {
+                        tracing::warn!(pairing = %id, "pairing changes: {e}");
+                        return None;
+                    }
+                };
+                if last != Some(pairing.state) {
+                    drop(armed);
+                    let state = pairing.state;
+                    let next = (!state.is_final()).then_some((gateway, id, subscription, Some(state)));
+                    return Some((pairing, next));
+                }
+                let until_expiry = Duration::from_secs(pairing.expires_at.saturating_sub(gateway.clock.now()).max(1));
+                let recheck = gateway.db.is_shared().then_some(SHARED_RECHECK);
+                if armed.wait(until_expiry, recheck).await == Woken::Closing {
+                    return None;
+                }
+            }
+        });
+        Ok(changes.boxed())
+    }
+
+    /// The connect URI of the caller's pairing, while its QR code may still be shown.
+    pub async fn pairing_connect_uri(&self, caller: &Caller, id: &str) -> Result<String, PairingError> {
+        let pairing = self.pairing(caller, id).await?;
+        self.connect_uri(&pairing).await
+    }
+
+    /// The connect URI of a pairing whose QR code may still be shown.
+    pub async fn connect_uri(&self, pairing: &Pairing) -> Result<String, PairingError> {
+        let sealed = match (&pairing.state, &pairing.sealed_token) {
+            (PairingState::Pending, Some(sealed)) => sealed,
+            (PairingState::Scanned, _) => return Err(PairingError::Closed("the code was scanned already")),
+            _ => return Err(PairingError::Closed(pairing.state.as_str())),
+        };
+        let keys: Vec<_> = self.keyring.encryption_keys().collect();
+        let opened = jwe::decrypt(sealed.as_bytes(), &keys, 4096).map_err(|e| PairingError::Internal(e.to_string()))?;
+        let text = std::str::from_utf8(&opened.plaintext).map_err(|e| PairingError::Internal(e.to_string()))?;
+        let token = ConnectToken::parse(text).map_err(|e| PairingError::Internal(e.to_string()))?;
+        Ok(ConnectUri { relay: self.relay.base().to_owned(), token, operator: self.operator_pin() }.to_link())
+    }
+
+    /// The trust list operator's key pin for connect URIs, when this gateway knows the operator.
+    fn operator_pin(&self) -> Option<String> {
+        self.trust.as_ref().and_then(|trust| trust.operator_pin())
+    }
+
+    /// The relay says a wallet redeemed one of our tokens: send it the code, or end the
+    /// connection if its pairing is gone.
+    pub(crate) async fn on_connected(&self, connection: &ConnectionInfo) -> Result<(), PairingError> {
+        if connection.origin == ConnectionOrigin::Wallet {
+            // Opened by a wallet to forward something; its messages say what it wants.
+            return Ok(());
+        }
+        let Some(pairing) = self.pairings.by_token(&connection.token_sha256).await? else {
+            tracing::warn!(connection = %connection.connection_id, "a wallet redeemed a token of no pairing; revoking");
+            return self.revoke_at_relay(&connection.connection_id).await;
+        };
+        let code = new_code();
+        let digest = code_digest(&pairing.id, &code);
+        let now = self.clock.now();
+        let (signing, encryption) = (&connection.wallet_signing_jwk, &connection.wallet_encryption_jwk);
+        let sent_before = pairing.connection_id.as_deref() == Some(connection.connection_id.as_str());
+        let stored = if sent_before {
+            // Delivered again: the earlier code may never have reached the wallet (the post
+            // failed, or we stopped in between). A fresh code replaces it.
+            self.pairings.replace_code(&pairing.id, &connection.connection_id, &digest, now).await?
+        } else {
+            self.pairings
+                .mark_scanned(&pairing.id, &connection.connection_id, &digest, signing, encryption, now)
+                .await?
+        };
+        if !stored {
+            if sent_before {
+                return Ok(()); // Ended meanwhile; closing it revoked the connection.
+            }
+            tracing::info!(pairing = %pairing.id, "a wallet redeemed the token of an ended pairing; revoking");
+            return self.revoke_at_relay(&connection.connection_id).await;
+        }
+        self.pairing_hub.notify(&pairing.id);
+        let body = Body::PairingCode { code, expires_at: pairing.expires_at };
+        self.send(&connection.connection_id, &connection.wallet_encryption_jwk, body).await
+    }
+
+    /// The relay says the wallet revoked a connection: end it here too, and end a pairing
+    /// still waiting for its code.
+    pub(crate) async fn on_revoked(&self, connection_id: &str) -> Result<(), PairingError> {
+        let now = self.clock.now();
+        if self.pairings.revoke_connection(connection_id, now).await? {
+            tracing::info!(connection = %connection_id, "the wallet revoked its connection");
+        }
+        if let Some(pairing) = self.pairings.by_connection(connection_id).await? {
+            if self.pairings.close(&pairing.id, PairingState::Cancelled, now).await? {
+                self.pairing_hub.notify(&pairing.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the code the person typed into the caller's portal.
+    pub async fn confirm_pairing(&self, caller: &Caller, id: &str, code: &str) -> Result<Pairing, PairingError> {
+        if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PairingError::MalformedCode);
+        }
+        let pairing = self.pairing(caller, id).await?;
+        match pairing.state {
+            PairingState::Scanned => {}
+            PairingState::Pending => return Err(PairingError::NotScanned),
+            other => return Err(PairingError::Closed(other.as_str())),
+        }
+        let (Some(expected), Some(connection_id), Some(signing), Some(encryption)) =
+            (&pairing.code_sha256, &pairing.connection_id, &pairing.wallet_signing_jwk, &pairing.wallet_encryption_jwk)
+        else {
+            return Err(PairingError::Internal(format!("scanned pairing {id} lacks its connection")));
+        };
+        let now = self.clock.now();
+        // The attempt is spent before the comparison, so concurrent guesses cannot test more
+        // than MAX_CODE_ATTEMPTS codes between them.
+        let Some(used) = self.pairings.take_attempt(id, MAX_CODE_ATTEMPTS, now).await? else {
+            let again = self.load(id).await?;
+            return Err(PairingError::Closed(again.state.as_str()));
+        };
+        let right: bool = code_digest(id, code).as_bytes().ct_eq(expected.as_bytes()).into();
+        if !right {
+            let attempts_left = MAX_CODE_ATTEMPTS.saturating_sub(used);
+            self.pairing_hub.notify(&pairing.id);
+            if attempts_left == 0 {
+                self.close(&pairing, PairingState::Cancelled, "three wrong confirmation codes").await?;
+            }
+            return Err(PairingError::WrongCode { attempts_left });
+        }
+        let connection = Connection {
+            id: connection_id.clone(),
+            subject_ref: pairing.subject_ref.clone(),
+            pairing_id: pairing.id.clone(),
+            wallet_signing_jwk: signing.clone(),
+            wallet_encryption_jwk: encryption.clone(),
+            active: true,
+            created_at: now,
+            revoked_at: None,
+        };
+        if !self.pairings.bind(&pairing, &connection, now).await? {
+            let again = self.load(id).await?;
+            return Err(PairingError::Closed(again.state.as_str()));
+        }
+        self.pairing_hub.notify(&pairing.id);
+        if let Err(e) =
+            self.send(connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await
+        {
+            tracing::warn!(pairing = %pairing.id, "connected, but telling the wallet failed: {e}");
+        }
+        self.load(id).await
+    }
+
+    /// The portal cancels its pairing; a wallet that scanned it is told and disconnected.
+    pub async fn cancel_pairing(&self, caller: &Caller, id: &str) -> Result<Pairing, PairingError> {
+        let pairing = self.pairing(caller, id).await?;
+        if pairing.state.is_final() {
+            return Err(PairingError::Closed(pairing.state.as_str()));
+        }
+        self.close(&pairing, PairingState::Cancelled, "the portal cancelled the pairing").await?;
+        self.load(id).await
+    }
+
+    /// Ends overdue pairings; the inbox poller calls this between polls.
+    pub(crate) async fn expire_overdue(&self) -> Result<usize, PairingError> {
+        let ids = self.pairings.overdue(self.clock.now(), EXPIRY_BATCH).await?;
+        for id in &ids {
+            self.load(id).await?;
+        }
+        Ok(ids.len())
+    }
+
+    /// The subject's wallet connections, newest first.
+    pub async fn connections_of(
+        &self,
+        _caller: &Caller,
+        subject: &SubjectRef,
+        limit: u32,
+    ) -> Result<Vec<Connection>, PairingError> {
+        Ok(self.pairings.connections_of(subject.as_str(), limit).await?)
+    }
+
+    /// Revokes a subject's connection: the wallet is told (signed), then the relay ends it.
+    pub async fn revoke_connection(
+        &self,
+        _caller: &Caller,
+        subject: &SubjectRef,
+        id: &str,
+    ) -> Result<(), PairingError> {
+        let subject_ref = subject.as_str();
+        if !is_valid_id(id) {
+            return Err(PairingError::NotFound);
+        }
+        let connection = self.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);
+        let connection = connection.ok_or(PairingError::NotFound)?;
+        if !self.pairings.revoke_connection(id, self.clock.now()).await? {
+            return Err(PairingError::Closed("revoked"));
+        }
+        if let Err(e) = self.send(id, &connection.wallet_encryption_jwk, Body::ConnectionRevoked {}).await {
+            tracing::warn!(connection = %id, "could not tell the wallet of the revocation: {e}");
+        }
+        self.revoke_at_relay(id).await
+    }
+
+    async fn close(&self, pairing: &Pairing, to: PairingState, reason: &str) -> Result<(), PairingError> {
+        if !self.pairings.close(&pairing.id, to, self.clock.now()).await? {
+            return Ok(());
+        }
+        self.pairing_hub.notify(&pairing.id);
+        if let (Some(connection_id), Some(encryption)) = (&pairing.connection_id, &pairing.wallet_encryption_jwk) {
+            self.tell_and_revoke(connection_id, encryption, reason).await;
+        }
+        Ok(())
+    }
+
+    /// Best effort: the pairing has ended whatever the relay says.
+    async fn tell_and_revoke(&self, connection_id: &str, encryption: &crate::jose::OkpPublicJwk, reason: &str) {
+        let body = Body::PairingCancelled { reason: reason.to_owned() };
+        if let Err(e) = self.send(connection_id, encryption, body).await {
+            tracing::warn!(connection = %connection_id, "could not tell the wallet the pairing ended: {e}");
+        }
+        if let Err(e) = self.revoke_at_relay(connection_id).await {
+            tracing::warn!(connection = %connection_id, "could not revoke the connection at the relay: {e}");
+        }
+    }
+
+    async fn revoke_at_relay(&self, connection_id: &str) -> Result<(), PairingError> {
+        match self.relay.revoke(connection_id).await {
+            Err(e) if e.is(ErrorCode::ConnectionRevoked) => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Signs `body` with the controller's key and posts it, sealed, to the wallet.
+    pub(crate) async fn send(
+        &self,
+        connection_id: &str,
+        to: &crate::jose::OkpPublicJwk,
+        body: Body,
+    ) -> Result<(), PairingError> {
+        let message = Message::new(connection_id, self.clock.now(), body);
+        let sealed = message::seal(self.keyring.active_signing(), to, &message)
             .map_err(|e| PairingError::Internal(e.to_string()))?;
-    let pairing = Pairing {
-        id: uuid::Uuid::new_v4().simple().to_string(),
-        client_id: client_id.to_owned(),
-        subject_ref: subject_ref.to_owned(),
-        token_sha256: token.sha256_hex(),
-        sealed_token: Some(sealed),
-        state: PairingState::Pending,
-        code_sha256: None,
-        failed_attempts: 0,
-        connection_id: None,
-        wallet_signing_jwk: None,
-        wallet_encryption_jwk: None,
-        created_at: now,
-        expires_at,
-        updated_at: now,
-    };
-    state.pairings.insert(&pairing).await?;
-    let connect_uri =
-        ConnectUri { relay: state.relay.base().to_owned(), token, operator: operator_pin(state) }.to_link();
-    Ok(Created { pairing, connect_uri })
-}
-
-/// The pairing, after ending it as `expired` if its time is up.
-pub async fn load(state: &AppState, id: &str) -> Result<Pairing, PairingError> {
-    if !is_valid_id(id) {
-        return Err(PairingError::NotFound);
+        self.relay.post(connection_id, &sealed).await?;
+        Ok(())
     }
-    let pairing = state.pairings.by_id(id).await?.ok_or(PairingError::NotFound)?;
-    if !pairing.state.is_final() && state.clock.now() >= pairing.expires_at {
-        close(state, &pairing, PairingState::Expired, "the pairing expired").await?;
-        return state.pairings.by_id(id).await?.ok_or(PairingError::NotFound);
-    }
-    Ok(pairing)
-}
-
-/// The connect URI of a pairing whose QR code may still be shown.
-pub async fn connect_uri(state: &AppState, pairing: &Pairing) -> Result<String, PairingError> {
-    let sealed = match (&pairing.state, &pairing.sealed_token) {
-        (PairingState::Pending, Some(sealed)) => sealed,
-        (PairingState::Scanned, _) => return Err(PairingError::Closed("the code was scanned already")),
-        _ => return Err(PairingError::Closed(pairing.state.as_str())),
-    };
-    let keys: Vec<_> = state.keyring.encryption_keys().collect();
-    let opened = jwe::decrypt(sealed.as_bytes(), &keys, 4096).map_err(|e| PairingError::Internal(e.to_string()))?;
-    let text = std::str::from_utf8(&opened.plaintext).map_err(|e| PairingError::Internal(e.to_string()))?;
-    let token = ConnectToken::parse(text).map_err(|e| PairingError::Internal(e.to_string()))?;
-    Ok(ConnectUri { relay: state.relay.base().to_owned(), token, operator: operator_pin(state) }.to_link())
-}
-
-/// The trust list operator's key pin for connect URIs, when this gateway knows the operator.
-fn operator_pin(state: &AppState) -> Option<String> {
-    state.trust.as_ref().and_then(|trust| trust.operator_pin())
-}
-
-/// The relay says a wallet redeemed one of our tokens: send it the code, or end the
-/// connection if its pairing is gone.
-pub async fn on_connected(state: &AppState, connection: &ConnectionInfo) -> Result<(), PairingError> {
-    if connection.origin == ConnectionOrigin::Wallet {
-        // Opened by a wallet to forward something; its messages say what it wants.
-        return Ok(());
-    }
-    let Some(pairing) = state.pairings.by_token(&connection.token_sha256).await? else {
-        tracing::warn!(connection = %connection.connection_id, "a wallet redeemed a token of no pairing; revoking");
-        return revoke_at_relay(state, &connection.connection_id).await;
-    };
-    let code = new_code();
-    let digest = code_digest(&pairing.id, &code);
-    let now = state.clock.now();
-    let (signing, encryption) = (&connection.wallet_signing_jwk, &connection.wallet_encryption_jwk);
-    let sent_before = pairing.connection_id.as_deref() == Some(connection.connection_id.as_str());
-    let stored = if sent_before {
-        // Delivered again: the earlier code may never have reached the wallet (the post
-        // failed, or we stopped in between). A fresh code replaces it.
-        state.pairings.replace_code(&pairing.id, &connection.connection_id, &digest, now).await?
-    } else {
-        state.pairings.mark_scanned(&pairing.id, &connection.connection_id, &digest, signing, encryption, now).await?
-    };
-    if !stored {
-        if sent_before {
-            return Ok(()); // Ended meanwhile; closing it revoked the connection.
-        }
-        tracing::info!(pairing = %pairing.id, "a wallet redeemed the token of an ended pairing; revoking");
-        return revoke_at_relay(state, &connection.connection_id).await;
-    }
-    state.pairing_hub.notify(&pairing.id);
-    let body = Body::PairingCode { code, expires_at: pairing.expires_at };
-    send(state, &connection.connection_id, &connection.wallet_encryption_jwk, body).await
-}
-
-/// The relay says the wallet revoked a connection: end it here too, and end a pairing
-/// still waiting for its code.
-pub async fn on_revoked(state: &AppState, connection_id: &str) -> Result<(), PairingError> {
-    let now = state.clock.now();
-    if state.pairings.revoke_connection(connection_id, now).await? {
-        tracing::info!(connection = %connection_id, "the wallet revoked its connection");
-    }
-    if let Some(pairing) = state.pairings.by_connection(connection_id).await? {
-        if state.pairings.close(&pairing.id, PairingState::Cancelled, now).await? {
-            state.pairing_hub.notify(&pairing.id);
-        }
-    }
-    Ok(())
-}
-
-/// Checks the code the person typed into the portal.
-pub async fn confirm(state: &AppState, id: &str, code: &str) -> Result<Pairing, PairingError> {
-    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PairingError::MalformedCode);
-    }
-    let pairing = load(state, id).await?;
-    match pairing.state {
-        PairingState::Scanned => {}
-        PairingState::Pending => return Err(PairingError::NotScanned),
-        other => return Err(PairingError::Closed(other.as_str())),
-    }
-    let (Some(expected), Some(connection_id), Some(signing), Some(encryption)) =
-        (&pairing.code_sha256, &pairing.connection_id, &pairing.wallet_signing_jwk, &pairing.wallet_encryption_jwk)
-    else {
-        return Err(PairingError::Internal(format!("scanned pairing {id} lacks its connection")));
-    };
-    let now = state.clock.now();
-    // The attempt is spent before the comparison, so concurrent guesses cannot test more
-    // than MAX_CODE_ATTEMPTS codes between them.
-    let Some(used) = state.pairings.take_attempt(id, MAX_CODE_ATTEMPTS, now).await? else {
-        let again = load(state, id).await?;
-        return Err(PairingError::Closed(again.state.as_str()));
-    };
-    let right: bool = code_digest(id, code).as_bytes().ct_eq(expected.as_bytes()).into();
-    if !right {
-        let attempts_left = MAX_CODE_ATTEMPTS.saturating_sub(used);
-        state.pairing_hub.notify(&pairing.id);
-        if attempts_left == 0 {
-            close(state, &pairing, PairingState::Cancelled, "three wrong confirmation codes").await?;
-        }
-        return Err(PairingError::WrongCode { attempts_left });
-    }
-    let connection = Connection {
-        id: connection_id.clone(),
-        subject_ref: pairing.subject_ref.clone(),
-        pairing_id: pairing.id.clone(),
-        wallet_signing_jwk: signing.clone(),
-        wallet_encryption_jwk: encryption.clone(),
-        active: true,
-        created_at: now,
-        revoked_at: None,
-    };
-    if !state.pairings.bind(&pairing, &connection, now).await? {
-        let again = load(state, id).await?;
-        return Err(PairingError::Closed(again.state.as_str()));
-    }
-    state.pairing_hub.notify(&pairing.id);
-    if let Err(e) =
-        send(state, connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await
-    {
-        tracing::warn!(pairing = %pairing.id, "connected, but telling the wallet failed: {e}");
-    }
-    load(state, id).await
-}
-
-/// The portal cancels a pairing; a wallet that scanned it is told and disconnected.
-pub async fn cancel(state: &AppState, id: &str) -> Result<Pairing, PairingError> {
-    let pairing = load(state, id).await?;
-    if pairing.state.is_final() {
-        return Err(PairingError::Closed(pairing.state.as_str()));
-    }
-    close(state, &pairing, PairingState::Cancelled, "the portal cancelled the pairing").await?;
-    load(state, id).await
-}
-
-/// Ends every overdue pairing; the relay link calls this between polls.
-pub async fn expire_overdue(state: &AppState) -> Result<usize, PairingError> {
-    let ids = state.pairings.overdue(state.clock.now(), 100).await?;
-    for id in &ids {
-        load(state, id).await?;
-    }
-    Ok(ids.len())
-}
-
-/// Revokes a subject's connection: the wallet is told (signed), then the relay ends it.
-pub async fn revoke_connection(state: &AppState, subject_ref: &str, id: &str) -> Result<(), PairingError> {
-    if !is_valid_id(id) {
-        return Err(PairingError::NotFound);
-    }
-    let connection = state.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);
-    let connection = connection.ok_or(PairingError::NotFound)?;
-    if !state.pairings.revoke_connection(id, state.clock.now()).await? {
-        return Err(PairingError::Closed("revoked"));
-    }
-    if let Err(e) = send(state, id, &connection.wallet_encryption_jwk, Body::ConnectionRevoked {}).await {
-        tracing::warn!(connection = %id, "could not tell the wallet of the revocation: {e}");
-    }
-    revoke_at_relay(state, id).await
-}
-
-async fn close(state: &AppState, pairing: &Pairing, to: PairingState, reason: &str) -> Result<(), PairingError> {
-    if !state.pairings.close(&pairing.id, to, state.clock.now()).await? {
-        return Ok(());
-    }
-    state.pairing_hub.notify(&pairing.id);
-    if let (Some(connection_id), Some(encryption)) = (&pairing.connection_id, &pairing.wallet_encryption_jwk) {
-        tell_and_revoke(state, connection_id, encryption, reason).await;
-    }
-    Ok(())
-}
-
-/// Best effort: the pairing has ended whatever the relay says.
-async fn tell_and_revoke(state: &AppState, connection_id: &str, encryption: &crate::jose::OkpPublicJwk, reason: &str) {
-    let body = Body::PairingCancelled { reason: reason.to_owned() };
-    if let Err(e) = send(state, connection_id, encryption, body).await {
-        tracing::warn!(connection = %connection_id, "could not tell the wallet the pairing ended: {e}");
-    }
-    if let Err(e) = revoke_at_relay(state, connection_id).await {
-        tracing::warn!(connection = %connection_id, "could not revoke the connection at the relay: {e}");
-    }
-}
-
-async fn revoke_at_relay(state: &AppState, connection_id: &str) -> Result<(), PairingError> {
-    match state.relay.revoke(connection_id).await {
-        Err(e) if e.error_code() == Some("connection_revoked") => Ok(()),
-        other => Ok(other?),
-    }
-}
-
-/// Signs `body` with the controller's key and posts it, sealed, to the wallet.
-pub async fn send(
-    state: &AppState,
-    connection_id: &str,
-    to: &crate::jose::OkpPublicJwk,
-    body: Body,
-) -> Result<(), PairingError> {
-    let message = Message::new(connection_id, state.clock.now(), body);
-    let sealed = message::seal(state.keyring.active_signing(), to, &message)
-        .map_err(|e| PairingError::Internal(e.to_string()))?;
-    state.relay.post(connection_id, &sealed).await?;
-    Ok(())
 }
 
 /// A uniformly random code of [`CODE_DIGITS`] digits (rejection sampling, no modulo bias).

@@ -3,7 +3,7 @@
 //! data subject (art. 13–15) is generated from here.
 
 pub mod duration;
-pub mod notice;
+pub mod privacy_notice;
 
 use serde::{Deserialize, Serialize};
 

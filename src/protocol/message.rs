@@ -4,14 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::Purpose;
 use crate::clock::UnixSeconds;
 use crate::jose::jwe::{self, JweError};
 use crate::jose::jws::{self, JwsError, Policy};
 use crate::jose::{EncryptionKeyPair, Jwks, OkpPublicJwk, SigningKeyPair, strict_json};
+use crate::protocol::Purpose;
 use crate::protocol::blob::BlobRef;
 use crate::protocol::notice::PrivacyNotice;
-use crate::protocol::relay::MAX_ENVELOPE_BYTES;
+use crate::protocol::relay_wire::MAX_ENVELOPE_BYTES;
 
 /// `typ` of the inner JWS, and `cty` of the JWE around it.
 pub const TYP: &str = "gdpr-msg+jwt";
@@ -112,6 +112,16 @@ pub enum BundleForm {
     Jwt,
     /// The BagIt zip package with its detached signature, as a blob: for large data.
     Zip,
+}
+
+impl BundleForm {
+    /// The wire name, as in the export register.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jwt => "jwt",
+            Self::Zip => "zip",
+        }
+    }
 }
 
 /// The signed claims.

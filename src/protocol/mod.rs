@@ -5,7 +5,11 @@ pub mod gdpr;
 pub mod message;
 pub mod notice;
 pub mod problem;
-pub mod relay;
+pub mod purpose;
+pub mod relay_wire;
+pub mod subject;
 pub mod trust_list;
 
-pub use problem::{ErrorCode, Problem};
+pub use problem::{ErrorCode, Problem, RemoteErrorCode};
+pub use purpose::Purpose;
+pub use subject::SubjectRef;

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 /// Media type of a problem body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// Declares the error codes once: variant, wire name and documentation.
+/// Declares every error code once: variant, wire name, HTTP status and title. Each code
+/// has exactly one status, so no table elsewhere can disagree with it.
 macro_rules! error_codes {
-    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal,)+) => {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal, $status:literal, $title:literal;)+) => {
         /// Stable, machine-readable error identifiers. Clients switch on these, never on `detail`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -27,113 +28,167 @@ macro_rules! error_codes {
                     $(Self::$variant => $name,)+
                 }
             }
+
+            /// The HTTP status every answer with this code carries.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Self::$variant => $status,)+
+                }
+            }
+
+            /// The problem's `title`: the same for every occurrence of the code.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $title,)+
+                }
+            }
+
+            /// The code with this wire name, if it is one of ours.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
     };
 }
 
 error_codes! {
     /// The `Authorization` header is missing or not a bearer token.
-    MissingBearerToken = "missing_bearer_token",
+    MissingBearerToken = "missing_bearer_token", 401, "Bearer token required";
     /// The bearer token is not one of the configured portal clients' tokens.
-    InvalidBearerToken = "invalid_bearer_token",
+    InvalidBearerToken = "invalid_bearer_token", 401, "Bearer token not recognised";
     /// No route matches the path.
-    NotFound = "not_found",
+    NotFound = "not_found", 404, "Not found";
     /// The route exists but not for this method.
-    MethodNotAllowed = "method_not_allowed",
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
     /// The request body is larger than the route accepts.
-    PayloadTooLarge = "payload_too_large",
+    PayloadTooLarge = "payload_too_large", 413, "Request body too large";
     /// The request body is not the JSON the route expects.
-    MalformedBody = "malformed_body",
+    MalformedBody = "malformed_body", 400, "Malformed request body";
     /// The `Content-Type` is not one the route accepts.
-    UnsupportedMediaType = "unsupported_media_type",
+    UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type";
     /// A path or query parameter is invalid.
-    InvalidParameter = "invalid_parameter",
+    InvalidParameter = "invalid_parameter", 400, "Invalid parameter";
     /// The subject is unknown to this controller.
-    SubjectNotFound = "subject_not_found",
+    SubjectNotFound = "subject_not_found", 404, "Subject not found";
     /// A category is unknown to the inventory.
-    CategoryNotFound = "category_not_found",
+    CategoryNotFound = "category_not_found", 404, "Category not found";
     /// A category was asked for with purpose `portability` but art. 20 does not apply to it.
-    CategoryNotPortable = "category_not_portable",
+    CategoryNotPortable = "category_not_portable", 422, "Category not portable";
     /// The data is too large for the compact JWS form; ask for `zip`.
-    BundleTooLarge = "bundle_too_large",
+    BundleTooLarge = "bundle_too_large", 422, "Too large for a compact JWS bundle";
     /// The bundle is not a well-formed compact JWS, zip package or v1 claims set.
-    Malformed = "malformed",
+    Malformed = "malformed", 422, "Malformed bundle";
     /// A JSON object in the bundle repeats a member name.
-    DuplicateMember = "duplicate_member",
+    DuplicateMember = "duplicate_member", 422, "Duplicate JSON member";
     /// The JWS header carries a member we refuse (`crit`, `b64`, `jku`, `x5u`, `x5c`, `jwk`, `zip`).
-    ForbiddenHeader = "forbidden_header",
+    ForbiddenHeader = "forbidden_header", 422, "Forbidden JWS header member";
     /// The JWS `alg` is not `EdDSA`.
-    AlgNotAllowed = "alg_not_allowed",
+    AlgNotAllowed = "alg_not_allowed", 422, "Algorithm not allowed";
     /// The JWS `typ` is missing or not `gdpr-bundle+jwt`.
-    WrongTyp = "wrong_typ",
+    WrongTyp = "wrong_typ", 422, "Wrong or missing typ";
     /// No trusted key has the JWS `kid`.
-    UnknownKid = "unknown_kid",
+    UnknownKid = "unknown_kid", 422, "Unknown signing key";
     /// The signature does not verify.
-    SignatureInvalid = "signature_invalid",
+    SignatureInvalid = "signature_invalid", 422, "Signature invalid";
     /// The bundle was signed with a key the trust list gives to another controller than its `iss`.
-    IssuerMismatch = "issuer_mismatch",
+    IssuerMismatch = "issuer_mismatch", 422, "Key not the issuer's";
     /// The claims are not a v1 bundle.
-    InvalidClaims = "invalid_claims",
+    InvalidClaims = "invalid_claims", 422, "Invalid bundle claims";
     /// A file of a zip package does not match its manifest digest.
-    DigestMismatch = "digest_mismatch",
+    DigestMismatch = "digest_mismatch", 422, "Digest mismatch";
     /// The storage backend cannot be reached.
-    StoreUnavailable = "store_unavailable",
+    StoreUnavailable = "store_unavailable", 503, "Storage unavailable";
     /// A source system (connector) failed or is unreachable.
-    UpstreamUnavailable = "upstream_unavailable",
+    UpstreamUnavailable = "upstream_unavailable", 502, "Source system unavailable";
     /// The request has no valid `DPoP` proof (missing, malformed, badly signed, or for another request).
-    InvalidProof = "invalid_proof",
+    InvalidProof = "invalid_proof", 401, "Request proof invalid";
     /// The proof's `iat` is more than 60 s from the relay's clock.
-    StaleProof = "stale_proof",
+    StaleProof = "stale_proof", 401, "Request proof too old or too new";
     /// The proof's `jti` was used before.
-    ProofReplayed = "proof_replayed",
+    ProofReplayed = "proof_replayed", 401, "Request proof used before";
     /// The proof's key belongs to no controller in the trust list.
-    NotAController = "not_a_controller",
+    NotAController = "not_a_controller", 403, "Key not in the trust list";
     /// No connect token has this value (or it was never registered).
-    ConnectTokenUnknown = "connect_token_unknown",
+    ConnectTokenUnknown = "connect_token_unknown", 404, "Connect token unknown";
     /// The connect token expired before it was redeemed.
-    ConnectTokenExpired = "connect_token_expired",
+    ConnectTokenExpired = "connect_token_expired", 410, "Connect token expired";
     /// The connect token was redeemed already; each token works once.
-    ConnectTokenUsed = "connect_token_used",
+    ConnectTokenUsed = "connect_token_used", 409, "Connect token already used";
     /// A connect token with this digest is registered already.
-    ConnectTokenExists = "connect_token_exists",
+    ConnectTokenExists = "connect_token_exists", 409, "Connect token already registered";
     /// The connection does not exist or is not the caller's.
-    ConnectionNotFound = "connection_not_found",
+    ConnectionNotFound = "connection_not_found", 404, "Connection not found";
     /// The connection was revoked; nothing more can travel on it.
-    ConnectionRevoked = "connection_revoked",
+    ConnectionRevoked = "connection_revoked", 410, "Connection revoked";
     /// The mailbox message does not exist, was acknowledged, or is not the caller's.
-    MessageNotFound = "message_not_found",
+    MessageNotFound = "message_not_found", 404, "Message not found";
     /// The body is not a compact JWE (ECDH-ES, A256GCM); mailboxes carry nothing else.
-    InvalidEnvelope = "invalid_envelope",
+    InvalidEnvelope = "invalid_envelope", 422, "Not a JWE envelope";
     /// The mailbox holds as many unacknowledged items as it may; acknowledge some first.
-    MailboxFull = "mailbox_full",
+    MailboxFull = "mailbox_full", 429, "Mailbox full";
     /// Too many requests from this address or for this token; retry after `Retry-After`.
-    RateLimited = "rate_limited",
+    RateLimited = "rate_limited", 429, "Too many requests";
     /// The trust list could not be loaded or has expired.
-    TrustListUnavailable = "trust_list_unavailable",
+    TrustListUnavailable = "trust_list_unavailable", 503, "Trust list unavailable";
     /// No pairing has this id.
-    PairingNotFound = "pairing_not_found",
+    PairingNotFound = "pairing_not_found", 404, "Pairing not found";
     /// The pairing is not waiting for a code: the wallet has not scanned yet.
-    PairingNotScanned = "pairing_not_scanned",
+    PairingNotScanned = "pairing_not_scanned", 409, "Pairing not scanned yet";
     /// The pairing has ended (connected, expired or cancelled).
-    PairingClosed = "pairing_closed",
+    PairingClosed = "pairing_closed", 409, "Pairing ended";
     /// The confirmation code is wrong; after three wrong codes the pairing is cancelled.
-    WrongCode = "wrong_code",
+    WrongCode = "wrong_code", 422, "Wrong confirmation code";
     /// The relay could not be reached or refused the gateway's request.
-    RelayUnavailable = "relay_unavailable",
+    RelayUnavailable = "relay_unavailable", 502, "Relay unavailable";
     /// No controller with this id is in the trust list.
-    ControllerNotListed = "controller_not_listed",
+    ControllerNotListed = "controller_not_listed", 404, "Controller not in the trust list";
     /// The bundle's issuer is not in the trust list, so its signature cannot be trusted.
-    IssuerNotTrusted = "issuer_not_trusted",
+    IssuerNotTrusted = "issuer_not_trusted", 422, "Issuer not in the trust list";
     /// No import has this id.
-    ImportNotFound = "import_not_found",
+    ImportNotFound = "import_not_found", 404, "Import not found";
     /// An unexpected internal failure; details are in the server log under the request id.
-    Internal = "internal",
+    Internal = "internal", 500, "Internal error";
 }
 
 impl ErrorCode {
     /// The `type` URI of the problem: a stable identifier documented in the OpenAPI spec.
     pub fn type_uri(self) -> String {
         format!("urn:gdpr-gateway:error:{}", self.as_str())
+    }
+}
+
+/// An error code as a client reads it from a server: one of ours, or one a newer server
+/// added that this build does not know yet.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RemoteErrorCode {
+    Known(ErrorCode),
+    Unknown(String),
+}
+
+impl RemoteErrorCode {
+    pub fn parse(name: &str) -> Self {
+        ErrorCode::parse(name).map_or_else(|| Self::Unknown(name.to_owned()), Self::Known)
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Known(code) => code.as_str(),
+            Self::Unknown(name) => name,
+        }
+    }
+
+    /// True when this is `code`.
+    pub fn is(&self, code: ErrorCode) -> bool {
+        *self == Self::Known(code)
+    }
+}
+
+impl std::fmt::Display for RemoteErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -162,11 +217,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn as_str_matches_serde_name() {
+    fn every_code_has_its_wire_name_a_status_and_a_title() {
         assert!(ErrorCode::ALL.len() > 20);
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, serde_json::Value::String(code.as_str().to_owned()));
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+            assert_eq!(RemoteErrorCode::parse(code.as_str()), RemoteErrorCode::Known(code));
+            assert!((400..=599).contains(&code.status()), "{code:?}");
+            assert!(!code.title().is_empty() && code.title() != "Internal error" || code == ErrorCode::Internal);
+            // Only a failure of ours answers 5xx; a client's mistake never does.
+            let ours = [
+                ErrorCode::Internal,
+                ErrorCode::StoreUnavailable,
+                ErrorCode::UpstreamUnavailable,
+                ErrorCode::RelayUnavailable,
+                ErrorCode::TrustListUnavailable,
+            ];
+            assert_eq!(code.status() >= 500, ours.contains(&code), "{code:?}");
         }
+        assert_eq!(RemoteErrorCode::parse("from_the_future"), RemoteErrorCode::Unknown("from_the_future".into()));
     }
 }

@@ -159,7 +159,7 @@ mod tests {
             Err(TrustListError::Jws(JwsError::UnknownKid(_)))
         ));
         // A bundle JWS is not a trust list.
-        let bundle = jws::sign(&operator, crate::bundle::TYP, b"{}");
+        let bundle = jws::sign(&operator, "gdpr-bundle+jwt", b"{}");
         assert!(matches!(
             TrustList::verify(bundle.as_bytes(), &pinned, 150),
             Err(TrustListError::Jws(JwsError::WrongTyp { .. }))

@@ -2,6 +2,7 @@
 //! and the connect page needs a `DPoP` proof; a key reaches only its own connections, and
 //! anything else answers 404 as if it did not exist.
 
+use crate::http::problem_responses::problems;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,51 +21,53 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::proof::Caller;
-use super::store::{NewConnection, RedeemRefused, Side};
 use super::{LoadedList, MAX_STREAM_SECS, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
-use crate::api::ApiError;
+use crate::http::ApiError;
+use crate::http::wakeup::Woken;
 use crate::jose::{Curve, OkpPublicJwk, jwe};
-use crate::protocol::relay::{
+use crate::protocol::ErrorCode;
+use crate::protocol::relay_wire::{
     APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, JOSE_MEDIA_TYPE,
     MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, OpenConnection, Posted,
     RegisterToken, is_valid_id,
 };
-use crate::protocol::{ErrorCode, Problem};
 use crate::store::StoreError;
-use crate::wakeup::Woken;
+use crate::store::relay_store::{NewConnection, RedeemRefused, Side};
 
 /// The relay's routes, relative to its base URL.
 pub fn router() -> OpenApiRouter<Arc<RelayState>> {
     OpenApiRouter::new()
-        .routes(routes!(trust_list))
-        .routes(routes!(operator_jwks))
-        .routes(routes!(connect_page))
-        .routes(routes!(register_token))
-        .routes(routes!(connect))
+        .routes(routes!(get_trust_list))
+        .routes(routes!(get_operator_jwks))
+        .routes(routes!(show_connect_page))
+        .routes(routes!(register_connect_token))
+        .routes(routes!(redeem_connect_token))
         .routes(routes!(open_connection))
-        .routes(routes!(connection, revoke))
-        .routes(routes!(messages))
-        .routes(routes!(stream))
-        .routes(routes!(ack))
-        .routes(routes!(inbox))
+        .routes(routes!(get_connection, revoke_relay_connection))
+        .routes(routes!(list_messages))
+        .routes(routes!(stream_messages))
+        .routes(routes!(ack_message))
+        .routes(routes!(poll_inbox))
         // The envelope route reads its body under its own cap.
         .merge(OpenApiRouter::new().routes(routes!(post_message)).layer(DefaultBodyLimit::max(MAX_ENVELOPE_BYTES + 1)))
-        .merge(super::blob_api::router())
+        .merge(super::blob_routes::router())
 }
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+problems!(GetTrustListProblems: TrustListUnavailable);
+
 /// The signed trust list in force (`application/jwt`), for wallets and verifiers.
 #[utoipa::path(
     get, path = "/v1/trust-list", tag = "relay",
     responses(
         (status = 200, description = "compact JWS, typ gdpr-trust-list+jwt", content_type = "application/jwt", body = String),
-        (status = 503, description = "trust_list_unavailable", body = Problem, content_type = "application/problem+json")
+        GetTrustListProblems
     )
 )]
-pub async fn trust_list(State(state): State<Arc<RelayState>>) -> Result<Response, ApiError> {
+pub async fn get_trust_list(State(state): State<Arc<RelayState>>) -> Result<Response, ApiError> {
     let loaded = state.trust_list()?;
     Ok(([(header::CONTENT_TYPE, crate::bundle::JWT_MEDIA_TYPE)], loaded.token.clone()).into_response())
 }
@@ -75,7 +78,7 @@ pub async fn trust_list(State(state): State<Arc<RelayState>>) -> Result<Response
     get, path = "/v1/operator-jwks", tag = "relay",
     responses((status = 200, description = "JWKS of the operator's Ed25519 keys", body = Object))
 )]
-pub async fn operator_jwks(State(state): State<Arc<RelayState>>) -> Json<crate::jose::Jwks> {
+pub async fn get_operator_jwks(State(state): State<Arc<RelayState>>) -> Json<crate::jose::Jwks> {
     Json(state.trust.operator_jwks())
 }
 
@@ -87,6 +90,8 @@ pub struct ConnectPageQuery {
     pub op: Option<String>,
 }
 
+problems!(ShowConnectPageProblems: InvalidParameter);
+
 /// What a phone camera opens from the QR code: a page pointing to the wallet app. It claims
 /// nothing; only the wallet's `POST /v1/connect` redeems the token.
 #[utoipa::path(
@@ -94,17 +99,17 @@ pub struct ConnectPageQuery {
     params(("token" = String, Path, description = "The connect token"), ConnectPageQuery),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
-        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json")
+        ShowConnectPageProblems
     )
 )]
-pub async fn connect_page(
+pub async fn show_connect_page(
     State(state): State<Arc<RelayState>>,
     Path(token): Path<String>,
     query: Result<Query<ConnectPageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let token = ConnectToken::parse(&token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
     let Query(query) = query?;
-    let op = match query.op.as_deref().map(crate::protocol::relay::operator_pin).transpose() {
+    let op = match query.op.as_deref().map(crate::protocol::relay_wire::operator_pin).transpose() {
         Ok(op) => op.map(|op| format!("&op={op}")).unwrap_or_default(),
         Err(e) => return Err(ApiError::new(ErrorCode::InvalidParameter, e.to_string())),
     };
@@ -129,6 +134,8 @@ pub async fn connect_page(
     Ok(response)
 }
 
+problems!(RegisterConnectTokenProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController, ConnectTokenExists);
+
 /// A controller registers a connect token by its SHA-256; the relay never sees the token.
 #[utoipa::path(
     post, path = "/v1/connect-tokens", tag = "relay",
@@ -136,13 +143,10 @@ pub async fn connect_page(
     request_body = RegisterToken,
     responses(
         (status = 201, description = "registered"),
-        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not_a_controller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "connect_token_exists", body = Problem, content_type = "application/problem+json")
+        RegisterConnectTokenProblems
     )
 )]
-pub async fn register_token(
+pub async fn register_connect_token(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     body: Result<Json<RegisterToken>, axum::extract::rejection::JsonRejection>,
@@ -168,6 +172,8 @@ pub async fn register_token(
     }
 }
 
+problems!(RedeemConnectTokenProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ConnectTokenUnknown, ConnectTokenUsed, ConnectTokenExpired, RateLimited);
+
 /// A wallet redeems a connect token with its fresh keys: the signing key of the proof and
 /// the encryption key in the body. The first redemption wins; every other one fails.
 #[utoipa::path(
@@ -176,15 +182,10 @@ pub async fn register_token(
     request_body = ConnectRequest,
     responses(
         (status = 201, body = Connected),
-        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connect_token_unknown", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "connect_token_used", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connect_token_expired", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json")
+        RedeemConnectTokenProblems
     )
 )]
-pub async fn connect(
+pub async fn redeem_connect_token(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
@@ -228,6 +229,8 @@ pub async fn connect(
     Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller })))
 }
 
+problems!(OpenConnectionProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ControllerNotListed, RateLimited);
+
 /// A wallet opens a connection to a listed controller with fresh keys, without a token:
 /// to forward it a bundle. Limited per address like redemptions; the controller binds
 /// such a connection to no account.
@@ -237,10 +240,7 @@ pub async fn connect(
     request_body = OpenConnection,
     responses(
         (status = 201, body = Connected),
-        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "controller_not_listed", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited", body = Problem, content_type = "application/problem+json")
+        OpenConnectionProblems
     )
 )]
 pub async fn open_connection(
@@ -348,6 +348,8 @@ pub(super) fn require_open(connection: &ConnectionInfo) -> Result<(), ApiError> 
     }
 }
 
+problems!(GetConnectionProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound);
+
 /// The connection, for either of its two parties.
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}", tag = "relay",
@@ -355,17 +357,18 @@ pub(super) fn require_open(connection: &ConnectionInfo) -> Result<(), ApiError> 
     params(("connection_id" = String, Path)),
     responses(
         (status = 200, body = ConnectionInfo),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json")
+        GetConnectionProblems
     )
 )]
-pub async fn connection(
+pub async fn get_connection(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionInfo>, ApiError> {
     Ok(Json(side_of(&state, &caller, &id).await?.0))
 }
+
+problems!(RevokeRelayConnectionProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked);
 
 /// Either party ends the connection: nothing more can be posted; items already posted can
 /// still be read and acknowledged, after which reads answer `connection_revoked`.
@@ -375,12 +378,10 @@ pub async fn connection(
     params(("connection_id" = String, Path)),
     responses(
         (status = 204, description = "revoked"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json")
+        RevokeRelayConnectionProblems
     )
 )]
-pub async fn revoke(
+pub async fn revoke_relay_connection(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -398,6 +399,8 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+problems!(PostMessageProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked, PayloadTooLarge, UnsupportedMediaType, InvalidEnvelope, MailboxFull);
+
 /// Posts a JWE envelope to the other party's mailbox. The relay checks only that it is a
 /// well-formed ECDH-ES/A256GCM compact JWE; it holds no key to open it.
 #[utoipa::path(
@@ -407,13 +410,7 @@ pub async fn revoke(
     request_body(content = String, content_type = "application/jose", description = "compact JWE"),
     responses(
         (status = 201, body = Posted),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_envelope", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "mailbox_full", body = Problem, content_type = "application/problem+json")
+        PostMessageProblems
     )
 )]
 pub async fn post_message(
@@ -530,6 +527,8 @@ async fn long_poll(state: &Arc<RelayState>, source: Source, wait: Duration) -> R
     }
 }
 
+problems!(ListMessagesProblems: InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked);
+
 /// Unacknowledged items for the caller's side, oldest first; with `?wait=`, a long-poll.
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}/messages", tag = "relay",
@@ -537,13 +536,10 @@ async fn long_poll(state: &Arc<RelayState>, source: Source, wait: Duration) -> R
     params(("connection_id" = String, Path), Wait),
     responses(
         (status = 200, body = MailboxItems),
-        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json")
+        ListMessagesProblems
     )
 )]
-pub async fn messages(
+pub async fn list_messages(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -554,6 +550,8 @@ pub async fn messages(
     Ok(Json(long_poll(&state, Source::Mailbox { connection_id: id, side }, wait).await?))
 }
 
+problems!(PollInboxProblems: InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController);
+
 /// A controller's items across all its connections, `connected` notices included.
 #[utoipa::path(
     get, path = "/v1/inbox", tag = "relay",
@@ -561,12 +559,10 @@ pub async fn messages(
     params(Wait),
     responses(
         (status = 200, body = MailboxItems),
-        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "not_a_controller", body = Problem, content_type = "application/problem+json")
+        PollInboxProblems
     )
 )]
-pub async fn inbox(
+pub async fn poll_inbox(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
@@ -575,6 +571,8 @@ pub async fn inbox(
     let controller = caller.controller(&state)?;
     Ok(Json(long_poll(&state, Source::Inbox { controller_id: controller.id }, wait).await?))
 }
+
+problems!(StreamMessagesProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked);
 
 /// The same items as a Server-Sent Events stream: one `message` event per item (its id as
 /// the event id), `revoked` when the connection ends. Items stay until acknowledged. The
@@ -585,12 +583,10 @@ pub async fn inbox(
     params(("connection_id" = String, Path)),
     responses(
         (status = 200, description = "text/event-stream of MailboxItem JSON", content_type = "text/event-stream", body = String),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json")
+        StreamMessagesProblems
     )
 )]
-pub async fn stream(
+pub async fn stream_messages(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -648,6 +644,8 @@ fn item_event(item: &MailboxItem) -> Event {
     Event::default().event("message").id(item.id.clone()).data(data)
 }
 
+problems!(AckMessageProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, MessageNotFound);
+
 /// Acknowledges (deletes) one item of the caller's mailbox.
 #[utoipa::path(
     delete, path = "/v1/connections/{connection_id}/messages/{message_id}", tag = "relay",
@@ -655,11 +653,10 @@ fn item_event(item: &MailboxItem) -> Event {
     params(("connection_id" = String, Path), ("message_id" = String, Path)),
     responses(
         (status = 204, description = "deleted"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found, message_not_found", body = Problem, content_type = "application/problem+json")
+        AckMessageProblems
     )
 )]
-pub async fn ack(
+pub async fn ack_message(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path((id, message_id)): Path<(String, String)>,

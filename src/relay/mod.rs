@@ -6,20 +6,19 @@
 //! through `relay_client`.
 
 pub mod api;
-pub mod blob_api;
+pub mod blob_routes;
 pub mod proof;
 pub mod rate_limit;
-pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::ApiError;
 use crate::clock::Clock;
+use crate::http::ApiError;
+use crate::http::wakeup::Hub;
 use crate::protocol::ErrorCode;
+pub use crate::store::relay_store::{RelayStore, Side};
 pub use crate::trust::{LoadedList, Trust, TrustSource};
-use crate::wakeup::Hub;
-pub use store::{RelayStore, Side};
 
 /// Path prefix of the relay inside an all-in-one `serve`.
 pub const MOUNT_PATH: &str = "/relay";
@@ -151,6 +150,19 @@ impl RelayState {
     }
 }
 
+/// The relay's routes with their state, ready to mount under [`MOUNT_PATH`] or serve.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: Arc<RelayState>) -> axum::Router<S> {
+    let (router, _) = api::router().split_for_parts();
+    router.with_state(state)
+}
+
+/// The relay alone (`gdpr-gateway relay`): its routes with the problem-body fallbacks and
+/// request ids.
+pub fn app(state: Arc<RelayState>) -> axum::Router {
+    crate::http::with_problem_fallbacks(routes(state))
+        .layer(axum::middleware::from_fn(crate::http::request_id::middleware))
+}
+
 /// Sweeps expired rows and refreshes the trust list until `stop` fires.
 pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
@@ -182,7 +194,7 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let upkeep = tokio::spawn(maintain(state.clone(), stop_rx));
     let hub = state.hub.clone();
-    let app = crate::api::relay_app(state);
+    let app = app(state);
     let shutdown = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -191,6 +203,6 @@ pub async fn serve(
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
-    let _ = tokio::time::timeout(crate::serve::TASK_GRACE, upkeep).await;
+    let _ = tokio::time::timeout(crate::http::TASK_GRACE, upkeep).await;
     served
 }

@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::RelayState;
-use crate::api::ApiError;
+use crate::http::ApiError;
 use crate::jose::OkpPublicJwk;
 use crate::jose::dpop::{self, MAX_CLOCK_SKEW_SECS, ProofError};
 use crate::protocol::ErrorCode;

@@ -5,6 +5,17 @@
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
+/// Runs `$body` with `$pool` bound to the open pool; the body is compiled once per backend.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::db::Db::Sqlite($pool) => $body,
+            $crate::store::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
 /// An open database, either backend.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -19,15 +30,12 @@ impl Db {
     pub fn is_shared(&self) -> bool {
         matches!(self, Self::Postgres(_))
     }
-}
 
-/// Runs `$body` with `$pool` bound to the open pool; the body is compiled once per backend.
-macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::store::db::Db::Sqlite($pool) => $body,
-            $crate::store::db::Db::Postgres($pool) => $body,
-        }
-    };
+    /// Succeeds when the database answers a query.
+    pub async fn ping(&self) -> Result<(), super::StoreError> {
+        on_db!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
 }
-pub(crate) use on_db;

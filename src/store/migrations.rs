@@ -14,7 +14,7 @@ fn migrator(sources: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
-pub fn sqlite() -> Migrator {
+pub(super) fn sqlite() -> Migrator {
     migrator(&[
         (1, "exports", include_str!("../../migrations/sqlite/0001_exports.sql")),
         (2, "relay", include_str!("../../migrations/sqlite/0002_relay.sql")),
@@ -22,10 +22,11 @@ pub fn sqlite() -> Migrator {
         (4, "message ids", include_str!("../../migrations/sqlite/0004_message_ids.sql")),
         (5, "imports", include_str!("../../migrations/sqlite/0005_imports.sql")),
         (6, "relay blobs", include_str!("../../migrations/sqlite/0006_relay_blobs.sql")),
+        (7, "exports categories text", include_str!("../../migrations/sqlite/0007_exports_categories_text.sql")),
     ])
 }
 
-pub fn postgres() -> Migrator {
+pub(super) fn postgres() -> Migrator {
     migrator(&[
         (1, "exports", include_str!("../../migrations/postgres/0001_exports.sql")),
         (2, "relay", include_str!("../../migrations/postgres/0002_relay.sql")),
@@ -33,5 +34,6 @@ pub fn postgres() -> Migrator {
         (4, "message ids", include_str!("../../migrations/postgres/0004_message_ids.sql")),
         (5, "imports", include_str!("../../migrations/postgres/0005_imports.sql")),
         (6, "relay blobs", include_str!("../../migrations/postgres/0006_relay_blobs.sql")),
+        (7, "exports categories text", include_str!("../../migrations/postgres/0007_exports_categories_text.sql")),
     ])
 }

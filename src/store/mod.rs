@@ -1,19 +1,22 @@
-//! Persistence behind one `Store` trait, with an embedded SQLite backend (the zero-config
-//! default) and a PostgreSQL backend for running several instances on one database.
+//! One persistence concept: [`Db`] opens SQLite (the zero-config default) or PostgreSQL
+//! (several instances on one database), and each table group has one store written once
+//! with `$N` SQL that both backends run. A new table group adds a migration per backend
+//! and a `*_store.rs` here, tested on both (`tests/it/store.rs`).
 
 pub mod db;
+pub mod export_store;
+pub mod import_store;
 mod migrations;
-pub mod postgres;
-pub mod sqlite;
+pub mod pairing_store;
+mod postgres;
+pub mod relay_store;
+mod sqlite;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-
-use crate::clock::UnixSeconds;
 use crate::config::DatabaseUrl;
 pub use db::Db;
+pub use export_store::{ExportRecord, ExportStore};
 
 /// SQLite database file name inside the data dir.
 pub const SQLITE_FILE: &str = "gateway.sqlite3";
@@ -47,78 +50,13 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// One entry of the export register. Names what left the organisation, never contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportRecord {
-    /// The bundle id (`jti`).
-    pub id: String,
-    /// The portal client (or connection) that asked.
-    pub client_id: String,
-    pub subject_ref: String,
-    pub purpose: String,
-    pub format: String,
-    pub categories: Vec<String>,
-    /// The signing key used.
-    pub kid: String,
-    pub created_at: UnixSeconds,
-}
-
-/// Everything the gateway persists. Both backends pass the same behavioural suite.
-pub trait Store: Send + Sync + 'static {
-    /// Succeeds when the database answers a query.
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
-
-    /// Adds an export to the register; a duplicate id is a `Conflict`.
-    fn record_export<'a>(&'a self, export: &'a ExportRecord) -> BoxFuture<'a, Result<(), StoreError>>;
-
-    /// The subject's exports, newest first, at most `limit` (capped at [`MAX_PAGE`]).
-    fn exports_for_subject<'a>(
-        &'a self,
-        subject_ref: &'a str,
-        limit: u32,
-    ) -> BoxFuture<'a, Result<Vec<ExportRecord>, StoreError>>;
-
-    /// Deletes register entries created before `cutoff`; returns how many.
-    fn delete_exports_before(&self, cutoff: UnixSeconds) -> BoxFuture<'_, Result<u64, StoreError>>;
-}
-
-/// Opens PostgreSQL when a URL is given, else SQLite in `data_dir`; applies migrations.
-/// Returns the register store and the same pool for the stores written against [`Db`].
-pub async fn open(database_url: Option<&DatabaseUrl>, data_dir: &Path) -> Result<(Arc<dyn Store>, Db), StoreError> {
-    Ok(match database_url {
-        Some(url) => {
-            let store = postgres::PostgresStore::connect(url).await?;
-            let db = Db::Postgres(store.pool().clone());
-            (Arc::new(store), db)
-        }
-        None => {
-            let store = sqlite::SqliteStore::open(&data_dir.join(SQLITE_FILE)).await?;
-            let db = Db::Sqlite(store.pool().clone());
-            (Arc::new(store), db)
-        }
-    })
-}
-
-/// Decodes an `exports` row from either backend (`categories` selected as JSON text).
-fn export_from_row<'r, R>(row: &'r R) -> Result<ExportRecord, StoreError>
-where
-    R: sqlx::Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let categories: String = row.try_get("categories")?;
-    Ok(ExportRecord {
-        id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
-        subject_ref: row.try_get("subject_ref")?,
-        purpose: row.try_get("purpose")?,
-        format: row.try_get("format")?,
-        categories: serde_json::from_str(&categories)
-            .map_err(|e| StoreError::Corrupt(format!("exports.categories: {e}")))?,
-        kid: row.try_get("kid")?,
-        created_at: to_u64(row.try_get("created_at")?, "created_at")?,
-    })
+/// Opens PostgreSQL when a URL is given, else SQLite in `data_dir`, and applies the
+/// migrations.
+pub async fn open(database_url: Option<&DatabaseUrl>, data_dir: &Path) -> Result<Db, StoreError> {
+    match database_url {
+        Some(url) => Ok(Db::Postgres(postgres::connect(url).await?)),
+        None => Ok(Db::Sqlite(sqlite::open(&data_dir.join(SQLITE_FILE)).await?)),
+    }
 }
 
 pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {

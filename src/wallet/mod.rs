@@ -5,14 +5,13 @@
 //! and the CLI wallet use it as it is.
 
 mod catalogue;
-mod error;
 mod keystore;
+mod wallet_error;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::blob_transfer::{self, TransferError};
 use crate::bundle::{self, BundleError, Purpose};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::jwk::thumbprint;
@@ -20,14 +19,16 @@ use crate::jose::jws::JwsError;
 use crate::jose::{Curve, OkpPublicJwk};
 use crate::jose::{EncryptionKeyPair, Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::protocol::message::{self, Body, BundleForm, Message};
-use crate::protocol::relay::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, MailboxItem, OpenConnection};
+use crate::protocol::relay_wire::{ConnectRequest, ConnectUri, ItemKind, MAX_WAIT_SECS, MailboxItem, OpenConnection};
 use crate::protocol::trust_list::{Entry, TrustList};
-use crate::relay_client::{RelayClient, RelayError};
+use crate::protocol::{ErrorCode, RemoteErrorCode};
+use crate::relay_client::RelayClient;
+use crate::relay_client::blob_transfer::{self, TransferError};
 use serde::{Deserialize, Serialize};
 
 pub use catalogue::{Catalogue, CatalogueCategory};
-pub use error::WalletError;
 pub use keystore::{FileKeyStore, KeyStore, MAX_ENTRY_BYTES};
+pub use wallet_error::WalletError;
 
 use catalogue::answer_to;
 
@@ -343,10 +344,8 @@ impl Wallet {
         });
         let notice = notice.await?;
         if notice.controller.id != stored.controller.id {
-            return Err(WalletError::Refused {
-                code: "wrong_controller".into(),
-                detail: format!("the catalogue is {:?}'s, not {:?}'s", notice.controller.id, stored.controller.id),
-            });
+            let (theirs, ours) = (&notice.controller.id, &stored.controller.id);
+            return Err(WalletError::Protocol(format!("the catalogue is {theirs:?}'s, not {ours:?}'s")));
         }
         Ok(Catalogue::from(*notice))
     }
@@ -534,10 +533,7 @@ impl Wallet {
         match stored.state {
             ConnectionState::Connected => Ok(stored),
             ConnectionState::Revoked => Err(WalletError::Revoked),
-            ConnectionState::Pending => Err(WalletError::Refused {
-                code: "not_connected".into(),
-                detail: "the organisation has not confirmed this connection yet".into(),
-            }),
+            ConnectionState::Pending => Err(WalletError::NotConfirmed),
         }
     }
 
@@ -629,7 +625,7 @@ impl Wallet {
             OpenConnection { controller_id: controller_id.to_owned(), encryption_jwk: encryption.public_jwk().clone() };
         let connected = match client.open_connection(&request).await {
             Ok(connected) => connected,
-            Err(RelayError::Refused { error_code, .. }) if error_code == "controller_not_listed" => {
+            Err(e) if e.is(ErrorCode::ControllerNotListed) => {
                 return Err(WalletError::UnknownController(controller_id.to_owned()));
             }
             Err(e) => return Err(e.into()),
@@ -733,7 +729,8 @@ impl Wallet {
             };
             match &body {
                 Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
-                    return Err(WalletError::Refused { code: error_code.clone(), detail: detail.clone() });
+                    let code = RemoteErrorCode::parse(error_code);
+                    return Err(WalletError::Refused { code, detail: detail.clone() });
                 }
                 Body::ConnectionRevoked {} => {
                     // A single-use connection was never saved; nothing to mark.
@@ -784,10 +781,10 @@ impl Wallet {
 
     async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {
         let signing = self.signing(stored)?;
-        let to = stored.controller.encryption_jwks.keys.first().ok_or_else(|| WalletError::Refused {
-            code: "no_encryption_key".into(),
-            detail: "the organisation lists no encryption key".into(),
-        })?;
+        let to =
+            stored.controller.encryption_jwks.keys.first().ok_or_else(|| {
+                WalletError::Protocol("the organisation's trust-list entry has no encryption key".into())
+            })?;
         let message = Message::new(&stored.connection_id, self.clock.now(), body);
         let sealed = message::seal(&signing, to, &message).map_err(|e| WalletError::Storage(e.to_string()))?;
         self.client(stored)?.post(&stored.connection_id, &sealed).await?;

@@ -404,7 +404,7 @@ async fn tampering_with_any_file_of_a_package_is_caught_and_named() {
 #[tokio::test]
 async fn oversized_zip_bodies_are_refused_while_streaming() {
     let gw = TestGateway::demo().await;
-    let oversized = vec![0u8; gdpr_gateway::api::verify::MAX_VERIFY_ZIP_BYTES + 1];
+    let oversized = vec![0u8; gdpr_gateway::api::verify_route::MAX_VERIFY_ZIP_BYTES + 1];
     assert_problem(verify_zip_http(&gw, oversized).await, 413, "payload_too_large").await;
 }
 

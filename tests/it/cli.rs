@@ -226,7 +226,7 @@ fn the_relay_runs_alone_on_a_trust_list_signed_elsewhere() {
 
     use gdpr_gateway::clock::{Clock, SystemClock};
     use gdpr_gateway::jose::{Jwks, SigningKeyPair};
-    use gdpr_gateway::protocol::relay::RegisterToken;
+    use gdpr_gateway::protocol::relay_wire::RegisterToken;
     use gdpr_gateway::protocol::trust_list::{Entry, TrustList, VERSION};
     use gdpr_gateway::relay_client::RelayClient;
 

@@ -12,7 +12,7 @@ use gdpr_gateway::config::{self, Origin, Overrides};
 use gdpr_gateway::demo::framework::{self, Framework, Organisation};
 use gdpr_gateway::jose::{EncryptionKeyPair, SigningKeyPair};
 use gdpr_gateway::protocol::message::{self, Body, Message};
-use gdpr_gateway::protocol::relay::OpenConnection;
+use gdpr_gateway::protocol::relay_wire::OpenConnection;
 use gdpr_gateway::relay_client::RelayClient;
 use gdpr_gateway::wallet::{FileKeyStore, Wallet, WalletError};
 use reqwest::Method;
@@ -84,7 +84,7 @@ impl TwoOrganisations {
 struct UncheckedWallet {
     client: RelayClient,
     encryption: EncryptionKeyPair,
-    opened: gdpr_gateway::protocol::relay::Connected,
+    opened: gdpr_gateway::protocol::relay_wire::Connected,
 }
 
 impl UncheckedWallet {
@@ -419,7 +419,8 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
     // A wallet that lies about the hash of the blob it uploaded.
     let unchecked = UncheckedWallet::open(&orgs, &b.state.notice.controller.id).await;
     let (client, connection) = (&unchecked.client, &unchecked.opened.connection_id);
-    let mut blob = gdpr_gateway::blob_transfer::send(client, connection, bundle.token.into_bytes()).await.unwrap();
+    let mut blob =
+        gdpr_gateway::relay_client::blob_transfer::send(client, connection, bundle.token.into_bytes()).await.unwrap();
     blob.sha256 = "0".repeat(64);
     let answer = unchecked.ask(&orgs, Body::ImportOfferBlob { request_id: "x".into(), blob }).await;
     match answer {
@@ -432,8 +433,9 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
 
     // B deleted the blob it could not open, so the one blob a forwarding connection may
     // hold is free again; a second one is refused.
-    let mine = gdpr_gateway::blob_transfer::send(client, connection, b"hello".to_vec()).await.unwrap();
-    let second = gdpr_gateway::blob_transfer::send(client, connection, b"again".to_vec()).await.unwrap_err();
+    let mine = gdpr_gateway::relay_client::blob_transfer::send(client, connection, b"hello".to_vec()).await.unwrap();
+    let second =
+        gdpr_gateway::relay_client::blob_transfer::send(client, connection, b"again".to_vec()).await.unwrap_err();
     assert_eq!(second.error_code(), Some("mailbox_full"));
     // Only the side a blob is for may fetch it; anyone else learns nothing of it.
     let own = client.blob(connection, &mine.blob_id).await.unwrap_err();

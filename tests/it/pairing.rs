@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use gdpr_gateway::clock::Clock;
 use gdpr_gateway::jose::{EncryptionKeyPair, Jwks, SigningKeyPair, jwe};
 use gdpr_gateway::protocol::message::{self, Body, Message};
-use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectUri, Connected, ItemKind};
+use gdpr_gateway::protocol::relay_wire::{ConnectRequest, ConnectUri, Connected, ItemKind};
 use gdpr_gateway::relay_client::{RelayClient, RelayError};
 use reqwest::Method;
 use serde_json::{Value, json};

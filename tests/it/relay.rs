@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use gdpr_gateway::clock::Clock;
 use gdpr_gateway::jose::{Jwks, SigningKeyPair, b64, dpop, jwe};
-use gdpr_gateway::protocol::relay::{MAX_ENVELOPE_BYTES, RegisterToken};
+use gdpr_gateway::protocol::relay_wire::{MAX_ENVELOPE_BYTES, RegisterToken};
 use gdpr_gateway::protocol::trust_list::TrustList;
 use gdpr_gateway::relay::RelayStore;
-use gdpr_gateway::relay::store::{NewConnection, RedeemRefused};
 use gdpr_gateway::relay_client::RelayClient;
 use gdpr_gateway::store::Db;
+use gdpr_gateway::store::relay_store::{NewConnection, RedeemRefused};
 use reqwest::Method;
 
 use crate::common::{T0, TestGateway, assert_problem};
@@ -310,7 +310,7 @@ async fn the_event_stream_delivers_items_then_revocation_and_lets_go() {
 
 #[tokio::test]
 async fn connect_is_rate_limited_per_token_and_per_address() {
-    use gdpr_gateway::protocol::relay::{ConnectRequest, ConnectToken};
+    use gdpr_gateway::protocol::relay_wire::{ConnectRequest, ConnectToken};
     use gdpr_gateway::relay::{CONNECT_PER_IP, CONNECT_PER_TOKEN};
     let gw = TestGateway::demo().await;
     let clock: Arc<dyn Clock> = Arc::new(gw.clock.clone());

@@ -7,8 +7,10 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{ApiError, AppState};
+use super::AppState;
 use crate::config::TokenDigest;
+use crate::gateway::Caller;
+use crate::http::ApiError;
 use crate::protocol::ErrorCode;
 
 /// Longest bearer token we hash; longer ones cannot be ours.
@@ -18,6 +20,13 @@ pub const MAX_TOKEN_LEN: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalClient {
     pub id: String,
+}
+
+impl PortalClient {
+    /// The client as the domain knows it.
+    pub fn caller(&self) -> Caller {
+        Caller::portal(&self.id)
+    }
 }
 
 impl FromRequestParts<Arc<AppState>> for PortalClient {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::clock::{UnixSeconds, rfc3339};
 use crate::inventory::{NoticeCategory, PrivacyNotice};
-use crate::subject::SubjectRef;
+use crate::protocol::subject::SubjectRef;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {

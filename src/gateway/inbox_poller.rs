@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::AppState;
-use crate::gateway::pairing;
-use crate::protocol::relay::{ItemKind, MAX_WAIT_SECS};
+use super::{Gateway, wallet_messages};
+use crate::protocol::relay_wire::{ItemKind, MAX_WAIT_SECS};
 use crate::relay_client::is_transient;
 
 /// First pause after a failed poll; doubles up to [`MAX_BACKOFF`].
@@ -15,21 +14,21 @@ pub const MIN_BACKOFF: Duration = Duration::from_millis(250);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Polls until `stop` fires.
-pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut backoff = MIN_BACKOFF;
     loop {
-        if let Err(e) = pairing::expire_overdue(&state).await {
-            tracing::warn!("relay link: expiring pairings failed: {e}");
+        if let Err(e) = gateway.expire_overdue().await {
+            tracing::warn!("inbox poller: expiring pairings failed: {e}");
         }
         let poll = tokio::select! {
             _ = stop.changed() => return,
-            poll = state.relay.inbox(MAX_WAIT_SECS) => poll,
+            poll = gateway.relay.inbox(MAX_WAIT_SECS) => poll,
         };
         match poll {
             Ok(items) => {
                 let mut all_handled = true;
                 for item in items {
-                    all_handled &= handle(&state, &item).await;
+                    all_handled &= handle(&gateway, &item).await;
                 }
                 if all_handled {
                     backoff = MIN_BACKOFF;
@@ -44,9 +43,9 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
             }
             Err(e) => {
                 if is_transient(&e) {
-                    tracing::debug!("relay link: {e}; retrying in {backoff:?}");
+                    tracing::debug!("inbox poller: {e}; retrying in {backoff:?}");
                 } else {
-                    tracing::warn!("relay link: {e}; retrying in {backoff:?}");
+                    tracing::warn!("inbox poller: {e}; retrying in {backoff:?}");
                 }
                 tokio::select! {
                     _ = stop.changed() => return,
@@ -59,20 +58,22 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
 }
 
 /// Handles and acknowledges one item; false when it must be tried again.
-async fn handle(state: &Arc<AppState>, item: &crate::protocol::relay::MailboxItem) -> bool {
+async fn handle(gateway: &Arc<Gateway>, item: &crate::protocol::relay_wire::MailboxItem) -> bool {
     let handled = match (item.kind, &item.connection) {
-        (ItemKind::Connected, Some(connection)) => pairing::on_connected(state, connection).await,
-        (ItemKind::Revoked, Some(connection)) => pairing::on_revoked(state, &connection.connection_id).await,
+        (ItemKind::Connected, Some(connection)) => gateway.on_connected(connection).await.map_err(|e| e.to_string()),
+        (ItemKind::Revoked, Some(connection)) => {
+            gateway.on_revoked(&connection.connection_id).await.map_err(|e| e.to_string())
+        }
         (ItemKind::Connected | ItemKind::Revoked, None) => Ok(()),
-        (_, _) => crate::gateway::self_service::on_envelope(state, item).await,
+        (_, _) => wallet_messages::on_envelope(gateway, item).await.map_err(|e| e.to_string()),
     };
     if let Err(e) = handled {
         // Leave it unacknowledged: the relay delivers it again on the next poll.
-        tracing::warn!(item = %item.id, "relay link: handling failed: {e}");
+        tracing::warn!(item = %item.id, "inbox poller: handling failed: {e}");
         return false;
     }
-    if let Err(e) = state.relay.ack(&item.connection_id, &item.id).await {
-        tracing::warn!(item = %item.id, "relay link: acknowledging failed: {e}");
+    if let Err(e) = gateway.relay.ack(&item.connection_id, &item.id).await {
+        tracing::warn!(item = %item.id, "inbox poller: acknowledging failed: {e}");
         return false;
     }
     true

@@ -1,6 +1,7 @@
-//! Writing a subject's zip package (docs/bundle-format.md § Zip package) as a stream:
-//! records are pulled once per category into two unlinked temporary files in the data dir
-//! (JSON and finished CSV rows), then copied into the zip, hashed on the way.
+//! Writing a prepared export as the zip package (docs/bundle-format.md § Zip package), as
+//! a stream into any sink (the HTTP body, a spool file for a blob): records are pulled once
+//! per category into two unlinked temporary files in the data dir (JSON and finished CSV
+//! rows), then copied into the zip, hashed on the way.
 
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
@@ -8,23 +9,17 @@ use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use futures_util::StreamExt;
 use tokio::runtime::Handle;
 
-use super::exports::{ExportError, OpenCategories};
-use super::index_html;
-use crate::api::AppState;
+use std::sync::Arc;
+
+use super::Gateway;
+use super::exports::{ExportError, PreparedExport};
 use crate::bundle::csv::{self, MAX_COLUMNS};
+use crate::bundle::index_html;
 use crate::bundle::package::{PackageClaims, PackageInfo, PackageWriter, WriteError};
-use crate::bundle::{CategorySummary, Purpose, TYP, VERSION};
+use crate::bundle::{CategorySummary, TYP, VERSION};
 use crate::clock::rfc3339;
 use crate::connectors::RecordStream;
 use crate::jose::jws;
-use crate::subject::SubjectRef;
-
-/// What a package is about, fixed before the first byte is written.
-pub struct PackageRequest {
-    pub subject: SubjectRef,
-    pub purpose: Purpose,
-    pub jti: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -37,23 +32,34 @@ pub enum PackageError {
     Spool(#[from] std::io::Error),
     #[error("category {0} has more than {MAX_COLUMNS} CSV columns")]
     TooManyColumns(String),
+    #[error("the package writer stopped: {0}")]
+    Stopped(String),
 }
 
-/// Writes the package into `out`. Blocking: run it on a blocking thread; `handle` drives
-/// the connectors' async streams.
-pub fn write<W: Write>(
-    state: &AppState,
-    handle: &Handle,
-    request: &PackageRequest,
-    open: OpenCategories<'_>,
-    out: W,
-) -> Result<W, PackageError> {
-    let now = state.clock.now();
+impl Gateway {
+    /// Writes `export` as the zip package into `sink` on a blocking thread, and hands the
+    /// sink back when the package is complete. A sink that fails ends the writing.
+    pub async fn write_package<W: Write + Send + 'static>(
+        self: &Arc<Self>,
+        export: PreparedExport,
+        sink: W,
+    ) -> Result<W, PackageError> {
+        let (gateway, handle) = (self.clone(), Handle::current());
+        tokio::task::spawn_blocking(move || write(&gateway, &handle, export, sink))
+            .await
+            .map_err(|e| PackageError::Stopped(e.to_string()))?
+    }
+}
+
+/// Writes the package into `out`. Blocking; `handle` drives the connectors' async streams.
+fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, out: W) -> Result<W, PackageError> {
+    let PreparedExport { subject, purpose, record, open } = export;
+    let now = gateway.clock.now();
     let mut package = PackageWriter::new(out);
     let mut summaries = Vec::with_capacity(open.len());
     for (category, stream) in open {
-        let info = state.notice_category(category);
-        let Spooled { mut json, mut csv, columns, count } = spool(state, handle, &category.id, stream)?;
+        let info = gateway.notice_category(&category);
+        let Spooled { mut json, mut csv, columns, count } = spool(gateway, handle, &category.id, stream)?;
 
         // data/<id>.json: the category's information with its records, like the JWS form.
         let head = serde_json::to_string(&info).map_err(std::io::Error::other)?;
@@ -85,7 +91,7 @@ pub fn write<W: Write>(
     }
 
     let mut file = package.payload("index.html")?;
-    file.write_all(index_html::render(&state.notice, &request.subject, now, &summaries).as_bytes())?;
+    file.write_all(index_html::render(&gateway.notice, &subject, now, &summaries).as_bytes())?;
     file.close();
 
     let categories: Vec<CategorySummary> = summaries
@@ -93,22 +99,22 @@ pub fn write<W: Write>(
         .map(|(info, n)| CategorySummary { id: info.id.clone(), name: info.name.clone(), records: *n })
         .collect();
     let bag_info = [
-        ("Source-Organization", state.notice.controller.name.clone()),
-        ("Contact-Email", state.notice.controller.dpo_contact.clone()),
-        ("External-Identifier", request.jti.clone()),
+        ("Source-Organization", gateway.notice.controller.name.clone()),
+        ("Contact-Email", gateway.notice.controller.dpo_contact.clone()),
+        ("External-Identifier", record.id.clone()),
         ("Bagging-Date", rfc3339(now)[..10].to_owned()),
         ("Bag-Software-Agent", format!("gdpr-gateway {}", env!("CARGO_PKG_VERSION"))),
     ];
-    let key = state.keyring.active_signing();
+    let key = gateway.keyring.active_signing();
     let out = package.finish(&bag_info, |tag_digest| {
         let claims = PackageClaims {
-            iss: state.notice.controller.id.clone(),
-            sub: request.subject.as_str().to_owned(),
+            iss: gateway.notice.controller.id.clone(),
+            sub: subject.as_str().to_owned(),
             iat: now,
-            jti: request.jti.clone(),
+            jti: record.id.clone(),
             package: PackageInfo {
                 version: VERSION,
-                purpose: request.purpose,
+                purpose,
                 tagmanifest_sha256: tag_digest.to_owned(),
                 categories: categories.clone(),
             },
@@ -134,13 +140,13 @@ const BATCH: usize = 1024;
 /// files. CSV columns are numbered in first-seen order, so a new column only ever appends:
 /// earlier rows are padded when copied, and no record is parsed twice.
 fn spool(
-    state: &AppState,
+    gateway: &Gateway,
     handle: &Handle,
     category: &str,
     stream: Option<RecordStream>,
 ) -> Result<Spooled, PackageError> {
-    let mut json = BufWriter::new(tempfile::tempfile_in(&state.data_dir)?);
-    let mut csv_out = BufWriter::new(tempfile::tempfile_in(&state.data_dir)?);
+    let mut json = BufWriter::new(tempfile::tempfile_in(&gateway.spool_dir)?);
+    let mut csv_out = BufWriter::new(tempfile::tempfile_in(&gateway.spool_dir)?);
     let mut columns: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut count = 0usize;

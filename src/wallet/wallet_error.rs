@@ -1,5 +1,6 @@
 //! One flat error for every wallet call, so bindings map it to a single error type.
 
+use crate::protocol::{ErrorCode, RemoteErrorCode};
 use crate::relay_client::RelayError;
 
 /// Why a wallet call failed. Deliberately exhaustive: the SDK maps every variant to its
@@ -9,11 +10,15 @@ pub enum WalletError {
     #[error("not a connect URI: {0}")]
     InvalidUri(String),
     #[error("the relay refused ({code}): {detail}")]
-    Relay { code: String, detail: String },
+    Relay { code: RemoteErrorCode, detail: String },
     #[error("the relay cannot be reached: {0}")]
     Unreachable(String),
     #[error("the organisation refused ({code}): {detail}")]
-    Refused { code: String, detail: String },
+    Refused { code: RemoteErrorCode, detail: String },
+    #[error("the organisation has not confirmed this connection yet")]
+    NotConfirmed,
+    #[error("the organisation broke the protocol: {0}")]
+    Protocol(String),
     #[error("the pairing ended: {0}")]
     PairingCancelled(String),
     #[error("the connection was revoked")]
@@ -35,7 +40,7 @@ pub enum WalletError {
 impl From<RelayError> for WalletError {
     fn from(e: RelayError) -> Self {
         match e {
-            RelayError::Refused { error_code, .. } if error_code == "connection_revoked" => Self::Revoked,
+            RelayError::Refused { error_code, .. } if error_code.is(ErrorCode::ConnectionRevoked) => Self::Revoked,
             RelayError::Refused { error_code, detail, .. } => Self::Relay { code: error_code, detail },
             other => Self::Unreachable(other.to_string()),
         }

@@ -2,6 +2,8 @@
 //! every request carries a fresh `DPoP` proof signed by the caller's key, and every refusal
 //! comes back as the relay's `error_code`. No server dependencies.
 
+pub mod blob_transfer;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,10 +13,11 @@ use serde::de::DeserializeOwned;
 use crate::clock::Clock;
 use crate::jose::{SigningKeyPair, dpop};
 use crate::protocol::blob;
-use crate::protocol::relay::{
+use crate::protocol::relay_wire::{
     ConnectRequest, Connected, ConnectionInfo, JOSE_MEDIA_TYPE, MAX_WAIT_SECS, MailboxItem, MailboxItems,
     OpenConnection, Posted, RegisterToken, StoredBlob,
 };
+use crate::protocol::{ErrorCode, RemoteErrorCode};
 
 /// How long a request may take beyond any `?wait=` it asked for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -30,18 +33,23 @@ pub enum RelayError {
     #[error("relay unreachable: {0}")]
     Transport(String),
     #[error("relay refused ({status}, {error_code}): {detail}")]
-    Refused { status: u16, error_code: String, detail: String },
+    Refused { status: u16, error_code: RemoteErrorCode, detail: String },
     #[error("relay answered something unexpected: {0}")]
     Protocol(String),
 }
 
 impl RelayError {
     /// The relay's `error_code`, when it refused.
-    pub fn error_code(&self) -> Option<&str> {
+    pub fn error_code(&self) -> Option<&RemoteErrorCode> {
         match self {
             Self::Refused { error_code, .. } => Some(error_code),
             _ => None,
         }
+    }
+
+    /// True when the relay refused with `code`.
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.error_code().is_some_and(|c| c.is(code))
     }
 }
 
@@ -246,9 +254,14 @@ async fn refusal(response: reqwest::Response) -> RelayError {
     let error_code = field("error_code");
     if error_code.is_empty() {
         let reason = status.canonical_reason().unwrap_or("error");
-        return RelayError::Refused { status: status.as_u16(), error_code: "unknown".into(), detail: reason.into() };
+        let error_code = RemoteErrorCode::Unknown("unknown".into());
+        return RelayError::Refused { status: status.as_u16(), error_code, detail: reason.into() };
     }
-    RelayError::Refused { status: status.as_u16(), error_code, detail: field("detail") }
+    RelayError::Refused {
+        status: status.as_u16(),
+        error_code: RemoteErrorCode::parse(&error_code),
+        detail: field("detail"),
+    }
 }
 
 /// True for answers worth retrying later (the relay or the network, not the request).

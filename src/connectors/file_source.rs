@@ -7,8 +7,8 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use tokio::io::BufReader;
 
-use super::{Connector, ConnectorError, RecordStream, lines};
-use crate::subject::SubjectRef;
+use super::{Connector, ConnectorError, RecordStream, json_lines};
+use crate::protocol::subject::SubjectRef;
 
 /// Read size: each read of a tokio file is a trip through the blocking pool, so reads are
 /// large.
@@ -39,7 +39,7 @@ impl Connector for FileConnector {
                 return Err(ConnectorError::SubjectNotFound);
             }
             match tokio::fs::File::open(dir.join(format!("{category}.jsonl"))).await {
-                Ok(file) => Ok(lines::records(BufReader::with_capacity(READ_BUFFER_BYTES, file))),
+                Ok(file) => Ok(json_lines::records(BufReader::with_capacity(READ_BUFFER_BYTES, file))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(stream::empty().boxed()),
                 Err(e) => Err(e.into()),
             }

@@ -43,7 +43,7 @@ pub struct RelayArgs {
 
 pub fn run(args: RelayArgs) -> Result<(), String> {
     // Loaded before the runtime starts: the loader runs one of its own for URLs.
-    let operator_jwks = super::verify::load_jwks(&args.operator_jwks)
+    let operator_jwks = super::verify_command::load_jwks(&args.operator_jwks)
         .map_err(|e| format!("--operator-jwks {}: {e}", args.operator_jwks))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -53,7 +53,7 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         serve::ensure_writable_dir(&args.data_dir).map_err(|e| e.to_string())?;
         let database_url = args.database_url.map(DatabaseUrl::new);
-        let (_, db) = store::open(database_url.as_ref(), &args.data_dir).await.map_err(|e| e.to_string())?;
+        let db = store::open(database_url.as_ref(), &args.data_dir).await.map_err(|e| e.to_string())?;
         let source = TrustSource::Pinned { location: args.trust_list.clone(), operator_jwks };
         let trust = Trust::load(source, clock.clone()).await.map_err(|e| format!("--trust-list: {e}"))?;
         let listener = serve::bind(args.listen).await.map_err(|e| e.to_string())?;

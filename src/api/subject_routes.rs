@@ -1,19 +1,21 @@
 //! Portal routes about one data subject.
 
+use crate::http::problem_responses::problems;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::PortalClient;
-use super::{ApiError, AppState};
+use super::AppState;
+use super::portal_auth::PortalClient;
 use crate::clock::rfc3339;
-use crate::protocol::{ErrorCode, Problem};
+use crate::http::{ApiError, ApiQuery};
+use crate::protocol::ErrorCode;
+use crate::protocol::subject::SubjectRef;
 use crate::store::{ExportRecord, MAX_PAGE};
-use crate::subject::SubjectRef;
 
 /// Rows a listing returns when the client does not say.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -73,6 +75,8 @@ pub struct ExportList {
     pub exports: Vec<ExportEntry>,
 }
 
+problems!(ListExportsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, StoreUnavailable);
+
 /// The export register for one subject: every bundle of their data that left, newest
 /// first. Shows what left and when, never the contents.
 #[utoipa::path(
@@ -81,22 +85,25 @@ pub struct ExportList {
     params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject"), Page),
     responses(
         (status = 200, body = ExportList),
-        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "store_unavailable", body = Problem, content_type = "application/problem+json")
+        ListExportsProblems
     )
 )]
 pub async fn list_exports(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     SubjectPath(subject): SubjectPath,
-    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<ExportList>, ApiError> {
-    let Query(page) = page?;
-    let limit = page.limit.unwrap_or(DEFAULT_PAGE);
+    let limit = page_limit(page.limit)?;
+    let exports = state.gateway.exports_of(&client.caller(), &subject, limit).await?;
+    Ok(Json(ExportList { exports: exports.into_iter().map(ExportEntry::from).collect() }))
+}
+
+/// A listing's `limit`: [`DEFAULT_PAGE`] when absent, else 1 to [`MAX_PAGE`].
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidParameter, format!("limit must be 1 to {MAX_PAGE}")));
     }
-    let exports = state.store.exports_for_subject(subject.as_str(), limit).await?;
-    Ok(Json(ExportList { exports: exports.into_iter().map(ExportEntry::from).collect() }))
+    Ok(limit)
 }

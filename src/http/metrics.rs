@@ -13,8 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::api::AppState;
-
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -60,13 +58,14 @@ impl Metrics {
     }
 }
 
-pub async fn middleware(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+/// Counts and times every request; mount with `from_fn_with_state(metrics, middleware)`.
+pub async fn middleware(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
-    let m = &state.metrics;
+    let m = &metrics;
     m.requests.get_or_create(&RequestLabels { method, route: route.clone(), status: response.status().as_u16() }).inc();
     m.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
     response

@@ -3,6 +3,7 @@
 //! in chunks of [`BLOB_STORAGE_CHUNK_BYTES`], so the relay holds one chunk per transfer
 //! whatever the size, and it never learns the key.
 
+use crate::http::problem_responses::problems;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,20 +18,22 @@ use utoipa_axum::routes;
 
 use super::api::{require_open, side_of};
 use super::proof::Caller;
-use super::store::BlobInfo;
 use super::{BLOB_STORAGE_CHUNK_BYTES, BLOB_UPLOAD_TIMEOUT, MAX_WALLET_BLOB_BYTES, RelayState, Side};
-use crate::api::ApiError;
+use crate::http::ApiError;
 use crate::protocol::blob::MEDIA_TYPE;
-use crate::protocol::relay::{ConnectionOrigin, StoredBlob, is_valid_id};
+use crate::protocol::relay_wire::{ConnectionOrigin, StoredBlob, is_valid_id};
 use crate::protocol::{ErrorCode, Problem};
+use crate::store::relay_store::BlobInfo;
 
 /// The blob routes; uploads read their body under the relay's own blob cap.
 pub fn router() -> OpenApiRouter<Arc<RelayState>> {
     OpenApiRouter::new()
-        .routes(routes!(upload))
-        .routes(routes!(download, delete))
+        .routes(routes!(upload_blob))
+        .routes(routes!(download_blob, delete_blob))
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
+
+problems!(UploadBlobProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked, UnsupportedMediaType);
 
 /// Stores a blob for the other side of the connection; the body is the ciphertext.
 #[utoipa::path(
@@ -40,16 +43,13 @@ pub fn router() -> OpenApiRouter<Arc<RelayState>> {
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 201, body = StoredBlob),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "payload_too_large: over 64 MiB from a wallet, 2 GiB from a controller", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "invalid_parameter: no Content-Length; malformed_body: the body broke off or differs from Content-Length", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "mailbox_full: too many blobs on this connection, or the relay's blob storage is full", body = Problem, content_type = "application/problem+json")
+        (status = 429, description = "mailbox_full: too many blobs on this connection, or the relay's blob storage is full", body = Problem, content_type = "application/problem+json"),
+        UploadBlobProblems
     )
 )]
-pub async fn upload(
+pub async fn upload_blob(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -149,6 +149,8 @@ fn too_large(limit: u64) -> ApiError {
     ApiError::new(ErrorCode::PayloadTooLarge, format!("a blob is at most {limit} bytes"))
 }
 
+problems!(DownloadBlobProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, NotFound);
+
 /// The blob, streamed; only for the side it was stored for.
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}/blobs/{blob_id}", tag = "relay",
@@ -156,11 +158,10 @@ fn too_large(limit: u64) -> ApiError {
     params(("connection_id" = String, Path), ("blob_id" = String, Path)),
     responses(
         (status = 200, description = "the ciphertext", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found, not_found", body = Problem, content_type = "application/problem+json")
+        DownloadBlobProblems
     )
 )]
-pub async fn download(
+pub async fn download_blob(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path((id, blob_id)): Path<(String, String)>,
@@ -181,6 +182,8 @@ pub async fn download(
         .into_response())
 }
 
+problems!(DeleteBlobProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, NotFound);
+
 /// Deletes a blob once fetched; either side may.
 #[utoipa::path(
     delete, path = "/v1/connections/{connection_id}/blobs/{blob_id}", tag = "relay",
@@ -188,11 +191,10 @@ pub async fn download(
     params(("connection_id" = String, Path), ("blob_id" = String, Path)),
     responses(
         (status = 204, description = "deleted"),
-        (status = 401, description = "invalid_proof, stale_proof, proof_replayed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found, not_found", body = Problem, content_type = "application/problem+json")
+        DeleteBlobProblems
     )
 )]
-pub async fn delete(
+pub async fn delete_blob(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path((id, blob_id)): Path<(String, String)>,

@@ -14,9 +14,9 @@ use tokio::io::BufReader;
 use tokio::sync::Mutex;
 use tokio_util::io::StreamReader;
 
-use super::{Connector, ConnectorError, Record, RecordStream, lines};
+use super::{Connector, ConnectorError, Record, RecordStream, json_lines};
 use crate::config::{HttpAuth, Secret};
-use crate::subject::SubjectRef;
+use crate::protocol::subject::SubjectRef;
 
 /// Connection set-up limit, separate from the whole-request timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -173,7 +173,7 @@ impl Connector for HttpConnector {
             let body = capped(response, limit);
             if is_ndjson {
                 let reader = StreamReader::new(body.map_err(std::io::Error::other));
-                Ok(lines::records(BufReader::new(reader)))
+                Ok(json_lines::records(BufReader::new(reader)))
             } else {
                 let records = json_array(body).await?;
                 Ok(stream::iter(records.into_iter().map(Ok)).boxed())

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::api::error::verification_code;
 use crate::bundle::{self, BundleError, Summary, package};
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::jose::Jwks;
@@ -85,7 +84,7 @@ enum Rejection {
 impl Rejection {
     fn code(&self) -> ErrorCode {
         match self {
-            Self::Bundle(e) => verification_code(e),
+            Self::Bundle(e) => e.error_code(),
             Self::Issuer(_) => ErrorCode::IssuerMismatch,
         }
     }

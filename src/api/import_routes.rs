@@ -1,21 +1,22 @@
 //! Portal routes over the import register: bundles people forwarded here from other
 //! controllers, each verified against the trust list before it was stored.
 
+use crate::http::problem_responses::problems;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::PortalClient;
-use super::subjects::DEFAULT_PAGE;
-use super::{ApiError, AppState};
+use super::AppState;
+use super::portal_auth::PortalClient;
+use super::subject_routes::page_limit;
 use crate::clock::rfc3339;
-use crate::gateway::import_store::Import;
-use crate::protocol::relay::is_valid_id;
-use crate::protocol::{ErrorCode, Problem};
-use crate::store::MAX_PAGE;
+use crate::http::{ApiError, ApiQuery};
+use crate::protocol::ErrorCode;
+use crate::protocol::relay_wire::is_valid_id;
+use crate::store::import_store::Import;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,6 +87,8 @@ pub struct ImportDetail {
     pub bundle: String,
 }
 
+problems!(ListImportsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, StoreUnavailable);
+
 /// The import register: bundles people forwarded here, newest first.
 #[utoipa::path(
     get, path = "/v1/imports", tag = "portal",
@@ -93,29 +96,25 @@ pub struct ImportDetail {
     params(ImportPage),
     responses(
         (status = 200, body = ImportList),
-        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "store_unavailable", body = Problem, content_type = "application/problem+json")
+        ListImportsProblems
     )
 )]
 pub async fn list_imports(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
-    page: Result<Query<ImportPage>, axum::extract::rejection::QueryRejection>,
+    client: PortalClient,
+    ApiQuery(page): ApiQuery<ImportPage>,
 ) -> Result<Json<ImportList>, ApiError> {
-    let Query(page) = page?;
-    let limit = page.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::new(ErrorCode::InvalidParameter, format!("limit must be 1 to {MAX_PAGE}")));
-    }
+    let limit = page_limit(page.limit)?;
     if page.before.as_deref().is_some_and(|id| !is_valid_id(id)) {
         return Err(ApiError::new(ErrorCode::InvalidParameter, "before must be an import id"));
     }
-    let imports = state.imports.list(limit, page.before.as_deref()).await?;
+    let imports = state.gateway.imports(&client.caller(), limit, page.before.as_deref()).await?;
     let full = imports.len() == limit as usize;
     let next_before = if full { imports.last().map(|i| i.id.clone()) } else { None };
     Ok(Json(ImportList { imports: imports.iter().map(ImportEntry::from).collect(), next_before }))
 }
+
+problems!(GetImportProblems: MissingBearerToken, InvalidBearerToken, ImportNotFound, StoreUnavailable);
 
 /// One import, with its bundle.
 #[utoipa::path(
@@ -124,20 +123,18 @@ pub async fn list_imports(
     params(("import_id" = String, Path, description = "The import's id")),
     responses(
         (status = 200, body = ImportDetail),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "import_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "store_unavailable", body = Problem, content_type = "application/problem+json")
+        GetImportProblems
     )
 )]
-pub async fn import(
+pub async fn get_import(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
 ) -> Result<Json<ImportDetail>, ApiError> {
     let not_found = || ApiError::bare(ErrorCode::ImportNotFound);
     if !is_valid_id(&id) {
         return Err(not_found());
     }
-    let import = state.imports.by_id(&id).await?.ok_or_else(not_found)?;
+    let import = state.gateway.import(&client.caller(), &id).await?.ok_or_else(not_found)?;
     Ok(Json(ImportDetail { entry: ImportEntry::from(&import), bundle: import.bundle }))
 }

@@ -4,26 +4,44 @@
 
 use std::sync::Arc;
 
-use crate::api::AppState;
-use crate::blob_transfer::{self, TransferError};
+use super::export_package::PackageError;
+use super::exports::{ExportError, ExportRequest, PreparedExport};
+use super::imports;
+use super::pairing::PairingError;
+use super::{Caller, Gateway};
 use crate::bundle::MAX_JWT_BYTES;
-use crate::bundle::Purpose;
-use crate::connectors::RecordStream;
-use crate::gateway::exports::{self, ExportError, MAX_REQUESTED_CATEGORIES};
-use crate::gateway::imports;
-use crate::gateway::package::{self, PackageError};
-use crate::gateway::pairing::{self, PairingError};
-use crate::gateway::pairing_store::Connection;
 use crate::jose::{Jwks, OkpPublicJwk};
-use crate::protocol::ErrorCode;
-use crate::protocol::blob::CHUNK_BYTES;
-use crate::protocol::blob::{BlobError, BlobRef};
-use crate::protocol::message::BundleForm;
-use crate::protocol::message::{self, Body, MAX_AGE_SECS};
-use crate::protocol::relay::{ConnectionOrigin, ConnectionState, MailboxItem};
+use crate::protocol::blob::{BlobError, BlobRef, CHUNK_BYTES};
+use crate::protocol::message::{self, Body, BundleForm, MAX_AGE_SECS};
+use crate::protocol::relay_wire::{ConnectionOrigin, ConnectionState, MailboxItem};
+use crate::protocol::{ErrorCode, SubjectRef};
+use crate::relay_client::blob_transfer::{self, TransferError};
 use crate::relay_client::{RelayError, is_transient};
-use crate::store::ExportRecord;
-use crate::subject::SubjectRef;
+use crate::store::pairing_store::Connection;
+use crate::store::{ExportRecord, StoreError};
+
+/// Why a wallet message must be handled again later: the store or the relay failed, or
+/// something of ours did. Refusals the wallet can act on are answers, not errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("relay: {0}")]
+    Relay(#[from] RelayError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<PairingError> for MessageError {
+    fn from(e: PairingError) -> Self {
+        match e {
+            PairingError::Store(e) => Self::Store(e),
+            PairingError::Relay(e) => Self::Relay(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
 
 /// Handles one envelope from a wallet. Envelopes that cannot be trusted (unknown or revoked
 /// connection, bad signature, replay) are dropped with a log line: answering would tell an
@@ -32,15 +50,15 @@ use crate::subject::SubjectRef;
 /// On a connection bound to an account, a wallet may ask for that account's data, the
 /// catalogue, or offer an import. On a connection a wallet opened without a token, it is
 /// nobody we know: it may only offer an import.
-pub async fn on_envelope(state: &Arc<AppState>, item: &MailboxItem) -> Result<(), PairingError> {
+pub(super) async fn on_envelope(gateway: &Arc<Gateway>, item: &MailboxItem) -> Result<(), MessageError> {
     let Some(envelope) = &item.body else { return Ok(()) };
-    let Some(sender) = sender(state, &item.connection_id).await? else {
+    let Some(sender) = sender(gateway, &item.connection_id).await? else {
         tracing::info!(connection = %item.connection_id, "dropping a message on a connection bound to no one");
         return Ok(());
     };
-    let keys: Vec<_> = state.keyring.encryption_keys().collect();
+    let keys: Vec<_> = gateway.keyring.encryption_keys().collect();
     let signer = Jwks { keys: vec![sender.signing_jwk.clone()] };
-    let opened = message::open(envelope.as_bytes(), &keys, &signer, &item.connection_id, state.clock.now());
+    let opened = message::open(envelope.as_bytes(), &keys, &signer, &item.connection_id, gateway.clock.now());
     let message = match opened {
         Ok(message) => message,
         Err(e) => {
@@ -48,36 +66,36 @@ pub async fn on_envelope(state: &Arc<AppState>, item: &MailboxItem) -> Result<()
             return Ok(());
         }
     };
-    if !state.pairings.spend_message_id(&item.connection_id, &message.jti, message.iat + MAX_AGE_SECS).await? {
+    if !gateway.pairings.spend_message_id(&item.connection_id, &message.jti, message.iat + MAX_AGE_SECS).await? {
         tracing::warn!(connection = %item.connection_id, jti = %message.jti, "dropping a replayed message");
         return Ok(());
     }
-    let handled = answer(state, item, &sender, message.body).await;
+    let handled = answer(gateway, item, &sender, message.body).await;
     if handled.is_err() {
         // Worth a retry: the item comes again, and must not then count as a replay.
-        state.pairings.unspend_message_id(&item.connection_id, &message.jti).await?;
+        gateway.pairings.unspend_message_id(&item.connection_id, &message.jti).await?;
     }
     handled
 }
 
-async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body: Body) -> Result<(), PairingError> {
+async fn answer(gateway: &Arc<Gateway>, item: &MailboxItem, sender: &Sender, body: Body) -> Result<(), MessageError> {
     let subject = sender.bound.as_ref().map(|c| c.subject_ref.as_str());
     let mut record = None;
     let reply = match (body, &sender.bound) {
         (Body::ImportOffer { request_id, bundle }, _) => {
-            imports::receive(state, &item.connection_id, subject, request_id, bundle).await?
+            imports::receive(gateway, &item.connection_id, subject, request_id, bundle).await?
         }
         (Body::ImportOfferBlob { request_id, blob }, _) => {
-            receive_blob(state, &item.connection_id, subject, request_id, &blob).await?
+            receive_blob(gateway, &item.connection_id, subject, request_id, &blob).await?
         }
         (Body::ExportRequest { request_id, purpose, categories, format }, Some(connection)) => {
-            let request = Request { purpose, categories, form: format.unwrap_or(BundleForm::Jwt) };
-            let (reply, made) = export(state, connection, request_id, request).await?;
+            let request = ExportRequest { purpose, categories, form: format.unwrap_or(BundleForm::Jwt) };
+            let (reply, made) = export(gateway, connection, request_id, request).await?;
             record = made;
             reply
         }
         (Body::CatalogueRequest { request_id }, Some(_)) => {
-            Body::Catalogue { request_id, notice: Box::new(state.notice.clone()) }
+            Body::Catalogue { request_id, notice: Box::new(gateway.notice.clone()) }
         }
         (other, _) => {
             // The type only: a body may hold personal data or a blob key.
@@ -89,16 +107,16 @@ async fn answer(state: &Arc<AppState>, item: &MailboxItem, sender: &Sender, body
         Body::ExportBundleBlob { blob, .. } | Body::ExportPackageBlob { blob, .. } => Some(blob.blob_id.clone()),
         _ => None,
     };
-    if let Err(e) = pairing::send(state, &item.connection_id, &sender.encryption_jwk, reply).await {
+    if let Err(e) = gateway.send(&item.connection_id, &sender.encryption_jwk, reply).await {
         // The retry makes the bundle again; this blob would only wait out its expiry.
         if let Some(blob_id) = blob_id {
-            let _ = state.relay.delete_blob(&item.connection_id, &blob_id).await;
+            let _ = gateway.relay.delete_blob(&item.connection_id, &blob_id).await;
         }
-        return Err(e);
+        return Err(e.into());
     }
     // Recorded once the answer is on its way, so a retry does not record it twice.
     if let Some(record) = record {
-        state.store.record_export(&record).await?;
+        gateway.record_export(&record).await?;
     }
     Ok(())
 }
@@ -113,8 +131,8 @@ struct Sender {
 
 /// The wallet of an active bound connection, or of an open connection a wallet opened to
 /// us (asked of the relay, which knows its keys); `None` for anything else.
-async fn sender(state: &AppState, connection_id: &str) -> Result<Option<Sender>, PairingError> {
-    if let Some(connection) = state.pairings.connection(connection_id).await? {
+async fn sender(gateway: &Gateway, connection_id: &str) -> Result<Option<Sender>, MessageError> {
+    if let Some(connection) = gateway.pairings.connection(connection_id).await? {
         if !connection.active {
             return Ok(None);
         }
@@ -124,7 +142,7 @@ async fn sender(state: &AppState, connection_id: &str) -> Result<Option<Sender>,
             bound: Some(connection),
         }));
     }
-    let info = match state.relay.connection(connection_id).await {
+    let info = match gateway.relay.connection(connection_id).await {
         Ok(info) => info,
         Err(e) if !is_transient(&e) => return Ok(None),
         Err(e) => return Err(e.into()),
@@ -137,30 +155,24 @@ async fn sender(state: &AppState, connection_id: &str) -> Result<Option<Sender>,
     }))
 }
 
-/// What a wallet asked for.
-struct Request {
-    purpose: Purpose,
-    categories: Option<Vec<String>>,
-    form: BundleForm,
-}
-
 /// Builds the bound subject's bundle and answers with it (inline or as a blob), or with
 /// the reason it was not made.
 async fn export(
-    state: &Arc<AppState>,
+    gateway: &Arc<Gateway>,
     connection: &Connection,
     request_id: String,
-    request: Request,
-) -> Result<(Body, Option<ExportRecord>), PairingError> {
-    if request.categories.as_ref().is_some_and(|c| c.len() > MAX_REQUESTED_CATEGORIES) {
-        let detail = format!("name at most {MAX_REQUESTED_CATEGORIES} categories");
-        return Ok((refused(request_id, ErrorCode::InvalidParameter, detail), None));
-    }
-    let subject = SubjectRef::parse(&connection.subject_ref).map_err(|e| PairingError::Internal(e.to_string()))?;
-    let client_id = format!("connection:{}", connection.id);
-    let built = match request.form {
-        BundleForm::Jwt => jwt(state, &connection.id, &subject, &request, &client_id, &request_id).await?,
-        BundleForm::Zip => package(state, &connection.id, subject, &request, &client_id, &request_id).await?,
+    request: ExportRequest,
+) -> Result<(Body, Option<ExportRecord>), MessageError> {
+    let subject = SubjectRef::parse(&connection.subject_ref).map_err(|e| MessageError::Internal(e.to_string()))?;
+    let caller = Caller::wallet(&connection.id);
+    let prepared = match gateway.prepare_export(&caller, subject, &request).await {
+        Ok(prepared) => Ok(prepared),
+        Err(e) => Err(Unmade::Export(e)),
+    };
+    let built = match (prepared, request.form) {
+        (Err(unmade), _) => Err(unmade),
+        (Ok(prepared), BundleForm::Jwt) => jwt(gateway, &connection.id, prepared, &request_id).await?,
+        (Ok(prepared), BundleForm::Zip) => package(gateway, &connection.id, prepared, &request_id).await?,
     };
     match built {
         Ok((reply, record)) => Ok((reply, Some(record))),
@@ -196,15 +208,12 @@ impl From<ExportError> for Unmade {
 
 /// The compact JWS: in the message when its envelope fits a mailbox, else as a blob.
 async fn jwt(
-    state: &AppState,
+    gateway: &Gateway,
     connection_id: &str,
-    subject: &SubjectRef,
-    request: &Request,
-    client_id: &str,
+    prepared: PreparedExport,
     request_id: &str,
-) -> Result<Built, PairingError> {
-    let categories = request.categories.as_deref();
-    let (bundle, record) = match exports::signed_jwt(state, subject, request.purpose, categories, client_id).await {
+) -> Result<Built, MessageError> {
+    let (bundle, record) = match gateway.signed_jwt(prepared).await {
         Ok(built) => built,
         Err(e) => return Ok(Err(e.into())),
     };
@@ -212,7 +221,7 @@ async fn jwt(
     let reply = if message::bundle_fits(bundle.len()) {
         Body::ExportBundle { request_id, bundle }
     } else {
-        match blob_transfer::send(&state.relay, connection_id, bundle.into_bytes()).await {
+        match blob_transfer::send(&gateway.relay, connection_id, bundle.into_bytes()).await {
             Ok(blob) => Body::ExportBundleBlob { request_id, blob },
             Err(e) => return upload_refused(e, request_id),
         }
@@ -223,50 +232,16 @@ async fn jwt(
 /// The zip package, written to an unlinked file in the data dir and streamed from there
 /// into a blob: memory stays at a chunk whatever the size.
 async fn package(
-    state: &Arc<AppState>,
+    gateway: &Arc<Gateway>,
     connection_id: &str,
-    subject: SubjectRef,
-    request: &Request,
-    client_id: &str,
+    prepared: PreparedExport,
     request_id: &str,
-) -> Result<Built, PairingError> {
-    let internal = |e: &dyn std::fmt::Display| PairingError::Internal(e.to_string());
-    let selected = match exports::select(state.inventory.categories(), request.purpose, request.categories.as_deref()) {
-        Ok(selected) => selected,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    let open = match exports::open(state, &subject, &selected).await {
-        Ok(open) => open,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    let jti = uuid::Uuid::new_v4().to_string();
-    let record = ExportRecord {
-        id: jti.clone(),
-        client_id: client_id.to_owned(),
-        subject_ref: subject.as_str().to_owned(),
-        purpose: request.purpose.as_str().to_owned(),
-        format: "zip".to_owned(),
-        categories: selected.iter().map(|c| c.id.clone()).collect(),
-        kid: state.keyring.active_signing().kid().to_owned(),
-        created_at: state.clock.now(),
-    };
-    let ids: Vec<(String, Option<RecordStream>)> = open.into_iter().map(|(c, s)| (c.id.clone(), s)).collect();
-    let file = tempfile::tempfile_in(&state.data_dir).map_err(|e| internal(&e))?;
-    let request = package::PackageRequest { subject, purpose: request.purpose, jti };
-    let (writer_state, handle) = (state.clone(), tokio::runtime::Handle::current());
-    let written = tokio::task::spawn_blocking(move || -> Result<std::fs::File, PackageError> {
-        // Ids come from the inventory in the state, so every lookup succeeds.
-        let open = ids
-            .into_iter()
-            .filter_map(|(id, stream)| writer_state.inventory.category(&id).map(|c| (c, stream)))
-            .collect();
-        let out = package::write(&writer_state, &handle, &request, open, std::io::BufWriter::new(file))?;
-        out.into_inner().map_err(|e| PackageError::Spool(e.into_error()))
-    })
-    .await
-    .map_err(|e| internal(&e))?;
-    let mut file = match written {
-        Ok(file) => file,
+) -> Result<Built, MessageError> {
+    let internal = |e: &dyn std::fmt::Display| MessageError::Internal(e.to_string());
+    let record = prepared.record.clone();
+    let spool = tempfile::tempfile_in(&gateway.spool_dir).map_err(|e| internal(&e))?;
+    let mut file = match gateway.write_package(prepared, std::io::BufWriter::new(spool)).await {
+        Ok(out) => out.into_inner().map_err(|e| internal(&e.into_error()))?,
         Err(PackageError::Export(e)) => return Ok(Err(e.into())),
         Err(e @ PackageError::TooManyColumns(_)) => {
             let reply = refused(request_id.to_owned(), ErrorCode::BundleTooLarge, e.to_string());
@@ -276,7 +251,7 @@ async fn package(
     };
     let len = file.metadata().map_err(|e| internal(&e))?.len();
     std::io::Seek::rewind(&mut file).map_err(|e| internal(&e))?;
-    match blob_transfer::send_chunks(&state.relay, connection_id, len, file_chunks(file)).await {
+    match blob_transfer::send_chunks(&gateway.relay, connection_id, len, file_chunks(file)).await {
         Ok(blob) => Ok(Ok((Body::ExportPackageBlob { request_id: request_id.to_owned(), blob }, record))),
         Err(e) => upload_refused(e, request_id.to_owned()),
     }
@@ -284,14 +259,11 @@ async fn package(
 
 /// A blob the relay would not take: worth a retry when the relay or network is in
 /// trouble, else the wallet learns why (too large for the relay, say) and no retry follows.
-fn upload_refused(e: RelayError, request_id: String) -> Result<Built, PairingError> {
+fn upload_refused(e: RelayError, request_id: String) -> Result<Built, MessageError> {
     if is_transient(&e) {
         return Err(e.into());
     }
-    let code = match e.error_code() {
-        Some("payload_too_large") => ErrorCode::BundleTooLarge,
-        _ => ErrorCode::RelayUnavailable,
-    };
+    let code = if e.is(ErrorCode::PayloadTooLarge) { ErrorCode::BundleTooLarge } else { ErrorCode::RelayUnavailable };
     let detail = format!("the relay would not store the bundle: {e}");
     Ok(Err(Unmade::Undeliverable(refused(request_id, code, detail))))
 }
@@ -326,20 +298,20 @@ fn file_chunks(file: std::fs::File) -> impl futures_util::Stream<Item = std::io:
 
 /// A forwarded bundle sent as a blob: fetched, checked and opened, then imported.
 async fn receive_blob(
-    state: &AppState,
+    gateway: &Gateway,
     connection_id: &str,
     subject: Option<&str>,
     request_id: String,
     blob: &BlobRef,
-) -> Result<Body, PairingError> {
-    match blob_transfer::fetch(&state.relay, connection_id, blob, MAX_JWT_BYTES as u64).await {
+) -> Result<Body, MessageError> {
+    match blob_transfer::fetch(&gateway.relay, connection_id, blob, MAX_JWT_BYTES as u64).await {
         Ok(plaintext) => match String::from_utf8(plaintext) {
-            Ok(token) => imports::receive(state, connection_id, subject, request_id, token).await,
+            Ok(token) => imports::receive(gateway, connection_id, subject, request_id, token).await,
             Err(_) => Ok(refused(request_id, ErrorCode::Malformed, "the blob is not a compact JWS".into())),
         },
         Err(TransferError::Relay(e)) if is_transient(&e) => Err(e.into()),
         Err(TransferError::Relay(e)) => Ok(refused(request_id, ErrorCode::RelayUnavailable, e.to_string())),
-        Err(TransferError::Write(e)) => Err(PairingError::Internal(e)),
+        Err(TransferError::Write(e)) => Err(MessageError::Internal(e)),
         Err(TransferError::Blob(e)) => {
             let code = match e {
                 BlobError::TooLarge(_) => ErrorCode::BundleTooLarge,

@@ -1,5 +1,6 @@
 //! `POST /v1/verify`: anyone can check a bundle this gateway signed.
 
+use crate::http::problem_responses::problems;
 use std::sync::Arc;
 
 use axum::Json;
@@ -11,10 +12,11 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState};
+use super::AppState;
 use crate::bundle::{self, CategorySummary, Summary, package};
 use crate::clock::rfc3339;
-use crate::protocol::{ErrorCode, Problem};
+use crate::http::ApiError;
+use crate::protocol::ErrorCode;
 
 /// Largest zip package `POST /v1/verify` accepts; larger ones can be checked offline with
 /// `gdpr-gateway verify`.
@@ -33,6 +35,8 @@ pub struct Verification {
     pub categories: Vec<CategorySummary>,
 }
 
+problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch);
+
 /// Verifies a bundle against this controller's keys, under the rules of
 /// `docs/bundle-format.md`: a compact JWS (`Content-Type: application/jwt`) or a zip
 /// package (`application/zip`).
@@ -44,22 +48,23 @@ pub struct Verification {
     ), description = "A compact JWS bundle or a zip package"),
     responses(
         (status = 200, body = Verification),
-        (status = 413, description = "payload_too_large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "unsupported_media_type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "malformed, duplicate_member, forbidden_header, alg_not_allowed, wrong_typ, unknown_kid, signature_invalid, invalid_claims, digest_mismatch", body = Problem, content_type = "application/problem+json")
+        VerifyBundleProblems
     )
 )]
-pub async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Result<Json<Verification>, ApiError> {
+pub async fn verify_bundle(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Json<Verification>, ApiError> {
     let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let body = request.into_body();
     let summary = if essence == bundle::JWT_MEDIA_TYPE {
         let bytes =
             axum::body::to_bytes(body, bundle::MAX_JWT_BYTES).await.map_err(|_| too_large(bundle::MAX_JWT_BYTES))?;
-        Summary::from(&bundle::verify_jwt(&bytes, &state.keyring.jwks())?)
+        Summary::from(&bundle::verify_jwt(&bytes, &state.gateway.keyring().jwks())?)
     } else if essence == package::MEDIA_TYPE {
         let file = spool(&state, body).await?;
-        let keys = state.keyring.jwks();
+        let keys = state.gateway.keyring().jwks();
         let verified = tokio::task::spawn_blocking(move || package::verify_package(file, &keys, &mut |_| {}))
             .await
             .map_err(|e| ApiError::internal(ErrorCode::Internal, &e))??;
@@ -89,7 +94,7 @@ fn too_large(limit: usize) -> ApiError {
 /// [`MAX_VERIFY_ZIP_BYTES`].
 async fn spool(state: &AppState, body: Body) -> Result<std::fs::File, ApiError> {
     let internal = |e: std::io::Error| ApiError::internal(ErrorCode::Internal, &e);
-    let file = tempfile::tempfile_in(&state.data_dir).map_err(internal)?;
+    let file = tempfile::tempfile_in(state.gateway.spool_dir()).map_err(internal)?;
     let mut out = tokio::fs::File::from_std(file);
     let mut stream = body.into_data_stream();
     let mut written = 0usize;

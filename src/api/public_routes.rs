@@ -1,6 +1,7 @@
 //! Unauthenticated routes: liveness, readiness, metrics, the JWKS and the discovery
 //! document with the privacy notice.
 
+use crate::http::problem_responses::problems;
 use std::sync::Arc;
 
 use axum::Json;
@@ -10,10 +11,10 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState};
+use super::AppState;
+use crate::http::ApiError;
 use crate::inventory::PrivacyNotice;
 use crate::jose::Jwks;
-use crate::protocol::Problem;
 
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/gdpr-gateway";
@@ -29,20 +30,22 @@ pub struct Health {
 
 /// Liveness: the process answers HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "public", responses((status = 200, body = Health)))]
-pub async fn healthz() -> Json<Health> {
+pub async fn get_health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
+
+problems!(GetReadinessProblems: StoreUnavailable);
 
 /// Readiness: the store answers a query.
 #[utoipa::path(
     get, path = "/readyz", tag = "public",
     responses(
         (status = 200, body = Health),
-        (status = 503, description = "store_unavailable", body = Problem, content_type = "application/problem+json")
+        GetReadinessProblems
     )
 )]
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
-    state.store.ping().await?;
+pub async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
+    state.gateway.ping().await?;
     Ok(Json(Health { status: "ready" }))
 }
 
@@ -51,8 +54,8 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Health>, 
     get, path = "/metrics", tag = "public",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
 )]
-pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.metrics.encode())
+pub async fn get_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, crate::http::metrics::CONTENT_TYPE)], state.metrics.encode())
 }
 
 /// The controller's public signing keys (Ed25519), active key first. Retired keys stay
@@ -61,8 +64,8 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     get, path = "/.well-known/jwks.json", tag = "public",
     responses((status = 200, body = Jwks, content_type = "application/jwk-set+json"))
 )]
-pub async fn jwks(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, JWKS_CONTENT_TYPE), (CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(state.keyring.jwks()))
+pub async fn get_jwks(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, JWKS_CONTENT_TYPE), (CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(state.gateway.keyring().jwks()))
 }
 
 /// Where this gateway's APIs are.
@@ -91,18 +94,19 @@ pub struct Discovery {
 /// Who this controller is, where its APIs are, and its privacy notice generated from the
 /// data inventory: categories, purposes, legal bases, retention, recipients and rights.
 #[utoipa::path(get, path = "/.well-known/gdpr-gateway", tag = "public", responses((status = 200, body = Discovery)))]
-pub async fn discovery(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let controller = &state.notice.controller;
+pub async fn get_discovery(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let notice = state.gateway.notice();
+    let controller = &notice.controller;
     let document = Discovery {
         id: controller.id.clone(),
         name: controller.name.clone(),
         endpoints: Endpoints {
             gateway: format!("{}/v1", state.public_url),
             jwks_uri: format!("{}{JWKS_PATH}", state.public_url),
-            relay: Some(state.relay_url.clone()),
+            relay: Some(state.gateway.relay().base().to_owned()),
         },
-        encryption_jwks: state.keyring.encryption_jwks(),
-        privacy_notice: state.notice.clone(),
+        encryption_jwks: state.gateway.keyring().encryption_jwks(),
+        privacy_notice: notice.clone(),
     };
     ([(CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(document))
 }

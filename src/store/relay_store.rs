@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::clock::UnixSeconds;
 use crate::jose::OkpPublicJwk;
-use crate::protocol::relay::{ConnectionInfo, ConnectionOrigin, ConnectionState, ItemKind, MailboxItem};
+use crate::protocol::relay_wire::{ConnectionInfo, ConnectionOrigin, ConnectionState, ItemKind, MailboxItem};
 use crate::store::db::{Db, on_db};
 use crate::store::{StoreError, to_i64, to_u64};
 
@@ -377,7 +377,7 @@ impl RelayStore {
     /// passed, so a late request still learns `connection_revoked` for a while.
     pub async fn sweep(&self, now: UnixSeconds, keep_revoked_secs: u64) -> Result<u64, StoreError> {
         let revoked_before = to_i64(now.saturating_sub(keep_revoked_secs), "cutoff")?;
-        let abandoned_before = to_i64(now.saturating_sub(2 * super::BLOB_UPLOAD_TIMEOUT.as_secs()), "cutoff")?;
+        let abandoned_before = to_i64(now.saturating_sub(2 * crate::relay::BLOB_UPLOAD_TIMEOUT.as_secs()), "cutoff")?;
         let now = to_i64(now, "now")?;
         let mut deleted = 0;
         for (sql, cutoff) in [

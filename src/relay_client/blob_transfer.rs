@@ -123,7 +123,7 @@ async fn download_into(
     max_plaintext: u64,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<u64, TransferError> {
-    if !crate::protocol::relay::is_valid_id(&blob.blob_id) {
+    if !crate::protocol::relay_wire::is_valid_id(&blob.blob_id) {
         return Err(BlobError::Malformed("blob_id is not a relay id").into());
     }
     let mut opener = blob::Opener::new(blob, max_plaintext)?;

@@ -1,33 +1,31 @@
 //! Portal routes for pairing a wallet: create, follow (JSON and SSE), QR images, confirm
 //! the code, cancel; and the subject's connections.
 
+use crate::http::problem_responses::problems;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::PortalClient;
-use super::subjects::SubjectPath;
-use super::{ApiError, AppState};
+use super::AppState;
+use super::portal_auth::PortalClient;
+use super::subject_routes::SubjectPath;
 use crate::clock::rfc3339;
 use crate::gateway::pairing::{self, PairingError};
-use crate::gateway::pairing_store::{Connection, Pairing, PairingState};
-use crate::protocol::{ErrorCode, Problem};
-use crate::subject::SubjectRef;
-use crate::wakeup::Woken;
+use crate::http::ApiError;
+use crate::http::ApiJson;
+use crate::protocol::{ErrorCode, SubjectRef};
+use crate::store::pairing_store::{Connection, Pairing, PairingState};
 
 /// Most connections one listing returns.
 pub const MAX_CONNECTIONS_LISTED: u32 = 100;
-/// With a shared database, how often an event stream re-reads its pairing.
-const SHARED_RECHECK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,11 +80,13 @@ fn view(state: &AppState, pairing: &Pairing, connect_uri: Option<String>) -> Pai
 
 async fn view_with_uri(state: &AppState, pairing: &Pairing) -> PairingView {
     let uri = match pairing.state {
-        PairingState::Pending => pairing::connect_uri(state, pairing).await.ok(),
+        PairingState::Pending => state.gateway.connect_uri(pairing).await.ok(),
         _ => None,
     };
     view(state, pairing, uri)
 }
+
+problems!(CreatePairingProblems: MalformedBody, InvalidParameter, MissingBearerToken, InvalidBearerToken, RelayUnavailable);
 
 /// Starts pairing a wallet with the logged-in customer: show `qr_svg_url` (or
 /// `connect_uri`) to them, follow `events_url`, and post the code they type to `confirm`.
@@ -96,22 +96,21 @@ async fn view_with_uri(state: &AppState, pairing: &Pairing) -> PairingView {
     request_body = CreatePairing,
     responses(
         (status = 201, body = PairingView),
-        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "relay_unavailable", body = Problem, content_type = "application/problem+json")
+        CreatePairingProblems
     )
 )]
 pub async fn create_pairing(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
-    body: Result<Json<CreatePairing>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<CreatePairing>,
 ) -> Result<(StatusCode, Json<PairingView>), ApiError> {
-    let Json(body) = body?;
     let subject =
         SubjectRef::parse(&body.subject_ref).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
-    let created = pairing::create(&state, &client.id, subject.as_str()).await?;
+    let created = state.gateway.create_pairing(&client.caller(), &subject).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &created.pairing, Some(created.connect_uri)))))
 }
+
+problems!(GetPairingProblems: MissingBearerToken, InvalidBearerToken, PairingNotFound);
 
 /// The pairing's state now.
 #[utoipa::path(
@@ -120,18 +119,19 @@ pub async fn create_pairing(
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, body = PairingView),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json")
+        GetPairingProblems
     )
 )]
-pub async fn pairing_status(
+pub async fn get_pairing(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
 ) -> Result<Json<PairingView>, ApiError> {
-    let pairing = pairing::load(&state, &id).await?;
+    let pairing = state.gateway.pairing(&client.caller(), &id).await?;
     Ok(Json(view_with_uri(&state, &pairing).await))
 }
+
+problems!(ConfirmPairingProblems: MalformedBody, InvalidParameter, MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingNotScanned, PairingClosed, WrongCode);
 
 /// The customer typed the code their wallet shows. Three wrong codes cancel the pairing.
 #[utoipa::path(
@@ -141,23 +141,20 @@ pub async fn pairing_status(
     request_body = ConfirmCode,
     responses(
         (status = 200, description = "connected", body = PairingView),
-        (status = 400, description = "malformed_body, invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "pairing_not_scanned, pairing_closed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "wrong_code", body = Problem, content_type = "application/problem+json")
+        ConfirmPairingProblems
     )
 )]
 pub async fn confirm_pairing(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
-    body: Result<Json<ConfirmCode>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<ConfirmCode>,
 ) -> Result<Json<PairingView>, ApiError> {
-    let Json(body) = body?;
-    let pairing = pairing::confirm(&state, &id, &body.code).await?;
+    let pairing = state.gateway.confirm_pairing(&client.caller(), &id, &body.code).await?;
     Ok(Json(view(&state, &pairing, None)))
 }
+
+problems!(CancelPairingProblems: MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingClosed);
 
 /// Cancels the pairing; a wallet that scanned it is told and disconnected.
 #[utoipa::path(
@@ -166,19 +163,19 @@ pub async fn confirm_pairing(
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "cancelled", body = PairingView),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "pairing_closed", body = Problem, content_type = "application/problem+json")
+        CancelPairingProblems
     )
 )]
 pub async fn cancel_pairing(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
 ) -> Result<Json<PairingView>, ApiError> {
-    let pairing = pairing::cancel(&state, &id).await?;
+    let pairing = state.gateway.cancel_pairing(&client.caller(), &id).await?;
     Ok(Json(view(&state, &pairing, None)))
 }
+
+problems!(GetPairingQrSvgProblems: MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingClosed);
 
 /// The QR code as SVG, while the pairing is `pending`.
 #[utoipa::path(
@@ -187,20 +184,20 @@ pub async fn cancel_pairing(
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "QR code of connect_uri, error correction Q", content_type = "image/svg+xml", body = String),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "pairing_closed", body = Problem, content_type = "application/problem+json")
+        GetPairingQrSvgProblems
     )
 )]
-pub async fn qr_svg(
+pub async fn get_pairing_qr_svg(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let uri = pending_uri(&state, &id).await?;
-    let svg = crate::pairing_qr::svg(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
+    let uri = state.gateway.pairing_connect_uri(&client.caller(), &id).await?;
+    let svg = crate::gateway::qr::svg(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
     Ok(image("image/svg+xml", svg.into_bytes()))
 }
+
+problems!(GetPairingQrPngProblems: MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingClosed);
 
 /// The QR code as PNG, while the pairing is `pending`.
 #[utoipa::path(
@@ -209,29 +206,24 @@ pub async fn qr_svg(
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "QR code of connect_uri, error correction Q", content_type = "image/png", body = Vec<u8>),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "pairing_closed", body = Problem, content_type = "application/problem+json")
+        GetPairingQrPngProblems
     )
 )]
-pub async fn qr_png(
+pub async fn get_pairing_qr_png(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let uri = pending_uri(&state, &id).await?;
-    let png = crate::pairing_qr::png(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
+    let uri = state.gateway.pairing_connect_uri(&client.caller(), &id).await?;
+    let png = crate::gateway::qr::png(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
     Ok(image("image/png", png))
-}
-
-async fn pending_uri(state: &AppState, id: &str) -> Result<String, ApiError> {
-    let pairing = pairing::load(state, id).await?;
-    Ok(pairing::connect_uri(state, &pairing).await?)
 }
 
 fn image(media_type: &'static str, bytes: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, media_type), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
 }
+
+problems!(StreamPairingEventsProblems: MissingBearerToken, InvalidBearerToken, PairingNotFound);
 
 /// Server-Sent Events of the pairing's state: one event per change, named after the state
 /// (`pending`, `scanned`, `connected`, `expired`, `cancelled`), data the pairing as JSON.
@@ -242,47 +234,20 @@ fn image(media_type: &'static str, bytes: Vec<u8>) -> Response {
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "pairing_not_found", body = Problem, content_type = "application/problem+json")
+        StreamPairingEventsProblems
     )
 )]
-pub async fn pairing_events(
+pub async fn stream_pairing_events(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    pairing::load(&state, &id).await?;
-    Ok(Sse::new(state_stream(state, id)).keep_alive(KeepAlive::default()))
-}
-
-/// One event per poll; waits on the pairing's wake-up, or its expiry, between changes.
-fn state_stream(state: Arc<AppState>, id: String) -> impl Stream<Item = Result<Event, Infallible>> {
-    let subscription = state.pairing_hub.subscribe(id.clone());
-    futures_util::stream::unfold(Some((state, id, subscription, None)), |cursor| async move {
-        let (state, id, subscription, last) = cursor?;
-        loop {
-            let armed = subscription.armed();
-            let pairing = match pairing::load(&state, &id).await {
-                Ok(pairing) => pairing,
-                Err(e) => {
-                    tracing::warn!(pairing = %id, "event stream: {e}");
-                    return None;
-                }
-            };
-            if last != Some(pairing.state) {
-                drop(armed);
-                let data = serde_json::to_string(&view(&state, &pairing, None)).unwrap_or_default();
-                let event = Event::default().event(pairing.state.as_str()).data(data);
-                let next = (!pairing.state.is_final()).then_some((state, id, subscription, Some(pairing.state)));
-                return Some((Ok(event), next));
-            }
-            let until_expiry = Duration::from_secs(pairing.expires_at.saturating_sub(state.clock.now()).max(1));
-            let recheck = state.db.is_shared().then_some(SHARED_RECHECK);
-            if armed.wait(until_expiry, recheck).await == Woken::Closing {
-                return None;
-            }
-        }
-    })
+    let changes = state.gateway.pairing_changes(&client.caller(), &id).await?;
+    let events = changes.map(move |pairing| {
+        let data = serde_json::to_string(&view(&state, &pairing, None)).unwrap_or_default();
+        Ok(Event::default().event(pairing.state.as_str()).data(data))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 /// A wallet connection of the subject.
@@ -316,6 +281,8 @@ pub struct ConnectionList {
     pub connections: Vec<ConnectionView>,
 }
 
+problems!(ListConnectionsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken);
+
 /// The subject's wallet connections, newest first.
 #[utoipa::path(
     get, path = "/v1/subjects/{subject_ref}/connections", tag = "portal",
@@ -323,18 +290,19 @@ pub struct ConnectionList {
     params(("subject_ref" = String, Path)),
     responses(
         (status = 200, body = ConnectionList),
-        (status = 400, description = "invalid_parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json")
+        ListConnectionsProblems
     )
 )]
 pub async fn list_connections(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     SubjectPath(subject): SubjectPath,
 ) -> Result<Json<ConnectionList>, ApiError> {
-    let connections = state.pairings.connections_of(subject.as_str(), MAX_CONNECTIONS_LISTED).await?;
+    let connections = state.gateway.connections_of(&client.caller(), &subject, MAX_CONNECTIONS_LISTED).await?;
     Ok(Json(ConnectionList { connections: connections.into_iter().map(ConnectionView::from).collect() }))
 }
+
+problems!(RevokeConnectionProblems: MissingBearerToken, InvalidBearerToken, ConnectionNotFound, ConnectionRevoked, RelayUnavailable);
 
 /// Revokes one of the subject's connections, at the relay too; the wallet is told.
 #[utoipa::path(
@@ -343,20 +311,17 @@ pub async fn list_connections(
     params(("subject_ref" = String, Path), ("connection_id" = String, Path)),
     responses(
         (status = 204, description = "revoked"),
-        (status = 401, description = "missing_bearer_token, invalid_bearer_token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "connection_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "connection_revoked", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "relay_unavailable", body = Problem, content_type = "application/problem+json")
+        RevokeConnectionProblems
     )
 )]
 pub async fn revoke_connection(
     State(state): State<Arc<AppState>>,
-    _client: PortalClient,
+    client: PortalClient,
     Path((subject_ref, connection_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let subject =
         SubjectRef::parse(&subject_ref).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
-    match pairing::revoke_connection(&state, subject.as_str(), &connection_id).await {
+    match state.gateway.revoke_connection(&client.caller(), &subject, &connection_id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(PairingError::NotFound) => Err(ApiError::bare(ErrorCode::ConnectionNotFound)),
         Err(PairingError::Closed(_)) => Err(ApiError::bare(ErrorCode::ConnectionRevoked)),

@@ -1,0 +1,43 @@
+//! `Caller`: who asks the domain for something. Every domain call names one, so ownership
+//! is checked where the data is, not in each handler (omicron's `OpContext`).
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Caller {
+    /// A portal backend, authenticated by its bearer token. Its pairings are its own:
+    /// another portal client of the same organisation gets 404 for them.
+    Portal { client_id: String },
+    /// A wallet, over one relay connection.
+    Wallet { connection_id: String },
+    /// The gateway itself: the inbox poller and its upkeep.
+    System,
+}
+
+impl Caller {
+    pub fn portal(client_id: impl Into<String>) -> Self {
+        Self::Portal { client_id: client_id.into() }
+    }
+
+    pub fn wallet(connection_id: impl Into<String>) -> Self {
+        Self::Wallet { connection_id: connection_id.into() }
+    }
+
+    /// How the caller is named in registers (`client_id` of an export).
+    pub fn register_name(&self) -> String {
+        match self {
+            Self::Portal { client_id } => client_id.clone(),
+            Self::Wallet { connection_id } => format!("connection:{connection_id}"),
+            Self::System => "system".to_owned(),
+        }
+    }
+
+    /// True when a pairing made by portal client `owner` is this caller's to see.
+    pub(crate) fn owns_pairing(&self, owner: &str) -> bool {
+        match self {
+            Self::Portal { client_id } => client_id == owner,
+            Self::System => true,
+            Self::Wallet { .. } => false,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The problem answers of each operation in the OpenAPI document, generated from the list
+//! of error codes the handler declares with [`problems!`]: status, description and body
+//! come from the codes themselves, never typed by hand.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+
+use crate::protocol::ErrorCode;
+use crate::protocol::problem::PROBLEM_CONTENT_TYPE;
+
+/// One response per status among `codes`, described by the codes it carries (in the order
+/// given), each an `application/problem+json` body.
+pub fn responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Response>> {
+    let mut by_status: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+    for code in codes {
+        by_status.entry(code.status()).or_default().push(code.as_str());
+    }
+    by_status
+        .into_iter()
+        .map(|(status, names)| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+            let response =
+                ResponseBuilder::new().description(names.join(", ")).content(PROBLEM_CONTENT_TYPE, content).build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+/// Declares `$name`, the problem answers an operation gives, for its `responses(…)`:
+/// `problems!(CreatePairingProblems: MalformedBody, InvalidParameter);`
+macro_rules! problems {
+    ($name:ident: $($code:ident),+ $(,)?) => {
+        #[doc = concat!("Problem answers: ", $(stringify!($code), " ",)+)]
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                $crate::http::problem_responses::responses(&[$($crate::protocol::ErrorCode::$code),+])
+            }
+        }
+    };
+}
+pub(crate) use problems;
