@@ -89,7 +89,7 @@ async fn main() {
 
     // 2. Relay messages, controller → wallet, end to end.
     let controller =
-        RelayClient::new(state.relay.base(), Arc::new(state.keyring.active_signing().clone()), clock.clone())
+        RelayClient::new(state.gateway.relay().base(), Arc::new(state.gateway.keyring().active_signing().clone()), clock.clone())
             .expect("controller client");
     let mut wallets = Vec::new();
     for uri in uris.iter().take(CONNECTIONS) {

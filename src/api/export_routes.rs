@@ -109,9 +109,9 @@ fn stream_package(state: &AppState, export: crate::gateway::exports::PreparedExp
     let gateway = state.gateway.clone();
     let writer = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK_BYTES) };
     tokio::spawn(async move {
-        let result = gateway.write_package(export, writer).await.and_then(|mut w| Ok(w.flush()?));
+        let result = gateway.write_package(export, writer).await;
         match result {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(PackageError::Spool(e) | PackageError::Write(WriteError::Io(e)))
                 if e.kind() == std::io::ErrorKind::BrokenPipe =>
             {

@@ -38,7 +38,7 @@ pub enum PackageError {
 
 impl Gateway {
     /// Writes `export` as the zip package into `sink` on a blocking thread, and hands the
-    /// sink back when the package is complete. A sink that fails ends the writing.
+    /// sink back, flushed, when the package is complete. A sink that fails ends the writing.
     pub async fn write_package<W: Write + Send + 'static>(
         self: &Arc<Self>,
         export: PreparedExport,
@@ -106,7 +106,7 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
         ("Bag-Software-Agent", format!("gdpr-gateway {}", env!("CARGO_PKG_VERSION"))),
     ];
     let key = gateway.keyring.active_signing();
-    let out = package.finish(&bag_info, |tag_digest| {
+    let mut out = package.finish(&bag_info, |tag_digest| {
         let claims = PackageClaims {
             iss: gateway.notice.controller.id.clone(),
             sub: subject.as_str().to_owned(),
@@ -122,6 +122,8 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
         // Serializing plain strings and numbers cannot fail.
         jws::sign(key, TYP, &serde_json::to_vec(&claims).unwrap_or_default())
     })?;
+    // Flushed here, on the blocking thread: a sink may block to hand its last bytes on.
+    out.flush()?;
     Ok(out)
 }
 

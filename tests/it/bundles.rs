@@ -50,7 +50,7 @@ async fn access_bundle_holds_every_category_with_its_art15_information() {
     let header: Value = serde_json::from_slice(&b64::decode(token.split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(
         header,
-        json!({"alg": "EdDSA", "kid": gw.state.keyring.active_signing().kid(), "typ": "gdpr-bundle+jwt"})
+        json!({"alg": "EdDSA", "kid": gw.state.gateway.keyring().active_signing().kid(), "typ": "gdpr-bundle+jwt"})
     );
     let c = claims(&token);
     assert_eq!((c["iss"].as_str(), c["sub"].as_str()), (Some("https://demo.gdpr-gateway.example"), Some("alice")));
@@ -138,7 +138,7 @@ async fn every_export_is_recorded_without_contents() {
     assert_eq!(entry["id"], claims(&token)["jti"]);
     assert_eq!((entry["client_id"].as_str(), entry["purpose"].as_str()), (Some("demo-portal"), Some("portability")));
     assert_eq!(entry["categories"], json!(["contact"]));
-    assert_eq!(entry["kid"], gw.state.keyring.active_signing().kid());
+    assert_eq!(entry["kid"], gw.state.gateway.keyring().active_signing().kid());
     assert!(!list.to_string().contains("alice@example.org"));
 }
 
@@ -156,17 +156,17 @@ async fn verify_endpoint_accepts_ours_and_names_each_failure() {
     let foreign = gdpr_gateway::bundle::sign_jwt(&serde_json::from_value(claims(&token)).unwrap(), &other).unwrap();
     let resign = |header: &str| {
         gdpr_gateway::jose::jws::sign_with_header(
-            gw.state.keyring.active_signing().signing_key(),
+            gw.state.gateway.keyring().active_signing().signing_key(),
             header.as_bytes(),
             &b64::decode(p).unwrap(),
         )
     };
-    let kid = gw.state.keyring.active_signing().kid().to_owned();
+    let kid = gw.state.gateway.keyring().active_signing().kid().to_owned();
     let payload_with_dup = {
         let json = String::from_utf8(b64::decode(p).unwrap()).unwrap();
         let dup = json.replacen("{\"iss\":", "{\"sub\":\"mallory\",\"iss\":", 1);
         gdpr_gateway::jose::jws::sign_with_header(
-            gw.state.keyring.active_signing().signing_key(),
+            gw.state.gateway.keyring().active_signing().signing_key(),
             &b64::decode(h).unwrap(),
             dup.as_bytes(),
         )
@@ -227,7 +227,7 @@ async fn verify_command_reports_and_exits_by_outcome() {
     for expected in [
         "https://demo.gdpr-gateway.example",
         "bob",
-        gw.state.keyring.active_signing().kid(),
+        gw.state.gateway.keyring().active_signing().kid(),
         "2026-11-22T00:00:00Z",
         "contracts",
         "1 record",
@@ -434,8 +434,8 @@ async fn verify_command_takes_issuer_keys_from_a_signed_trust_list() {
         controllers: vec![Entry {
             id: id.into(),
             name: "Demo".into(),
-            jwks: gw.state.keyring.jwks(),
-            encryption_jwks: gw.state.keyring.encryption_jwks(),
+            jwks: gw.state.gateway.keyring().jwks(),
+            encryption_jwks: gw.state.gateway.keyring().encryption_jwks(),
             import_endpoint: None,
             token_endpoint: None,
         }],
