@@ -88,9 +88,12 @@ async fn main() {
     report("pairings + QR SVG", PAIRINGS, elapsed, latencies.iter().map(|(d, _)| *d).collect());
 
     // 2. Relay messages, controller → wallet, end to end.
-    let controller =
-        RelayClient::new(state.gateway.relay().base(), Arc::new(state.gateway.keyring().active_signing().clone()), clock.clone())
-            .expect("controller client");
+    let controller = RelayClient::new(
+        state.gateway.relay().base(),
+        Arc::new(state.gateway.keyring().active_signing().clone()),
+        clock.clone(),
+    )
+    .expect("controller client");
     let mut wallets = Vec::new();
     for uri in uris.iter().take(CONNECTIONS) {
         let uri = ConnectUri::parse(uri).expect("uri");

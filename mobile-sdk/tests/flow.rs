@@ -60,7 +60,7 @@ async fn pair_confirm_download_verify_revoke() {
     assert_eq!(pending.code.len(), 6);
     assert_eq!(wallet.connections().unwrap()[0].state, ConnectionState::Pending);
     let refused = wallet.request_export(pending.connection_id.clone(), Purpose::Access, None, WAIT).await.unwrap_err();
-    assert!(matches!(refused, WalletError::Refused { .. }), "{refused:?}");
+    assert!(matches!(refused, WalletError::NotConfirmed), "{refused:?}");
 
     let path = format!("/v1/pairings/{}/confirm", pairing["pairing_id"].as_str().unwrap());
     let confirmed = gw.portal(reqwest::Method::POST, &path, json!({ "code": pending.code })).await;

@@ -272,9 +272,15 @@ fn the_relay_runs_alone_on_a_trust_list_signed_elsewhere() {
         let register = RegisterToken { token_sha256: "ab".repeat(32), expires_at: now + 600 };
         let listed = RelayClient::new(&relay.url, Arc::new(controller), clock.clone()).unwrap();
         listed.register_token(&register).await.unwrap();
-        assert_eq!(listed.register_token(&register).await.unwrap_err().error_code().map(|c| c.as_str()), Some("connect_token_exists"));
+        assert_eq!(
+            listed.register_token(&register).await.unwrap_err().error_code().map(|c| c.as_str()),
+            Some("connect_token_exists")
+        );
         let stranger = RelayClient::new(&relay.url, Arc::new(SigningKeyPair::generate()), clock).unwrap();
-        assert_eq!(stranger.register_token(&register).await.unwrap_err().error_code().map(|c| c.as_str()), Some("not_a_controller"));
+        assert_eq!(
+            stranger.register_token(&register).await.unwrap_err().error_code().map(|c| c.as_str()),
+            Some("not_a_controller")
+        );
         let missing = reqwest::get(format!("{}/nope", relay.url)).await.unwrap();
         assert_eq!(missing.status(), 404);
         assert!(missing.headers().contains_key("x-request-id"));

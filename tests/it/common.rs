@@ -60,6 +60,11 @@ impl TestGateway {
     /// The built-in demo, as `serve` without `--config` runs it: on SQLite, or in a fresh
     /// PostgreSQL schema when [`PG_ENV`] is set.
     pub async fn demo() -> Self {
+        Self::demo_with("").await
+    }
+
+    /// The built-in demo with `extra` TOML appended to its configuration.
+    pub async fn demo_with(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (schema, database_url) = match std::env::var(PG_ENV) {
             Ok(url) => {
@@ -73,7 +78,8 @@ impl TestGateway {
             data_dir: Some(dir.path().to_owned()),
             database_url,
         };
-        let loaded = config::from_text(Origin::BuiltInDemo, demo::CONFIG, Vec::new(), overrides).unwrap();
+        let text = format!("{}\n{extra}", demo::CONFIG);
+        let loaded = config::from_text(Origin::BuiltInDemo, &text, Vec::new(), overrides).unwrap();
         let manual = ManualClock::new(T0);
         let clock: Arc<dyn Clock> = Arc::new(manual.clone());
         let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
@@ -107,6 +113,11 @@ impl TestGateway {
     /// A request with the demo portal token.
     pub fn portal(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.token)
+    }
+
+    /// A request with another portal token than the demo's.
+    pub fn portal_as(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(token)
     }
 
     /// A GET with the demo portal token.

@@ -178,7 +178,10 @@ async fn a_bundle_downloaded_at_one_organisation_is_forwarded_and_imported_at_an
     assert!(catalogue.categories.iter().any(|c| c.id == "medical_priority" && c.special_category));
 
     let bundle = wallet.request_export(alice.clone(), Purpose::Portability, None, WAIT).await.unwrap();
-    assert_eq!((bundle.issuer.as_str(), bundle.subject.as_str()), (a.state.gateway.notice().controller.id.as_str(), "alice"));
+    assert_eq!(
+        (bundle.issuer.as_str(), bundle.subject.as_str()),
+        (a.state.gateway.notice().controller.id.as_str(), "alice")
+    );
 
     let b_id = b.state.gateway.notice().controller.id.clone();
     let receipt = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
@@ -381,7 +384,8 @@ async fn a_bundle_larger_than_a_message_travels_as_a_blob_both_ways() {
     let verified = bundle::verify_jwt(bundle.token.as_bytes(), &a.state.gateway.keyring().jwks()).unwrap();
     assert_eq!(verified.claims.bundle.categories[0].records.len(), records);
 
-    let receipt = wallet.forward(bundle.token.clone(), b.state.gateway.notice().controller.id.clone(), WAIT).await.unwrap();
+    let receipt =
+        wallet.forward(bundle.token.clone(), b.state.gateway.notice().controller.id.clone(), WAIT).await.unwrap();
     let detail: Value = portal(b, Method::GET, &format!("/v1/imports/{}", receipt.import_id))
         .send()
         .await

@@ -167,6 +167,42 @@ async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
     assert_problem(twice, 410, "connection_revoked").await;
 }
 
+/// A pairing is its portal client's: another client of the same organisation cannot read,
+/// follow, draw, confirm or cancel it, and is told it does not exist.
+#[tokio::test]
+async fn another_portal_client_cannot_touch_a_pairing() {
+    const OTHER_TOKEN: &str = "second-portal-token-0123456789abcdef";
+    let digest = gdpr_gateway::config::TokenDigest::of(OTHER_TOKEN).to_hex();
+    let gw =
+        TestGateway::demo_with(&format!("[[portal_clients]]\nid = \"call-centre\"\ntoken_sha256 = \"{digest}\"\n"))
+            .await;
+    let pairing = create_pairing(&gw, "alice").await;
+    let id = pairing["pairing_id"].as_str().unwrap().to_owned();
+    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let code = code_of(&wallet, &gw).await;
+
+    let other = |method: Method, path: String| gw.portal_as(OTHER_TOKEN, method, &path);
+    let base = format!("/v1/pairings/{id}");
+    for (method, path) in [
+        (Method::GET, base.clone()),
+        (Method::GET, format!("{base}/qr.svg")),
+        (Method::GET, format!("{base}/qr.png")),
+        (Method::GET, format!("{base}/events")),
+        (Method::DELETE, base.clone()),
+    ] {
+        let response = other(method.clone(), path.clone()).send().await.unwrap();
+        assert_problem(response, 404, "pairing_not_found").await;
+    }
+    let confirm_other = other(Method::POST, format!("{base}/confirm")).json(&json!({ "code": code })).send().await;
+    assert_problem(confirm_other.unwrap(), 404, "pairing_not_found").await;
+    // The other client's own pairings work, and the owner's pairing is untouched.
+    let own = other(Method::POST, "/v1/pairings".into()).json(&json!({ "subject_ref": "bob" })).send().await.unwrap();
+    assert_eq!(own.status(), 201);
+    let mine = status(&gw, &id).await;
+    assert_eq!((mine["state"].as_str(), mine["attempts_left"].as_u64()), (Some("scanned"), Some(3)));
+    assert_eq!(confirm(&gw, &id, &code).await.status(), 200);
+}
+
 #[tokio::test]
 async fn three_wrong_codes_cancel_the_pairing_and_disconnect_the_wallet() {
     let gw = TestGateway::demo().await;
@@ -189,7 +225,10 @@ async fn three_wrong_codes_cancel_the_pairing_and_disconnect_the_wallet() {
         Body::PairingCancelled { reason } => assert!(reason.contains("wrong"), "{reason}"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(wallet.client.messages(wallet.id(), 0).await.unwrap_err().error_code().map(|c| c.as_str()), Some("connection_revoked"));
+    assert_eq!(
+        wallet.client.messages(wallet.id(), 0).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("connection_revoked")
+    );
     let listed: Value =
         gw.portal(Method::GET, "/v1/subjects/alice/connections").send().await.unwrap().json().await.unwrap();
     assert_eq!(listed["connections"], json!([]));
@@ -280,7 +319,10 @@ async fn a_wallet_that_revokes_is_disconnected_at_the_gateway_too() {
     assert_eq!(confirm(&gw, id, &code).await.status(), 200);
     wallet.client.revoke(wallet.id()).await.unwrap();
     eventually(&gw, "/v1/subjects/alice/connections", "/connections/0/state", "revoked").await;
-    assert_eq!(wallet.client.revoke(wallet.id()).await.unwrap_err().error_code().map(|c| c.as_str()), Some("connection_revoked"));
+    assert_eq!(
+        wallet.client.revoke(wallet.id()).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("connection_revoked")
+    );
 
     // Scanned, then the wallet leaves before the code is typed: the pairing ends.
     let pairing = create_pairing(&gw, "alice").await;
@@ -328,8 +370,14 @@ async fn ids_that_cannot_exist_are_not_found_on_every_backend() {
         let pairing = create_pairing(&gw, "alice").await;
         Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap()
     };
-    assert_eq!(wallet.client.messages("%00", 0).await.unwrap_err().error_code().map(|c| c.as_str()), Some("connection_not_found"));
-    assert_eq!(wallet.client.ack(wallet.id(), "%00").await.unwrap_err().error_code().map(|c| c.as_str()), Some("message_not_found"));
+    assert_eq!(
+        wallet.client.messages("%00", 0).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("connection_not_found")
+    );
+    assert_eq!(
+        wallet.client.ack(wallet.id(), "%00").await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("message_not_found")
+    );
 }
 
 #[tokio::test]
@@ -344,10 +392,16 @@ async fn wallets_must_bring_fresh_usable_keys() {
         token: uri.token.encode(),
         encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone(),
     };
-    assert_eq!(wallet.client.connect(&again).await.unwrap_err().error_code().map(|c| c.as_str()), Some("invalid_parameter"));
+    assert_eq!(
+        wallet.client.connect(&again).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("invalid_parameter")
+    );
     let malformed =
         ConnectRequest { token: "short".into(), encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone() };
-    assert_eq!(wallet.client.connect(&malformed).await.unwrap_err().error_code().map(|c| c.as_str()), Some("invalid_parameter"));
+    assert_eq!(
+        wallet.client.connect(&malformed).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("invalid_parameter")
+    );
     // A low-order X25519 point: refused.
     let clock: Arc<dyn Clock> = Arc::new(gw.clock.clone());
     let fresh = RelayClient::new(&uri.relay, Arc::new(SigningKeyPair::generate()), clock).unwrap();
@@ -439,5 +493,8 @@ async fn a_bound_wallet_downloads_its_own_signed_data_through_the_relay() {
     assert_eq!(bob.next_message(gw.clock.now()).await.unwrap().body, Body::ConnectionRevoked {});
     let message = Message::new(bob.id(), gw.clock.now(), request("b2", Purpose::Access, None));
     let sealed = message::seal(bob.client.key(), &bob.connected.controller.encryption_jwks.keys[0], &message).unwrap();
-    assert_eq!(bob.client.post(bob.id(), &sealed).await.unwrap_err().error_code().map(|c| c.as_str()), Some("connection_revoked"));
+    assert_eq!(
+        bob.client.post(bob.id(), &sealed).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("connection_revoked")
+    );
 }

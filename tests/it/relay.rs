@@ -70,7 +70,10 @@ async fn proofs_must_be_fresh_unused_and_for_this_request() {
     // A wallet key cannot register tokens: only listed controllers can.
     let client = RelayClient::new(&relay_url(&gw), Arc::new(key), Arc::new(gw.clock.clone())).unwrap();
     let register = RegisterToken { token_sha256: "ab".repeat(32), expires_at: T0 + 60 };
-    assert_eq!(client.register_token(&register).await.unwrap_err().error_code().map(|c| c.as_str()), Some("not_a_controller"));
+    assert_eq!(
+        client.register_token(&register).await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("not_a_controller")
+    );
 }
 
 #[tokio::test]
@@ -86,7 +89,10 @@ async fn a_wallet_reaches_only_its_own_connection() {
     ] {
         assert_eq!(result.unwrap_err().error_code().map(|c| c.as_str()), Some("connection_not_found"));
     }
-    assert_eq!(alice.client.ack(alice.id(), "nope").await.unwrap_err().error_code().map(|c| c.as_str()), Some("message_not_found"));
+    assert_eq!(
+        alice.client.ack(alice.id(), "nope").await.unwrap_err().error_code().map(|c| c.as_str()),
+        Some("message_not_found")
+    );
     assert_eq!(alice.client.connection(alice.id()).await.unwrap().connection_id, alice.id());
     // A wallet key is no controller: the inbox is not its.
     assert_eq!(alice.client.inbox(0).await.unwrap_err().error_code().map(|c| c.as_str()), Some("not_a_controller"));
@@ -322,7 +328,10 @@ async fn connect_is_rate_limited_per_token_and_per_address() {
     // One token: the first attempt wins, the next ones lose, and past the limit they are refused.
     let token = ConnectToken::generate().encode();
     for _ in 0..CONNECT_PER_TOKEN {
-        assert_eq!(attempt(token.clone()).await.unwrap_err().error_code().map(|c| c.as_str()), Some("connect_token_unknown"));
+        assert_eq!(
+            attempt(token.clone()).await.unwrap_err().error_code().map(|c| c.as_str()),
+            Some("connect_token_unknown")
+        );
     }
     assert_eq!(attempt(token).await.unwrap_err().error_code().map(|c| c.as_str()), Some("rate_limited"));
     // One address: every attempt counts, whatever the token.
