@@ -137,7 +137,7 @@ pub fn app(state: Arc<AppState>, relay: Option<Arc<RelayState>>) -> Router {
 /// `openapi/gateway.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let gateway = api::router().split_for_parts().1;
-    let relay = relay::api::router().split_for_parts().1;
+    let relay = relay::router().split_for_parts().1;
     gateway.nest(relay::MOUNT_PATH, relay)
 }
 

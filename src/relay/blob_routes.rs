@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{require_open, side_of};
+use super::connect_routes::{require_open, side_of};
 use super::proof::Caller;
 use super::{BLOB_STORAGE_CHUNK_BYTES, BLOB_UPLOAD_TIMEOUT, MAX_WALLET_BLOB_BYTES, RelayState, Side};
 use crate::http::ApiError;

@@ -5,13 +5,18 @@
 //! under `/relay` by `serve`. The gateway never imports this module: it talks to any relay
 //! through `relay_client`.
 
-pub mod api;
 pub mod blob_routes;
+pub mod connect_routes;
+pub mod mailbox_routes;
 pub mod proof;
 pub mod rate_limit;
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::http::ApiError;
@@ -150,9 +155,37 @@ impl RelayState {
     }
 }
 
+/// The relay's routes, relative to its base URL.
+pub fn router() -> OpenApiRouter<Arc<RelayState>> {
+    OpenApiRouter::new()
+        .routes(routes!(connect_routes::get_trust_list))
+        .routes(routes!(connect_routes::get_operator_jwks))
+        .routes(routes!(connect_routes::show_connect_page))
+        .routes(routes!(connect_routes::register_connect_token))
+        .routes(routes!(connect_routes::redeem_connect_token))
+        .routes(routes!(connect_routes::open_connection))
+        .routes(routes!(connect_routes::get_connection, connect_routes::revoke_relay_connection))
+        .routes(routes!(mailbox_routes::list_messages))
+        .routes(routes!(mailbox_routes::stream_messages))
+        .routes(routes!(mailbox_routes::ack_message))
+        .routes(routes!(mailbox_routes::poll_inbox))
+        // The envelope route reads its body under its own cap.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(mailbox_routes::post_message))
+                .layer(DefaultBodyLimit::max(crate::protocol::relay_wire::MAX_ENVELOPE_BYTES + 1)),
+        )
+        .merge(blob_routes::router())
+}
+
+/// A fresh random id for connections, items and blobs.
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 /// The relay's routes with their state, ready to mount under [`MOUNT_PATH`] or serve.
 pub fn routes<S: Clone + Send + Sync + 'static>(state: Arc<RelayState>) -> axum::Router<S> {
-    let (router, _) = api::router().split_for_parts();
+    let (router, _) = router().split_for_parts();
     router.with_state(state)
 }
 

@@ -1,61 +1,32 @@
-//! The relay's HTTP API (`docs/protocol.md` § Relay API). Every route but the trust list
+//! The relay's connection routes (`docs/protocol.md` § Relay API): the trust list and
+//! operator keys, the connect page, connect tokens, redemption, connections opened by
+//! wallets, and reading or revoking a connection. Every route but the trust list, the keys
 //! and the connect page needs a `DPoP` proof; a key reaches only its own connections, and
 //! anything else answers 404 as if it did not exist.
 
 use crate::http::problem_responses::problems;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use futures_util::Stream;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use super::new_id;
 use super::proof::Caller;
-use super::{LoadedList, MAX_STREAM_SECS, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
-use crate::http::ApiError;
-use crate::http::wakeup::Woken;
+use super::{LoadedList, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
+use crate::http::{ApiError, ApiJson, ApiQuery};
 use crate::jose::{Curve, OkpPublicJwk, jwe};
 use crate::protocol::ErrorCode;
 use crate::protocol::relay_wire::{
-    APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, JOSE_MEDIA_TYPE,
-    MAX_ENVELOPE_BYTES, MAX_ITEMS_PER_READ, MAX_WAIT_SECS, MailboxItem, MailboxItems, OpenConnection, Posted,
+    APP_SCHEME, ConnectRequest, ConnectToken, Connected, ConnectionInfo, ConnectionState, OpenConnection,
     RegisterToken, is_valid_id,
 };
 use crate::store::StoreError;
 use crate::store::relay_store::{NewConnection, RedeemRefused, Side};
-
-/// The relay's routes, relative to its base URL.
-pub fn router() -> OpenApiRouter<Arc<RelayState>> {
-    OpenApiRouter::new()
-        .routes(routes!(get_trust_list))
-        .routes(routes!(get_operator_jwks))
-        .routes(routes!(show_connect_page))
-        .routes(routes!(register_connect_token))
-        .routes(routes!(redeem_connect_token))
-        .routes(routes!(open_connection))
-        .routes(routes!(get_connection, revoke_relay_connection))
-        .routes(routes!(list_messages))
-        .routes(routes!(stream_messages))
-        .routes(routes!(ack_message))
-        .routes(routes!(poll_inbox))
-        // The envelope route reads its body under its own cap.
-        .merge(OpenApiRouter::new().routes(routes!(post_message)).layer(DefaultBodyLimit::max(MAX_ENVELOPE_BYTES + 1)))
-        .merge(super::blob_routes::router())
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
 
 problems!(GetTrustListProblems: TrustListUnavailable);
 
@@ -105,10 +76,9 @@ problems!(ShowConnectPageProblems: InvalidParameter);
 pub async fn show_connect_page(
     State(state): State<Arc<RelayState>>,
     Path(token): Path<String>,
-    query: Result<Query<ConnectPageQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ConnectPageQuery>,
 ) -> Result<Response, ApiError> {
     let token = ConnectToken::parse(&token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
-    let Query(query) = query?;
     let op = match query.op.as_deref().map(crate::protocol::relay_wire::operator_pin).transpose() {
         Ok(op) => op.map(|op| format!("&op={op}")).unwrap_or_default(),
         Err(e) => return Err(ApiError::new(ErrorCode::InvalidParameter, e.to_string())),
@@ -149,10 +119,9 @@ problems!(RegisterConnectTokenProblems: MalformedBody, InvalidParameter, Invalid
 pub async fn register_connect_token(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
-    body: Result<Json<RegisterToken>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<RegisterToken>,
 ) -> Result<StatusCode, ApiError> {
     let controller = caller.controller(&state)?;
-    let Json(body) = body?;
     let now = state.clock.now();
     let valid_digest =
         body.token_sha256.len() == 64 && body.token_sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -189,11 +158,10 @@ pub async fn redeem_connect_token(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
-    body: Result<Json<ConnectRequest>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<ConnectRequest>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
     let now = state.clock.now();
     state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
-    let Json(body) = body?;
     let token =
         ConnectToken::parse(&body.token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
     let digest = token.sha256_hex();
@@ -247,11 +215,10 @@ pub async fn open_connection(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
-    body: Result<Json<OpenConnection>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<OpenConnection>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
     let now = state.clock.now();
     state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
-    let Json(body) = body?;
     let (encryption, trust) = wallet_keys(&state, &caller, &body.encryption_jwk)?;
     let controller = trust.list.controller(&body.controller_id).map_err(|_| {
         ApiError::new(ErrorCode::ControllerNotListed, format!("{:?} is not in the trust list", body.controller_id))
@@ -397,274 +364,4 @@ pub async fn revoke_relay_connection(
     }
     state.hub.notify(&WakeKey::Inbox(connection.controller_id));
     Ok(StatusCode::NO_CONTENT)
-}
-
-problems!(PostMessageProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked, PayloadTooLarge, UnsupportedMediaType, InvalidEnvelope, MailboxFull);
-
-/// Posts a JWE envelope to the other party's mailbox. The relay checks only that it is a
-/// well-formed ECDH-ES/A256GCM compact JWE; it holds no key to open it.
-#[utoipa::path(
-    post, path = "/v1/connections/{connection_id}/messages", tag = "relay",
-    security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
-    request_body(content = String, content_type = "application/jose", description = "compact JWE"),
-    responses(
-        (status = 201, body = Posted),
-        PostMessageProblems
-    )
-)]
-pub async fn post_message(
-    State(state): State<Arc<RelayState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(StatusCode, Json<Posted>), ApiError> {
-    let (connection, side) = side_of(&state, &caller, &id).await?;
-    require_open(&connection)?;
-    let media_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !media_type.trim().eq_ignore_ascii_case(JOSE_MEDIA_TYPE) {
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, format!("send Content-Type: {JOSE_MEDIA_TYPE}")));
-    }
-    let body = body.map_err(|_| too_large())?;
-    if body.len() > MAX_ENVELOPE_BYTES {
-        return Err(too_large());
-    }
-    jwe::check_shape(&body, MAX_ENVELOPE_BYTES)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidEnvelope, e.to_string()))?;
-    // check_shape accepted only base64url and dots: the body is ASCII.
-    let text = String::from_utf8_lossy(&body);
-    let now = state.clock.now();
-    let expires_at = now + state.limits.message_ttl_secs;
-    let message_id = new_id();
-    let recipient = side.other();
-    if !state.store.post(&message_id, &connection, recipient, &text, now, expires_at, state.limits.max_pending).await? {
-        return Err(ApiError::new(
-            ErrorCode::MailboxFull,
-            format!("{} unacknowledged items", state.limits.max_pending),
-        ));
-    }
-    state.hub.notify(&WakeKey::Mailbox(id.clone(), recipient));
-    if recipient == Side::Controller {
-        state.hub.notify(&WakeKey::Inbox(connection.controller_id));
-    }
-    Ok((StatusCode::CREATED, Json(Posted { id: message_id, expires_at })))
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("an envelope is at most {MAX_ENVELOPE_BYTES} bytes"))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Wait {
-    /// Seconds to wait for an item when the mailbox is empty (0 to 30, default 0).
-    pub wait: Option<u64>,
-}
-
-impl Wait {
-    fn duration(query: Result<Query<Self>, axum::extract::rejection::QueryRejection>) -> Result<Duration, ApiError> {
-        let Query(wait) = query?;
-        let secs = wait.wait.unwrap_or(0);
-        if secs > MAX_WAIT_SECS {
-            return Err(ApiError::new(ErrorCode::InvalidParameter, format!("wait is at most {MAX_WAIT_SECS} seconds")));
-        }
-        Ok(Duration::from_secs(secs))
-    }
-}
-
-/// What a read returns items from.
-#[derive(Debug, Clone)]
-enum Source {
-    Mailbox { connection_id: String, side: Side },
-    Inbox { controller_id: String },
-}
-
-impl Source {
-    fn wake_key(&self) -> WakeKey {
-        match self {
-            Self::Mailbox { connection_id, side } => WakeKey::Mailbox(connection_id.clone(), *side),
-            Self::Inbox { controller_id } => WakeKey::Inbox(controller_id.clone()),
-        }
-    }
-
-    async fn read(&self, state: &RelayState, limit: u32) -> Result<Vec<MailboxItem>, ApiError> {
-        let now = state.clock.now();
-        Ok(match self {
-            Self::Mailbox { connection_id, side } => state.store.mailbox(connection_id, *side, now, limit).await?,
-            Self::Inbox { controller_id } => state.store.inbox(controller_id, now, limit).await?,
-        })
-    }
-
-    /// Fails once a mailbox's connection is revoked, so waiting wallets learn at once.
-    async fn check_open(&self, state: &RelayState) -> Result<(), ApiError> {
-        if let Self::Mailbox { connection_id, .. } = self {
-            match state.store.connection(connection_id).await? {
-                Some((connection, _)) => require_open(&connection)?,
-                None => return Err(ApiError::bare(ErrorCode::ConnectionNotFound)),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Returns unacknowledged items, waiting up to `wait` for the first when there are none.
-async fn long_poll(state: &Arc<RelayState>, source: Source, wait: Duration) -> Result<MailboxItems, ApiError> {
-    let subscription = state.hub.subscribe(source.wake_key());
-    let deadline = Instant::now() + wait;
-    loop {
-        let armed = subscription.armed();
-        let items = source.read(state, MAX_ITEMS_PER_READ).await?;
-        if !items.is_empty() {
-            return Ok(MailboxItems { items });
-        }
-        // Nothing left to read: now a revoked connection says so.
-        source.check_open(state).await?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || armed.wait(left, state.recheck()).await != Woken::Notified {
-            return Ok(MailboxItems { items: Vec::new() });
-        }
-    }
-}
-
-problems!(ListMessagesProblems: InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked);
-
-/// Unacknowledged items for the caller's side, oldest first; with `?wait=`, a long-poll.
-#[utoipa::path(
-    get, path = "/v1/connections/{connection_id}/messages", tag = "relay",
-    security(("dpop" = [])),
-    params(("connection_id" = String, Path), Wait),
-    responses(
-        (status = 200, body = MailboxItems),
-        ListMessagesProblems
-    )
-)]
-pub async fn list_messages(
-    State(state): State<Arc<RelayState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-    query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<MailboxItems>, ApiError> {
-    let wait = Wait::duration(query)?;
-    let (_, side) = side_of(&state, &caller, &id).await?;
-    Ok(Json(long_poll(&state, Source::Mailbox { connection_id: id, side }, wait).await?))
-}
-
-problems!(PollInboxProblems: InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController);
-
-/// A controller's items across all its connections, `connected` notices included.
-#[utoipa::path(
-    get, path = "/v1/inbox", tag = "relay",
-    security(("dpop" = [])),
-    params(Wait),
-    responses(
-        (status = 200, body = MailboxItems),
-        PollInboxProblems
-    )
-)]
-pub async fn poll_inbox(
-    State(state): State<Arc<RelayState>>,
-    caller: Caller,
-    query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<MailboxItems>, ApiError> {
-    let wait = Wait::duration(query)?;
-    let controller = caller.controller(&state)?;
-    Ok(Json(long_poll(&state, Source::Inbox { controller_id: controller.id }, wait).await?))
-}
-
-problems!(StreamMessagesProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked);
-
-/// The same items as a Server-Sent Events stream: one `message` event per item (its id as
-/// the event id), `revoked` when the connection ends. Items stay until acknowledged. The
-/// stream closes after five minutes; reconnect to go on.
-#[utoipa::path(
-    get, path = "/v1/connections/{connection_id}/messages/stream", tag = "relay",
-    security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
-    responses(
-        (status = 200, description = "text/event-stream of MailboxItem JSON", content_type = "text/event-stream", body = String),
-        StreamMessagesProblems
-    )
-)]
-pub async fn stream_messages(
-    State(state): State<Arc<RelayState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (_, side) = side_of(&state, &caller, &id).await?;
-    let source = Source::Mailbox { connection_id: id, side };
-    Ok(Sse::new(item_stream(state, source)).keep_alive(KeepAlive::default()))
-}
-
-/// Produces one event per poll, so a client that stops reading holds at most one event in
-/// memory; the stream ends at its deadline, on revocation, or on shutdown.
-fn item_stream(state: Arc<RelayState>, source: Source) -> impl Stream<Item = Result<Event, Infallible>> {
-    let deadline = Instant::now() + Duration::from_secs(MAX_STREAM_SECS);
-    let subscription = state.hub.subscribe(source.wake_key());
-    // Ids already sent, not a sequence cursor: on PostgreSQL a later sequence number can
-    // commit before an earlier one, and a cursor would skip the late one. The set is
-    // bounded by the mailbox cap.
-    let sent: std::collections::HashSet<String> = std::collections::HashSet::new();
-    futures_util::stream::unfold(Some((state, source, subscription, sent)), move |cursor| async move {
-        let (state, source, subscription, mut sent) = cursor?;
-        loop {
-            let armed = subscription.armed();
-            match source.read(&state, state.limits.max_pending).await {
-                Ok(items) if items.iter().any(|item| !sent.contains(&item.id)) => {
-                    drop(armed);
-                    let Some(item) = items.into_iter().find(|item| !sent.contains(&item.id)) else {
-                        continue;
-                    };
-                    let event = item_event(&item);
-                    sent.insert(item.id);
-                    return Some((Ok(event), Some((state, source, subscription, sent))));
-                }
-                Ok(items) => {
-                    // Acknowledged items need not be remembered.
-                    sent.retain(|id| items.iter().any(|item| &item.id == id));
-                    if items.is_empty() && source.check_open(&state).await.is_err() {
-                        return Some((Ok(Event::default().event("revoked").data("{}")), None));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!("relay: stream read failed: {e:?}");
-                    return None;
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || armed.wait(left, state.recheck()).await != Woken::Notified {
-                return None;
-            }
-        }
-    })
-}
-
-fn item_event(item: &MailboxItem) -> Event {
-    let data = serde_json::to_string(item).unwrap_or_default();
-    Event::default().event("message").id(item.id.clone()).data(data)
-}
-
-problems!(AckMessageProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, MessageNotFound);
-
-/// Acknowledges (deletes) one item of the caller's mailbox.
-#[utoipa::path(
-    delete, path = "/v1/connections/{connection_id}/messages/{message_id}", tag = "relay",
-    security(("dpop" = [])),
-    params(("connection_id" = String, Path), ("message_id" = String, Path)),
-    responses(
-        (status = 204, description = "deleted"),
-        AckMessageProblems
-    )
-)]
-pub async fn ack_message(
-    State(state): State<Arc<RelayState>>,
-    caller: Caller,
-    Path((id, message_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    let (_, side) = side_of(&state, &caller, &id).await?;
-    if is_valid_id(&message_id) && state.store.ack(&id, side, &message_id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::bare(ErrorCode::MessageNotFound))
-    }
 }
