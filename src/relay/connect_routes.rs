@@ -158,10 +158,12 @@ pub async fn redeem_connect_token(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
-    ApiJson(body): ApiJson<ConnectRequest>,
+    // Taken as a result: the address is limited before the body is looked at.
+    body: Result<ApiJson<ConnectRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
     let now = state.clock.now();
     state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
+    let ApiJson(body) = body?;
     let token =
         ConnectToken::parse(&body.token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
     let digest = token.sha256_hex();
@@ -215,10 +217,12 @@ pub async fn open_connection(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
-    ApiJson(body): ApiJson<OpenConnection>,
+    // Taken as a result: the address is limited before the body is looked at.
+    body: Result<ApiJson<OpenConnection>, ApiError>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
     let now = state.clock.now();
     state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
+    let ApiJson(body) = body?;
     let (encryption, trust) = wallet_keys(&state, &caller, &body.encryption_jwk)?;
     let controller = trust.list.controller(&body.controller_id).map_err(|_| {
         ApiError::new(ErrorCode::ControllerNotListed, format!("{:?} is not in the trust list", body.controller_id))
