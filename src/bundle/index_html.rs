@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::clock::{UnixSeconds, rfc3339};
-use crate::inventory::{NoticeCategory, PrivacyNotice};
+use crate::protocol::notice::{NoticeCategory, PrivacyNotice};
 use crate::protocol::subject::SubjectRef;
 
 /// Escapes text for HTML element content and attribute values.

@@ -1,0 +1,223 @@
+//! Reading a connection's mailbox: messages opened and checked against the organisation's
+//! keys, replays dropped, answers matched to the request that waits for them (others parked
+//! or logged as events); and sending sealed messages.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::catalogue::answer_to;
+use super::stored::Stored;
+use super::{EventKind, MAX_EVENTS, MAX_PARKED, MAX_SEEN_IDS, PARKED_RECHECK, Wallet, WalletError, WalletEvent};
+use crate::jose::EncryptionKeyPair;
+use crate::protocol::RemoteErrorCode;
+use crate::protocol::message::{self, Body, Message};
+use crate::protocol::relay_wire::{ItemKind, MAX_WAIT_SECS, MailboxItem};
+use crate::relay_client::blob_transfer::{self};
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(super) fn new_request_id() -> String {
+    use rand_core::{OsRng, RngCore};
+    let mut id = [0u8; 16];
+    OsRng.fill_bytes(&mut id);
+    hex::encode(id)
+}
+
+impl Wallet {
+    /// Waits for the answer to `request_id`: what `pick` takes from it, or the refusal.
+    pub(super) async fn answer<T>(
+        &self,
+        stored: &Stored,
+        request_id: &str,
+        timeout_secs: u64,
+        pick: impl Fn(Body) -> Option<T>,
+    ) -> Result<T, WalletError> {
+        lock(&self.waiting).insert(request_id.to_owned());
+        let answer = self.wait_for(stored, request_id, timeout_secs, pick).await;
+        lock(&self.waiting).remove(request_id);
+        lock(&self.parked).remove(request_id);
+        answer
+    }
+
+    pub(super) async fn wait_for<T>(
+        &self,
+        stored: &Stored,
+        request_id: &str,
+        timeout_secs: u64,
+        pick: impl Fn(Body) -> Option<T>,
+    ) -> Result<T, WalletError> {
+        let deadline = Instant::now() + Duration::from_secs(timeout_secs);
+        loop {
+            // Another reader of this mailbox (`events`, another call) parks answers it is
+            // not waiting for; look there between short polls.
+            let parked = lock(&self.parked).remove(request_id);
+            let body = match parked {
+                Some(body) => body,
+                None => {
+                    let poll = deadline.min(Instant::now() + PARKED_RECHECK);
+                    match self.next_message(stored, poll).await {
+                        Ok(body) => body,
+                        Err(WalletError::Timeout) if Instant::now() < deadline => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            match &body {
+                Body::RequestRefused { request_id: id, error_code, detail } if id == request_id => {
+                    let code = RemoteErrorCode::parse(error_code);
+                    return Err(WalletError::Refused { code, detail: detail.clone() });
+                }
+                Body::ConnectionRevoked {} => {
+                    // A single-use connection was never saved; nothing to mark.
+                    return Err(match self.load(&stored.connection_id) {
+                        Ok(saved) => self.ended(saved, WalletError::Revoked),
+                        Err(_) => WalletError::Revoked,
+                    });
+                }
+                _ => {}
+            }
+            if answer_to(&body) == Some(request_id) {
+                let kind = body.type_name();
+                match pick(body) {
+                    Some(found) => return Ok(found),
+                    None => {
+                        let detail = format!("{kind} is no answer to request {request_id}");
+                        let connection_id = stored.connection_id.clone();
+                        self.log(WalletEvent { connection_id, kind: EventKind::Unexpected, detail });
+                    }
+                }
+            } else {
+                self.park_or_log(stored, body);
+            }
+        }
+    }
+
+    /// Keeps an answer to a request another call waits for; logs anything else.
+    pub(super) fn park_or_log(&self, stored: &Stored, body: Body) {
+        if let Some(request_id) = answer_to(&body).filter(|id| lock(&self.waiting).contains(*id)).map(str::to_owned) {
+            let mut parked = lock(&self.parked);
+            if parked.len() < MAX_PARKED {
+                parked.insert(request_id, body);
+                return;
+            }
+        }
+        let detail = format!("{} arrived unasked", body.type_name());
+        self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });
+    }
+
+    /// Offers a bundle for import, in the message or, when too large, as a blob.
+    pub(super) async fn offer(&self, stored: &Stored, request_id: String, bundle: String) -> Result<(), WalletError> {
+        if message::bundle_fits(bundle.len()) {
+            return self.send(stored, Body::ImportOffer { request_id, bundle }).await;
+        }
+        let blob = blob_transfer::send(&self.client(stored)?, &stored.connection_id, bundle.into_bytes()).await?;
+        self.send(stored, Body::ImportOfferBlob { request_id, blob }).await
+    }
+
+    pub(super) async fn send(&self, stored: &Stored, body: Body) -> Result<(), WalletError> {
+        let signing = self.signing(stored)?;
+        let to =
+            stored.controller.encryption_jwks.keys.first().ok_or_else(|| {
+                WalletError::Protocol("the organisation's trust-list entry has no encryption key".into())
+            })?;
+        let message = Message::new(&stored.connection_id, self.clock.now(), body);
+        let sealed = message::seal(&signing, to, &message).map_err(|e| WalletError::Storage(e.to_string()))?;
+        self.client(stored)?.post(&stored.connection_id, &sealed).await?;
+        Ok(())
+    }
+
+    /// The next message from the organisation on this connection. Items that do not open,
+    /// do not verify, or were seen before are acknowledged and skipped.
+    pub(super) async fn next_message(&self, stored: &Stored, deadline: Instant) -> Result<Body, WalletError> {
+        let client = self.client(stored)?;
+        let encryption =
+            EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(WalletError::Timeout);
+            }
+            let wait = left.as_secs().clamp(1, MAX_WAIT_SECS);
+            for item in client.messages(&stored.connection_id, wait).await? {
+                client.ack(&stored.connection_id, &item.id).await?;
+                if let Some(body) = self.accept(stored, &encryption, item) {
+                    return Ok(body);
+                }
+            }
+        }
+    }
+
+    /// Opens one mailbox item; what cannot be trusted is logged as a refusal and skipped.
+    pub(super) fn accept(&self, stored: &Stored, encryption: &EncryptionKeyPair, item: MailboxItem) -> Option<Body> {
+        let refuse = |detail: String| {
+            self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Refused, detail });
+            None
+        };
+        let Some(envelope) = item.body.filter(|_| item.kind == ItemKind::Envelope) else {
+            return refuse(format!("the relay delivered a {:?} item where a message belongs", item.kind.as_str()));
+        };
+        let now = self.clock.now();
+        let opened =
+            message::open(envelope.as_bytes(), &[encryption], &stored.controller.jwks, &stored.connection_id, now);
+        match opened {
+            Err(e) => refuse(format!("a message that cannot be trusted: {e}")),
+            Ok(message) if !self.first_sight(&message.jti) => {
+                refuse(format!("a message seen before was dropped (jti {:?}): a replay or a redelivery", message.jti))
+            }
+            Ok(message) => Some(message.body),
+        }
+    }
+
+    pub(super) fn log(&self, event: WalletEvent) {
+        let mut log = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if log.len() >= MAX_EVENTS {
+            log.pop_front();
+        }
+        log.push_back(event);
+    }
+
+    pub(super) fn first_sight(&self, jti: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= MAX_SEEN_IDS {
+            seen.clear();
+        }
+        seen.insert(jti.to_owned())
+    }
+
+    /// Reads what waits on one connection without waiting; trouble with it is an event,
+    /// never a reason to skip the other connections.
+    pub(super) async fn drain(&self, stored: &Stored) {
+        let connection_id = stored.connection_id.clone();
+        let event = |kind, detail: String| WalletEvent { connection_id: connection_id.clone(), kind, detail };
+        let read = async {
+            let client = self.client(stored)?;
+            let encryption =
+                EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
+            for item in client.messages(&stored.connection_id, 0).await? {
+                client.ack(&stored.connection_id, &item.id).await?;
+                match self.accept(stored, &encryption, item) {
+                    Some(Body::ConnectionRevoked {}) => return Err(WalletError::Revoked),
+                    Some(body) => self.park_or_log(stored, body),
+                    None => {}
+                }
+            }
+            Ok(())
+        };
+        match read.await {
+            Ok(()) => {}
+            // Told by the organisation, or by the relay once the last word was read.
+            Err(WalletError::Revoked) => {
+                let ended = self.load(&connection_id).map(|saved| self.ended(saved, WalletError::Revoked));
+                match ended {
+                    Ok(WalletError::Revoked) => {
+                        self.log(event(EventKind::Revoked, "the organisation ended the connection".into()));
+                    }
+                    Ok(e) | Err(e) => self.log(event(EventKind::Unreachable, e.to_string())),
+                }
+            }
+            Err(e) => self.log(event(EventKind::Unreachable, e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The wallet's stored connections: what the key store keeps per connection (keys, the
+//! organisation's trust-list entry, state, account), and reading it back.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConnectionState, Wallet, WalletError};
+use crate::jose::{OkpPublicJwk, PrivateOkpJwk, SigningKeyPair};
+use crate::protocol::trust_list::Entry;
+use crate::relay_client::RelayClient;
+
+/// What the key store holds for one connection.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Stored {
+    pub(super) connection_id: String,
+    pub(super) relay: String,
+    pub(super) controller: Entry,
+    pub(super) signing: PrivateOkpJwk,
+    pub(super) encryption: PrivateOkpJwk,
+    pub(super) state: ConnectionState,
+    pub(super) created_at: u64,
+    /// The organisation's reference for the person's account, told on confirmation: the
+    /// `sub` every bundle on this connection must carry.
+    #[serde(default)]
+    pub(super) subject: Option<String>,
+    /// The trust list operator's key, pinned by the connect URI's `op`: controller entries
+    /// the relay hands over on this relay are checked against the list it signs.
+    #[serde(default)]
+    pub(super) operator: Option<OkpPublicJwk>,
+}
+
+impl Wallet {
+    /// A connection the organisation confirmed; anything else is refused here, before the
+    /// relay sees a request.
+    pub(super) fn connected(&self, connection_id: &str) -> Result<Stored, WalletError> {
+        let stored = self.load(connection_id)?;
+        match stored.state {
+            ConnectionState::Connected => Ok(stored),
+            ConnectionState::Revoked => Err(WalletError::Revoked),
+            ConnectionState::Pending => Err(WalletError::NotConfirmed),
+        }
+    }
+
+    /// Every connection the store holds that reads back; an unreadable entry is skipped
+    /// here (listing it names the error).
+    pub(super) fn all_stored(&self) -> Result<Vec<Stored>, WalletError> {
+        Ok(self.store.names()?.iter().filter_map(|name| self.load(name).ok()).collect())
+    }
+
+    pub(super) fn ended(&self, mut stored: Stored, error: WalletError) -> WalletError {
+        stored.state = ConnectionState::Revoked;
+        self.save(&stored).err().unwrap_or(error)
+    }
+
+    pub(super) fn client(&self, stored: &Stored) -> Result<RelayClient, WalletError> {
+        Ok(RelayClient::new(&stored.relay, Arc::new(self.signing(stored)?), self.clock.clone())?)
+    }
+
+    pub(super) fn signing(&self, stored: &Stored) -> Result<SigningKeyPair, WalletError> {
+        SigningKeyPair::from_jwk(&stored.signing).map_err(|e| WalletError::Storage(e.to_string()))
+    }
+
+    pub(super) fn load(&self, connection_id: &str) -> Result<Stored, WalletError> {
+        let bytes = self
+            .store
+            .load(connection_id.to_owned())?
+            .ok_or_else(|| WalletError::UnknownConnection(connection_id.to_owned()))?;
+        serde_json::from_slice(&bytes).map_err(|e| WalletError::Storage(format!("{connection_id}: {e}")))
+    }
+
+    pub(super) fn save(&self, stored: &Stored) -> Result<(), WalletError> {
+        let bytes = serde_json::to_vec(stored).map_err(|e| WalletError::Storage(e.to_string()))?;
+        self.store.save(stored.connection_id.clone(), bytes)
+    }
+}
