@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gdpr_gateway::clock::{Clock, SystemClock};
+use gdpr_gateway::config::builtin_demo as demo;
 use gdpr_gateway::config::{self, Origin, Overrides};
 use gdpr_gateway::jose::{EncryptionKeyPair, SigningKeyPair, jwe};
 use gdpr_gateway::protocol::relay_wire::{ConnectRequest, ConnectUri};
 use gdpr_gateway::relay_client::RelayClient;
-use gdpr_gateway::{demo, serve};
+use gdpr_gateway::serve;
 
 /// Requests in flight at once, for every phase.
 const CONCURRENCY: usize = 16;

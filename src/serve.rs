@@ -14,9 +14,9 @@ use tokio::net::TcpListener;
 use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::config::builtin_demo;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
-use crate::demo;
 use crate::gateway::{Gateway, GatewayParts};
 use crate::http::TASK_GRACE;
 use crate::http::metrics::Metrics;
@@ -72,7 +72,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     let db = store::open(config.database_url.as_ref(), &config.data_dir).await?;
     let mut demo_token = None;
     if loaded.origin.is_demo() {
-        let demo = demo::prepare(&config.data_dir)?;
+        let demo = builtin_demo::prepare(&config.data_dir)?;
         config.portal_clients.push(demo.portal_client);
         demo_token = Some(demo.token_path);
     }

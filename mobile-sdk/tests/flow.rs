@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gdpr_gateway::clock::{Clock, SystemClock};
+use gdpr_gateway::config::builtin_demo as demo;
 use gdpr_gateway::config::{self, Origin, Overrides};
-use gdpr_gateway::{demo, serve};
+use gdpr_gateway::serve;
 use gdpr_wallet::{ConnectionState, ExportPurpose as Purpose, FileKeyStore, Wallet, WalletError};
 use serde_json::{Value, json};
 

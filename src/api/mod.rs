@@ -1,6 +1,7 @@
 //! HTTP routers. Every route is registered through `utoipa_axum::routes!`, so the OpenAPI
 //! document is generated from the same code that serves (clippy forbids plain `.route`).
 
+mod domain_errors;
 pub mod export_routes;
 pub mod import_routes;
 pub mod pairing_routes;

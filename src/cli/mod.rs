@@ -104,7 +104,7 @@ impl ConfigArgs {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone().map(DatabaseUrl::new),
         };
-        config::load(self.config.as_deref(), crate::demo::CONFIG, std::env::vars(), overrides)
+        config::load(self.config.as_deref(), crate::config::builtin_demo::CONFIG, std::env::vars(), overrides)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Gateway configuration: a TOML file (or the built-in demo) overlaid by `GDPR_GATEWAY_*`
 //! environment variables and command-line flags, checked before anything starts.
 
+pub mod builtin_demo;
 pub mod env;
 pub mod key_lines;
 pub mod secret;

@@ -36,8 +36,8 @@ pub struct Outcome {
 pub async fn run(out: &mut dyn Write, work_dir: &Path, out_dir: &Path) -> Result<Outcome, String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let organisations = vec![
-        organisation(crate::demo::CONFIG, &work_dir.join("voorbeeld-energie"))?,
-        organisation(crate::demo::RECEIVER_CONFIG, &work_dir.join("groene-stroom"))?,
+        organisation(crate::config::builtin_demo::CONFIG, &work_dir.join("voorbeeld-energie"))?,
+        organisation(crate::config::builtin_demo::RECEIVER_CONFIG, &work_dir.join("groene-stroom"))?,
     ];
     let framework = framework::start(work_dir, organisations, None, clock.clone()).await.map_err(|e| e.to_string())?;
     let told = tell(out, &framework, work_dir, out_dir, clock).await;
@@ -55,8 +55,8 @@ pub async fn serve(
 ) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let organisations = vec![
-        organisation(crate::demo::CONFIG, &work_dir.join("voorbeeld-energie"))?,
-        organisation(crate::demo::RECEIVER_CONFIG, &work_dir.join("groene-stroom"))?,
+        organisation(crate::config::builtin_demo::CONFIG, &work_dir.join("voorbeeld-energie"))?,
+        organisation(crate::config::builtin_demo::RECEIVER_CONFIG, &work_dir.join("groene-stroom"))?,
     ];
     let framework = framework::start(work_dir, organisations, None, clock).await.map_err(|e| e.to_string())?;
     let listed: Vec<Value> = framework

@@ -4,7 +4,6 @@
 
 use sha2::{Digest, Sha256};
 
-use super::wallet_messages::MessageError;
 use super::{Caller, Gateway};
 use crate::bundle::{self, BundleError};
 use crate::jose::jws::JwsError;
@@ -33,7 +32,7 @@ pub(super) async fn receive(
     subject_ref: Option<&str>,
     request_id: String,
     token: String,
-) -> Result<Body, MessageError> {
+) -> Result<Body, StoreError> {
     let refuse = |code: ErrorCode, detail: String| Body::RequestRefused {
         request_id: request_id.clone(),
         error_code: code.as_str().to_owned(),

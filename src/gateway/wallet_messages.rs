@@ -306,7 +306,7 @@ async fn receive_blob(
 ) -> Result<Body, MessageError> {
     match blob_transfer::fetch(&gateway.relay, connection_id, blob, MAX_JWT_BYTES as u64).await {
         Ok(plaintext) => match String::from_utf8(plaintext) {
-            Ok(token) => imports::receive(gateway, connection_id, subject, request_id, token).await,
+            Ok(token) => Ok(imports::receive(gateway, connection_id, subject, request_id, token).await?),
             Err(_) => Ok(refused(request_id, ErrorCode::Malformed, "the blob is not a compact JWS".into())),
         },
         Err(TransferError::Relay(e)) if is_transient(&e) => Err(e.into()),

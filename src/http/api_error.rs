@@ -6,8 +6,6 @@ use axum::response::{IntoResponse, Response};
 
 use super::request_id;
 use crate::bundle::BundleError;
-use crate::connectors::ConnectorError;
-use crate::gateway::exports::ExportError;
 use crate::protocol::problem::PROBLEM_CONTENT_TYPE;
 use crate::protocol::{ErrorCode, Problem};
 use crate::store::StoreError;
@@ -83,41 +81,6 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         Self::internal(ErrorCode::StoreUnavailable, &e)
-    }
-}
-
-impl From<ConnectorError> for ApiError {
-    fn from(e: ConnectorError) -> Self {
-        match e {
-            ConnectorError::SubjectNotFound => Self::bare(ErrorCode::SubjectNotFound),
-            other => Self::internal(ErrorCode::UpstreamUnavailable, &other),
-        }
-    }
-}
-
-impl From<ExportError> for ApiError {
-    fn from(e: ExportError) -> Self {
-        match (e.error_code(), e) {
-            (Some(code), e) => Self::new(code, e.to_string()),
-            (None, ExportError::Signing(m)) => Self::internal(ErrorCode::Internal, &m),
-            (None, other) => Self::internal(ErrorCode::UpstreamUnavailable, &other),
-        }
-    }
-}
-
-impl From<crate::gateway::pairing::PairingError> for ApiError {
-    fn from(e: crate::gateway::pairing::PairingError) -> Self {
-        use crate::gateway::pairing::PairingError as P;
-        match e {
-            P::NotFound => Self::bare(ErrorCode::PairingNotFound),
-            P::NotScanned => Self::new(ErrorCode::PairingNotScanned, e.to_string()),
-            P::Closed(_) => Self::new(ErrorCode::PairingClosed, e.to_string()),
-            P::WrongCode { .. } => Self::new(ErrorCode::WrongCode, e.to_string()),
-            P::MalformedCode => Self::new(ErrorCode::InvalidParameter, e.to_string()),
-            P::Relay(relay) => Self::internal(ErrorCode::RelayUnavailable, &relay),
-            P::Store(store) => store.into(),
-            P::Internal(message) => Self::internal(ErrorCode::Internal, &message),
-        }
     }
 }
 

@@ -62,6 +62,8 @@ pub const DEFAULT_BLOB_TTL_SECS: u64 = 24 * 3600;
 pub const DEFAULT_WALLET_BLOB_TTL_SECS: u64 = 3600;
 /// Longest one upload may take.
 pub const BLOB_UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+/// An upload begun this long ago and unfinished is abandoned: twice the longest it may take.
+pub const ABANDONED_UPLOAD_SECS: u64 = 2 * BLOB_UPLOAD_TIMEOUT.as_secs();
 /// Bytes per stored blob chunk: what the relay holds in memory per upload or download.
 pub const BLOB_STORAGE_CHUNK_BYTES: usize = 1024 * 1024;
 /// Longest an SSE stream stays open; clients reconnect.
@@ -203,7 +205,7 @@ pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Rece
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = sweep.tick() => match state.store.sweep(state.clock.now(), state.limits.message_ttl_secs).await {
+            _ = sweep.tick() => match state.store.sweep(state.clock.now(), state.limits.message_ttl_secs, ABANDONED_UPLOAD_SECS).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "relay: deleted expired items, tokens and proof ids"),
                 Err(e) => tracing::warn!("relay: sweep failed: {e}"),

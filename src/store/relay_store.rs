@@ -375,9 +375,15 @@ impl RelayStore {
     /// Deletes expired items, tokens and proof ids; returns how many rows went.
     /// Revoked connections go once their mailboxes are empty and `keep_revoked_secs` have
     /// passed, so a late request still learns `connection_revoked` for a while.
-    pub async fn sweep(&self, now: UnixSeconds, keep_revoked_secs: u64) -> Result<u64, StoreError> {
+    /// Uploads begun more than `abandoned_upload_secs` ago and never finished are deleted.
+    pub async fn sweep(
+        &self,
+        now: UnixSeconds,
+        keep_revoked_secs: u64,
+        abandoned_upload_secs: u64,
+    ) -> Result<u64, StoreError> {
         let revoked_before = to_i64(now.saturating_sub(keep_revoked_secs), "cutoff")?;
-        let abandoned_before = to_i64(now.saturating_sub(2 * crate::relay::BLOB_UPLOAD_TIMEOUT.as_secs()), "cutoff")?;
+        let abandoned_before = to_i64(now.saturating_sub(abandoned_upload_secs), "cutoff")?;
         let now = to_i64(now, "now")?;
         let mut deleted = 0;
         for (sql, cutoff) in [

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use gdpr_gateway::api::AppState;
 use gdpr_gateway::clock::{Clock, ManualClock};
+use gdpr_gateway::config::builtin_demo as demo;
 use gdpr_gateway::config::{self, DatabaseUrl, Origin, Overrides};
-use gdpr_gateway::{demo, serve};
+use gdpr_gateway::serve;
 use tokio::sync::oneshot;
 
 /// Set to a PostgreSQL URL to run the store suite and the gateway's own tests on it.

@@ -56,7 +56,8 @@ fn environment_overrides_file_and_flags_override_environment() {
 
     let overrides = Overrides { listen: Some("127.0.0.1:7777".parse().unwrap()), ..Overrides::default() };
     let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
-    let loaded = config::from_text(Origin::BuiltInDemo, gdpr_gateway::demo::CONFIG, vars, overrides).unwrap();
+    let loaded =
+        config::from_text(Origin::BuiltInDemo, gdpr_gateway::config::builtin_demo::CONFIG, vars, overrides).unwrap();
     assert_eq!(loaded.config.listen.port(), 7777);
 }
 

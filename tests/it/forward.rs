@@ -33,7 +33,7 @@ struct TwoOrganisations {
 
 impl TwoOrganisations {
     async fn start() -> Self {
-        Self::start_with(gdpr_gateway::demo::CONFIG).await
+        Self::start_with(gdpr_gateway::config::builtin_demo::CONFIG).await
     }
 
     /// With organisation A configured by `a_config` (relative paths under its data dir).
@@ -41,7 +41,7 @@ impl TwoOrganisations {
         let dir = tempfile::tempdir().unwrap();
         let mut schemas = Vec::new();
         let mut organisations = Vec::new();
-        for (name, text) in [("a", a_config), ("b", gdpr_gateway::demo::RECEIVER_CONFIG)] {
+        for (name, text) in [("a", a_config), ("b", gdpr_gateway::config::builtin_demo::RECEIVER_CONFIG)] {
             let database_url = match std::env::var(PG_ENV) {
                 Ok(url) => {
                     let (schema, scoped) = PgSchema::create(&url).await;

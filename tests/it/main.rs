@@ -4,6 +4,7 @@
 // A panic in a test helper is a failing test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod architecture;
 mod bundles;
 mod cli;
 mod common;

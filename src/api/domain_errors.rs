@@ -1,0 +1,32 @@
+//! How the domain's refusals answer over HTTP: each domain error to its `ApiError`, so
+//! handlers only write `?` and the domain knows nothing of HTTP.
+
+use crate::gateway::exports::ExportError;
+use crate::gateway::pairing::PairingError;
+use crate::http::ApiError;
+use crate::protocol::ErrorCode;
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        match (e.error_code(), e) {
+            (Some(code), e) => Self::new(code, e.to_string()),
+            (None, ExportError::Signing(m)) => Self::internal(ErrorCode::Internal, &m),
+            (None, other) => Self::internal(ErrorCode::UpstreamUnavailable, &other),
+        }
+    }
+}
+
+impl From<PairingError> for ApiError {
+    fn from(e: PairingError) -> Self {
+        match e {
+            PairingError::NotFound => Self::bare(ErrorCode::PairingNotFound),
+            PairingError::NotScanned => Self::new(ErrorCode::PairingNotScanned, e.to_string()),
+            PairingError::Closed(_) => Self::new(ErrorCode::PairingClosed, e.to_string()),
+            PairingError::WrongCode { .. } => Self::new(ErrorCode::WrongCode, e.to_string()),
+            PairingError::MalformedCode => Self::new(ErrorCode::InvalidParameter, e.to_string()),
+            PairingError::Relay(relay) => Self::internal(ErrorCode::RelayUnavailable, &relay),
+            PairingError::Store(store) => store.into(),
+            PairingError::Internal(message) => Self::internal(ErrorCode::Internal, &message),
+        }
+    }
+}
