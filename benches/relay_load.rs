@@ -51,7 +51,7 @@ async fn main() {
     let listener = serve::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
     let bound = listener.local_addr().expect("addr");
     let prepared = serve::prepare(loaded, clock.clone(), bound).await.expect("prepare");
-    let state = prepared.state.clone();
+    let gateway = prepared.gateway().clone();
     let token = std::fs::read_to_string(dir.path().join(demo::TOKEN_FILE)).expect("token").trim().to_owned();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve::run(listener, prepared, async move {
@@ -89,12 +89,9 @@ async fn main() {
     report("pairings + QR SVG", PAIRINGS, elapsed, latencies.iter().map(|(d, _)| *d).collect());
 
     // 2. Relay messages, controller → wallet, end to end.
-    let controller = RelayClient::new(
-        state.gateway.relay().base(),
-        Arc::new(state.gateway.keyring().active_signing().clone()),
-        clock.clone(),
-    )
-    .expect("controller client");
+    let controller =
+        RelayClient::new(gateway.relay().base(), Arc::new(gateway.keyring().active_signing().clone()), clock.clone())
+            .expect("controller client");
     let mut wallets = Vec::new();
     for uri in uris.iter().take(CONNECTIONS) {
         let uri = ConnectUri::parse(uri).expect("uri");

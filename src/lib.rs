@@ -4,9 +4,13 @@
 //! The core (`clock`, `protocol`, `jose`, `bundle`) has no server dependencies; with the
 //! `relay-client` feature it adds the relay client and the platform-free `wallet`, which
 //! the wallet SDK wraps for mobile. Everything else sits behind the default `server`
-//! feature.
+//! feature: `serve` composes the domain (`gateway`), its `store` and the `relay`, and is
+//! what the binary (`cli`), the one-process `demo` and the tests start. The HTTP layers
+//! (`api`, `http`) and the server's internals (`inventory`, `keys`, `trust`) are private;
+//! `docs/decisions.md` § Architecture draws the whole map.
 
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod bundle;
 pub mod clock;
@@ -18,7 +22,7 @@ pub mod relay_client;
 pub mod wallet;
 
 #[cfg(feature = "server")]
-pub mod api;
+mod api;
 #[cfg(feature = "server")]
 pub mod cli;
 #[cfg(feature = "server")]
@@ -30,11 +34,11 @@ pub mod demo;
 #[cfg(feature = "server")]
 pub mod gateway;
 #[cfg(feature = "server")]
-pub mod http;
+mod http;
 #[cfg(feature = "server")]
-pub mod inventory;
+mod inventory;
 #[cfg(feature = "server")]
-pub mod keys;
+mod keys;
 #[cfg(feature = "server")]
 pub mod relay;
 #[cfg(feature = "server")]
@@ -42,4 +46,4 @@ pub mod serve;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
-pub mod trust;
+mod trust;

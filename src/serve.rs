@@ -27,6 +27,8 @@ use crate::protocol::trust_list::Entry;
 use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
 use crate::store::{self, Db, StoreError};
 
+pub use crate::api::verify_route::MAX_VERIFY_ZIP_BYTES;
+
 /// Sub-directory of the data dir holding key files.
 pub const KEYS_DIR: &str = "keys";
 
@@ -52,11 +54,18 @@ pub enum StartError {
 
 /// Everything `serve` prepared, ready to answer HTTP.
 pub struct Prepared {
-    pub state: Arc<AppState>,
+    state: Arc<AppState>,
     /// The embedded relay, mounted under `/relay`, when no external `relay_url` is set.
     pub relay: Option<Arc<RelayState>>,
     /// Set in demo mode: where the portal token was written.
     pub demo_token: Option<PathBuf>,
+}
+
+impl Prepared {
+    /// The domain this gateway serves.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.state.gateway
+    }
 }
 
 /// Creates the data dir, opens keys and store, and builds the application state for a

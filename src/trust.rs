@@ -10,11 +10,11 @@ use crate::jose::{Jwks, SigningKeyPair};
 use crate::protocol::trust_list::{self, Entry, TrustList, TrustListError};
 
 /// How long a self-signed list is valid; it is re-signed well before, at every refresh.
-pub const SELF_SIGNED_LIFETIME_SECS: u64 = 24 * 3600;
+pub(crate) const SELF_SIGNED_LIFETIME_SECS: u64 = 24 * 3600;
 /// How often the list is re-signed or re-read.
-pub const REFRESH_SECS: u64 = 300;
+pub(crate) const REFRESH_SECS: u64 = 300;
 /// How long fetching a list by URL may take.
-pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The list's source.
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! How the domain's refusals answer over HTTP: each domain error to its `ApiError`, so
 //! handlers only write `?` and the domain knows nothing of HTTP.
 
-use crate::gateway::exports::ExportError;
-use crate::gateway::pairing::PairingError;
+use crate::gateway::ExportError;
+use crate::gateway::PairingError;
 use crate::http::ApiError;
 use crate::protocol::ErrorCode;
 

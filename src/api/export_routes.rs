@@ -16,8 +16,8 @@ use super::portal_auth::PortalClient;
 use super::subject_routes::SubjectPath;
 use crate::bundle::package::WriteError;
 use crate::bundle::{self, Purpose};
-use crate::gateway::export_package::PackageError;
-use crate::gateway::exports::ExportRequest as DomainRequest;
+use crate::gateway::ExportRequest as DomainRequest;
+use crate::gateway::PackageError;
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson};
 use crate::protocol::message::BundleForm;
@@ -43,7 +43,7 @@ impl From<Format> for BundleForm {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExportRequest {
+pub(crate) struct ExportRequest {
     pub format: Format,
     pub purpose: Purpose,
     /// Category ids; all the purpose allows when absent.
@@ -65,7 +65,7 @@ problems!(CreateExportProblems: InvalidParameter, MalformedBody, MissingBearerTo
         CreateExportProblems
     )
 )]
-pub async fn create_export(
+pub(crate) async fn create_export(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     SubjectPath(subject): SubjectPath,
@@ -102,7 +102,7 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Runs the blocking package writer and streams its output as the response body. A
 /// failure mid-way ends the body with an error, so the client sees a broken download,
 /// never a short package that looks whole.
-fn stream_package(state: &AppState, export: crate::gateway::exports::PreparedExport) -> Body {
+fn stream_package(state: &AppState, export: crate::gateway::PreparedExport) -> Body {
     let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_CHUNKS);
     let request_id = crate::http::request_id::current();
     let bundle_id = export.record.id.clone();

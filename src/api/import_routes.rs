@@ -20,7 +20,7 @@ use crate::store::import_store::Import;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ImportPage {
+pub(crate) struct ImportPage {
     /// At most this many imports, newest first (1 to 1000, default 100).
     pub limit: Option<u32>,
     /// Only imports older than this import id: the `next_before` of the previous page.
@@ -29,7 +29,7 @@ pub struct ImportPage {
 
 /// One forwarded bundle as recorded in the import register.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ImportEntry {
+pub(crate) struct ImportEntry {
     pub import_id: String,
     /// The controller that signed the bundle, as listed in the trust list.
     pub issuer: String,
@@ -70,7 +70,7 @@ impl From<&Import> for ImportEntry {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ImportList {
+pub(crate) struct ImportList {
     pub imports: Vec<ImportEntry>,
     /// Pass as `before` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,7 +79,7 @@ pub struct ImportList {
 
 /// One import with the bundle, exactly as its issuer signed it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ImportDetail {
+pub(crate) struct ImportDetail {
     #[serde(flatten)]
     pub entry: ImportEntry,
     /// The compact JWS (`typ` `gdpr-bundle+jwt`); verify it with any JOSE library against
@@ -99,7 +99,7 @@ problems!(ListImportsProblems: InvalidParameter, MissingBearerToken, InvalidBear
         ListImportsProblems
     )
 )]
-pub async fn list_imports(
+pub(crate) async fn list_imports(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     ApiQuery(page): ApiQuery<ImportPage>,
@@ -126,7 +126,7 @@ problems!(GetImportProblems: MissingBearerToken, InvalidBearerToken, ImportNotFo
         GetImportProblems
     )
 )]
-pub async fn get_import(
+pub(crate) async fn get_import(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,

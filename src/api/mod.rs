@@ -2,13 +2,13 @@
 //! document is generated from the same code that serves (clippy forbids plain `.route`).
 
 mod domain_errors;
-pub mod export_routes;
-pub mod import_routes;
-pub mod pairing_routes;
-pub mod portal_auth;
-pub mod public_routes;
-pub mod subject_routes;
-pub mod verify_route;
+pub(crate) mod export_routes;
+pub(crate) mod import_routes;
+pub(crate) mod pairing_routes;
+pub(crate) mod portal_auth;
+pub(crate) mod public_routes;
+pub(crate) mod subject_routes;
+pub(crate) mod verify_route;
 
 use std::sync::Arc;
 
@@ -72,7 +72,7 @@ impl utoipa::Modify for PortalBearer {
 }
 
 /// The gateway's routes. The handler's name is its OpenAPI operation id (`verb_noun`).
-pub fn router() -> OpenApiRouter<Arc<AppState>> {
+pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(public_routes::get_health))
         .routes(routes!(public_routes::get_readiness))

@@ -18,32 +18,32 @@ use super::AppState;
 use super::portal_auth::PortalClient;
 use super::subject_routes::SubjectPath;
 use crate::clock::rfc3339;
-use crate::gateway::pairing::{self, PairingError};
+use crate::gateway::{MAX_CODE_ATTEMPTS, PairingError};
 use crate::http::ApiError;
 use crate::http::ApiJson;
 use crate::protocol::{ErrorCode, SubjectRef};
 use crate::store::pairing_store::{Connection, Pairing, PairingState};
 
 /// Most connections one listing returns.
-pub const MAX_CONNECTIONS_LISTED: u32 = 100;
+pub(crate) const MAX_CONNECTIONS_LISTED: u32 = 100;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreatePairing {
+pub(crate) struct CreatePairing {
     /// The organisation's reference for the logged-in customer.
     pub subject_ref: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ConfirmCode {
+pub(crate) struct ConfirmCode {
     /// The 6 digits the wallet shows.
     pub code: String,
 }
 
 /// A pairing as the portal sees it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PairingView {
+pub(crate) struct PairingView {
     pub pairing_id: String,
     pub subject_ref: String,
     pub state: PairingState,
@@ -73,7 +73,7 @@ fn view(state: &AppState, pairing: &Pairing, connect_uri: Option<String>) -> Pai
         qr_png_url: format!("{base}/qr.png"),
         events_url: format!("{base}/events"),
         expires_at: rfc3339(pairing.expires_at),
-        attempts_left: pairing::MAX_CODE_ATTEMPTS.saturating_sub(pairing.failed_attempts),
+        attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(pairing.failed_attempts),
         connection_id: pairing.connection_id.clone(),
     }
 }
@@ -99,7 +99,7 @@ problems!(CreatePairingProblems: MalformedBody, InvalidParameter, MissingBearerT
         CreatePairingProblems
     )
 )]
-pub async fn create_pairing(
+pub(crate) async fn create_pairing(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     ApiJson(body): ApiJson<CreatePairing>,
@@ -122,7 +122,7 @@ problems!(GetPairingProblems: MissingBearerToken, InvalidBearerToken, PairingNot
         GetPairingProblems
     )
 )]
-pub async fn get_pairing(
+pub(crate) async fn get_pairing(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,
@@ -144,7 +144,7 @@ problems!(ConfirmPairingProblems: MalformedBody, InvalidParameter, MissingBearer
         ConfirmPairingProblems
     )
 )]
-pub async fn confirm_pairing(
+pub(crate) async fn confirm_pairing(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,
@@ -166,7 +166,7 @@ problems!(CancelPairingProblems: MissingBearerToken, InvalidBearerToken, Pairing
         CancelPairingProblems
     )
 )]
-pub async fn cancel_pairing(
+pub(crate) async fn cancel_pairing(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,
@@ -187,7 +187,7 @@ problems!(GetPairingQrSvgProblems: MissingBearerToken, InvalidBearerToken, Pairi
         GetPairingQrSvgProblems
     )
 )]
-pub async fn get_pairing_qr_svg(
+pub(crate) async fn get_pairing_qr_svg(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,
@@ -209,7 +209,7 @@ problems!(GetPairingQrPngProblems: MissingBearerToken, InvalidBearerToken, Pairi
         GetPairingQrPngProblems
     )
 )]
-pub async fn get_pairing_qr_png(
+pub(crate) async fn get_pairing_qr_png(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,
@@ -237,7 +237,7 @@ problems!(StreamPairingEventsProblems: MissingBearerToken, InvalidBearerToken, P
         StreamPairingEventsProblems
     )
 )]
-pub async fn stream_pairing_events(
+pub(crate) async fn stream_pairing_events(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path(id): Path<String>,
@@ -252,7 +252,7 @@ pub async fn stream_pairing_events(
 
 /// A wallet connection of the subject.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionView {
+pub(crate) struct ConnectionView {
     pub connection_id: String,
     /// `active` or `revoked`.
     pub state: String,
@@ -277,7 +277,7 @@ impl From<Connection> for ConnectionView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionList {
+pub(crate) struct ConnectionList {
     pub connections: Vec<ConnectionView>,
 }
 
@@ -293,7 +293,7 @@ problems!(ListConnectionsProblems: InvalidParameter, MissingBearerToken, Invalid
         ListConnectionsProblems
     )
 )]
-pub async fn list_connections(
+pub(crate) async fn list_connections(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     SubjectPath(subject): SubjectPath,
@@ -314,7 +314,7 @@ problems!(RevokeConnectionProblems: MissingBearerToken, InvalidBearerToken, Conn
         RevokeConnectionProblems
     )
 )]
-pub async fn revoke_connection(
+pub(crate) async fn revoke_connection(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     Path((subject_ref, connection_id)): Path<(String, String)>,

@@ -14,17 +14,17 @@ use crate::http::ApiError;
 use crate::protocol::ErrorCode;
 
 /// Longest bearer token we hash; longer ones cannot be ours.
-pub const MAX_TOKEN_LEN: usize = 512;
+pub(crate) const MAX_TOKEN_LEN: usize = 512;
 
 /// The authenticated portal client; a handler taking this is portal-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortalClient {
+pub(crate) struct PortalClient {
     pub id: String,
 }
 
 impl PortalClient {
     /// The client as the domain knows it.
-    pub fn caller(&self) -> Caller {
+    pub(crate) fn caller(&self) -> Caller {
         Caller::portal(&self.id)
     }
 }

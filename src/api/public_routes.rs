@@ -16,21 +16,20 @@ use crate::http::ApiError;
 use crate::inventory::PrivacyNotice;
 use crate::jose::Jwks;
 
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-pub const DISCOVERY_PATH: &str = "/.well-known/gdpr-gateway";
+pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
 /// Keys rotate rarely and old ones stay published, so clients may cache briefly.
 const KEYS_CACHE_CONTROL: &str = "public, max-age=300";
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub(crate) struct Health {
     /// `ok` or `ready`.
     pub status: &'static str,
 }
 
 /// Liveness: the process answers HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "public", responses((status = 200, body = Health)))]
-pub async fn get_health() -> Json<Health> {
+pub(crate) async fn get_health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
@@ -44,7 +43,7 @@ problems!(GetReadinessProblems: StoreUnavailable);
         GetReadinessProblems
     )
 )]
-pub async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
+pub(crate) async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     state.gateway.ping().await?;
     Ok(Json(Health { status: "ready" }))
 }
@@ -54,7 +53,7 @@ pub async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<Json<He
     get, path = "/metrics", tag = "public",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
 )]
-pub async fn get_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+pub(crate) async fn get_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     ([(CONTENT_TYPE, crate::http::metrics::CONTENT_TYPE)], state.metrics.encode())
 }
 
@@ -64,13 +63,13 @@ pub async fn get_metrics(State(state): State<Arc<AppState>>) -> impl IntoRespons
     get, path = "/.well-known/jwks.json", tag = "public",
     responses((status = 200, body = Jwks, content_type = "application/jwk-set+json"))
 )]
-pub async fn get_jwks(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+pub(crate) async fn get_jwks(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     ([(CONTENT_TYPE, JWKS_CONTENT_TYPE), (CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(state.gateway.keyring().jwks()))
 }
 
 /// Where this gateway's APIs are.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     /// Base URL of the integrator API (`/v1`).
     pub gateway: String,
     pub jwks_uri: String,
@@ -81,7 +80,7 @@ pub struct Endpoints {
 
 /// The discovery document.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     /// Controller id (an https URL).
     pub id: String,
     pub name: String,
@@ -94,7 +93,7 @@ pub struct Discovery {
 /// Who this controller is, where its APIs are, and its privacy notice generated from the
 /// data inventory: categories, purposes, legal bases, retention, recipients and rights.
 #[utoipa::path(get, path = "/.well-known/gdpr-gateway", tag = "public", responses((status = 200, body = Discovery)))]
-pub async fn get_discovery(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+pub(crate) async fn get_discovery(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let notice = state.gateway.notice();
     let controller = &notice.controller;
     let document = Discovery {

@@ -18,10 +18,10 @@ use crate::protocol::subject::SubjectRef;
 use crate::store::{ExportRecord, MAX_PAGE};
 
 /// Rows a listing returns when the client does not say.
-pub const DEFAULT_PAGE: u32 = 100;
+pub(crate) const DEFAULT_PAGE: u32 = 100;
 
 /// The `{subject_ref}` path segment, validated.
-pub struct SubjectPath(pub SubjectRef);
+pub(crate) struct SubjectPath(pub SubjectRef);
 
 impl FromRequestParts<Arc<AppState>> for SubjectPath {
     type Rejection = ApiError;
@@ -34,14 +34,14 @@ impl FromRequestParts<Arc<AppState>> for SubjectPath {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct Page {
+pub(crate) struct Page {
     /// At most this many entries, newest first (1 to 1000, default 100).
     pub limit: Option<u32>,
 }
 
 /// One download of a subject's data, as recorded in the export register.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ExportEntry {
+pub(crate) struct ExportEntry {
     /// The bundle id (`jti`).
     pub id: String,
     pub client_id: String,
@@ -71,7 +71,7 @@ impl From<ExportRecord> for ExportEntry {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ExportList {
+pub(crate) struct ExportList {
     pub exports: Vec<ExportEntry>,
 }
 
@@ -88,7 +88,7 @@ problems!(ListExportsProblems: InvalidParameter, MissingBearerToken, InvalidBear
         ListExportsProblems
     )
 )]
-pub async fn list_exports(
+pub(crate) async fn list_exports(
     State(state): State<Arc<AppState>>,
     client: PortalClient,
     SubjectPath(subject): SubjectPath,
@@ -100,7 +100,7 @@ pub async fn list_exports(
 }
 
 /// A listing's `limit`: [`DEFAULT_PAGE`] when absent, else 1 to [`MAX_PAGE`].
-pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::new(ErrorCode::InvalidParameter, format!("limit must be 1 to {MAX_PAGE}")));

@@ -23,7 +23,7 @@ use crate::protocol::ErrorCode;
 pub const MAX_VERIFY_ZIP_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Verification {
+pub(crate) struct Verification {
     /// Always `true`; failures are problem responses.
     pub valid: bool,
     pub issuer: String,
@@ -51,7 +51,7 @@ problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, Malformed
         VerifyBundleProblems
     )
 )]
-pub async fn verify_bundle(
+pub(crate) async fn verify_bundle(
     State(state): State<Arc<AppState>>,
     request: Request,
 ) -> Result<Json<Verification>, ApiError> {

@@ -4,13 +4,13 @@
 use serde_json::{Map, Value};
 
 /// Most columns one category's CSV may have; wider records are refused, not truncated.
-pub const MAX_COLUMNS: usize = 1024;
+pub(crate) const MAX_COLUMNS: usize = 1024;
 
 /// Calls `f` with each flattened column name and cell, in document order. Strings stay as
 /// they are, numbers and booleans as their JSON text, `null` and empty containers as empty
 /// cells. One buffer is reused for the names: this is the per-record hot path of the zip
 /// package.
-pub fn for_each_cell(record: &Map<String, Value>, mut f: impl FnMut(&str, &str)) {
+pub(crate) fn for_each_cell(record: &Map<String, Value>, mut f: impl FnMut(&str, &str)) {
     let mut path = String::new();
     let mut scratch = String::new();
     for (key, value) in record {
@@ -61,13 +61,13 @@ fn itoa(i: usize, scratch: &mut String) -> &str {
 }
 
 /// Appends one CSV row, quoting fields that need it (RFC 4180 §2) and ending with CRLF.
-pub fn write_row<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String) {
+pub(crate) fn write_row<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String) {
     write_cells(fields, out);
     out.push_str("\r\n");
 }
 
 /// Appends the cells of a row without its line end, for rows padded later.
-pub fn write_cells<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String) {
+pub(crate) fn write_cells<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut String) {
     for (i, field) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -8,7 +8,7 @@ use crate::protocol::notice::{NoticeCategory, PrivacyNotice};
 use crate::protocol::subject::SubjectRef;
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -23,7 +23,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-pub fn render(
+pub(crate) fn render(
     notice: &PrivacyNotice,
     subject: &SubjectRef,
     now: UnixSeconds,

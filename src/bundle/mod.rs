@@ -2,11 +2,14 @@
 //! one verifier that the CLI, the HTTP API and the wallet SDK share. No server
 //! dependencies; building a bundle from connectors is the gateway's job.
 
-pub mod csv;
-pub mod index_html;
+// The package's CSV and HTML files are written only by the server's export.
+#[cfg(feature = "server")]
+pub(crate) mod csv;
+#[cfg(feature = "server")]
+pub(crate) mod index_html;
 pub mod package;
-pub mod summary;
-pub mod verify;
+mod summary;
+mod verify;
 
 use serde::{Deserialize, Serialize};
 

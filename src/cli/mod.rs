@@ -184,7 +184,7 @@ fn serve(args: &ConfigArgs) -> Result<(), String> {
         let listener = serve::bind(listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let prepared = serve::prepare(loaded, clock, addr).await.map_err(|e| e.to_string())?;
-        tracing::info!(data_dir = %data_dir.display(), store = %backend, kid = prepared.state.gateway.keyring().active_signing().kid(), "gdpr-gateway ready");
+        tracing::info!(data_dir = %data_dir.display(), store = %backend, kid = prepared.gateway().keyring().active_signing().kid(), "gdpr-gateway ready");
         if let Some(token) = &prepared.demo_token {
             tracing::warn!(
                 "DEMO MODE: built-in inventory and demo data (subjects alice and bob); pass --config FILE for real use. \

@@ -14,12 +14,12 @@ use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource
 use crate::{serve, store};
 
 /// Default address of a standalone relay.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
+pub(super) const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 /// Default data directory of a standalone relay.
-pub const DEFAULT_DATA_DIR: &str = "./gdpr-relay-data";
+pub(super) const DEFAULT_DATA_DIR: &str = "./gdpr-relay-data";
 
 #[derive(Debug, Args)]
-pub struct RelayArgs {
+pub(super) struct RelayArgs {
     /// The signed trust list (compact JWS): a file or an http(s) URL, re-read every 5 minutes.
     #[arg(long, env = "GDPR_RELAY_TRUST_LIST", value_name = "FILE_OR_URL")]
     trust_list: String,
@@ -41,7 +41,7 @@ pub struct RelayArgs {
     database_url: Option<String>,
 }
 
-pub fn run(args: RelayArgs) -> Result<(), String> {
+pub(super) fn run(args: RelayArgs) -> Result<(), String> {
     // Loaded before the runtime starts: the loader runs one of its own for URLs.
     let operator_jwks = super::verify_command::load_jwks(&args.operator_jwks)
         .map_err(|e| format!("--operator-jwks {}: {e}", args.operator_jwks))?;

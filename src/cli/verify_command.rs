@@ -18,19 +18,19 @@ use crate::protocol::ErrorCode;
 use crate::protocol::trust_list::{self, TrustList, TrustListError};
 
 /// Largest JWKS read from a file or URL.
-pub const MAX_JWKS_BYTES: u64 = 1024 * 1024;
+pub(super) const MAX_JWKS_BYTES: u64 = 1024 * 1024;
 /// Time limit for fetching a JWKS URL.
-pub const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Where the issuer's keys come from.
-pub enum KeySource<'a> {
+pub(super) enum KeySource<'a> {
     /// A JWKS the verifier pins itself.
     Jwks(&'a str),
     /// A trust list, checked against the operator's pinned JWKS.
     TrustList { list: &'a str, operator_jwks: &'a str },
 }
 
-pub fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> ExitCode {
+pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> ExitCode {
     let (keys, trust_list) = match load_keys(&source) {
         Ok(loaded) => loaded,
         Err(message) => return usage_error(&message),

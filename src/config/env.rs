@@ -3,14 +3,17 @@
 
 use toml::{Table, Value};
 
-pub const ENV_PREFIX: &str = "GDPR_GATEWAY_";
+pub(super) const ENV_PREFIX: &str = "GDPR_GATEWAY_";
 
 /// Variables under our prefix that are not config keys.
 const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "LOG"];
 const NOT_CONFIG_PREFIXES: &[&str] = &["TEST_"];
 
 /// Applies every `GDPR_GATEWAY_*` variable to `table`; returns the names applied.
-pub fn apply(table: &mut Table, vars: impl IntoIterator<Item = (String, String)>) -> Result<Vec<String>, String> {
+pub(super) fn apply(
+    table: &mut Table,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<String>, String> {
     let mut applied = Vec::new();
     let mut vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
     // Deterministic order, so a conflict always reports the same way.

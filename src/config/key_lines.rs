@@ -4,7 +4,7 @@
 use toml_edit::{ImDocument, Item, Table, TableLike, Value};
 
 /// 1-based line of the key at `key_path`, or of the nearest enclosing key or table found.
-pub fn line_of(text: &str, key_path: &str) -> Option<usize> {
+pub(super) fn line_of(text: &str, key_path: &str) -> Option<usize> {
     let doc = ImDocument::parse(text).ok()?;
     let offset = offset_of(doc.as_table(), key_path)?;
     Some(text.get(..offset)?.matches('\n').count() + 1)

@@ -2,9 +2,9 @@
 //! environment variables and command-line flags, checked before anything starts.
 
 pub mod builtin_demo;
-pub mod env;
-pub mod key_lines;
-pub mod secret;
+mod env;
+mod key_lines;
+mod secret;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

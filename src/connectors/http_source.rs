@@ -19,11 +19,11 @@ use crate::config::{HttpAuth, Secret};
 use crate::protocol::subject::SubjectRef;
 
 /// Connection set-up limit, separate from the whole-request timeout.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lifetime assumed for an access token whose response has no `expires_in`.
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+pub(super) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 /// A cached token is renewed this long before it expires.
-pub const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(30);
+pub(super) const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(30);
 
 const NDJSON: &str = "application/x-ndjson";
 

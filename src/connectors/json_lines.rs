@@ -8,7 +8,7 @@ use super::{ConnectorError, MAX_RECORD_BYTES, Record, RecordStream};
 
 /// Decodes `reader` as JSON Lines into records, reading one line at a time; the first
 /// error ends the stream.
-pub fn records<R: AsyncBufRead + Unpin + Send + 'static>(reader: R) -> RecordStream {
+pub(super) fn records<R: AsyncBufRead + Unpin + Send + 'static>(reader: R) -> RecordStream {
     stream::unfold(Some((reader, Vec::new(), 0usize)), |state| async move {
         let (mut reader, mut buf, mut line_no) = state?;
         loop {
@@ -63,7 +63,7 @@ async fn read_line_capped<R: AsyncBufRead + Unpin>(reader: &mut R, buf: &mut Vec
 }
 
 /// Parses one JSON object; anything else is malformed.
-pub fn parse_record(bytes: &[u8]) -> Result<Record, String> {
+pub(super) fn parse_record(bytes: &[u8]) -> Result<Record, String> {
     match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) => Err("a record must be a JSON object".to_owned()),

@@ -1,8 +1,8 @@
 //! Connectors fetch a data subject's records of one category from the system that holds
 //! them. The gateway never stores personal data itself; it streams through.
 
-pub mod file_source;
-pub mod http_source;
+mod file_source;
+mod http_source;
 mod json_lines;
 
 use std::collections::HashMap;
@@ -10,6 +10,9 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
+
+pub use file_source::FileConnector;
+pub use http_source::{HttpConnector, HttpSettings};
 
 use crate::config::SourceConfig;
 use crate::protocol::subject::SubjectRef;

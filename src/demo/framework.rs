@@ -9,9 +9,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::AppState;
 use crate::clock::Clock;
 use crate::config::{DatabaseUrl, Loaded};
+use crate::gateway::Gateway;
 use crate::jose::{Jwks, SigningKeyPair};
 use crate::keys::Keyring;
 use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
@@ -25,7 +25,7 @@ pub const OPERATOR_JWKS_FILE: &str = "operator-jwks.json";
 /// One organisation's running gateway.
 pub struct Organisation {
     pub url: String,
-    pub state: Arc<AppState>,
+    pub gateway: Arc<Gateway>,
     /// The portal token demo mode wrote to its data dir.
     pub portal_token: String,
 }
@@ -95,7 +95,11 @@ pub async fn start(
             Some(path) => read_token(path)?,
             None => String::new(),
         };
-        running.push(Organisation { url: format!("http://{bound}"), state: prepared.state.clone(), portal_token });
+        running.push(Organisation {
+            url: format!("http://{bound}"),
+            gateway: prepared.gateway().clone(),
+            portal_token,
+        });
         gateways.push(tokio::spawn(serve::run(listener, prepared, until(stopped.clone()))));
     }
     Ok(Framework {

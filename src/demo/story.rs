@@ -64,8 +64,8 @@ pub async fn serve(
         .iter()
         .map(|o| {
             json!({
-                "id": o.state.gateway.notice().controller.id,
-                "name": o.state.gateway.notice().controller.name,
+                "id": o.gateway.notice().controller.id,
+                "name": o.gateway.notice().controller.name,
                 "url": o.url,
                 "portal_token": o.portal_token,
             })
@@ -91,8 +91,7 @@ async fn tell(
     clock: Arc<dyn Clock>,
 ) -> Result<Outcome, String> {
     let [from, to] = &framework.organisations[..] else { return Err("the demo needs two organisations".into()) };
-    let (from_name, to_name) =
-        (&from.state.gateway.notice().controller.name, &to.state.gateway.notice().controller.name);
+    let (from_name, to_name) = (&from.gateway.notice().controller.name, &to.gateway.notice().controller.name);
     let io = |e: std::io::Error| e.to_string();
     writeln!(out, "gdpr-gateway demo: two organisations, one relay, one wallet, all on this machine.\n").map_err(io)?;
     writeln!(out, "  {:<34} {}", "relay (sees only ciphertext)", framework.relay_url).map_err(io)?;
@@ -160,7 +159,7 @@ async fn tell(
 
     step(out, 6, "A copy changed by one character is refused before it leaves the phone.")?;
     let tampered = tamper(&bundle.token);
-    let to_id = to.state.gateway.notice().controller.id.clone();
+    let to_id = to.gateway.notice().controller.id.clone();
     match wallet.forward(tampered, to_id.clone(), WAIT_SECS).await {
         Err(e) => writeln!(out, "   Refused: {e}\n").map_err(io)?,
         Ok(_) => return Err("a tampered bundle was accepted".into()),

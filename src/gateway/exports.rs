@@ -172,7 +172,7 @@ impl Gateway {
 }
 
 /// The categories `purpose` allows, narrowed to `requested` when given (in inventory order).
-pub fn select<'a>(
+pub(super) fn select<'a>(
     categories: &'a [Category],
     purpose: Purpose,
     requested: Option<&[String]>,

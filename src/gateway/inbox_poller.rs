@@ -10,11 +10,11 @@ use crate::protocol::relay_wire::{ItemKind, MAX_WAIT_SECS};
 use crate::relay_client::is_transient;
 
 /// First pause after a failed poll; doubles up to [`MAX_BACKOFF`].
-pub const MIN_BACKOFF: Duration = Duration::from_millis(250);
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MIN_BACKOFF: Duration = Duration::from_millis(250);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Polls until `stop` fires.
-pub async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut backoff = MIN_BACKOFF;
     loop {
         if let Err(e) = gateway.expire_overdue().await {

@@ -4,18 +4,22 @@
 //! Nothing here knows axum, the API or the server's composition.
 
 mod caller;
-pub mod export_package;
-pub mod exports;
-pub mod imports;
-pub mod inbox_poller;
-pub mod pairing;
-pub mod qr;
-pub mod wallet_messages;
+mod export_package;
+mod exports;
+mod imports;
+pub(crate) mod inbox_poller;
+mod pairing;
+pub(crate) mod qr;
+mod wallet_messages;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use caller::Caller;
+pub use export_package::PackageError;
+pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
+pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use wallet_messages::MessageError;
 
 use crate::clock::Clock;
 use crate::connectors::Connectors;

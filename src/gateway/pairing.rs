@@ -29,7 +29,7 @@ pub const MAX_CODE_ATTEMPTS: u32 = 3;
 /// Digits in a confirmation code.
 pub const CODE_DIGITS: usize = 6;
 /// With a shared database, how often a pairing's follower re-reads it.
-pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
+pub(super) const SHARED_RECHECK: Duration = Duration::from_secs(2);
 /// Overdue pairings ended per pass of the inbox poller.
 const EXPIRY_BATCH: u32 = 100;
 /// `cty` of a connect token sealed to our own key.

@@ -4,22 +4,22 @@
 use qrcode::{EcLevel, QrCode};
 
 /// Pixels per module in the PNG.
-pub const PNG_MODULE_PX: u32 = 8;
+pub(crate) const PNG_MODULE_PX: u32 = 8;
 /// Light modules around the symbol, as ISO/IEC 18004 asks.
-pub const QUIET_ZONE_MODULES: u32 = 4;
+pub(crate) const QUIET_ZONE_MODULES: u32 = 4;
 /// Smallest side of the SVG, in user units.
-pub const SVG_MIN_SIZE: u32 = 256;
+pub(crate) const SVG_MIN_SIZE: u32 = 256;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot draw the QR code: {0}")]
-pub struct QrError(String);
+pub(crate) struct QrError(String);
 
 fn code(text: &str) -> Result<QrCode, QrError> {
     QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q).map_err(|e| QrError(e.to_string()))
 }
 
 /// An SVG document of `text`.
-pub fn svg(text: &str) -> Result<String, QrError> {
+pub(crate) fn svg(text: &str) -> Result<String, QrError> {
     Ok(code(text)?
         .render::<qrcode::render::svg::Color<'_>>()
         .quiet_zone(true)
@@ -29,7 +29,7 @@ pub fn svg(text: &str) -> Result<String, QrError> {
 
 /// `text` drawn with Unicode half blocks for a terminal, two modules per character cell.
 /// Light modules are the blocks, so the code reads as dark on light on a dark terminal.
-pub fn terminal(text: &str) -> Result<String, QrError> {
+pub(crate) fn terminal(text: &str) -> Result<String, QrError> {
     use qrcode::render::unicode::Dense1x2;
     Ok(code(text)?
         .render::<Dense1x2>()
@@ -40,7 +40,7 @@ pub fn terminal(text: &str) -> Result<String, QrError> {
 }
 
 /// A greyscale PNG of `text`.
-pub fn png(text: &str) -> Result<Vec<u8>, QrError> {
+pub(crate) fn png(text: &str) -> Result<Vec<u8>, QrError> {
     let code = code(text)?;
     let modules = u32::try_from(code.width()).map_err(|e| QrError(e.to_string()))?;
     let colors = code.to_colors();

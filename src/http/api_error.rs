@@ -44,7 +44,7 @@ impl ApiError {
 }
 
 /// The HTTP status of `code`, as declared with it.
-pub fn status(code: ErrorCode) -> StatusCode {
+pub(crate) fn status(code: ErrorCode) -> StatusCode {
     // Every declared status is in 400..=599 (a test walks them all).
     StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }

@@ -10,7 +10,7 @@ use super::ApiError;
 /// A JSON body: `unsupported_media_type` without a JSON content type, `payload_too_large`
 /// over the route's cap, `malformed_body` when it does not parse into `T`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -23,7 +23,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// A query string: `invalid_parameter` when it does not parse into `T`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ApiQuery<T>(pub T);
+pub(crate) struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;

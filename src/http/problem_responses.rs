@@ -12,7 +12,7 @@ use crate::protocol::problem::PROBLEM_CONTENT_TYPE;
 
 /// One response per status among `codes`, described by the codes it carries (in the order
 /// given), each an `application/problem+json` body.
-pub fn responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Response>> {
+pub(crate) fn responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Response>> {
     let mut by_status: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
     for code in codes {
         by_status.entry(code.status()).or_default().push(code.as_str());
@@ -33,7 +33,7 @@ pub fn responses(codes: &[ErrorCode]) -> BTreeMap<String, RefOr<Response>> {
 macro_rules! problems {
     ($name:ident: $($code:ident),+ $(,)?) => {
         #[doc = concat!("Problem answers: ", $(stringify!($code), " ",)+)]
-        pub struct $name;
+        pub(crate) struct $name;
 
         impl utoipa::IntoResponses for $name {
             fn responses() -> std::collections::BTreeMap<

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-pub const HEADER: &str = "x-request-id";
+pub(crate) const HEADER: &str = "x-request-id";
 /// Longest client-supplied request id we adopt.
 const MAX_LEN: usize = 64;
 
@@ -16,11 +16,11 @@ tokio::task_local! {
 }
 
 /// The current request's id; `-` outside a request.
-pub fn current() -> String {
+pub(crate) fn current() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
 }
 
-pub async fn middleware(request: Request, next: Next) -> Response {
+pub(crate) async fn middleware(request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(HEADER)

@@ -2,17 +2,17 @@
 //! what legal basis, for how long, for whom and from where. Everything the gateway tells a
 //! data subject (art. 13–15) is generated from here.
 
-pub mod duration;
-pub mod privacy_notice;
+pub(crate) mod duration;
+pub(crate) mod privacy_notice;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::protocol::gdpr::{Art9Ground, LegalBasis};
-pub use crate::protocol::notice::{Controller, NoticeCategory, PrivacyNotice, Right, SupervisoryAuthority};
-pub use duration::IsoDuration;
+pub(crate) use crate::protocol::gdpr::{Art9Ground, LegalBasis};
+pub(crate) use crate::protocol::notice::{Controller, NoticeCategory, PrivacyNotice, Right};
+pub(crate) use duration::IsoDuration;
 
 /// Longest category or source id; ids become file names and URL segments.
-pub const MAX_ID_LEN: usize = 64;
+pub(crate) const MAX_ID_LEN: usize = 64;
 
 /// One category of personal data in the inventory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +102,7 @@ impl Inventory {
 }
 
 /// Checks an id used as a file name and URL segment.
-pub fn check_id(id: &str) -> Result<(), String> {
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
     if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(ok_char) || id.starts_with('-') {
         return Err(format!(

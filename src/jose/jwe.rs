@@ -228,7 +228,7 @@ fn content_key(shared: &SharedSecret) -> Result<Zeroizing<[u8; 32]>, JweError> {
 }
 
 /// One round of the Concat KDF for a 256-bit key.
-pub fn concat_kdf(z: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+fn concat_kdf(z: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     let mut hash = Sha256::new();
     hash.update(1u32.to_be_bytes());
     hash.update(z);
@@ -240,9 +240,9 @@ pub fn concat_kdf(z: &[u8; 32]) -> Zeroizing<[u8; 32]> {
     Zeroizing::new(hash.finalize().into())
 }
 
-/// X25519 under our JWE policy: the shared secret, or an error for a low-order key.
-/// Exposed so the Wycheproof vectors test exactly what decryption relies on.
-pub fn agree(private: &[u8; 32], public: &[u8; 32]) -> Result<[u8; 32], JweError> {
+/// X25519 under our JWE policy: the shared secret, or an error for a low-order key. The
+/// Wycheproof vectors test it through `jose::danger::agree`.
+pub(crate) fn agree(private: &[u8; 32], public: &[u8; 32]) -> Result<[u8; 32], JweError> {
     let shared = x25519_dalek::StaticSecret::from(*private).diffie_hellman(&PublicKey::from(*public));
     if !shared.was_contributory() {
         return Err(JweError::BadEphemeralKey);

@@ -72,8 +72,9 @@ pub fn sign(key: &SigningKeyPair, typ: &str, payload: &[u8]) -> String {
     sign_with_header(key.signing_key(), &header, payload)
 }
 
-/// Signs with an exact protected header, byte for byte (RFC 8037 A.4 uses `{"alg":"EdDSA"}`).
-pub fn sign_with_header(key: &SigningKey, header_json: &[u8], payload: &[u8]) -> String {
+/// Signs with an exact protected header, byte for byte; outside the crate only through
+/// `jose::danger`, since it signs whatever header it is given.
+pub(crate) fn sign_with_header(key: &SigningKey, header_json: &[u8], payload: &[u8]) -> String {
     let mut out = String::with_capacity((header_json.len() + payload.len()) * 4 / 3 + 100);
     out.push_str(&b64::encode(header_json));
     out.push('.');

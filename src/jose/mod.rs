@@ -2,12 +2,13 @@
 //! thumbprints, key pairs, strict compact JWS, the JWE envelope and request proofs.
 
 pub mod b64;
+pub mod danger;
 pub mod dpop;
 pub mod jwe;
-pub mod jwk;
+pub(crate) mod jwk;
 pub mod jws;
-pub mod keypair;
-pub mod strict_json;
+mod keypair;
+pub(crate) mod strict_json;
 
 pub use jwk::{Curve, Jwks, KeyUse, OkpPublicJwk, PrivateOkpJwk, thumbprint};
 pub use keypair::{EncryptionKeyPair, KeyError, SigningKeyPair};

@@ -18,7 +18,7 @@ pub enum StrictJsonError {
 }
 
 /// Parses `bytes` (which must be UTF-8 JSON) into a `Value`, rejecting duplicate members.
-pub fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     let mut duplicate = None;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let result = StrictSeed { duplicate: &mut duplicate }.deserialize(&mut deserializer).and_then(|value| {
@@ -34,7 +34,7 @@ pub fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
 
 /// Checks that `bytes` is one JSON value without duplicate members, building nothing: for
 /// large documents that are then read into a narrower shape.
-pub fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
+pub(crate) fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
     let mut duplicate = None;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let result =
@@ -47,7 +47,7 @@ pub fn check(bytes: &[u8]) -> Result<(), StrictJsonError> {
 }
 
 /// Parses a JSON object; anything else is `Invalid`.
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, StrictJsonError> {
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, StrictJsonError> {
     match parse(bytes)? {
         Value::Object(map) => Ok(map),
         _ => Err(StrictJsonError::Invalid("expected a JSON object".to_owned())),

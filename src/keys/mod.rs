@@ -2,7 +2,7 @@
 //! wallet messages. Each key is a private JWK in its own 0600 file under `<data_dir>/keys`;
 //! the newest of each kind is active, older ones stay published as verify-only.
 
-pub mod private_file;
+pub(crate) mod private_file;
 
 use std::path::{Path, PathBuf};
 
@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixSeconds;
 use crate::jose::{Curve, EncryptionKeyPair, Jwks, KeyError, PrivateOkpJwk, SigningKeyPair};
-pub use private_file::PrivateFileError;
+pub(crate) use private_file::PrivateFileError;
 
 /// Most key files a keyring reads; rotation beyond this needs old keys pruned.
-pub const MAX_KEYS: usize = 256;
+pub(crate) const MAX_KEYS: usize = 256;
 /// Largest key file read.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
 
@@ -44,7 +44,7 @@ struct KeyFile {
 
 /// One key with its place in the rotation history.
 #[derive(Debug)]
-pub struct Stored<K> {
+pub(crate) struct Stored<K> {
     pub pair: K,
     pub generation: u32,
     pub created_at: UnixSeconds,

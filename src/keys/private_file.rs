@@ -17,7 +17,7 @@ pub enum PrivateFileError {
 }
 
 /// Reads a secret file of at most `limit` bytes after checking that only its owner can read it.
-pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, PrivateFileError> {
+pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>, PrivateFileError> {
     check_mode(path)?;
     let err = |source| PrivateFileError::Read { path: path.to_owned(), source };
     let mut bytes = Vec::new();
@@ -46,7 +46,7 @@ fn check_mode(_path: &Path) -> Result<(), PrivateFileError> {
 
 /// Writes `bytes` to `path` with mode 0600 via a temporary file and a rename, so a crash
 /// never leaves a half-written key and the file is never briefly world-readable.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<(), PrivateFileError> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), PrivateFileError> {
     let err = |source| PrivateFileError::Write { path: path.to_owned(), source };
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
@@ -61,7 +61,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), PrivateFileError> {
 }
 
 /// Creates `dir` (and parents) with mode 0700 when it does not exist.
-pub fn create_dir(dir: &Path) -> Result<(), PrivateFileError> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), PrivateFileError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

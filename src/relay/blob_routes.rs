@@ -26,7 +26,7 @@ use crate::protocol::{ErrorCode, Problem};
 use crate::store::relay_store::BlobInfo;
 
 /// The blob routes; uploads read their body under the relay's own blob cap.
-pub fn router() -> OpenApiRouter<Arc<RelayState>> {
+pub(super) fn router() -> OpenApiRouter<Arc<RelayState>> {
     OpenApiRouter::new()
         .routes(routes!(upload_blob))
         .routes(routes!(download_blob, delete_blob))
@@ -49,7 +49,7 @@ problems!(UploadBlobProblems: InvalidProof, StaleProof, ProofReplayed, Connectio
         UploadBlobProblems
     )
 )]
-pub async fn upload_blob(
+pub(super) async fn upload_blob(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -161,7 +161,7 @@ problems!(DownloadBlobProblems: InvalidProof, StaleProof, ProofReplayed, Connect
         DownloadBlobProblems
     )
 )]
-pub async fn download_blob(
+pub(super) async fn download_blob(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path((id, blob_id)): Path<(String, String)>,
@@ -194,7 +194,7 @@ problems!(DeleteBlobProblems: InvalidProof, StaleProof, ProofReplayed, Connectio
         DeleteBlobProblems
     )
 )]
-pub async fn delete_blob(
+pub(super) async fn delete_blob(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path((id, blob_id)): Path<(String, String)>,

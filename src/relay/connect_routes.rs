@@ -38,7 +38,7 @@ problems!(GetTrustListProblems: TrustListUnavailable);
         GetTrustListProblems
     )
 )]
-pub async fn get_trust_list(State(state): State<Arc<RelayState>>) -> Result<Response, ApiError> {
+pub(super) async fn get_trust_list(State(state): State<Arc<RelayState>>) -> Result<Response, ApiError> {
     let loaded = state.trust_list()?;
     Ok(([(header::CONTENT_TYPE, crate::bundle::JWT_MEDIA_TYPE)], loaded.token.clone()).into_response())
 }
@@ -49,14 +49,14 @@ pub async fn get_trust_list(State(state): State<Arc<RelayState>>) -> Result<Resp
     get, path = "/v1/operator-jwks", tag = "relay",
     responses((status = 200, description = "JWKS of the operator's Ed25519 keys", body = Object))
 )]
-pub async fn get_operator_jwks(State(state): State<Arc<RelayState>>) -> Json<crate::jose::Jwks> {
+pub(super) async fn get_operator_jwks(State(state): State<Arc<RelayState>>) -> Json<crate::jose::Jwks> {
     Json(state.trust.operator_jwks())
 }
 
 /// The `op` pin a connect link may carry, passed on to the app link.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ConnectPageQuery {
+pub(super) struct ConnectPageQuery {
     /// Thumbprint of the trust list operator's key.
     pub op: Option<String>,
 }
@@ -73,7 +73,7 @@ problems!(ShowConnectPageProblems: InvalidParameter);
         ShowConnectPageProblems
     )
 )]
-pub async fn show_connect_page(
+pub(super) async fn show_connect_page(
     State(state): State<Arc<RelayState>>,
     Path(token): Path<String>,
     ApiQuery(query): ApiQuery<ConnectPageQuery>,
@@ -116,7 +116,7 @@ problems!(RegisterConnectTokenProblems: MalformedBody, InvalidParameter, Invalid
         RegisterConnectTokenProblems
     )
 )]
-pub async fn register_connect_token(
+pub(super) async fn register_connect_token(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     ApiJson(body): ApiJson<RegisterToken>,
@@ -154,7 +154,7 @@ problems!(RedeemConnectTokenProblems: MalformedBody, InvalidParameter, InvalidPr
         RedeemConnectTokenProblems
     )
 )]
-pub async fn redeem_connect_token(
+pub(super) async fn redeem_connect_token(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
@@ -213,7 +213,7 @@ problems!(OpenConnectionProblems: MalformedBody, InvalidParameter, InvalidProof,
         OpenConnectionProblems
     )
 )]
-pub async fn open_connection(
+pub(super) async fn open_connection(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
@@ -331,7 +331,7 @@ problems!(GetConnectionProblems: InvalidProof, StaleProof, ProofReplayed, Connec
         GetConnectionProblems
     )
 )]
-pub async fn get_connection(
+pub(super) async fn get_connection(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -352,7 +352,7 @@ problems!(RevokeRelayConnectionProblems: InvalidProof, StaleProof, ProofReplayed
         RevokeRelayConnectionProblems
     )
 )]
-pub async fn revoke_relay_connection(
+pub(super) async fn revoke_relay_connection(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,

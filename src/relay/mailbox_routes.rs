@@ -43,7 +43,7 @@ problems!(PostMessageProblems: InvalidProof, StaleProof, ProofReplayed, Connecti
         PostMessageProblems
     )
 )]
-pub async fn post_message(
+pub(super) async fn post_message(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -87,7 +87,7 @@ fn too_large() -> ApiError {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct Wait {
+pub(super) struct Wait {
     /// Seconds to wait for an item when the mailbox is empty (0 to 30, default 0).
     pub wait: Option<u64>,
 }
@@ -168,7 +168,7 @@ problems!(ListMessagesProblems: InvalidParameter, InvalidProof, StaleProof, Proo
         ListMessagesProblems
     )
 )]
-pub async fn list_messages(
+pub(super) async fn list_messages(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -191,7 +191,7 @@ problems!(PollInboxProblems: InvalidParameter, InvalidProof, StaleProof, ProofRe
         PollInboxProblems
     )
 )]
-pub async fn poll_inbox(
+pub(super) async fn poll_inbox(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     ApiQuery(wait): ApiQuery<Wait>,
@@ -215,7 +215,7 @@ problems!(StreamMessagesProblems: InvalidProof, StaleProof, ProofReplayed, Conne
         StreamMessagesProblems
     )
 )]
-pub async fn stream_messages(
+pub(super) async fn stream_messages(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -285,7 +285,7 @@ problems!(AckMessageProblems: InvalidProof, StaleProof, ProofReplayed, Connectio
         AckMessageProblems
     )
 )]
-pub async fn ack_message(
+pub(super) async fn ack_message(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
     Path((id, message_id)): Path<(String, String)>,

@@ -5,11 +5,11 @@
 //! under `/relay` by `serve`. The gateway never imports this module: it talks to any relay
 //! through `relay_client`.
 
-pub mod blob_routes;
-pub mod connect_routes;
-pub mod mailbox_routes;
-pub mod proof;
-pub mod rate_limit;
+mod blob_routes;
+mod connect_routes;
+mod mailbox_routes;
+mod proof;
+mod rate_limit;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,18 +16,18 @@ use crate::protocol::trust_list::Entry;
 
 /// The key that signed this request's proof.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(super) struct Caller {
     pub key: OkpPublicJwk,
 }
 
 impl Caller {
     /// The RFC 7638 thumbprint of the caller's key.
-    pub fn jkt(&self) -> &str {
+    pub(super) fn jkt(&self) -> &str {
         &self.key.kid
     }
 
     /// The controller this key belongs to, by the trust list in force.
-    pub fn controller(&self, state: &RelayState) -> Result<Entry, ApiError> {
+    pub(super) fn controller(&self, state: &RelayState) -> Result<Entry, ApiError> {
         let trust = state.trust_list()?;
         trust
             .controller_with_key(self.jkt())

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use crate::clock::UnixSeconds;
 
 /// Most keys tracked at once, so a flood of addresses cannot grow memory without bound.
-pub const MAX_TRACKED_KEYS: usize = 100_000;
+pub(super) const MAX_TRACKED_KEYS: usize = 100_000;
 
 /// `limit` requests per `window_secs` for each key.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ impl RateLimiter {
 
 /// The rate-limit key of a client address: IPv4 as is, IPv6 by its /64, since one host
 /// commonly holds a whole /64.
-pub fn address_key(ip: std::net::IpAddr) -> String {
+pub(super) fn address_key(ip: std::net::IpAddr) -> String {
     match ip {
         std::net::IpAddr::V4(v4) => v4.to_string(),
         std::net::IpAddr::V6(v6) => {

@@ -3,7 +3,7 @@
 //! with `$N` SQL that both backends run. A new table group adds a migration per backend
 //! and a `*_store.rs` here, tested on both (`tests/it/store.rs`).
 
-pub mod db;
+pub(crate) mod db;
 pub mod export_store;
 pub mod import_store;
 mod migrations;

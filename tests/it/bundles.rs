@@ -50,7 +50,7 @@ async fn access_bundle_holds_every_category_with_its_art15_information() {
     let header: Value = serde_json::from_slice(&b64::decode(token.split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(
         header,
-        json!({"alg": "EdDSA", "kid": gw.state.gateway.keyring().active_signing().kid(), "typ": "gdpr-bundle+jwt"})
+        json!({"alg": "EdDSA", "kid": gw.gateway.keyring().active_signing().kid(), "typ": "gdpr-bundle+jwt"})
     );
     let c = claims(&token);
     assert_eq!((c["iss"].as_str(), c["sub"].as_str()), (Some("https://demo.gdpr-gateway.example"), Some("alice")));
@@ -138,7 +138,7 @@ async fn every_export_is_recorded_without_contents() {
     assert_eq!(entry["id"], claims(&token)["jti"]);
     assert_eq!((entry["client_id"].as_str(), entry["purpose"].as_str()), (Some("demo-portal"), Some("portability")));
     assert_eq!(entry["categories"], json!(["contact"]));
-    assert_eq!(entry["kid"], gw.state.gateway.keyring().active_signing().kid());
+    assert_eq!(entry["kid"], gw.gateway.keyring().active_signing().kid());
     assert!(!list.to_string().contains("alice@example.org"));
 }
 
@@ -155,18 +155,18 @@ async fn verify_endpoint_accepts_ours_and_names_each_failure() {
     let other = gdpr_gateway::jose::SigningKeyPair::generate();
     let foreign = gdpr_gateway::bundle::sign_jwt(&serde_json::from_value(claims(&token)).unwrap(), &other).unwrap();
     let resign = |header: &str| {
-        gdpr_gateway::jose::jws::sign_with_header(
-            gw.state.gateway.keyring().active_signing().signing_key(),
+        gdpr_gateway::jose::danger::sign_with_header(
+            gw.gateway.keyring().active_signing().signing_key(),
             header.as_bytes(),
             &b64::decode(p).unwrap(),
         )
     };
-    let kid = gw.state.gateway.keyring().active_signing().kid().to_owned();
+    let kid = gw.gateway.keyring().active_signing().kid().to_owned();
     let payload_with_dup = {
         let json = String::from_utf8(b64::decode(p).unwrap()).unwrap();
         let dup = json.replacen("{\"iss\":", "{\"sub\":\"mallory\",\"iss\":", 1);
-        gdpr_gateway::jose::jws::sign_with_header(
-            gw.state.gateway.keyring().active_signing().signing_key(),
+        gdpr_gateway::jose::danger::sign_with_header(
+            gw.gateway.keyring().active_signing().signing_key(),
             &b64::decode(h).unwrap(),
             dup.as_bytes(),
         )
@@ -227,7 +227,7 @@ async fn verify_command_reports_and_exits_by_outcome() {
     for expected in [
         "https://demo.gdpr-gateway.example",
         "bob",
-        gw.state.gateway.keyring().active_signing().kid(),
+        gw.gateway.keyring().active_signing().kid(),
         "2026-11-22T00:00:00Z",
         "contracts",
         "1 record",
@@ -404,7 +404,7 @@ async fn tampering_with_any_file_of_a_package_is_caught_and_named() {
 #[tokio::test]
 async fn oversized_zip_bodies_are_refused_while_streaming() {
     let gw = TestGateway::demo().await;
-    let oversized = vec![0u8; gdpr_gateway::api::verify_route::MAX_VERIFY_ZIP_BYTES + 1];
+    let oversized = vec![0u8; gdpr_gateway::serve::MAX_VERIFY_ZIP_BYTES + 1];
     assert_problem(verify_zip_http(&gw, oversized).await, 413, "payload_too_large").await;
 }
 
@@ -434,8 +434,8 @@ async fn verify_command_takes_issuer_keys_from_a_signed_trust_list() {
         controllers: vec![Entry {
             id: id.into(),
             name: "Demo".into(),
-            jwks: gw.state.gateway.keyring().jwks(),
-            encryption_jwks: gw.state.gateway.keyring().encryption_jwks(),
+            jwks: gw.gateway.keyring().jwks(),
+            encryption_jwks: gw.gateway.keyring().encryption_jwks(),
             import_endpoint: None,
             token_endpoint: None,
         }],

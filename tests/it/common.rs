@@ -3,10 +3,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use gdpr_gateway::api::AppState;
 use gdpr_gateway::clock::{Clock, ManualClock};
 use gdpr_gateway::config::builtin_demo as demo;
 use gdpr_gateway::config::{self, DatabaseUrl, Origin, Overrides};
+use gdpr_gateway::gateway::Gateway;
 use gdpr_gateway::serve;
 use tokio::sync::oneshot;
 
@@ -46,7 +46,7 @@ pub const T0: u64 = 1_795_305_600;
 pub struct TestGateway {
     pub url: String,
     pub token: String,
-    pub state: Arc<AppState>,
+    pub gateway: Arc<Gateway>,
     /// The embedded relay's state, to look inside it.
     pub relay: Arc<gdpr_gateway::relay::RelayState>,
     pub clock: ManualClock,
@@ -89,7 +89,7 @@ impl TestGateway {
         let token = std::fs::read_to_string(dir.path().join(demo::TOKEN_FILE)).unwrap().trim().to_owned();
         let url = format!("http://{bound}");
         let (tx, rx) = oneshot::channel::<()>();
-        let state = prepared.state.clone();
+        let gateway = prepared.gateway().clone();
         let relay = prepared.relay.clone().expect("the demo runs the embedded relay");
         tokio::spawn(serve::run(listener, prepared, async move {
             let _ = rx.await;
@@ -97,7 +97,7 @@ impl TestGateway {
         Self {
             url,
             token,
-            state,
+            gateway,
             relay,
             clock: manual,
             dir: dir.path().to_owned(),

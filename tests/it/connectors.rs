@@ -14,9 +14,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{StreamExt, TryStreamExt};
 use gdpr_gateway::config::{HttpAuth, Secret};
-use gdpr_gateway::connectors::file_source::FileConnector;
-use gdpr_gateway::connectors::http_source::{HttpConnector, HttpSettings};
-use gdpr_gateway::connectors::{Connector, ConnectorError, MAX_RECORD_BYTES, Record};
+
+use gdpr_gateway::connectors::{
+    Connector, ConnectorError, FileConnector, HttpConnector, HttpSettings, MAX_RECORD_BYTES, Record,
+};
 use gdpr_gateway::protocol::subject::SubjectRef;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

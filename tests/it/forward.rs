@@ -173,17 +173,14 @@ async fn a_bundle_downloaded_at_one_organisation_is_forwarded_and_imported_at_an
     let alice = pair(a, &wallet, "alice").await;
 
     let catalogue = wallet.catalogue(alice.clone(), WAIT).await.unwrap();
-    assert_eq!(catalogue.controller_id, a.state.gateway.notice().controller.id);
-    assert_eq!(catalogue.categories.len(), a.state.gateway.notice().categories.len());
+    assert_eq!(catalogue.controller_id, a.gateway.notice().controller.id);
+    assert_eq!(catalogue.categories.len(), a.gateway.notice().categories.len());
     assert!(catalogue.categories.iter().any(|c| c.id == "medical_priority" && c.special_category));
 
     let bundle = wallet.request_export(alice.clone(), Purpose::Portability, None, WAIT).await.unwrap();
-    assert_eq!(
-        (bundle.issuer.as_str(), bundle.subject.as_str()),
-        (a.state.gateway.notice().controller.id.as_str(), "alice")
-    );
+    assert_eq!((bundle.issuer.as_str(), bundle.subject.as_str()), (a.gateway.notice().controller.id.as_str(), "alice"));
 
-    let b_id = b.state.gateway.notice().controller.id.clone();
+    let b_id = b.gateway.notice().controller.id.clone();
     let receipt = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
     assert_eq!(receipt.controller_id, b_id);
     let listed = imports(b).await;
@@ -203,7 +200,7 @@ async fn a_bundle_downloaded_at_one_organisation_is_forwarded_and_imported_at_an
         .unwrap();
     assert_eq!(detail["bundle"], bundle.token.as_str(), "stored byte for byte, signature intact");
     // Whoever holds the import can check it with the issuer's published keys alone.
-    assert!(bundle::verify_jwt(bundle.token.as_bytes(), &a.state.gateway.keyring().jwks()).is_ok());
+    assert!(bundle::verify_jwt(bundle.token.as_bytes(), &a.gateway.keyring().jwks()).is_ok());
 
     // The same bundle again names the first import; nothing is stored twice.
     let again = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
@@ -226,7 +223,7 @@ async fn forwards_that_cannot_be_trusted_are_refused_and_nothing_is_stored() {
     let wallet = orgs.wallet("wallet");
     let alice = pair(a, &wallet, "alice").await;
     let bundle = wallet.request_export(alice.clone(), Purpose::Access, None, WAIT).await.unwrap();
-    let b_id = b.state.gateway.notice().controller.id.clone();
+    let b_id = b.gateway.notice().controller.id.clone();
 
     // An organisation outside the trust list: the relay has no such controller.
     let unknown = wallet.forward(bundle.token.clone(), "https://nobody.example".into(), WAIT).await.unwrap_err();
@@ -252,7 +249,7 @@ async fn forwards_that_cannot_be_trusted_are_refused_and_nothing_is_stored() {
 
     // Signed by a key no organisation of the trust list holds, claiming A as issuer.
     let forger = SigningKeyPair::generate();
-    let mut claims = bundle::verify_jwt(bundle.token.as_bytes(), &a.state.gateway.keyring().jwks()).unwrap().claims;
+    let mut claims = bundle::verify_jwt(bundle.token.as_bytes(), &a.gateway.keyring().jwks()).unwrap().claims;
     claims.jti = "forged".into();
     let forged = bundle::sign_jwt(&claims, &forger).unwrap();
     match wallet.forward(forged, b_id.clone(), WAIT).await.unwrap_err() {
@@ -381,11 +378,10 @@ async fn a_bundle_larger_than_a_message_travels_as_a_blob_both_ways() {
 
     let bundle = wallet.request_export(carol.clone(), Purpose::Portability, None, WAIT).await.unwrap();
     assert!(!message::bundle_fits(bundle.token.len()), "{} bytes should not fit a message", bundle.token.len());
-    let verified = bundle::verify_jwt(bundle.token.as_bytes(), &a.state.gateway.keyring().jwks()).unwrap();
+    let verified = bundle::verify_jwt(bundle.token.as_bytes(), &a.gateway.keyring().jwks()).unwrap();
     assert_eq!(verified.claims.bundle.categories[0].records.len(), records);
 
-    let receipt =
-        wallet.forward(bundle.token.clone(), b.state.gateway.notice().controller.id.clone(), WAIT).await.unwrap();
+    let receipt = wallet.forward(bundle.token.clone(), b.gateway.notice().controller.id.clone(), WAIT).await.unwrap();
     let detail: Value = portal(b, Method::GET, &format!("/v1/imports/{}", receipt.import_id))
         .send()
         .await
@@ -421,7 +417,7 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
     let bundle = wallet.request_export(carol, Purpose::Access, None, WAIT).await.unwrap();
 
     // A wallet that lies about the hash of the blob it uploaded.
-    let unchecked = UncheckedWallet::open(&orgs, &b.state.gateway.notice().controller.id).await;
+    let unchecked = UncheckedWallet::open(&orgs, &b.gateway.notice().controller.id).await;
     let (client, connection) = (&unchecked.client, &unchecked.opened.connection_id);
     let mut blob =
         gdpr_gateway::relay_client::blob_transfer::send(client, connection, bundle.token.into_bytes()).await.unwrap();
@@ -483,7 +479,7 @@ async fn large_data_comes_as_a_zip_package_streamed_to_a_file_and_verified_there
     );
     // Checked again here with the issuer's published keys alone, as any verifier would.
     let file = std::fs::File::open(&path).unwrap();
-    let verified = bundle::package::verify_package(file, &a.state.gateway.keyring().jwks(), &mut |_| {}).unwrap();
+    let verified = bundle::package::verify_package(file, &a.gateway.keyring().jwks(), &mut |_| {}).unwrap();
     assert_eq!(verified.claims.package.categories[0].records, records);
     let register: Value =
         portal(a, Method::GET, "/v1/subjects/carol/exports").send().await.unwrap().json().await.unwrap();
@@ -503,7 +499,7 @@ async fn garbage_and_replays_are_refused_with_a_reason_and_revocations_arrive_as
     let alice = pair(a, &wallet, "alice").await;
     // The organisation's side of the relay, as a controller: whatever it posts reaches
     // the wallet's mailbox, so it stands in for a hostile or broken sender.
-    let controller = &a.state.gateway.relay();
+    let controller = &a.gateway.relay();
     let not_a_message = gdpr_gateway::jose::jwe::encrypt(
         &orgs.framework.relay.trust.current().unwrap().list.controllers[0].encryption_jwks.keys[0],
         "gdpr-msg+jwt",

@@ -31,7 +31,7 @@ async fn jwks_publishes_public_signing_keys_only() {
     );
     assert!(key.get("d").is_none() && !text.contains("\"d\""));
     assert_eq!(key["kid"], thumbprint(Curve::Ed25519, key["x"].as_str().unwrap()));
-    assert_eq!(key["kid"], gw.state.gateway.keyring().active_signing().kid());
+    assert_eq!(key["kid"], gw.gateway.keyring().active_signing().kid());
 }
 
 #[tokio::test]
@@ -134,10 +134,10 @@ async fn export_register_lists_newest_first_with_validated_parameters() {
             purpose: "access".into(),
             format: "jwt".into(),
             categories: vec!["contact".into(), "payments".into()],
-            kid: gw.state.gateway.keyring().active_signing().kid().into(),
+            kid: gw.gateway.keyring().active_signing().kid().into(),
             created_at: T0 + i as u64,
         };
-        gw.state.gateway.record_export(&export).await.unwrap();
+        gw.gateway.record_export(&export).await.unwrap();
     }
     let list: serde_json::Value =
         gw.portal_get("/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();

@@ -117,7 +117,7 @@ async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
     let events = tokio::spawn(events(stream));
 
     let wallet = Wallet::connect(&gw, uri).await.unwrap();
-    assert_eq!(wallet.connected.controller.id, gw.state.gateway.notice().controller.id);
+    assert_eq!(wallet.connected.controller.id, gw.gateway.notice().controller.id);
     let code = code_of(&wallet, &gw).await;
     assert_eq!(code.len(), 6);
     let scanned = status(&gw, &id).await;

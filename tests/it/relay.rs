@@ -154,7 +154,7 @@ async fn the_relay_stores_no_plaintext_and_no_subject() {
     let wallet = paired_wallet(&gw).await;
     // Leave one message from each side in the mailboxes.
     wallet.client.post(wallet.id(), &envelope(&wallet)).await.unwrap();
-    let (bodies, everything) = match &gw.state.gateway.db() {
+    let (bodies, everything) = match &gw.gateway.db() {
         Db::Sqlite(pool) => (
             sqlx::query_scalar(BODIES).fetch_all(pool).await.unwrap(),
             sqlx::query_scalar(EVERYTHING).fetch_all(pool).await.unwrap(),
@@ -186,9 +186,9 @@ async fn the_trust_list_names_this_gateway_and_verifies_under_the_operator_key()
     let operator = gdpr_gateway::serve::operator_key(&gw.dir.join(gdpr_gateway::serve::OPERATOR_KEY_FILE)).unwrap();
     let pinned = Jwks { keys: vec![operator.public_jwk().clone()] };
     let list = TrustList::verify(token.as_bytes(), &pinned, gw.clock.now()).unwrap();
-    let entry = list.controller(&gw.state.gateway.notice().controller.id).unwrap();
-    assert_eq!(entry.jwks, gw.state.gateway.keyring().jwks());
-    assert_eq!(entry.encryption_jwks, gw.state.gateway.keyring().encryption_jwks());
+    let entry = list.controller(&gw.gateway.notice().controller.id).unwrap();
+    assert_eq!(entry.jwks, gw.gateway.keyring().jwks());
+    assert_eq!(entry.encryption_jwks, gw.gateway.keyring().encryption_jwks());
     let page = gw.get(&format!("/relay/c/{}", "A".repeat(43))).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("gdpr-wallet://connect?relay="));
     let bad = gw.get("/relay/c/short").send().await.unwrap();
@@ -202,7 +202,7 @@ async fn the_event_stream_delivers_items_then_revocation_and_lets_go() {
     use futures_util::StreamExt;
     let gw = TestGateway::demo().await;
     let wallet = paired_wallet(&gw).await;
-    let controller_key = Arc::new(gw.state.gateway.keyring().active_signing().clone());
+    let controller_key = Arc::new(gw.gateway.keyring().active_signing().clone());
     let controller = RelayClient::new(&relay_url(&gw), controller_key, Arc::new(gw.clock.clone())).unwrap();
     let sealed = |text: &str| jwe::encrypt(wallet.encryption.public_jwk(), "gdpr-msg+jwt", text.as_bytes()).unwrap();
     let first = controller.post(wallet.id(), &sealed("one")).await.unwrap();

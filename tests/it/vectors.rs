@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use gdpr_gateway::jose::jws::{self, JwsError, Policy};
-use gdpr_gateway::jose::{Jwks, SigningKeyPair};
+use gdpr_gateway::jose::{Jwks, SigningKeyPair, danger};
 use serde_json::Value;
 
 fn vectors(file: &str) -> Value {
@@ -101,7 +101,6 @@ fn wycheproof_jws_header_attacks_are_rejected_by_header_rules() {
 /// all-zero ones (low-order public keys), which are refused.
 #[test]
 fn wycheproof_x25519_agreement_refuses_zero_secrets() {
-    use gdpr_gateway::jose::jwe;
     let doc = vectors("wycheproof/x25519_test.json");
     let (mut agreed, mut refused) = (0, 0);
     for group in doc["testGroups"].as_array().unwrap() {
@@ -109,7 +108,7 @@ fn wycheproof_x25519_agreement_refuses_zero_secrets() {
             let private: [u8; 32] = hex(&test["private"]).try_into().unwrap();
             let public: [u8; 32] = hex(&test["public"]).try_into().unwrap();
             let shared = hex(&test["shared"]);
-            match jwe::agree(&private, &public) {
+            match danger::agree(&private, &public) {
                 Ok(ours) => {
                     assert_eq!(ours.as_slice(), shared, "tcId {}", test["tcId"]);
                     agreed += 1;
@@ -135,7 +134,7 @@ fn wycheproof_x25519_jwk_invalid_keys_refused() {
             let public: Result<OkpPublicJwk, _> = serde_json::from_value(with_kid(&test["public"]));
             let key = public.ok().and_then(|jwk| jwe::x25519_public(&jwk).ok());
             let private = gdpr_gateway::jose::b64::decode_array::<32>(test["private"]["d"].as_str().unwrap()).unwrap();
-            let outcome = key.ok_or(()).and_then(|k| jwe::agree(&private, k.as_bytes()).map_err(|_| ()));
+            let outcome = key.ok_or(()).and_then(|k| danger::agree(&private, k.as_bytes()).map_err(|_| ()));
             match test["result"].as_str().unwrap() {
                 "invalid" => {
                     assert!(outcome.is_err(), "tcId {} accepted an invalid key", test["tcId"]);
