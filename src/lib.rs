@@ -47,3 +47,6 @@ pub mod serve;
 pub mod store;
 #[cfg(feature = "server")]
 mod trust;
+/// The API's request and response bodies.
+#[cfg(feature = "server")]
+pub use api::views;

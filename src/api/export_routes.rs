@@ -7,30 +7,19 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use tokio::sync::mpsc;
-use utoipa::ToSchema;
 
 use super::AppState;
 use super::portal_auth::PortalClient;
 use super::subject_routes::SubjectPath;
+use super::views::{ExportRequest, Format};
 use crate::bundle::package::WriteError;
-use crate::bundle::{self, Purpose};
+use crate::bundle::{self};
 use crate::gateway::ExportRequest as DomainRequest;
 use crate::gateway::PackageError;
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson};
 use crate::protocol::message::BundleForm;
-
-/// The bundle's form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// A compact JWS (`application/jwt`).
-    Jwt,
-    /// A BagIt zip package with `signature.jwt` (`application/zip`).
-    Zip,
-}
 
 impl From<Format> for BundleForm {
     fn from(format: Format) -> Self {
@@ -39,16 +28,6 @@ impl From<Format> for BundleForm {
             Format::Zip => Self::Zip,
         }
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExportRequest {
-    pub format: Format,
-    pub purpose: Purpose,
-    /// Category ids; all the purpose allows when absent.
-    #[serde(default)]
-    pub categories: Option<Vec<String>>,
 }
 
 problems!(CreateExportProblems: InvalidParameter, MalformedBody, MissingBearerToken, InvalidBearerToken, SubjectNotFound, CategoryNotFound, UnsupportedMediaType, CategoryNotPortable, BundleTooLarge, UpstreamUnavailable);

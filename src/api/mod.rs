@@ -9,6 +9,7 @@ pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
 pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
+pub mod views;
 
 use std::sync::Arc;
 

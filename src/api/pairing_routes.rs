@@ -11,12 +11,11 @@ use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::AppState;
 use super::portal_auth::PortalClient;
 use super::subject_routes::SubjectPath;
+use super::views::{ConfirmCode, ConnectionList, ConnectionView, CreatePairing, PairingView};
 use crate::clock::rfc3339;
 use crate::gateway::{MAX_CODE_ATTEMPTS, PairingError};
 use crate::http::ApiError;
@@ -26,41 +25,6 @@ use crate::store::pairing_store::{Connection, Pairing, PairingState};
 
 /// Most connections one listing returns.
 pub(crate) const MAX_CONNECTIONS_LISTED: u32 = 100;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreatePairing {
-    /// The organisation's reference for the logged-in customer.
-    pub subject_ref: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ConfirmCode {
-    /// The 6 digits the wallet shows.
-    pub code: String,
-}
-
-/// A pairing as the portal sees it.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct PairingView {
-    pub pairing_id: String,
-    pub subject_ref: String,
-    pub state: PairingState,
-    /// What the QR code encodes; present while the pairing is `pending`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connect_uri: Option<String>,
-    pub qr_svg_url: String,
-    pub qr_png_url: String,
-    pub events_url: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    /// Codes that may still be tried.
-    pub attempts_left: u32,
-    /// Set once a wallet has scanned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub connection_id: Option<String>,
-}
 
 fn view(state: &AppState, pairing: &Pairing, connect_uri: Option<String>) -> PairingView {
     let base = format!("{}/v1/pairings/{}", state.public_url, pairing.id);
@@ -250,20 +214,6 @@ pub(crate) async fn stream_pairing_events(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-/// A wallet connection of the subject.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ConnectionView {
-    pub connection_id: String,
-    /// `active` or `revoked`.
-    pub state: String,
-    /// The wallet's key thumbprint for this connection: how the organisation knows it.
-    pub wallet_kid: String,
-    /// RFC 3339.
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
-}
-
 impl From<Connection> for ConnectionView {
     fn from(c: Connection) -> Self {
         Self {
@@ -274,11 +224,6 @@ impl From<Connection> for ConnectionView {
             revoked_at: c.revoked_at.map(rfc3339),
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ConnectionList {
-    pub connections: Vec<ConnectionView>,
 }
 
 problems!(ListConnectionsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken);

@@ -8,12 +8,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::AppState;
+use super::views::{Discovery, Endpoints, Health};
 use crate::http::ApiError;
-use crate::inventory::PrivacyNotice;
 use crate::jose::Jwks;
 
 pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -21,16 +19,10 @@ const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
 /// Keys rotate rarely and old ones stay published, so clients may cache briefly.
 const KEYS_CACHE_CONTROL: &str = "public, max-age=300";
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Health {
-    /// `ok` or `ready`.
-    pub status: &'static str,
-}
-
 /// Liveness: the process answers HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "public", responses((status = 200, body = Health)))]
 pub(crate) async fn get_health() -> Json<Health> {
-    Json(Health { status: "ok" })
+    Json(Health { status: "ok".to_owned() })
 }
 
 problems!(GetReadinessProblems: StoreUnavailable);
@@ -45,7 +37,7 @@ problems!(GetReadinessProblems: StoreUnavailable);
 )]
 pub(crate) async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     state.gateway.ping().await?;
-    Ok(Json(Health { status: "ready" }))
+    Ok(Json(Health { status: "ready".to_owned() }))
 }
 
 /// Metrics in the OpenMetrics text format, which Prometheus scrapes.
@@ -65,29 +57,6 @@ pub(crate) async fn get_metrics(State(state): State<Arc<AppState>>) -> impl Into
 )]
 pub(crate) async fn get_jwks(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     ([(CONTENT_TYPE, JWKS_CONTENT_TYPE), (CACHE_CONTROL, KEYS_CACHE_CONTROL)], Json(state.gateway.keyring().jwks()))
-}
-
-/// Where this gateway's APIs are.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Endpoints {
-    /// Base URL of the integrator API (`/v1`).
-    pub gateway: String,
-    pub jwks_uri: String,
-    /// The trust framework relay this controller uses, if configured.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub relay: Option<String>,
-}
-
-/// The discovery document.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Discovery {
-    /// Controller id (an https URL).
-    pub id: String,
-    pub name: String,
-    pub endpoints: Endpoints,
-    /// X25519 keys wallets encrypt messages to, active key first.
-    pub encryption_jwks: Jwks,
-    pub privacy_notice: PrivacyNotice,
 }
 
 /// Who this controller is, where its APIs are, and its privacy notice generated from the

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::portal_auth::PortalClient;
+use super::views::{ExportEntry, ExportList, Page};
 use crate::clock::rfc3339;
 use crate::http::{ApiError, ApiQuery};
 use crate::protocol::ErrorCode;
@@ -32,30 +31,6 @@ impl FromRequestParts<Arc<AppState>> for SubjectPath {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct Page {
-    /// At most this many entries, newest first (1 to 1000, default 100).
-    pub limit: Option<u32>,
-}
-
-/// One download of a subject's data, as recorded in the export register.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ExportEntry {
-    /// The bundle id (`jti`).
-    pub id: String,
-    pub client_id: String,
-    /// `access` or `portability`.
-    pub purpose: String,
-    /// `jwt` or `zip`.
-    pub format: String,
-    pub categories: Vec<String>,
-    /// The key that signed the bundle.
-    pub kid: String,
-    /// RFC 3339.
-    pub created_at: String,
-}
-
 impl From<ExportRecord> for ExportEntry {
     fn from(e: ExportRecord) -> Self {
         Self {
@@ -68,11 +43,6 @@ impl From<ExportRecord> for ExportEntry {
             created_at: rfc3339(e.created_at),
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ExportList {
-    pub exports: Vec<ExportEntry>,
 }
 
 problems!(ListExportsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, StoreUnavailable);

@@ -8,12 +8,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use futures_util::StreamExt;
-use serde::Serialize;
 use tokio::io::AsyncWriteExt;
-use utoipa::ToSchema;
 
 use super::AppState;
-use crate::bundle::{self, CategorySummary, Summary, package};
+use super::views::Verification;
+use crate::bundle::{self, Summary, package};
 use crate::clock::rfc3339;
 use crate::http::ApiError;
 use crate::protocol::ErrorCode;
@@ -21,19 +20,6 @@ use crate::protocol::ErrorCode;
 /// Largest zip package `POST /v1/verify` accepts; larger ones can be checked offline with
 /// `gdpr-gateway verify`.
 pub const MAX_VERIFY_ZIP_BYTES: usize = 256 * 1024 * 1024;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Verification {
-    /// Always `true`; failures are problem responses.
-    pub valid: bool,
-    pub issuer: String,
-    pub kid: String,
-    /// RFC 3339.
-    pub issued_at: String,
-    pub subject: String,
-    pub bundle_id: String,
-    pub categories: Vec<CategorySummary>,
-}
 
 problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch);
 

@@ -8,7 +8,7 @@ use crate::store::db::{Db, on_db};
 use crate::store::{StoreError, to_i64, to_u64};
 
 /// Where a pairing is in its life (`docs/protocol.md` § State machines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PairingState {

@@ -7,77 +7,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gdpr_gateway::bundle::{self, Purpose};
-use gdpr_gateway::clock::{Clock, ManualClock};
-use gdpr_gateway::config::{self, Origin, Overrides};
-use gdpr_gateway::demo::framework::{self, Framework, Organisation};
+use gdpr_gateway::clock::Clock;
 use gdpr_gateway::jose::{EncryptionKeyPair, SigningKeyPair};
 use gdpr_gateway::protocol::message::{self, Body, Message};
 use gdpr_gateway::protocol::relay_wire::OpenConnection;
 use gdpr_gateway::relay_client::RelayClient;
-use gdpr_gateway::wallet::{FileKeyStore, Wallet, WalletError};
+use gdpr_gateway::wallet::WalletError;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{PG_ENV, PgSchema, T0, assert_problem};
-
-const WAIT: u64 = 10;
-
-/// A framework of two demo organisations (A holds alice's and bob's data, B receives), on
-/// SQLite, or each organisation in a PostgreSQL schema of its own when [`PG_ENV`] is set.
-struct TwoOrganisations {
-    framework: Framework,
-    clock: ManualClock,
-    dir: tempfile::TempDir,
-    schemas: Vec<PgSchema>,
-}
-
-impl TwoOrganisations {
-    async fn start() -> Self {
-        Self::start_with(gdpr_gateway::config::builtin_demo::CONFIG).await
-    }
-
-    /// With organisation A configured by `a_config` (relative paths under its data dir).
-    async fn start_with(a_config: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut schemas = Vec::new();
-        let mut organisations = Vec::new();
-        for (name, text) in [("a", a_config), ("b", gdpr_gateway::config::builtin_demo::RECEIVER_CONFIG)] {
-            let database_url = match std::env::var(PG_ENV) {
-                Ok(url) => {
-                    let (schema, scoped) = PgSchema::create(&url).await;
-                    schemas.push(schema);
-                    Some(scoped)
-                }
-                Err(_) => None,
-            };
-            let overrides = Overrides { data_dir: Some(dir.path().join(name)), database_url, ..Overrides::default() };
-            organisations.push(config::from_text(Origin::BuiltInDemo, text, Vec::new(), overrides).unwrap());
-        }
-        let clock = ManualClock::new(T0);
-        let framework = framework::start(dir.path(), organisations, None, Arc::new(clock.clone())).await.unwrap();
-        Self { framework, clock, dir, schemas }
-    }
-
-    fn a(&self) -> &Organisation {
-        &self.framework.organisations[0]
-    }
-
-    fn b(&self) -> &Organisation {
-        &self.framework.organisations[1]
-    }
-
-    fn wallet(&self, name: &str) -> Wallet {
-        let store = FileKeyStore::new(self.dir.path().join(name)).unwrap();
-        Wallet::with_clock(Arc::new(store), Arc::new(self.clock.clone()))
-    }
-
-    async fn stop(self) {
-        self.framework.stop().await;
-        for schema in self.schemas {
-            schema.drop_idle().await;
-        }
-    }
-}
+use crate::common::two_organisations::{WAIT, pair, portal};
+use crate::common::{TwoOrganisations, assert_problem};
 
 /// A wallet that skips every check the SDK makes: it opens a connection to a controller
 /// and sends whatever a test gives it, as a broken or hostile wallet would.
@@ -120,34 +60,6 @@ impl UncheckedWallet {
     }
 }
 
-fn portal(org: &Organisation, method: Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new().request(method, format!("{}{path}", org.url)).bearer_auth(&org.portal_token)
-}
-
-/// Pairs `wallet` with `org` for `subject` through the portal; returns the connection id.
-async fn pair(org: &Organisation, wallet: &Wallet, subject: &str) -> String {
-    let pairing: Value = portal(org, Method::POST, "/v1/pairings")
-        .json(&json!({ "subject_ref": subject }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pending = wallet.connect(pairing["connect_uri"].as_str().unwrap().to_owned()).await.unwrap();
-    let confirm = format!("/v1/pairings/{}/confirm", pairing["pairing_id"].as_str().unwrap());
-    let confirmed = portal(org, Method::POST, &confirm).json(&json!({ "code": pending.code })).send().await.unwrap();
-    assert_eq!(confirmed.status(), 200);
-    wallet.wait_connected(pending.connection_id.clone(), WAIT).await.unwrap();
-    pending.connection_id
-}
-
-async fn imports(org: &Organisation) -> Value {
-    let response = portal(org, Method::GET, "/v1/imports").send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
-
 /// Every byte the relay wrote to disk, deleted rows included (SQLite leaves them in free
 /// pages): what it ever held in the clear would be here.
 fn relay_bytes(dir: &Path) -> Vec<u8> {
@@ -183,29 +95,23 @@ async fn a_bundle_downloaded_at_one_organisation_is_forwarded_and_imported_at_an
     let b_id = b.gateway.notice().controller.id.clone();
     let receipt = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
     assert_eq!(receipt.controller_id, b_id);
-    let listed = imports(b).await;
-    let entry = &listed["imports"][0];
-    assert_eq!(listed["imports"].as_array().unwrap().len(), 1);
-    assert_eq!(entry["import_id"], receipt.import_id.as_str());
-    assert_eq!(entry["issuer"], bundle.issuer.as_str());
-    assert_eq!(entry["issuer_subject"], "alice");
-    assert_eq!(entry["bundle_id"], bundle.bundle_id.as_str());
-    assert!(entry.get("subject_ref").is_none(), "B knows no account for a wallet it never paired with");
-    let detail: Value = portal(b, Method::GET, &format!("/v1/imports/{}", receipt.import_id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(detail["bundle"], bundle.token.as_str(), "stored byte for byte, signature intact");
+    let listed = portal(b).imports().await.unwrap().imports;
+    assert_eq!(listed.len(), 1);
+    let entry = &listed[0];
+    assert_eq!(entry.import_id, receipt.import_id);
+    assert_eq!(entry.issuer, bundle.issuer);
+    assert_eq!(entry.issuer_subject, "alice");
+    assert_eq!(entry.bundle_id, bundle.bundle_id);
+    assert_eq!(entry.subject_ref, None, "B knows no account for a wallet it never paired with");
+    let detail = portal(b).import(&receipt.import_id).await.unwrap();
+    assert_eq!(detail.bundle, bundle.token, "stored byte for byte, signature intact");
     // Whoever holds the import can check it with the issuer's published keys alone.
     assert!(bundle::verify_jwt(bundle.token.as_bytes(), &a.gateway.keyring().jwks()).is_ok());
 
     // The same bundle again names the first import; nothing is stored twice.
     let again = wallet.forward(bundle.token.clone(), b_id.clone(), WAIT).await.unwrap();
     assert_eq!(again.import_id, receipt.import_id);
-    assert_eq!(imports(b).await["imports"].as_array().unwrap().len(), 1);
+    assert_eq!(portal(b).imports().await.unwrap().imports.len(), 1);
 
     // The relay carried all of it and can read none of it.
     let relay = relay_bytes(orgs.dir.path());
@@ -256,7 +162,7 @@ async fn forwards_that_cannot_be_trusted_are_refused_and_nothing_is_stored() {
         WalletError::Refused { code, .. } => assert_eq!(code.as_str(), "issuer_not_trusted"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(imports(b).await["imports"], json!([]), "nothing refused was stored");
+    assert!(portal(b).imports().await.unwrap().imports.is_empty(), "nothing refused was stored");
     orgs.stop().await;
 }
 
@@ -294,12 +200,22 @@ async fn the_import_register_is_for_the_portal_only() {
     let b = orgs.b();
     let anonymous = reqwest::Client::new().get(format!("{}/v1/imports", b.url)).send().await.unwrap();
     assert_problem(anonymous, 401, "missing_bearer_token").await;
-    assert_problem(portal(b, Method::GET, "/v1/imports?limit=0").send().await.unwrap(), 400, "invalid_parameter").await;
-    assert_problem(portal(b, Method::GET, "/v1/imports?before=x").send().await.unwrap(), 400, "invalid_parameter")
-        .await;
-    let missing = portal(b, Method::GET, &format!("/v1/imports/{}", "0".repeat(32))).send().await.unwrap();
+    assert_problem(
+        portal(b).request(Method::GET, "/v1/imports?limit=0").send().await.unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
+    assert_problem(
+        portal(b).request(Method::GET, "/v1/imports?before=x").send().await.unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
+    let missing = portal(b).request(Method::GET, &format!("/v1/imports/{}", "0".repeat(32))).send().await.unwrap();
     assert_problem(missing, 404, "import_not_found").await;
-    assert_problem(portal(b, Method::GET, "/v1/imports/%00").send().await.unwrap(), 404, "import_not_found").await;
+    assert_problem(portal(b).request(Method::GET, "/v1/imports/%00").send().await.unwrap(), 404, "import_not_found")
+        .await;
     orgs.stop().await;
 }
 
@@ -318,8 +234,10 @@ async fn the_demo_tells_the_whole_story() {
     assert_eq!(outcome.imports["imports"][0]["import_id"], outcome.import_id.as_str());
     assert_eq!(outcome.imports["imports"][0]["bundle_id"], outcome.bundle_id.as_str());
     let list = std::fs::read(out_dir.join("trust-list.jwt")).unwrap();
-    let operator: gdpr_gateway::jose::Jwks =
-        serde_json::from_slice(&std::fs::read(out_dir.join(framework::OPERATOR_JWKS_FILE)).unwrap()).unwrap();
+    let operator: gdpr_gateway::jose::Jwks = serde_json::from_slice(
+        &std::fs::read(out_dir.join(gdpr_gateway::demo::framework::OPERATOR_JWKS_FILE)).unwrap(),
+    )
+    .unwrap();
     let list =
         gdpr_gateway::protocol::trust_list::TrustList::verify(&list, &operator, gdpr_gateway::clock::SystemClock.now())
             .unwrap();
@@ -382,14 +300,8 @@ async fn a_bundle_larger_than_a_message_travels_as_a_blob_both_ways() {
     assert_eq!(verified.claims.bundle.categories[0].records.len(), records);
 
     let receipt = wallet.forward(bundle.token.clone(), b.gateway.notice().controller.id.clone(), WAIT).await.unwrap();
-    let detail: Value = portal(b, Method::GET, &format!("/v1/imports/{}", receipt.import_id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(detail["bundle"], bundle.token.as_str());
+    let detail = portal(b).import(&receipt.import_id).await.unwrap();
+    assert_eq!(detail.bundle, bundle.token);
 
     // Fetched blobs are deleted at once; the relay never held a readable byte of them.
     let pending: i64 = match orgs.framework.relay.store.db() {
@@ -429,7 +341,7 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(imports(b).await["imports"], json!([]));
+    assert!(portal(b).imports().await.unwrap().imports.is_empty());
 
     // B deleted the blob it could not open, so the one blob a forwarding connection may
     // hold is free again; a second one is refused.
@@ -481,10 +393,8 @@ async fn large_data_comes_as_a_zip_package_streamed_to_a_file_and_verified_there
     let file = std::fs::File::open(&path).unwrap();
     let verified = bundle::package::verify_package(file, &a.gateway.keyring().jwks(), &mut |_| {}).unwrap();
     assert_eq!(verified.claims.package.categories[0].records, records);
-    let register: Value =
-        portal(a, Method::GET, "/v1/subjects/carol/exports").send().await.unwrap().json().await.unwrap();
-    assert_eq!(register["exports"][0]["format"], "zip");
-    assert_eq!(register["exports"][0]["client_id"], format!("connection:{carol}"));
+    let register = portal(a).exports("carol").await.unwrap().exports;
+    assert_eq!((register[0].format.as_str(), register[0].client_id.clone()), ("zip", format!("connection:{carol}")));
     // The file is the person's: the wallet never overwrites one.
     let again = wallet.download_package(carol, Purpose::Access, None, path.display().to_string(), WAIT).await;
     assert!(matches!(again, Err(WalletError::Storage(_))), "{again:?}");
@@ -532,7 +442,8 @@ async fn garbage_and_replays_are_refused_with_a_reason_and_revocations_arrive_as
     assert_eq!(wallet.connections().unwrap()[0].state, gdpr_gateway::wallet::ConnectionState::Connected);
 
     // The organisation ends the connection: the wallet learns it from `events`.
-    let revoked = portal(a, Method::DELETE, &format!("/v1/subjects/alice/connections/{alice}")).send().await.unwrap();
+    let revoked =
+        portal(a).request(Method::DELETE, &format!("/v1/subjects/alice/connections/{alice}")).send().await.unwrap();
     assert_eq!(revoked.status(), 204);
     let events = wallet.events().await.unwrap();
     assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![Revoked], "{events:?}");
@@ -565,7 +476,8 @@ async fn the_wallet_checks_what_the_relay_says_against_the_operator_pinned_in_th
     let orgs = TwoOrganisations::start().await;
     let a = orgs.a();
     let pin = orgs.framework.relay.trust.operator_pin().unwrap();
-    let pairing: Value = portal(a, Method::POST, "/v1/pairings")
+    let pairing: Value = portal(a)
+        .request(Method::POST, "/v1/pairings")
         .json(&json!({ "subject_ref": "alice" }))
         .send()
         .await
@@ -582,7 +494,7 @@ async fn the_wallet_checks_what_the_relay_says_against_the_operator_pinned_in_th
     assert!(matches!(refused, WalletError::UntrustedRelay(_)), "{refused:?}");
     assert!(wallet.connections().unwrap().is_empty(), "nothing kept of a connection that failed the check");
     // The pairing's token was spent on that connection, which the wallet revoked at once.
-    let status = portal(a, Method::GET, &format!("/v1/pairings/{}", pairing["pairing_id"].as_str().unwrap()));
+    let status = portal(a).request(Method::GET, &format!("/v1/pairings/{}", pairing["pairing_id"].as_str().unwrap()));
     let status: Value = status.send().await.unwrap().json().await.unwrap();
     assert_ne!(status["state"], "connected");
     orgs.stop().await;

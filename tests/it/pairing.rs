@@ -9,10 +9,12 @@ use gdpr_gateway::jose::{EncryptionKeyPair, Jwks, SigningKeyPair, jwe};
 use gdpr_gateway::protocol::message::{self, Body, Message};
 use gdpr_gateway::protocol::relay_wire::{ConnectRequest, ConnectUri, Connected, ItemKind};
 use gdpr_gateway::relay_client::{RelayClient, RelayError};
+use gdpr_gateway::store::pairing_store::PairingState;
+use gdpr_gateway::views::PairingView;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestGateway, assert_problem};
+use crate::common::{T0, TestGateway, assert_problem};
 
 /// A wallet with fresh keys for one connection.
 pub struct Wallet {
@@ -52,19 +54,18 @@ impl Wallet {
     }
 }
 
-pub async fn create_pairing(gw: &TestGateway, subject: &str) -> Value {
-    let response =
-        gw.portal(Method::POST, "/v1/pairings").json(&json!({ "subject_ref": subject })).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
+pub async fn create_pairing(gw: &TestGateway, subject: &str) -> PairingView {
+    gw.portal_client().create_pairing(subject).await
 }
 
-async fn status(gw: &TestGateway, id: &str) -> Value {
-    gw.portal(Method::GET, &format!("/v1/pairings/{id}")).send().await.unwrap().json().await.unwrap()
+async fn status(gw: &TestGateway, id: &str) -> PairingView {
+    gw.portal_client().pairing(id).await.unwrap()
 }
 
+/// The raw answer, for tests that look at refusals.
 async fn confirm(gw: &TestGateway, id: &str, code: &str) -> reqwest::Response {
-    gw.portal(Method::POST, &format!("/v1/pairings/{id}/confirm")).json(&json!({ "code": code })).send().await.unwrap()
+    let path = format!("/v1/pairings/{id}/confirm");
+    gw.portal_client().request(Method::POST, &path).json(&json!({ "code": code })).send().await.unwrap()
 }
 
 async fn code_of(wallet: &Wallet, gw: &TestGateway) -> String {
@@ -95,15 +96,21 @@ async fn events(response: reqwest::Response) -> Vec<(String, Value)> {
 async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
     let gw = TestGateway::demo().await;
     let pairing = create_pairing(&gw, "alice").await;
-    let id = pairing["pairing_id"].as_str().unwrap().to_owned();
-    assert_eq!(pairing["state"], "pending");
-    assert_eq!(pairing["subject_ref"], "alice");
-    let uri = pairing["connect_uri"].as_str().unwrap();
+    let id = pairing.pairing_id.clone();
+    assert_eq!((pairing.state, pairing.subject_ref.as_str()), (PairingState::Pending, "alice"));
+    let uri = pairing.connect_uri.as_deref().unwrap();
     assert!(uri.starts_with(&format!("{}/relay/c/", gw.url)), "{uri}");
-    for field in ["qr_svg_url", "qr_png_url", "events_url", "expires_at"] {
-        assert!(pairing[field].is_string(), "{field}: {pairing}");
-    }
-    assert_eq!(status(&gw, &id).await["connect_uri"], uri, "the portal can fetch the URI again while pending");
+    let base = format!("{}/v1/pairings/{id}", gw.url);
+    assert_eq!(pairing.qr_svg_url, format!("{base}/qr.svg"));
+    assert_eq!(pairing.qr_png_url, format!("{base}/qr.png"));
+    assert_eq!(pairing.events_url, format!("{base}/events"));
+    let lifetime = gdpr_gateway::config::DEFAULT_PAIRING_LIFETIME_SECONDS;
+    assert_eq!(pairing.expires_at, gdpr_gateway::clock::rfc3339(T0 + lifetime));
+    assert_eq!(
+        status(&gw, &id).await.connect_uri.as_deref(),
+        Some(uri),
+        "the portal can fetch the URI again while pending"
+    );
 
     let svg = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.svg")).send().await.unwrap();
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
@@ -121,16 +128,15 @@ async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
     let code = code_of(&wallet, &gw).await;
     assert_eq!(code.len(), 6);
     let scanned = status(&gw, &id).await;
-    assert_eq!(scanned["state"], "scanned");
-    assert!(scanned.get("connect_uri").is_none(), "the token is gone once scanned");
+    assert_eq!(scanned.state, PairingState::Scanned);
+    assert_eq!(scanned.connect_uri, None, "the token is gone once scanned");
     let gone = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.svg")).send().await.unwrap();
     assert_problem(gone, 409, "pairing_closed").await;
-    let none = gw.portal(Method::GET, "/v1/subjects/alice/connections").send().await.unwrap();
-    assert_eq!(none.json::<Value>().await.unwrap()["connections"], json!([]), "not bound before the code");
+    let portal = gw.portal_client();
+    assert_eq!(portal.connections("alice").await.unwrap().connections, [], "not bound before the code");
 
-    let confirmed = confirm(&gw, &id, &code).await;
-    assert_eq!(confirmed.status(), 200);
-    assert_eq!(confirmed.json::<Value>().await.unwrap()["state"], "connected");
+    let confirmed = portal.confirm(&id, &code).await.unwrap();
+    assert_eq!(confirmed.state, PairingState::Connected);
     assert_eq!(
         wallet.next_message(gw.clock.now()).await.unwrap().body,
         Body::PairingConfirmed { subject: "alice".into() }
@@ -139,13 +145,11 @@ async fn full_pairing_binds_the_wallet_only_after_the_right_code() {
     let seen: Vec<String> = events.await.unwrap().into_iter().map(|(name, _)| name).collect();
     assert_eq!(seen, ["pending", "scanned", "connected"]);
 
-    let listed: Value =
-        gw.portal(Method::GET, "/v1/subjects/alice/connections").send().await.unwrap().json().await.unwrap();
-    assert_eq!(listed["connections"][0]["connection_id"], wallet.id());
-    assert_eq!(listed["connections"][0]["state"], "active");
-    assert_eq!(listed["connections"][0]["wallet_kid"], wallet.client.key().kid());
-    let bob: Value = gw.portal(Method::GET, "/v1/subjects/bob/connections").send().await.unwrap().json().await.unwrap();
-    assert_eq!(bob["connections"], json!([]));
+    let listed = portal.connections("alice").await.unwrap().connections;
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].connection_id.as_str(), listed[0].state.as_str()), (wallet.id(), "active"));
+    assert_eq!(listed[0].wallet_kid, wallet.client.key().kid());
+    assert_eq!(portal.connections("bob").await.unwrap().connections, []);
     let again = confirm(&gw, &id, &code).await;
     assert_problem(again, 409, "pairing_closed").await;
 
@@ -177,8 +181,8 @@ async fn another_portal_client_cannot_touch_a_pairing() {
         TestGateway::demo_with(&format!("[[portal_clients]]\nid = \"call-centre\"\ntoken_sha256 = \"{digest}\"\n"))
             .await;
     let pairing = create_pairing(&gw, "alice").await;
-    let id = pairing["pairing_id"].as_str().unwrap().to_owned();
-    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let id = pairing.pairing_id.clone();
+    let wallet = Wallet::connect(&gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code = code_of(&wallet, &gw).await;
 
     let other = |method: Method, path: String| gw.portal_as(OTHER_TOKEN, method, &path);
@@ -199,7 +203,7 @@ async fn another_portal_client_cannot_touch_a_pairing() {
     let own = other(Method::POST, "/v1/pairings".into()).json(&json!({ "subject_ref": "bob" })).send().await.unwrap();
     assert_eq!(own.status(), 201);
     let mine = status(&gw, &id).await;
-    assert_eq!((mine["state"].as_str(), mine["attempts_left"].as_u64()), (Some("scanned"), Some(3)));
+    assert_eq!((mine.state, mine.attempts_left), (PairingState::Scanned, 3));
     assert_eq!(confirm(&gw, &id, &code).await.status(), 200);
 }
 
@@ -207,10 +211,10 @@ async fn another_portal_client_cannot_touch_a_pairing() {
 async fn three_wrong_codes_cancel_the_pairing_and_disconnect_the_wallet() {
     let gw = TestGateway::demo().await;
     let pairing = create_pairing(&gw, "alice").await;
-    let id = pairing["pairing_id"].as_str().unwrap();
+    let id = pairing.pairing_id.as_str();
     let early = confirm(&gw, id, "123456").await;
     assert_problem(early, 409, "pairing_not_scanned").await;
-    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let wallet = Wallet::connect(&gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code = code_of(&wallet, &gw).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     let malformed = confirm(&gw, id, "12345").await;
@@ -219,7 +223,7 @@ async fn three_wrong_codes_cancel_the_pairing_and_disconnect_the_wallet() {
         let body = assert_problem(confirm(&gw, id, wrong).await, 422, "wrong_code").await;
         assert!(body["detail"].as_str().unwrap().contains(&format!("{left} attempts left")), "{body}");
     }
-    assert_eq!(status(&gw, id).await["state"], "cancelled");
+    assert_eq!(status(&gw, id).await.state, PairingState::Cancelled);
     assert_problem(confirm(&gw, id, &code).await, 409, "pairing_closed").await;
     match wallet.next_message(gw.clock.now()).await.unwrap().body {
         Body::PairingCancelled { reason } => assert!(reason.contains("wrong"), "{reason}"),
@@ -239,20 +243,19 @@ async fn expired_and_cancelled_pairings_bind_nothing() {
     let gw = TestGateway::demo().await;
     let expiring = create_pairing(&gw, "alice").await;
     let cancelled = create_pairing(&gw, "alice").await;
-    let cancelled_id = cancelled["pairing_id"].as_str().unwrap();
-    let response = gw.portal(Method::DELETE, &format!("/v1/pairings/{cancelled_id}")).send().await.unwrap();
-    assert_eq!(response.json::<Value>().await.unwrap()["state"], "cancelled");
+    let cancelled_id = cancelled.pairing_id.as_str();
+    assert_eq!(gw.portal_client().cancel(cancelled_id).await.unwrap().state, PairingState::Cancelled);
     let again = gw.portal(Method::DELETE, &format!("/v1/pairings/{cancelled_id}")).send().await.unwrap();
     assert_problem(again, 409, "pairing_closed").await;
     // The relay still holds the token, but the gateway ends whatever comes of it.
-    let late = Wallet::connect(&gw, cancelled["connect_uri"].as_str().unwrap()).await.unwrap();
+    let late = Wallet::connect(&gw, cancelled.connect_uri.as_deref().unwrap()).await.unwrap();
     let ended = late.client.messages(late.id(), 10).await;
     assert_eq!(ended.unwrap_err().error_code().map(|c| c.as_str()), Some("connection_revoked"));
 
     gw.clock.advance(gdpr_gateway::config::DEFAULT_PAIRING_LIFETIME_SECONDS);
-    let id = expiring["pairing_id"].as_str().unwrap();
-    assert_eq!(status(&gw, id).await["state"], "expired");
-    let refused = Wallet::connect(&gw, expiring["connect_uri"].as_str().unwrap()).await.err().unwrap();
+    let id = expiring.pairing_id.as_str();
+    assert_eq!(status(&gw, id).await.state, PairingState::Expired);
+    let refused = Wallet::connect(&gw, expiring.connect_uri.as_deref().unwrap()).await.err().unwrap();
     assert_eq!(refused.error_code().map(|c| c.as_str()), Some("connect_token_expired"));
     let qr = gw.portal(Method::GET, &format!("/v1/pairings/{id}/qr.png")).send().await.unwrap();
     assert_problem(qr, 409, "pairing_closed").await;
@@ -266,7 +269,7 @@ async fn expired_and_cancelled_pairings_bind_nothing() {
 async fn a_token_is_redeemed_once_under_fifty_concurrent_wallets() {
     let gw = Arc::new(TestGateway::demo().await);
     let pairing = create_pairing(&gw, "alice").await;
-    let uri = pairing["connect_uri"].as_str().unwrap().to_owned();
+    let uri = pairing.connect_uri.clone().unwrap();
     let attempts = (0..50).map(|_| {
         let (gw, uri) = (gw.clone(), uri.clone());
         tokio::spawn(async move {
@@ -313,8 +316,8 @@ async fn a_wallet_that_revokes_is_disconnected_at_the_gateway_too() {
     let gw = TestGateway::demo().await;
     // Connected, then the wallet leaves.
     let pairing = create_pairing(&gw, "alice").await;
-    let id = pairing["pairing_id"].as_str().unwrap();
-    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let id = pairing.pairing_id.as_str();
+    let wallet = Wallet::connect(&gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code = code_of(&wallet, &gw).await;
     assert_eq!(confirm(&gw, id, &code).await.status(), 200);
     wallet.client.revoke(wallet.id()).await.unwrap();
@@ -326,8 +329,8 @@ async fn a_wallet_that_revokes_is_disconnected_at_the_gateway_too() {
 
     // Scanned, then the wallet leaves before the code is typed: the pairing ends.
     let pairing = create_pairing(&gw, "alice").await;
-    let id = pairing["pairing_id"].as_str().unwrap();
-    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let id = pairing.pairing_id.as_str();
+    let wallet = Wallet::connect(&gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code = code_of(&wallet, &gw).await;
     wallet.client.revoke(wallet.id()).await.unwrap();
     eventually(&gw, &format!("/v1/pairings/{id}"), "/state", "cancelled").await;
@@ -338,8 +341,8 @@ async fn a_wallet_that_revokes_is_disconnected_at_the_gateway_too() {
 async fn concurrent_guesses_test_at_most_three_codes() {
     let gw = Arc::new(TestGateway::demo().await);
     let pairing = create_pairing(&gw, "alice").await;
-    let id = pairing["pairing_id"].as_str().unwrap().to_owned();
-    let wallet = Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let id = pairing.pairing_id.clone();
+    let wallet = Wallet::connect(&gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code: u32 = code_of(&wallet, &gw).await.parse().unwrap();
     let guesses = (1..=12).map(|i| {
         let (gw, id) = (gw.clone(), id.clone());
@@ -355,7 +358,7 @@ async fn concurrent_guesses_test_at_most_three_codes() {
     let wrong = codes.iter().filter(|c| *c == "wrong_code").count();
     assert_eq!(wrong, 3, "{codes:?}");
     assert!(codes.iter().all(|c| c == "wrong_code" || c == "pairing_closed"), "{codes:?}");
-    assert_eq!(status(&gw, &id).await["state"], "cancelled");
+    assert_eq!(status(&gw, &id).await.state, PairingState::Cancelled);
 }
 
 #[tokio::test]
@@ -368,7 +371,7 @@ async fn ids_that_cannot_exist_are_not_found_on_every_backend() {
     assert_problem(revoke, 404, "connection_not_found").await;
     let wallet = {
         let pairing = create_pairing(&gw, "alice").await;
-        Wallet::connect(&gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap()
+        Wallet::connect(&gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap()
     };
     assert_eq!(
         wallet.client.messages("%00", 0).await.unwrap_err().error_code().map(|c| c.as_str()),
@@ -384,10 +387,10 @@ async fn ids_that_cannot_exist_are_not_found_on_every_backend() {
 async fn wallets_must_bring_fresh_usable_keys() {
     let gw = TestGateway::demo().await;
     let first = create_pairing(&gw, "alice").await;
-    let wallet = Wallet::connect(&gw, first["connect_uri"].as_str().unwrap()).await.unwrap();
+    let wallet = Wallet::connect(&gw, first.connect_uri.as_deref().unwrap()).await.unwrap();
     // The same signing key on a second token: refused, and the token stays unspent.
     let second = create_pairing(&gw, "alice").await;
-    let uri = ConnectUri::parse(second["connect_uri"].as_str().unwrap()).unwrap();
+    let uri = ConnectUri::parse(second.connect_uri.as_deref().unwrap()).unwrap();
     let again = ConnectRequest {
         token: uri.token.encode(),
         encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone(),
@@ -420,9 +423,9 @@ async fn wallets_must_bring_fresh_usable_keys() {
 /// A paired wallet and its connection, confirmed.
 async fn bound_wallet(gw: &TestGateway, subject: &str) -> Wallet {
     let pairing = create_pairing(gw, subject).await;
-    let wallet = Wallet::connect(gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let wallet = Wallet::connect(gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code = code_of(&wallet, gw).await;
-    assert_eq!(confirm(gw, pairing["pairing_id"].as_str().unwrap(), &code).await.status(), 200);
+    assert_eq!(confirm(gw, pairing.pairing_id.as_str(), &code).await.status(), 200);
     assert_eq!(
         wallet.next_message(gw.clock.now()).await.unwrap().body,
         Body::PairingConfirmed { subject: subject.into() }

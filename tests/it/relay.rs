@@ -30,7 +30,7 @@ async fn with_proof(gw: &TestGateway, method: Method, path: &str, proof: &str) -
 
 async fn paired_wallet(gw: &TestGateway) -> Wallet {
     let pairing = create_pairing(gw, "alice").await;
-    let wallet = Wallet::connect(gw, pairing["connect_uri"].as_str().unwrap()).await.unwrap();
+    let wallet = Wallet::connect(gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     wallet.next_message(gw.clock.now()).await.unwrap();
     wallet
 }

@@ -1,47 +1,18 @@
-//! A real gateway on 127.0.0.1:0 with a temporary data dir, and helpers to talk to it.
+//! The single-gateway fixture: the built-in demo on 127.0.0.1:0 with a temporary data dir,
+//! on SQLite or a PostgreSQL schema of its own, with its embedded relay.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use gdpr_gateway::clock::{Clock, ManualClock};
 use gdpr_gateway::config::builtin_demo as demo;
-use gdpr_gateway::config::{self, DatabaseUrl, Origin, Overrides};
+use gdpr_gateway::config::{self, Origin, Overrides};
 use gdpr_gateway::gateway::Gateway;
 use gdpr_gateway::serve;
 use tokio::sync::oneshot;
 
-/// Set to a PostgreSQL URL to run the store suite and the gateway's own tests on it.
-pub const PG_ENV: &str = "GDPR_GATEWAY_TEST_DATABASE_URL";
-
-/// A schema of its own per test run, dropped afterwards, so runs never see each other.
-pub struct PgSchema {
-    admin: sqlx::PgPool,
-    name: String,
-}
-
-impl PgSchema {
-    pub async fn create(url: &str) -> (Self, DatabaseUrl) {
-        let admin = sqlx::PgPool::connect(url).await.unwrap();
-        let name = format!("gw_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await.unwrap();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let scoped = format!("{url}{separator}options=-c%20search_path%3D{name}");
-        (Self { admin, name }, DatabaseUrl::new(scoped))
-    }
-
-    /// Drops the schema once the gateway's connections are gone.
-    pub async fn drop_idle(self) {
-        let _ = sqlx::query("SET lock_timeout = '5s'").execute(&self.admin).await;
-        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)).execute(&self.admin).await;
-    }
-
-    pub async fn drop(self) {
-        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name)).execute(&self.admin).await.unwrap();
-    }
-}
-
-/// The test clock's start: 2026-11-22T00:00:00Z.
-pub const T0: u64 = 1_795_305_600;
+use super::portal::PortalClient;
+use super::{PG_ENV, PgSchema, T0};
 
 pub struct TestGateway {
     pub url: String,
@@ -116,6 +87,11 @@ impl TestGateway {
         reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(&self.token)
     }
 
+    /// The typed portal client with the demo portal token.
+    pub fn portal_client(&self) -> PortalClient {
+        PortalClient::new(&self.url, &self.token)
+    }
+
     /// A request with another portal token than the demo's.
     pub fn portal_as(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(token)
@@ -143,18 +119,4 @@ impl Drop for TestGateway {
             });
         }
     }
-}
-
-/// Asserts an RFC 9457 problem response and returns its body.
-pub async fn assert_problem(response: reqwest::Response, status: u16, error_code: &str) -> serde_json::Value {
-    assert_eq!(response.status().as_u16(), status);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let header_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["error_code"], error_code, "{body}");
-    assert_eq!(body["status"], status);
-    assert_eq!(body["type"], format!("urn:gdpr-gateway:error:{error_code}"));
-    assert_eq!(body["request_id"], header_id.as_str());
-    body
 }
