@@ -18,6 +18,7 @@ use utoipa::IntoParams;
 use super::new_id;
 use super::proof::Caller;
 use super::{LoadedList, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
+use crate::clock::UnixSeconds;
 use crate::http::{ApiError, ApiJson, ApiQuery};
 use crate::jose::{Curve, OkpPublicJwk, jwe};
 use crate::protocol::ErrorCode;
@@ -158,12 +159,9 @@ pub(super) async fn redeem_connect_token(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
-    // Taken as a result: the address is limited before the body is looked at.
     body: Result<ApiJson<ConnectRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
-    let now = state.clock.now();
-    state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
-    let ApiJson(body) = body?;
+    let (now, body) = admitted(&state, peer, body)?;
     let token =
         ConnectToken::parse(&body.token).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
     let digest = token.sha256_hex();
@@ -217,12 +215,9 @@ pub(super) async fn open_connection(
     State(state): State<Arc<RelayState>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     caller: Caller,
-    // Taken as a result: the address is limited before the body is looked at.
     body: Result<ApiJson<OpenConnection>, ApiError>,
 ) -> Result<(StatusCode, Json<Connected>), ApiError> {
-    let now = state.clock.now();
-    state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
-    let ApiJson(body) = body?;
+    let (now, body) = admitted(&state, peer, body)?;
     let (encryption, trust) = wallet_keys(&state, &caller, &body.encryption_jwk)?;
     let controller = trust.list.controller(&body.controller_id).map_err(|_| {
         ApiError::new(ErrorCode::ControllerNotListed, format!("{:?} is not in the trust list", body.controller_id))
@@ -265,6 +260,19 @@ fn wallet_keys(
 /// A wallet key that connected before: keys are fresh for every connection.
 fn keys_in_use() -> ApiError {
     ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection")
+}
+
+/// A connect attempt counts against its address before its body is looked at, so a flood
+/// of junk costs its sender as much as real attempts; then the body, and the time now.
+fn admitted<T>(
+    state: &RelayState,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    body: Result<ApiJson<T>, ApiError>,
+) -> Result<(UnixSeconds, T), ApiError> {
+    let now = state.clock.now();
+    state.connect_by_ip.check(&peer_key(peer), now).map_err(limited)?;
+    let ApiJson(body) = body?;
+    Ok((now, body))
 }
 
 fn peer_key(peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>) -> String {
