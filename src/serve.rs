@@ -48,6 +48,8 @@ pub enum StartError {
     Demo(#[from] PrivateFileError),
     #[error("relay: {0}")]
     Relay(String),
+    #[error("portal client id {0:?} is the demo's own; name the configured client otherwise")]
+    PortalClientTaken(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
 }
@@ -82,6 +84,10 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     let mut demo_token = None;
     if loaded.origin.is_demo() {
         let demo = builtin_demo::prepare(&config.data_dir)?;
+        // Pairings belong to a client id, so two tokens must never share one.
+        if config.portal_clients.iter().any(|c| c.id == demo.portal_client.id) {
+            return Err(StartError::PortalClientTaken(demo.portal_client.id));
+        }
         config.portal_clients.push(demo.portal_client);
         demo_token = Some(demo.token_path);
     }

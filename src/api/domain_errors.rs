@@ -5,13 +5,21 @@ use crate::gateway::ExportError;
 use crate::gateway::PairingError;
 use crate::http::ApiError;
 use crate::protocol::ErrorCode;
+use crate::protocol::subject::InvalidSubjectRef;
+
+impl From<InvalidSubjectRef> for ApiError {
+    fn from(e: InvalidSubjectRef) -> Self {
+        Self::new(ErrorCode::InvalidParameter, e.to_string())
+    }
+}
 
 impl From<ExportError> for ApiError {
     fn from(e: ExportError) -> Self {
         match (e.error_code(), e) {
             (Some(code), e) => Self::new(code, e.to_string()),
             (None, ExportError::Signing(m)) => Self::internal(ErrorCode::Internal, &m),
-            (None, other) => Self::internal(ErrorCode::UpstreamUnavailable, &other),
+            // Only a source's failure is left without a code (`ExportError::error_code`).
+            (None, e) => Self::internal(ErrorCode::UpstreamUnavailable, &e),
         }
     }
 }

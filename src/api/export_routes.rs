@@ -52,7 +52,7 @@ pub(crate) async fn create_export(
 ) -> Result<Response, ApiError> {
     let asked = DomainRequest { purpose: request.purpose, categories: request.categories, form: request.format.into() };
     let export = state.gateway.prepare_export(&client.caller(), subject, &asked).await?;
-    let jti = export.record.id.clone();
+    let file_name = format!("gdpr-bundle-{}.{}", export.record.id, export.record.format);
     let (media_type, body) = match request.format {
         Format::Jwt => {
             let (token, record) = state.gateway.signed_jwt(export).await?;
@@ -65,11 +65,7 @@ pub(crate) async fn create_export(
             (bundle::package::MEDIA_TYPE, stream_package(&state, export))
         }
     };
-    let extension = match request.format {
-        Format::Jwt => "jwt",
-        Format::Zip => "zip",
-    };
-    let disposition = format!("attachment; filename=\"gdpr-bundle-{jti}.{extension}\"");
+    let disposition = format!("attachment; filename=\"{file_name}\"");
     Ok(([(CONTENT_TYPE, media_type.to_owned()), (CONTENT_DISPOSITION, disposition)], body).into_response())
 }
 

@@ -1,5 +1,8 @@
-//! HTTP routers. Every route is registered through `utoipa_axum::routes!`, so the OpenAPI
-//! document is generated from the same code that serves (clippy forbids plain `.route`).
+//! The gateway's HTTP routes: each handler translates a request into one call on the
+//! domain (`gateway::Gateway`, naming the caller) and the answer back, in a dozen lines.
+//! Every route is registered through `utoipa_axum::routes!`, so the OpenAPI document is
+//! generated from the same code that serves (clippy forbids plain `.route`); `serve.rs`
+//! mounts it.
 
 mod domain_errors;
 pub(crate) mod export_routes;

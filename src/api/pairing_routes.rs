@@ -68,8 +68,7 @@ pub(crate) async fn create_pairing(
     client: PortalClient,
     ApiJson(body): ApiJson<CreatePairing>,
 ) -> Result<(StatusCode, Json<PairingView>), ApiError> {
-    let subject =
-        SubjectRef::parse(&body.subject_ref).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    let subject = SubjectRef::parse(&body.subject_ref)?;
     let created = state.gateway.create_pairing(&client.caller(), &subject).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &created.pairing, Some(created.connect_uri)))))
 }
@@ -247,7 +246,7 @@ pub(crate) async fn list_connections(
     Ok(Json(ConnectionList { connections: connections.into_iter().map(ConnectionView::from).collect() }))
 }
 
-problems!(RevokeConnectionProblems: MissingBearerToken, InvalidBearerToken, ConnectionNotFound, ConnectionRevoked, RelayUnavailable);
+problems!(RevokeConnectionProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, ConnectionNotFound, ConnectionRevoked, RelayUnavailable);
 
 /// Revokes one of the subject's connections, at the relay too; the wallet is told.
 #[utoipa::path(
@@ -264,8 +263,7 @@ pub(crate) async fn revoke_connection(
     client: PortalClient,
     Path((subject_ref, connection_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let subject =
-        SubjectRef::parse(&subject_ref).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))?;
+    let subject = SubjectRef::parse(&subject_ref)?;
     match state.gateway.revoke_connection(&client.caller(), &subject, &connection_id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(PairingError::NotFound) => Err(ApiError::bare(ErrorCode::ConnectionNotFound)),

@@ -27,7 +27,7 @@ impl FromRequestParts<Arc<AppState>> for SubjectPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
-        SubjectRef::parse(&raw).map(Self).map_err(|e| ApiError::new(ErrorCode::InvalidParameter, e.to_string()))
+        Ok(Self(SubjectRef::parse(&raw)?))
     }
 }
 

@@ -32,6 +32,12 @@ impl Caller {
         }
     }
 
+    /// True for callers that act for the organisation (its portals, the gateway itself):
+    /// they may see its subjects' registers and connections; a wallet may not.
+    pub(crate) fn acts_for_organisation(&self) -> bool {
+        matches!(self, Self::Portal { .. } | Self::System)
+    }
+
     /// True when a pairing made by portal client `owner` is this caller's to see.
     pub(crate) fn owns_pairing(&self, owner: &str) -> bool {
         match self {

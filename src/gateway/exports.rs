@@ -140,10 +140,13 @@ impl Gateway {
     /// The subject's exports, newest first.
     pub async fn exports_of(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         subject: &SubjectRef,
         limit: u32,
     ) -> Result<Vec<ExportRecord>, StoreError> {
+        if !caller.acts_for_organisation() {
+            return Ok(Vec::new());
+        }
         self.exports.of_subject(subject.as_str(), limit).await
     }
 

@@ -14,12 +14,18 @@ use crate::store::import_store::Import;
 
 impl Gateway {
     /// The import register, newest first: at most `limit`, older than import `before`.
-    pub async fn imports(&self, _caller: &Caller, limit: u32, before: Option<&str>) -> Result<Vec<Import>, StoreError> {
+    pub async fn imports(&self, caller: &Caller, limit: u32, before: Option<&str>) -> Result<Vec<Import>, StoreError> {
+        if !caller.acts_for_organisation() {
+            return Ok(Vec::new());
+        }
         self.imports.list(limit, before).await
     }
 
     /// One import with its bundle.
-    pub async fn import(&self, _caller: &Caller, id: &str) -> Result<Option<Import>, StoreError> {
+    pub async fn import(&self, caller: &Caller, id: &str) -> Result<Option<Import>, StoreError> {
+        if !caller.acts_for_organisation() {
+            return Ok(None);
+        }
         self.imports.by_id(id).await
     }
 }

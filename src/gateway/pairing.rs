@@ -28,8 +28,6 @@ use crate::store::pairing_store::{Connection, Pairing, PairingState};
 pub const MAX_CODE_ATTEMPTS: u32 = 3;
 /// Digits in a confirmation code.
 pub const CODE_DIGITS: usize = 6;
-/// With a shared database, how often a pairing's follower re-reads it.
-pub(super) const SHARED_RECHECK: Duration = Duration::from_secs(2);
 /// Overdue pairings ended per pass of the inbox poller.
 const EXPIRY_BATCH: u32 = 100;
 /// `cty` of a connect token sealed to our own key.
@@ -98,29 +96,40 @@ impl Gateway {
     /// The caller's pairing, after ending it as `expired` if its time is up. Another portal
     /// client's pairing is `NotFound`, as if it did not exist.
     pub async fn pairing(&self, caller: &Caller, id: &str) -> Result<Pairing, PairingError> {
-        let pairing = self.load(id).await?;
+        // Ownership first: another client's call must not even end the pairing.
+        let pairing = self.row(id).await?;
         if !caller.owns_pairing(&pairing.client_id) {
             return Err(PairingError::NotFound);
         }
-        Ok(pairing)
+        self.expire_if_due(pairing).await
     }
 
     /// The pairing whoever made it, after ending it as `expired` if its time is up.
     async fn load(&self, id: &str) -> Result<Pairing, PairingError> {
+        let pairing = self.row(id).await?;
+        self.expire_if_due(pairing).await
+    }
+
+    async fn row(&self, id: &str) -> Result<Pairing, PairingError> {
         if !is_valid_id(id) {
             return Err(PairingError::NotFound);
         }
-        let pairing = self.pairings.by_id(id).await?.ok_or(PairingError::NotFound)?;
+        self.pairings.by_id(id).await?.ok_or(PairingError::NotFound)
+    }
+
+    /// Ends `pairing` as `expired` when its time is up, and returns it as it is now.
+    async fn expire_if_due(&self, pairing: Pairing) -> Result<Pairing, PairingError> {
+        let id = pairing.id.clone();
         if !pairing.state.is_final() && self.clock.now() >= pairing.expires_at {
             self.close(&pairing, PairingState::Expired, "the pairing expired").await?;
-            return self.pairings.by_id(id).await?.ok_or(PairingError::NotFound);
+            return self.pairings.by_id(&id).await?.ok_or(PairingError::NotFound);
         }
         Ok(pairing)
     }
 
     /// The caller's pairing now and after each change, ending after a final state. Between
     /// changes it waits on the pairing's wake-up or its expiry; on a shared database it
-    /// also re-reads every [`SHARED_RECHECK`], since other instances cannot wake it.
+    /// also re-reads on a timer (`Db::recheck_interval`), since other instances cannot wake it.
     pub async fn pairing_changes(
         self: &Arc<Self>,
         caller: &Caller,
@@ -147,7 +156,7 @@ impl Gateway {
                     return Some((pairing, next));
                 }
                 let until_expiry = Duration::from_secs(pairing.expires_at.saturating_sub(gateway.clock.now()).max(1));
-                let recheck = gateway.db.is_shared().then_some(SHARED_RECHECK);
+                let recheck = gateway.db.recheck_interval();
                 if armed.wait(until_expiry, recheck).await == Woken::Closing {
                     return None;
                 }
@@ -162,8 +171,9 @@ impl Gateway {
         self.connect_uri(&pairing).await
     }
 
-    /// The connect URI of a pairing whose QR code may still be shown.
-    pub async fn connect_uri(&self, pairing: &Pairing) -> Result<String, PairingError> {
+    /// The connect URI of a pairing whose QR code may still be shown; callers have checked
+    /// the pairing is theirs.
+    pub(crate) async fn connect_uri(&self, pairing: &Pairing) -> Result<String, PairingError> {
         let sealed = match (&pairing.state, &pairing.sealed_token) {
             (PairingState::Pending, Some(sealed)) => sealed,
             (PairingState::Scanned, _) => return Err(PairingError::Closed("the code was scanned already")),
@@ -235,10 +245,10 @@ impl Gateway {
 
     /// Checks the code the person typed into the caller's portal.
     pub async fn confirm_pairing(&self, caller: &Caller, id: &str, code: &str) -> Result<Pairing, PairingError> {
+        let pairing = self.pairing(caller, id).await?;
         if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PairingError::MalformedCode);
         }
-        let pairing = self.pairing(caller, id).await?;
         match pairing.state {
             PairingState::Scanned => {}
             PairingState::Pending => return Err(PairingError::NotScanned),
@@ -310,22 +320,20 @@ impl Gateway {
     /// The subject's wallet connections, newest first.
     pub async fn connections_of(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         subject: &SubjectRef,
         limit: u32,
     ) -> Result<Vec<Connection>, PairingError> {
+        if !caller.acts_for_organisation() {
+            return Ok(Vec::new());
+        }
         Ok(self.pairings.connections_of(subject.as_str(), limit).await?)
     }
 
     /// Revokes a subject's connection: the wallet is told (signed), then the relay ends it.
-    pub async fn revoke_connection(
-        &self,
-        _caller: &Caller,
-        subject: &SubjectRef,
-        id: &str,
-    ) -> Result<(), PairingError> {
+    pub async fn revoke_connection(&self, caller: &Caller, subject: &SubjectRef, id: &str) -> Result<(), PairingError> {
         let subject_ref = subject.as_str();
-        if !is_valid_id(id) {
+        if !caller.acts_for_organisation() || !is_valid_id(id) {
             return Err(PairingError::NotFound);
         }
         let connection = self.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);

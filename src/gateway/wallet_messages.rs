@@ -38,7 +38,13 @@ impl From<PairingError> for MessageError {
         match e {
             PairingError::Store(e) => Self::Store(e),
             PairingError::Relay(e) => Self::Relay(e),
-            other => Self::Internal(other.to_string()),
+            // Sending a message fails only as above; the rest are refusals to a portal.
+            other @ (PairingError::NotFound
+            | PairingError::NotScanned
+            | PairingError::Closed(_)
+            | PairingError::WrongCode { .. }
+            | PairingError::MalformedCode
+            | PairingError::Internal(_)) => Self::Internal(other.to_string()),
         }
     }
 }
@@ -316,7 +322,7 @@ async fn receive_blob(
             let code = match e {
                 BlobError::TooLarge(_) => ErrorCode::BundleTooLarge,
                 BlobError::Malformed(_) => ErrorCode::Malformed,
-                _ => ErrorCode::DigestMismatch,
+                BlobError::Corrupt | BlobError::WrongSize { .. } | BlobError::HashMismatch => ErrorCode::DigestMismatch,
             };
             Ok(refused(request_id, code, e.to_string()))
         }

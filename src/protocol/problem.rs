@@ -163,6 +163,7 @@ impl ErrorCode {
 /// An error code as a client reads it from a server: one of ours, or one a newer server
 /// added that this build does not know yet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RemoteErrorCode {
     Known(ErrorCode),
     Unknown(String),

@@ -81,7 +81,7 @@ pub(super) async fn upload_blob(
         return Err(too_large(cap));
     }
     let now = state.clock.now();
-    let blob_id = uuid::Uuid::new_v4().simple().to_string();
+    let blob_id = super::new_id();
     let expires_at = now + ttl;
     // A connection a wallet opened to forward one bundle needs one blob.
     let max_blobs = if connection.origin == ConnectionOrigin::Wallet { 1 } else { state.limits.max_blobs };

@@ -120,9 +120,11 @@ problems!(RegisterConnectTokenProblems: MalformedBody, InvalidParameter, Invalid
 pub(super) async fn register_connect_token(
     State(state): State<Arc<RelayState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<RegisterToken>,
+    // Taken as a result: a key that is no controller's is told so whatever it sent.
+    body: Result<ApiJson<RegisterToken>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     let controller = caller.controller(&state)?;
+    let ApiJson(body) = body?;
     let now = state.clock.now();
     let valid_digest =
         body.token_sha256.len() == 64 && body.token_sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -142,7 +144,7 @@ pub(super) async fn register_connect_token(
     }
 }
 
-problems!(RedeemConnectTokenProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ConnectTokenUnknown, ConnectTokenUsed, ConnectTokenExpired, RateLimited);
+problems!(RedeemConnectTokenProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController, ConnectTokenUnknown, ConnectTokenUsed, ConnectTokenExpired, RateLimited, TrustListUnavailable);
 
 /// A wallet redeems a connect token with its fresh keys: the signing key of the proof and
 /// the encryption key in the body. The first redemption wins; every other one fails.
@@ -197,7 +199,7 @@ pub(super) async fn redeem_connect_token(
     Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller })))
 }
 
-problems!(OpenConnectionProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ControllerNotListed, RateLimited);
+problems!(OpenConnectionProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ControllerNotListed, RateLimited, TrustListUnavailable);
 
 /// A wallet opens a connection to a listed controller with fresh keys, without a token:
 /// to forward it a bundle. Limited per address like redemptions; the controller binds
@@ -262,7 +264,7 @@ fn keys_in_use() -> ApiError {
     ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection")
 }
 
-/// A connect attempt counts against its address before its body is looked at, so a flood
+/// A connect attempt counts against its address before a body error is answered, so a flood
 /// of junk costs its sender as much as real attempts; then the body, and the time now.
 fn admitted<T>(
     state: &RelayState,
@@ -323,7 +325,7 @@ pub(super) async fn side_of(state: &RelayState, caller: &Caller, id: &str) -> Re
 pub(super) fn require_open(connection: &ConnectionInfo) -> Result<(), ApiError> {
     match connection.state {
         ConnectionState::Open => Ok(()),
-        _ => Err(ApiError::bare(ErrorCode::ConnectionRevoked)),
+        ConnectionState::Revoked => Err(ApiError::bare(ErrorCode::ConnectionRevoked)),
     }
 }
 

@@ -41,8 +41,6 @@ pub const CONNECT_PER_TOKEN: u32 = 5;
 pub const RATE_WINDOW_SECS: u64 = 60;
 /// How often expired items, tokens and proof ids are deleted.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-/// With a shared database, how often waiters re-read: another instance cannot wake them.
-pub const SHARED_RECHECK: Duration = Duration::from_secs(2);
 /// Largest blob a controller may store: a zip package of 2 GiB, sealed.
 pub const DEFAULT_MAX_BLOB_BYTES: u64 = crate::protocol::blob::sealed_len(2 * 1024 * 1024 * 1024);
 /// Largest blob a wallet may store: wallets only forward compact JWS bundles.
@@ -153,7 +151,7 @@ impl RelayState {
     }
 
     fn recheck(&self) -> Option<Duration> {
-        self.store.db().is_shared().then_some(SHARED_RECHECK)
+        self.store.db().recheck_interval()
     }
 }
 

@@ -1,7 +1,7 @@
 //! One persistence concept: [`Db`] opens SQLite (the zero-config default) or PostgreSQL
 //! (several instances on one database), and each table group has one store written once
 //! with `$N` SQL that both backends run. A new table group adds a migration per backend
-//! and a `*_store.rs` here, tested on both (`tests/it/store.rs`).
+//! and a `*_store.rs` here, tested on both (`tests/it/store/<name>_store.rs`).
 
 pub(crate) mod db;
 pub mod export_store;

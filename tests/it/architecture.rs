@@ -39,12 +39,37 @@ fn sources() -> Vec<Source> {
     out
 }
 
-/// The top-level modules a file names as `crate::<module>`, outside comments.
+/// The top-level modules a file names as `crate::<module>` or in `crate::{a, b::c}`
+/// groups (over several lines too), outside comments.
 fn imports(source: &Source) -> BTreeSet<String> {
+    let code: String = source.text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
     let mut found = BTreeSet::new();
-    for line in source.text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-        for (at, _) in line.match_indices("crate::") {
-            let name: String = line[at + 7..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + 7..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => {
+                // The group's own members (split at its top-level commas), up to its brace.
+                let (mut depth, mut start, mut members) = (0usize, 0, Vec::new());
+                for (i, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth > 0 => depth -= 1,
+                        ',' | '}' if depth == 0 => {
+                            members.push(group[start..i].trim());
+                            start = i + 1;
+                            if c == '}' {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                members
+            }
+            None => vec![rest],
+        };
+        for name in names {
+            let name: String = name.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
             if !name.is_empty() && name != source.module {
                 found.insert(name);
             }

@@ -197,8 +197,10 @@ async fn another_portal_client_cannot_touch_a_pairing() {
         let response = other(method.clone(), path.clone()).send().await.unwrap();
         assert_problem(response, 404, "pairing_not_found").await;
     }
-    let confirm_other = other(Method::POST, format!("{base}/confirm")).json(&json!({ "code": code })).send().await;
-    assert_problem(confirm_other.unwrap(), 404, "pairing_not_found").await;
+    for attempt in [code.as_str(), "12"] {
+        let confirm_other = other(Method::POST, format!("{base}/confirm")).json(&json!({ "code": attempt })).send();
+        assert_problem(confirm_other.await.unwrap(), 404, "pairing_not_found").await;
+    }
     // The other client's own pairings work, and the owner's pairing is untouched.
     let own = other(Method::POST, "/v1/pairings".into()).json(&json!({ "subject_ref": "bob" })).send().await.unwrap();
     assert_eq!(own.status(), 201);

@@ -292,3 +292,23 @@ async fn connect_is_rate_limited_per_token_and_per_address() {
         Some("connect_token_unknown")
     );
 }
+
+/// Only controllers register connect tokens, and a stranger learns that whatever it sends:
+/// its malformed body is not looked at first.
+#[tokio::test]
+async fn a_stranger_registering_a_token_is_refused_before_its_body_is_read() {
+    let gw = TestGateway::demo().await;
+    let url = format!("{}/v1/connect-tokens", relay_url(&gw));
+    for (body, media_type) in [("{\"token_sha256\":", "application/json"), ("{}", "text/plain")] {
+        let proof = dpop::sign(&SigningKeyPair::generate(), "POST", &url, gw.clock.now());
+        let response = reqwest::Client::new()
+            .post(&url)
+            .header(dpop::HEADER, proof)
+            .header("content-type", media_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 403, "not_a_controller").await;
+    }
+}
