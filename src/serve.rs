@@ -281,13 +281,15 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Creates `dir` (mode 0700: it holds keys and personal references) when absent and
-/// proves it writable by writing a probe file.
+/// Creates `dir` (mode 0700: it holds keys and personal references) when absent, refuses
+/// it when group or others may write to it, and proves it writable by writing a probe file.
 pub fn ensure_writable_dir(dir: &Path) -> Result<(), StartError> {
     let err = |source| StartError::DataDir { path: dir.to_owned(), source };
     crate::keys::private_file::create_dir(dir).map_err(|e| match e {
         PrivateFileError::Write { source, .. } | PrivateFileError::Read { source, .. } => err(source),
-        other => err(std::io::Error::other(other.to_string())),
+        other @ (PrivateFileError::TooOpen { .. }
+        | PrivateFileError::TooLarge { .. }
+        | PrivateFileError::DirTooOpen { .. }) => err(std::io::Error::other(other.to_string())),
     })?;
     let probe = dir.join(".write-probe");
     std::fs::write(&probe, b"").map_err(err)?;

@@ -14,6 +14,10 @@ pub enum PrivateFileError {
     TooOpen { path: PathBuf, mode: u32 },
     #[error("{path} is larger than {limit} bytes; it is not a file we wrote")]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error(
+        "{path} is writable by group or others (mode {mode:04o}); refusing to keep keys and data in it. Fix with: chmod 700 {path}"
+    )]
+    DirTooOpen { path: PathBuf, mode: u32 },
 }
 
 /// Reads a secret file of at most `limit` bytes after checking that only its owner can read it.
@@ -60,11 +64,30 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), PrivateFileError> {
     Ok(())
 }
 
-/// Creates `dir` (and parents) with mode 0700 when it does not exist.
+/// Creates `dir` (and parents) with mode 0700 when it does not exist, and refuses one that
+/// others may write to: they could swap the files the gateway trusts.
 pub(crate) fn create_dir(dir: &Path) -> Result<(), PrivateFileError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| PrivateFileError::Write { path: dir.to_owned(), source })
+    builder.create(dir).map_err(|source| PrivateFileError::Write { path: dir.to_owned(), source })?;
+    check_dir_mode(dir)
+}
+
+#[cfg(unix)]
+fn check_dir_mode(dir: &Path) -> Result<(), PrivateFileError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(dir).map_err(|source| PrivateFileError::Read { path: dir.to_owned(), source })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    // Sticky shared dirs such as /tmp are writable by all too: refused alike.
+    if mode & 0o022 != 0 {
+        return Err(PrivateFileError::DirTooOpen { path: dir.to_owned(), mode });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_dir_mode(_dir: &Path) -> Result<(), PrivateFileError> {
+    Ok(())
 }
