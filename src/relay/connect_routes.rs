@@ -259,7 +259,8 @@ fn wallet_keys(
     Ok((encryption, trust))
 }
 
-/// A wallet key that connected before: keys are fresh for every connection.
+/// A wallet key, signing or encryption, that connected before: both are fresh for every
+/// connection, so no two organisations can link a wallet by its keys.
 fn keys_in_use() -> ApiError {
     ApiError::new(ErrorCode::InvalidParameter, "use fresh keys for every connection")
 }

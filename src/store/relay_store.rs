@@ -150,8 +150,8 @@ impl RelayStore {
             };
             sqlx::query(
                 "INSERT INTO relay_connections (id, controller_id, token_sha256, wallet_jkt, wallet_signing_jwk,
-                     wallet_encryption_jwk, state, created_at, origin)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)",
+                     wallet_encryption_jwk, wallet_encryption_kid, state, created_at, origin)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9)",
             )
             .bind(new.id)
             .bind(&controller_id)
@@ -159,6 +159,7 @@ impl RelayStore {
             .bind(&new.wallet_signing_jwk.kid)
             .bind(&signing)
             .bind(&encryption)
+            .bind(&new.wallet_encryption_jwk.kid)
             .bind(now)
             .bind(origin.as_str())
             .execute(&mut *tx)

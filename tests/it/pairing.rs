@@ -415,6 +415,11 @@ async fn wallets_must_bring_fresh_usable_keys() {
     low_order.kid = gdpr_gateway::jose::thumbprint(low_order.crv, &low_order.x);
     let bad = ConnectRequest { token: uri.token.encode(), encryption_jwk: low_order };
     assert_eq!(fresh.connect(&bad).await.unwrap_err().error_code().map(|c| c.as_str()), Some("invalid_parameter"));
+    // A fresh signing key with the first connection's X25519 key: refused too, else two
+    // organisations could link the wallet by its encryption key.
+    let reused = ConnectRequest { token: uri.token.encode(), encryption_jwk: wallet.encryption.public_jwk().clone() };
+    let refused = fresh.connect(&reused).await.unwrap_err();
+    assert_eq!(refused.error_code().map(|c| c.as_str()), Some("invalid_parameter"), "{refused}");
     let good = ConnectRequest {
         token: uri.token.encode(),
         encryption_jwk: EncryptionKeyPair::generate().public_jwk().clone(),
