@@ -17,9 +17,7 @@ impl From<ExportError> for ApiError {
     fn from(e: ExportError) -> Self {
         match (e.error_code(), e) {
             (Some(code), e) => Self::new(code, e.to_string()),
-            (None, ExportError::Signing(m)) => Self::internal(ErrorCode::Internal, &m),
-            // Only a source's failure is left without a code (`ExportError::error_code`).
-            (None, e) => Self::internal(ErrorCode::UpstreamUnavailable, &e),
+            (None, e) => Self::internal(e.failure_code(), &e),
         }
     }
 }

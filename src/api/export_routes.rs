@@ -30,7 +30,7 @@ impl From<Format> for BundleForm {
     }
 }
 
-problems!(CreateExportProblems: InvalidParameter, MalformedBody, MissingBearerToken, InvalidBearerToken, SubjectNotFound, CategoryNotFound, UnsupportedMediaType, CategoryNotPortable, BundleTooLarge, UpstreamUnavailable);
+problems!(CreateExportProblems: InvalidParameter, MalformedBody, MissingBearerToken, InvalidBearerToken, SubjectNotFound, CategoryNotFound, UnsupportedMediaType, CategoryNotPortable, BundleTooLarge, UpstreamUnavailable, SourceUnavailable);
 
 /// Builds, signs and returns the subject's bundle, and records the export (who, when,
 /// which categories, bundle id; never the contents).

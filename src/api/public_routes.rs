@@ -13,6 +13,7 @@ use super::AppState;
 use super::views::{Discovery, Endpoints, Health};
 use crate::http::ApiError;
 use crate::jose::Jwks;
+use crate::protocol::ErrorCode;
 
 pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
@@ -25,9 +26,10 @@ pub(crate) async fn get_health() -> Json<Health> {
     Json(Health { status: "ok".to_owned() })
 }
 
-problems!(GetReadinessProblems: StoreUnavailable);
+problems!(GetReadinessProblems: StoreUnavailable, SourceUnavailable);
 
-/// Readiness: the store answers a query.
+/// Readiness: the store answers a query and every source system can be reached (a file
+/// source's directory exists; an HTTP source answers at its base URL).
 #[utoipa::path(
     get, path = "/readyz", tag = "public",
     responses(
@@ -37,6 +39,14 @@ problems!(GetReadinessProblems: StoreUnavailable);
 )]
 pub(crate) async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<Json<Health>, ApiError> {
     state.gateway.ping().await?;
+    let unreachable = state.gateway.unreachable_sources().await;
+    if let Some((first, _)) = unreachable.first() {
+        for (source, cause) in &unreachable {
+            tracing::warn!(source = %source, "not ready: {cause}");
+        }
+        let detail = format!("source {first} cannot be reached ({} in all); see the log", unreachable.len());
+        return Err(ApiError::new(ErrorCode::SourceUnavailable, detail));
+    }
     Ok(Json(Health { status: "ready".to_owned() }))
 }
 

@@ -129,17 +129,7 @@ pub fn main() -> ExitCode {
         Command::Demo { out, serve } => demo(&out, serve),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
-        Command::CheckConfig(args) => args
-            .load()
-            .map(|loaded| {
-                println!(
-                    "{}: valid ({} categories, {} sources)",
-                    loaded.origin,
-                    loaded.inventory.categories().len(),
-                    loaded.config.sources.len()
-                );
-            })
-            .map_err(|e| e.to_string()),
+        Command::CheckConfig(args) => check_config(&args),
         Command::Openapi => serde_json::to_string_pretty(&crate::serve::openapi())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
@@ -247,5 +237,19 @@ fn keys_rotate(args: &ConfigArgs) -> Result<(), String> {
         ring.active_signing().kid()
     );
     println!("restart the gateway to sign with the new key");
+    Ok(())
+}
+
+/// Loads and checks a config as `serve` would, without starting: the file, and each source
+/// as set up (a file source's directory must exist).
+fn check_config(args: &ConfigArgs) -> Result<(), String> {
+    let loaded = args.load().map_err(|e| e.to_string())?;
+    crate::connectors::Connectors::from_config(&loaded.config.sources).map_err(|e| e.to_string())?;
+    println!(
+        "{}: valid ({} categories, {} sources)",
+        loaded.origin,
+        loaded.inventory.categories().len(),
+        loaded.config.sources.len()
+    );
     Ok(())
 }

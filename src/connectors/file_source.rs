@@ -26,6 +26,24 @@ impl FileConnector {
 }
 
 impl Connector for FileConnector {
+    fn check_setup(&self) -> Result<(), ConnectorError> {
+        match std::fs::metadata(&self.root) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(ConnectorError::Unreachable(format!("{} is not a directory", self.root.display()))),
+            Err(e) => Err(ConnectorError::Unreachable(format!("{}: {e}", self.root.display()))),
+        }
+    }
+
+    fn check_reachable(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async move {
+            match tokio::fs::metadata(&self.root).await {
+                Ok(meta) if meta.is_dir() => Ok(()),
+                Ok(_) => Err(ConnectorError::Unreachable(format!("{} is not a directory", self.root.display()))),
+                Err(e) => Err(ConnectorError::Unreachable(format!("{}: {e}", self.root.display()))),
+            }
+        })
+    }
+
     fn fetch<'a>(
         &'a self,
         subject: &'a SubjectRef,
@@ -36,6 +54,8 @@ impl Connector for FileConnector {
             // joined path cannot leave `root`.
             let dir = self.root.join(subject.as_str());
             if !tokio::fs::metadata(&dir).await.map(|m| m.is_dir()).unwrap_or(false) {
+                // A missing root is the source gone, not a subject it does not know.
+                self.check_reachable().await?;
                 return Err(ConnectorError::SubjectNotFound);
             }
             match tokio::fs::File::open(dir.join(format!("{category}.jsonl"))).await {

@@ -26,6 +26,8 @@ pub(super) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 pub(super) const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(30);
 
 const NDJSON: &str = "application/x-ndjson";
+/// Longest a readiness probe of the source may take.
+pub(super) const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What an HTTP connector needs from the config.
 #[derive(Debug, Clone)]
@@ -141,6 +143,15 @@ impl ClientCredentials {
 }
 
 impl Connector for HttpConnector {
+    /// Any HTTP answer from the base URL will do: the source is there; a transport failure
+    /// (refused, timed out, no TLS) is not.
+    fn check_reachable(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async move {
+            let probe = self.client.head(self.base_url.clone()).timeout(REACHABILITY_TIMEOUT);
+            probe.send().await.map(|_| ()).map_err(|e| ConnectorError::Unreachable(describe(&e)))
+        })
+    }
+
     fn fetch<'a>(
         &'a self,
         subject: &'a SubjectRef,

@@ -36,6 +36,8 @@ pub enum ConnectorError {
     Unsupported(&'static str),
     #[error("the source is unreachable: {0}")]
     Unreachable(String),
+    #[error("{0}")]
+    Setup(String),
     #[error("the source refused our credentials: {0}")]
     Unauthorized(String),
     #[error("the source answered HTTP {0}")]
@@ -73,6 +75,18 @@ pub trait Connector: Send + Sync + 'static {
         category: &'a str,
     ) -> BoxFuture<'a, Result<RecordStream, ConnectorError>>;
 
+    /// Whether the source is set up as configured, without reaching it: checked at start
+    /// and by `check-config`, so a typo fails loudly instead of every export saying "we hold
+    /// nothing about you".
+    fn check_setup(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    /// Whether the source can be reached now, for `readyz`.
+    fn check_reachable(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
+        Box::pin(async { self.check_setup() })
+    }
+
     /// Erases the subject's records of `category` at the source.
     fn erase<'a>(&'a self, _subject: &'a SubjectRef, _category: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("erasure")) })
@@ -96,6 +110,7 @@ pub struct Connectors {
 }
 
 impl Connectors {
+    /// The connectors of `sources`, each checked as set up ([`Connector::check_setup`]).
     pub fn from_config(sources: &[SourceConfig]) -> Result<Self, ConnectorError> {
         let mut by_source: HashMap<String, Arc<dyn Connector>> = HashMap::new();
         for source in sources {
@@ -110,9 +125,21 @@ impl Connectors {
                     })?)
                 }
             };
+            connector.check_setup().map_err(|e| ConnectorError::Setup(format!("source {}: {e}", source.id())))?;
             by_source.insert(source.id().to_owned(), connector);
         }
         Ok(Self { by_source })
+    }
+
+    /// Every source that cannot be reached now, with why; all are asked at once.
+    pub async fn unreachable(&self) -> Vec<(String, ConnectorError)> {
+        let checks = self
+            .by_source
+            .iter()
+            .map(|(id, connector)| async move { connector.check_reachable().await.err().map(|e| (id.clone(), e)) });
+        let mut failed: Vec<_> = futures_util::future::join_all(checks).await.into_iter().flatten().collect();
+        failed.sort_by(|a, b| a.0.cmp(&b.0));
+        failed
     }
 
     pub fn insert(&mut self, source_id: impl Into<String>, connector: Arc<dyn Connector>) {

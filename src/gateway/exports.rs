@@ -52,6 +52,16 @@ impl ExportError {
             Self::Connector(_) | Self::Signing(_) => None,
         }
     }
+
+    /// The code of a failure of ours ([`ExportError::error_code`] is `None`): a source that
+    /// cannot be reached, one that failed, or signing.
+    pub fn failure_code(&self) -> ErrorCode {
+        match self {
+            Self::Connector(ConnectorError::Unreachable(_) | ConnectorError::Setup(_)) => ErrorCode::SourceUnavailable,
+            Self::Signing(_) => ErrorCode::Internal,
+            _ => ErrorCode::UpstreamUnavailable,
+        }
+    }
 }
 
 /// What is asked for, from the portal or a wallet.

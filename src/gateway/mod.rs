@@ -125,6 +125,11 @@ impl Gateway {
         self.db.ping().await
     }
 
+    /// The sources that cannot be reached now, with why.
+    pub async fn unreachable_sources(&self) -> Vec<(String, crate::connectors::ConnectorError)> {
+        self.connectors.unreachable().await
+    }
+
     /// Ends every pairing event stream, for shutdown.
     pub fn close_event_streams(&self) {
         self.pairing_hub.close();

@@ -188,7 +188,7 @@ async fn export(
             None => {
                 tracing::error!(connection = %connection.id, "export for a wallet failed: {e}");
                 let detail = "a source system failed; try again later".to_owned();
-                Ok((refused(request_id, ErrorCode::UpstreamUnavailable, detail), None))
+                Ok((refused(request_id, e.failure_code(), detail), None))
             }
         },
     }

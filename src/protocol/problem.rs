@@ -101,8 +101,11 @@ error_codes! {
     DigestMismatch = "digest_mismatch", 422, "Digest mismatch";
     /// The storage backend cannot be reached.
     StoreUnavailable = "store_unavailable", 503, "Storage unavailable";
-    /// A source system (connector) failed or is unreachable.
+    /// A source system (connector) failed: it answered an error or data we cannot read.
     UpstreamUnavailable = "upstream_unavailable", 502, "Source system unavailable";
+    /// A source system cannot be reached, or is not where the configuration says (a file
+    /// source's directory is missing): nothing can be said about what it holds.
+    SourceUnavailable = "source_unavailable", 503, "Source system unreachable";
     /// The request has no valid `DPoP` proof (missing, malformed, badly signed, or for another request).
     InvalidProof = "invalid_proof", 401, "Request proof invalid";
     /// The proof's `iat` is more than 60 s from the relay's clock.
@@ -232,6 +235,7 @@ mod tests {
                 ErrorCode::Internal,
                 ErrorCode::StoreUnavailable,
                 ErrorCode::UpstreamUnavailable,
+                ErrorCode::SourceUnavailable,
                 ErrorCode::RelayUnavailable,
                 ErrorCode::TrustListUnavailable,
             ];

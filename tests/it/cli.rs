@@ -163,10 +163,13 @@ fn bad_starts_exit_non_zero_with_a_clear_message() {
         (vec!["serve", "--config", bad_toml.to_str().unwrap()], "line 1"),
         (vec!["serve", "--config", unknown.to_str().unwrap()], "publik_url"),
         (vec!["serve", "--config", "/nonexistent/gateway.toml"], "cannot read config file"),
-        (vec!["serve", "--data-dir", under_file.to_str().unwrap()], "data dir"),
+        // Port 0 everywhere: the tests must pass while the README's gateway runs on 8080.
+        (vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", under_file.to_str().unwrap()], "data dir"),
         (
             vec![
                 "serve",
+                "--listen",
+                "127.0.0.1:0",
                 "--data-dir",
                 pg_dir.to_str().unwrap(),
                 "--database-url",
@@ -208,6 +211,16 @@ fn check_config_and_openapi_commands() {
     let out = command(dir.path(), &["check-config", "--config", example]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid (4 categories, 2 sources)"));
+    // A file source whose directory is not there: refused by check-config and by serve.
+    let text = std::fs::read_to_string(example).unwrap().replace("builtin_demo/data", "builtin_demo/dta");
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, text).unwrap();
+    for args in [vec!["check-config", "--config"], vec!["serve", "--listen", "127.0.0.1:0", "--config"]] {
+        let out = command(dir.path(), &[args.clone(), vec![typo.to_str().unwrap()]].concat()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("source webshop") && stderr.contains("builtin_demo/dta"), "{args:?}: {stderr}");
+    }
     let spec = command(dir.path(), &["openapi"]).output().unwrap();
     let spec: serde_json::Value = serde_json::from_slice(&spec.stdout).unwrap();
     assert!(spec["paths"]["/.well-known/jwks.json"].is_object());

@@ -452,3 +452,32 @@ async fn file_connector_refuses_lines_over_the_record_limit() {
         assert!(matches!(&err, ConnectorError::Malformed(m) if m.contains("longer than")), "{category}: {err:?}");
     }
 }
+
+/// A source that is not where the configuration says fails loudly: at start, in
+/// `check-config` (see `cli.rs`), in `readyz`, and in exports, which answer
+/// `source_unavailable` instead of telling people "we hold nothing about you".
+#[tokio::test]
+async fn a_missing_or_silent_source_is_named_never_taken_for_an_unknown_subject() {
+    let missing = FileConnector::new(std::path::PathBuf::from("/nonexistent/gdpr-data"));
+    assert!(matches!(missing.check_setup(), Err(ConnectorError::Unreachable(_))));
+    let subject = SubjectRef::parse("alice").unwrap();
+    assert!(matches!(missing.fetch(&subject, "contact").await, Err(ConnectorError::Unreachable(_))));
+
+    // An HTTP source answers something, or it is unreachable.
+    let up = serve(Router::new()).await;
+    connector(&up).check_reachable().await.unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let down = connector(&format!("http://{closed}")).check_reachable().await.unwrap_err();
+    assert!(matches!(down, ConnectorError::Unreachable(_)), "{down}");
+
+    // The demo's file source disappears under a running gateway.
+    let gw = crate::common::TestGateway::demo().await;
+    assert_eq!(gw.get("/readyz").send().await.unwrap().status(), 200);
+    std::fs::remove_dir_all(gw.dir.join(gdpr_gateway::config::builtin_demo::DATA_DIR)).unwrap();
+    let ready = gw.get("/readyz").send().await.unwrap();
+    let body = crate::common::assert_problem(ready, 503, "source_unavailable").await;
+    assert!(!body["detail"].as_str().unwrap().contains("/"), "no path leaks to the public: {body}");
+    let request = serde_json::from_value(json!({"format": "jwt", "purpose": "access"})).unwrap();
+    let export = gw.portal_client().export("alice", &request).await;
+    crate::common::assert_problem(export, 503, "source_unavailable").await;
+}

@@ -273,6 +273,11 @@ portable = true
 "#;
 
 /// Writes about `bytes` of readings for `subject` into A's file source.
+/// Organisation A on [`BIG_CONFIG`], its file source's directory made before it starts.
+async fn big_data_organisations() -> TwoOrganisations {
+    TwoOrganisations::start_with_setup(BIG_CONFIG, |a| std::fs::create_dir_all(a.join("big-data")).unwrap()).await
+}
+
 fn write_readings(orgs: &TwoOrganisations, subject: &str, bytes: usize) -> usize {
     let dir = orgs.dir.path().join("a").join("big-data").join(subject);
     std::fs::create_dir_all(&dir).unwrap();
@@ -288,7 +293,7 @@ fn write_readings(orgs: &TwoOrganisations, subject: &str, bytes: usize) -> usize
 
 #[tokio::test]
 async fn a_bundle_larger_than_a_message_travels_as_a_blob_both_ways() {
-    let orgs = TwoOrganisations::start_with(BIG_CONFIG).await;
+    let orgs = big_data_organisations().await;
     let (a, b) = (orgs.a(), orgs.b());
     let records = write_readings(&orgs, "carol", 1024 * 1024);
     let wallet = orgs.wallet("wallet");
@@ -321,7 +326,7 @@ async fn a_bundle_larger_than_a_message_travels_as_a_blob_both_ways() {
 
 #[tokio::test]
 async fn a_blob_that_does_not_match_its_message_is_refused() {
-    let orgs = TwoOrganisations::start_with(BIG_CONFIG).await;
+    let orgs = big_data_organisations().await;
     let b = orgs.b();
     write_readings(&orgs, "carol", 512 * 1024);
     let wallet = orgs.wallet("wallet");
@@ -377,7 +382,7 @@ async fn a_blob_that_does_not_match_its_message_is_refused() {
 
 #[tokio::test]
 async fn large_data_comes_as_a_zip_package_streamed_to_a_file_and_verified_there() {
-    let orgs = TwoOrganisations::start_with(BIG_CONFIG).await;
+    let orgs = big_data_organisations().await;
     let a = orgs.a();
     let records = write_readings(&orgs, "carol", 2 * 1024 * 1024);
     let wallet = orgs.wallet("wallet");

@@ -29,7 +29,14 @@ impl TwoOrganisations {
 
     /// With organisation A configured by `a_config` (relative paths under its data dir).
     pub async fn start_with(a_config: &str) -> Self {
+        Self::start_with_setup(a_config, |_| {}).await
+    }
+
+    /// As [`Self::start_with`], after `setup` has prepared A's data dir (its sources must
+    /// exist before the gateway starts).
+    pub async fn start_with_setup(a_config: &str, setup: impl FnOnce(&std::path::Path)) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        setup(&dir.path().join("a"));
         let mut schemas = Vec::new();
         let mut organisations = Vec::new();
         for (name, text) in [("a", a_config), ("b", gdpr_gateway::config::builtin_demo::RECEIVER_CONFIG)] {
