@@ -30,14 +30,14 @@ impl From<Format> for BundleForm {
     }
 }
 
-problems!(CreateExportProblems: InvalidParameter, MalformedBody, MissingBearerToken, InvalidBearerToken, SubjectNotFound, CategoryNotFound, UnsupportedMediaType, CategoryNotPortable, BundleTooLarge, UpstreamUnavailable, SourceUnavailable);
+problems!(CreateExportProblems: InvalidParameter, MalformedBody, PayloadTooLarge, MissingBearerToken, InvalidBearerToken, SubjectNotFound, CategoryNotFound, UnsupportedMediaType, CategoryNotPortable, BundleTooLarge, UpstreamUnavailable, SourceUnavailable);
 
 /// Builds, signs and returns the subject's bundle, and records the export (who, when,
 /// which categories, bundle id; never the contents).
 #[utoipa::path(
     post, path = "/v1/subjects/{subject_ref}/exports", tag = "portal",
     security(("portal_token" = [])),
-    params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject")),
+    params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")),
     request_body = ExportRequest,
     responses(
         (status = 200, description = "The signed bundle: a compact JWS (`application/jwt`) or a zip package (`application/zip`), streamed", content_type = "application/jwt", body = String),

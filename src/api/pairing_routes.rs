@@ -50,7 +50,7 @@ async fn view_with_uri(state: &AppState, pairing: &Pairing) -> PairingView {
     view(state, pairing, uri)
 }
 
-problems!(CreatePairingProblems: MalformedBody, InvalidParameter, MissingBearerToken, InvalidBearerToken, RelayUnavailable);
+problems!(CreatePairingProblems: MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidParameter, MissingBearerToken, InvalidBearerToken, RelayUnavailable);
 
 /// Starts pairing a wallet with the logged-in customer: show `qr_svg_url` (or
 /// `connect_uri`) to them, follow `events_url`, and post the code they type to `confirm`.
@@ -94,7 +94,7 @@ pub(crate) async fn get_pairing(
     Ok(Json(view_with_uri(&state, &pairing).await))
 }
 
-problems!(ConfirmPairingProblems: MalformedBody, InvalidParameter, MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingNotScanned, PairingClosed, WrongCode);
+problems!(ConfirmPairingProblems: MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidParameter, MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingNotScanned, PairingClosed, WrongCode);
 
 /// The customer typed the code their wallet shows. Three wrong codes cancel the pairing.
 #[utoipa::path(
@@ -231,7 +231,7 @@ problems!(ListConnectionsProblems: InvalidParameter, MissingBearerToken, Invalid
 #[utoipa::path(
     get, path = "/v1/subjects/{subject_ref}/connections", tag = "portal",
     security(("portal_token" = [])),
-    params(("subject_ref" = String, Path)),
+    params(("subject_ref" = String, Path, pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")),
     responses(
         (status = 200, body = ConnectionList),
         ListConnectionsProblems
@@ -252,7 +252,7 @@ problems!(RevokeConnectionProblems: InvalidParameter, MissingBearerToken, Invali
 #[utoipa::path(
     delete, path = "/v1/subjects/{subject_ref}/connections/{connection_id}", tag = "portal",
     security(("portal_token" = [])),
-    params(("subject_ref" = String, Path), ("connection_id" = String, Path)),
+    params(("subject_ref" = String, Path, pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"), ("connection_id" = String, Path)),
     responses(
         (status = 204, description = "revoked"),
         RevokeConnectionProblems

@@ -52,7 +52,7 @@ problems!(ListExportsProblems: InvalidParameter, MissingBearerToken, InvalidBear
 #[utoipa::path(
     get, path = "/v1/subjects/{subject_ref}/exports", tag = "portal",
     security(("portal_token" = [])),
-    params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject"), Page),
+    params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"), Page),
     responses(
         (status = 200, body = ExportList),
         ListExportsProblems

@@ -15,6 +15,7 @@ use crate::store::pairing_store::PairingState;
 #[serde(deny_unknown_fields)]
 pub struct CreatePairing {
     /// The organisation's reference for the logged-in customer.
+    #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
     pub subject_ref: String,
 }
 
@@ -22,6 +23,7 @@ pub struct CreatePairing {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmCode {
     /// The 6 digits the wallet shows.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 
@@ -69,6 +71,7 @@ pub struct ConnectionList {
 #[into_params(parameter_in = Query)]
 pub struct Page {
     /// At most this many entries, newest first (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -111,6 +114,7 @@ pub struct ExportRequest {
     pub purpose: Purpose,
     /// Category ids; all the purpose allows when absent.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 256)]
     pub categories: Option<Vec<String>>,
 }
 
@@ -118,6 +122,7 @@ pub struct ExportRequest {
 #[into_params(parameter_in = Query)]
 pub struct ImportPage {
     /// At most this many imports, newest first (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Only imports older than this import id: the `next_before` of the previous page.
     pub before: Option<String>,

@@ -105,7 +105,7 @@ pub(super) async fn show_connect_page(
     Ok(response)
 }
 
-problems!(RegisterConnectTokenProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController, ConnectTokenExists);
+problems!(RegisterConnectTokenProblems: MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController, ConnectTokenExists);
 
 /// A controller registers a connect token by its SHA-256; the relay never sees the token.
 #[utoipa::path(
@@ -144,7 +144,7 @@ pub(super) async fn register_connect_token(
     }
 }
 
-problems!(RedeemConnectTokenProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController, ConnectTokenUnknown, ConnectTokenUsed, ConnectTokenExpired, RateLimited, TrustListUnavailable);
+problems!(RedeemConnectTokenProblems: MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, NotAController, ConnectTokenUnknown, ConnectTokenUsed, ConnectTokenExpired, RateLimited, TrustListUnavailable);
 
 /// A wallet redeems a connect token with its fresh keys: the signing key of the proof and
 /// the encryption key in the body. The first redemption wins; every other one fails.
@@ -199,7 +199,7 @@ pub(super) async fn redeem_connect_token(
     Ok((StatusCode::CREATED, Json(Connected { connection_id: id, controller })))
 }
 
-problems!(OpenConnectionProblems: MalformedBody, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ControllerNotListed, RateLimited, TrustListUnavailable);
+problems!(OpenConnectionProblems: MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidParameter, InvalidProof, StaleProof, ProofReplayed, ControllerNotListed, RateLimited, TrustListUnavailable);
 
 /// A wallet opens a connection to a listed controller with fresh keys, without a token:
 /// to forward it a bundle. Limited per address like redemptions; the controller binds
