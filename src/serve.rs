@@ -28,6 +28,7 @@ use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource
 use crate::store::{self, Db, StoreError};
 
 pub use crate::api::verify_route::MAX_VERIFY_ZIP_BYTES;
+pub use crate::http::server::ServerLimits;
 
 /// Sub-directory of the data dir holding key files.
 pub const KEYS_DIR: &str = "keys";
@@ -57,6 +58,7 @@ pub enum StartError {
 /// Everything `serve` prepared, ready to answer HTTP.
 pub struct Prepared {
     state: Arc<AppState>,
+    server_limits: ServerLimits,
     /// The embedded relay, mounted under `/relay`, when no external `relay_url` is set.
     pub relay: Option<Arc<RelayState>>,
     /// Set in demo mode: where the portal token was written.
@@ -133,7 +135,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         metrics: Arc::new(Metrics::default()),
         public_url,
     };
-    Ok(Prepared { state: Arc::new(state), relay, demo_token })
+    Ok(Prepared { state: Arc::new(state), server_limits: ServerLimits::from(&config.server), relay, demo_token })
 }
 
 /// The gateway's HTTP application, with the relay mounted under `/relay` when given.
@@ -246,10 +248,8 @@ pub async fn run(
             relay.hub.close();
         }
     };
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
-    // Let the relay link finish the item in hand rather than be cut off mid-way.
+    let served = crate::http::server::serve(listener, app, prepared.server_limits, shutdown).await;
+    // Let the inbox poller finish the item in hand rather than be cut off mid-way.
     for task in tasks {
         if tokio::time::timeout(TASK_GRACE, task).await.is_err() {
             tracing::warn!("a background task did not stop within {TASK_GRACE:?}");

@@ -3,6 +3,7 @@
 
 pub mod builtin_demo;
 mod env;
+mod http_limits;
 mod key_lines;
 mod secret;
 
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::inventory::{Category, Controller, Inventory, check_id};
+pub use http_limits::ServerConfig;
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 
 /// Largest config file we read.
@@ -57,6 +59,9 @@ pub struct Config {
     pub categories: Vec<Category>,
     #[serde(default)]
     pub portal_clients: Vec<PortalClient>,
+    /// The HTTP server's deadlines, connection cap and shutdown grace.
+    #[serde(default)]
+    pub server: ServerConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -315,6 +320,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     if let Some(url) = &config.relay_url {
         check_url(url, false).map_err(|m| ("relay_url".to_owned(), m))?;
     }
+    config.server.check()?;
     if config.relay_operator_jwks.is_some() && config.relay_url.is_none() {
         return Err((
             "relay_operator_jwks".to_owned(),

@@ -7,6 +7,7 @@ pub(crate) mod extract;
 pub(crate) mod metrics;
 pub(crate) mod problem_responses;
 pub(crate) mod request_id;
+pub(crate) mod server;
 pub(crate) mod wakeup;
 
 use std::time::Duration;

@@ -20,6 +20,16 @@ pub(crate) fn current() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
 }
 
+/// An answer made outside the router (the server's own refusals), under a fresh id.
+pub(crate) fn answer_outside(answer: impl FnOnce() -> Response) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut response = REQUEST_ID.sync_scope(id.clone(), answer);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}
+
 pub(crate) async fn middleware(request: Request, next: Next) -> Response {
     let id = request
         .headers()

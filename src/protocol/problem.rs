@@ -63,6 +63,10 @@ error_codes! {
     NotFound = "not_found", 404, "Not found";
     /// The route exists but not for this method.
     MethodNotAllowed = "method_not_allowed", 405, "Method not allowed";
+    /// The request target (path and query) is longer than the server reads.
+    UriTooLong = "uri_too_long", 414, "Request target too long";
+    /// The request headers are larger than the server reads.
+    HeadersTooLarge = "headers_too_large", 431, "Request headers too large";
     /// The request body is larger than the route accepts.
     PayloadTooLarge = "payload_too_large", 413, "Request body too large";
     /// The request body is not the JSON the route expects.

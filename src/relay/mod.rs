@@ -233,9 +233,13 @@ pub async fn serve(
         let _ = stop_tx.send(true);
         hub.close();
     };
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = crate::http::server::serve(
+        listener,
+        app,
+        crate::http::server::ServerLimits::from(&crate::config::ServerConfig::default()),
+        shutdown,
+    )
+    .await;
     let _ = tokio::time::timeout(crate::http::TASK_GRACE, upkeep).await;
     served
 }
