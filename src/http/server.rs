@@ -116,14 +116,16 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// What the server's service gives back for one request.
+type Answer = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
 /// Each request: oversized targets and headers answered here, the peer's address made
 /// known (`ConnectInfo`), the body read under the pause limit, then the router.
 fn request_handler(
     app: Router,
     peer: SocketAddr,
     body_timeout: Duration,
-) -> impl Fn(Request<Incoming>) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> + Clone
-{
+) -> impl Fn(Request<Incoming>) -> Answer + Clone {
     move |request: Request<Incoming>| {
         let app = app.clone();
         Box::pin(async move {
