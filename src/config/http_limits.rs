@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-pub(super) const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 10;
+pub(super) const DEFAULT_HEADER_TIMEOUT_SECONDS: u64 = 20;
 pub(super) const DEFAULT_BODY_TIMEOUT_SECONDS: u64 = 30;
 pub(super) const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 pub(super) const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 10;

@@ -106,6 +106,16 @@ fn semantic_errors_name_key_and_line() {
     let text = example_text().replace("special_category = true\n", "");
     let err = from_text(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("categories[3].art9_ground"), "{err}");
+    for (line, key) in [
+        ("max_connections = 4096", "server.max_connections"),
+        ("body_timeout_seconds = 30", "server.body_timeout_seconds"),
+    ] {
+        let zero = line.split(" = ").next().unwrap().to_owned() + " = 0";
+        let err = from_text(&example_text().replace(line, &zero), &[]).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    let env = from_text(&example_text(), &[("GDPR_GATEWAY_SERVER__SHUTDOWN_GRACE_SECONDS", "3")]).unwrap();
+    assert_eq!(env.config.server.shutdown_grace_seconds, 3);
 }
 
 #[test]

@@ -15,5 +15,6 @@ mod http_api;
 mod openapi;
 mod pairing;
 mod relay;
+mod server;
 mod store;
 mod vectors;

@@ -26,6 +26,7 @@ pub struct TestGateway {
     schema: Option<PgSchema>,
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestGateway {
@@ -62,7 +63,7 @@ impl TestGateway {
         let (tx, rx) = oneshot::channel::<()>();
         let gateway = prepared.gateway().clone();
         let relay = prepared.relay.clone().expect("the demo runs the embedded relay");
-        tokio::spawn(serve::run(listener, prepared, async move {
+        let server = tokio::spawn(serve::run(listener, prepared, async move {
             let _ = rx.await;
         }));
         Self {
@@ -75,6 +76,18 @@ impl TestGateway {
             schema,
             _dir: dir,
             shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Signals shutdown, as SIGTERM does, and waits for the server to stop.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
         }
     }
 
