@@ -134,6 +134,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         portal_clients: config.portal_clients.clone(),
         metrics: Arc::new(Metrics::default()),
         public_url,
+        verify_budget: Arc::new(tokio::sync::Semaphore::new(crate::api::verify_route::VERIFY_MEMORY_BUDGET_MIB)),
     };
     Ok(Prepared { state: Arc::new(state), server_limits: ServerLimits::from(&config.server), relay, demo_token })
 }

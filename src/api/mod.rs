@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The gateway's base URL as clients reach it, for the URLs in answers.
     pub public_url: String,
+    /// The memory `POST /v1/verify` may hold for compact JWS bodies, in MiB permits.
+    pub verify_budget: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(OpenApi)]

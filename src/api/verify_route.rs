@@ -6,9 +6,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::views::Verification;
@@ -20,8 +21,16 @@ use crate::protocol::ErrorCode;
 /// Largest zip package `POST /v1/verify` accepts; larger ones can be checked offline with
 /// `gdpr-gateway verify`.
 pub const MAX_VERIFY_ZIP_BYTES: usize = 256 * 1024 * 1024;
+const MIB: u64 = 1024 * 1024;
+/// Memory that compact JWS verifications may hold at once, in MiB: a body, its decoded
+/// payload and the parse cost about twice its size ([`JWT_VERIFY_COST_FACTOR`]). Zip
+/// packages are spooled to disk and verified as a stream, so they need no share.
+pub(crate) const VERIFY_MEMORY_BUDGET_MIB: usize = 256;
+const JWT_VERIFY_COST_FACTOR: u64 = 2;
+/// Longest a verification waits for its share of the budget before 429.
+const VERIFY_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch);
+problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, RateLimited, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch);
 
 /// Verifies a bundle against this controller's keys, under the rules of
 /// `docs/bundle-format.md`: a compact JWS (`Content-Type: application/jwt`) or a zip
@@ -43,11 +52,14 @@ pub(crate) async fn verify_bundle(
 ) -> Result<Json<Verification>, ApiError> {
     let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let body = request.into_body();
     let summary = if essence == bundle::JWT_MEDIA_TYPE {
+        // Held in memory while it is checked: admitted only within the memory budget.
+        let _memory = admit_jwt(&state, declared).await?;
         let bytes =
             axum::body::to_bytes(body, bundle::MAX_JWT_BYTES).await.map_err(|_| too_large(bundle::MAX_JWT_BYTES))?;
-        Summary::from(&bundle::verify_jwt(&bytes, &state.gateway.keyring().jwks())?)
+        Summary::from(&bundle::verify_jwt_summary(&bytes, &state.gateway.keyring().jwks())?)
     } else if essence == package::MEDIA_TYPE {
         let file = spool(&state, body).await?;
         let keys = state.gateway.keyring().jwks();
@@ -70,6 +82,25 @@ pub(crate) async fn verify_bundle(
         bundle_id: summary.bundle_id,
         categories: summary.categories,
     }))
+}
+
+/// A share of the verification memory budget for a compact JWS of `declared` bytes (the
+/// largest allowed when the client does not say), waited for up to
+/// [`VERIFY_QUEUE_TIMEOUT`]; a budget spent for that long answers 429.
+async fn admit_jwt(state: &AppState, declared: Option<u64>) -> Result<OwnedSemaphorePermit, ApiError> {
+    let max = bundle::MAX_JWT_BYTES as u64;
+    let size = declared.unwrap_or(max);
+    if size > max {
+        return Err(too_large(bundle::MAX_JWT_BYTES));
+    }
+    let cost = u32::try_from(size.div_ceil(MIB) * JWT_VERIFY_COST_FACTOR).unwrap_or(u32::MAX).max(1);
+    let waited = tokio::time::timeout(VERIFY_QUEUE_TIMEOUT, state.verify_budget.clone().acquire_many_owned(cost));
+    match waited.await {
+        Ok(Ok(permit)) => Ok(permit),
+        // The semaphore is never closed; a closed one would be as busy as a full one.
+        Ok(Err(_)) | Err(_) => Err(ApiError::new(ErrorCode::RateLimited, "too many large verifications at once")
+            .retry_after(VERIFY_QUEUE_TIMEOUT.as_secs())),
+    }
 }
 
 fn too_large(limit: usize) -> ApiError {

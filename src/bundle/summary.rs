@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::Purpose;
 use super::package::VerifiedPackage;
-use super::verify::{CategorySummary, VerifiedBundle};
+use super::verify::{CategorySummary, VerifiedBundle, VerifiedSummary};
 use crate::clock::UnixSeconds;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,6 +28,20 @@ impl From<&VerifiedBundle> for Summary {
             bundle_id: v.claims.jti.clone(),
             purpose: v.claims.bundle.purpose,
             categories: v.categories(),
+        }
+    }
+}
+
+impl From<&VerifiedSummary> for Summary {
+    fn from(v: &VerifiedSummary) -> Self {
+        Self {
+            kid: v.kid.clone(),
+            issuer: v.iss.clone(),
+            subject: v.sub.clone(),
+            issued_at: v.iat,
+            bundle_id: v.jti.clone(),
+            purpose: v.purpose,
+            categories: v.categories.clone(),
         }
     }
 }
