@@ -5,9 +5,14 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
 
-/// A JSON body: `unsupported_media_type` without a JSON content type, `payload_too_large`
+use super::ApiError;
+use crate::protocol::ErrorCode;
+
+/// A JSON body: `unsupported_media_type` without a JSON content type or with a charset
+/// other than UTF-8, `payload_too_large`
 /// over the route's cap, `malformed_body` when it does not parse into `T`.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ApiJson<T>(pub T);
@@ -16,9 +21,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(charset) = foreign_charset(request.headers()) {
+            let detail = format!("JSON is UTF-8; charset={charset} is not accepted");
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, detail));
+        }
         let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
         Ok(Self(value))
     }
+}
+
+/// The `charset` of the `Content-Type`, when it names one other than UTF-8 (RFC 8259: JSON
+/// exchanged between systems is UTF-8).
+fn foreign_charset(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        let value = value.trim().trim_matches('"');
+        let named = name.trim().eq_ignore_ascii_case("charset");
+        (named && !value.eq_ignore_ascii_case("utf-8") && !value.eq_ignore_ascii_case("utf8")).then(|| value.to_owned())
+    })
 }
 
 /// A query string: `invalid_parameter` when it does not parse into `T`.

@@ -127,6 +127,28 @@ async fn portability_bundle_holds_only_portable_categories_and_selection_is_chec
         .await
         .unwrap();
     assert_problem(not_json, 415, "unsupported_media_type").await;
+    // JSON between systems is UTF-8: another charset is refused, not misread.
+    for (content_type, status) in [
+        ("application/json; charset=ISO-8859-1", Some(415)),
+        ("application/json; charset=\"utf-16\"", Some(415)),
+        ("application/json; charset=UTF-8", None),
+        ("application/json;charset=utf-8", None),
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/subjects/alice/exports", gw.url))
+            .bearer_auth(&gw.token)
+            .header("content-type", content_type)
+            .body(r#"{"format":"jwt","purpose":"access"}"#)
+            .send()
+            .await
+            .unwrap();
+        match status {
+            Some(status) => {
+                assert_problem(response, status, "unsupported_media_type").await;
+            }
+            None => assert_eq!(response.status(), 200, "{content_type}"),
+        }
+    }
 }
 
 #[tokio::test]
