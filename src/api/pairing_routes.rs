@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt};
 use super::AppState;
 use super::portal_auth::PortalClient;
 use super::subject_routes::SubjectPath;
-use super::views::{ConfirmCode, ConnectionList, ConnectionView, CreatePairing, PairingView};
+use super::views::{ConfirmCode, ConnectionList, ConnectionView, CreatePairing, PairingEvent, PairingView};
 use crate::clock::rfc3339;
 use crate::gateway::{MAX_CODE_ATTEMPTS, PairingError};
 use crate::http::ApiError;
@@ -196,7 +196,7 @@ problems!(StreamPairingEventsProblems: MissingBearerToken, InvalidBearerToken, P
     security(("portal_token" = [])),
     params(("pairing_id" = String, Path)),
     responses(
-        (status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "one event per state change", content_type = "text/event-stream", body = PairingEvent),
         StreamPairingEventsProblems
     )
 )]

@@ -75,6 +75,15 @@ pub struct Page {
     pub limit: Option<u32>,
 }
 
+/// One Server-Sent Event of `GET /v1/pairings/{pairing_id}/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PairingEvent {
+    /// The pairing's new state.
+    pub event: PairingState,
+    /// The pairing as JSON text: a `PairingView` without `connect_uri`.
+    pub data: String,
+}
+
 /// One download of a subject's data, as recorded in the export register.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExportEntry {
@@ -125,6 +134,7 @@ pub struct ImportPage {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Only imports older than this import id: the `next_before` of the previous page.
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub before: Option<String>,
 }
 

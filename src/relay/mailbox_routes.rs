@@ -29,6 +29,19 @@ use crate::protocol::relay_wire::{
 };
 use crate::store::relay_store::Side;
 
+/// One Server-Sent Event of the relay's message stream.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct MailboxEvent {
+    /// `message` for an item, `revoked` when the connection ends.
+    pub(crate) event: String,
+    /// The item's id, for `message` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    /// The `MailboxItem` as JSON text, for `message` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) data: Option<String>,
+}
+
 problems!(PostMessageProblems: InvalidProof, StaleProof, ProofReplayed, ConnectionNotFound, ConnectionRevoked, PayloadTooLarge, UnsupportedMediaType, InvalidEnvelope, MailboxFull);
 
 /// Posts a JWE envelope to the other party's mailbox. The relay checks only that it is a
@@ -211,7 +224,7 @@ problems!(StreamMessagesProblems: InvalidProof, StaleProof, ProofReplayed, Conne
     security(("dpop" = [])),
     params(("connection_id" = String, Path)),
     responses(
-        (status = 200, description = "text/event-stream of MailboxItem JSON", content_type = "text/event-stream", body = String),
+        (status = 200, description = "text/event-stream of MailboxItem JSON", content_type = "text/event-stream", body = MailboxEvent),
         StreamMessagesProblems
     )
 )]
