@@ -25,23 +25,24 @@ impl FileConnector {
     }
 }
 
-impl Connector for FileConnector {
-    fn check_setup(&self) -> Result<(), ConnectorError> {
-        match std::fs::metadata(&self.root) {
+impl FileConnector {
+    /// The root, as its metadata says: a directory, or why the source is unusable.
+    fn root_is_a_dir(&self, meta: std::io::Result<std::fs::Metadata>) -> Result<(), ConnectorError> {
+        match meta {
             Ok(meta) if meta.is_dir() => Ok(()),
             Ok(_) => Err(ConnectorError::Unreachable(format!("{} is not a directory", self.root.display()))),
             Err(e) => Err(ConnectorError::Unreachable(format!("{}: {e}", self.root.display()))),
         }
     }
+}
+
+impl Connector for FileConnector {
+    fn check_setup(&self) -> Result<(), ConnectorError> {
+        self.root_is_a_dir(std::fs::metadata(&self.root))
+    }
 
     fn check_reachable(&self) -> BoxFuture<'_, Result<(), ConnectorError>> {
-        Box::pin(async move {
-            match tokio::fs::metadata(&self.root).await {
-                Ok(meta) if meta.is_dir() => Ok(()),
-                Ok(_) => Err(ConnectorError::Unreachable(format!("{} is not a directory", self.root.display()))),
-                Err(e) => Err(ConnectorError::Unreachable(format!("{}: {e}", self.root.display()))),
-            }
-        })
+        Box::pin(async move { self.root_is_a_dir(tokio::fs::metadata(&self.root).await) })
     }
 
     fn fetch<'a>(
