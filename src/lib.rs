@@ -14,6 +14,7 @@
 
 pub mod bundle;
 pub mod clock;
+pub mod fuzzing;
 pub mod jose;
 pub mod protocol;
 #[cfg(feature = "relay-client")]

@@ -11,6 +11,7 @@ mod common;
 mod config;
 mod connectors;
 mod forward;
+mod fuzz_corpora;
 mod http_api;
 mod openapi;
 mod pairing;
