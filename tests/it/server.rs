@@ -70,10 +70,14 @@ async fn a_body_that_pauses_too_long_is_refused() {
 #[tokio::test]
 async fn the_connection_cap_holds_and_frees_as_connections_close() {
     let gw = TestGateway::demo_with(&format!("{LIMITS}max_connections = 2\n")).await;
-    let _taken = [connect(&gw).await, connect(&gw).await];
+    let taken = [connect(&gw).await, connect(&gw).await];
     // A third client waits in the backlog until the deadline frees a slot, then is served.
     let ready = tokio::time::timeout(BOUND, gw.get("/healthz").send()).await.expect("never served");
     assert_eq!(ready.unwrap().status(), 200);
+    // It was served only once the server had closed a held connection: without the cap it
+    // would have been answered at once, while both were still open.
+    let closed = taken.iter().filter(|held| matches!(held.try_read(&mut [0u8; 1]), Ok(0))).count();
+    assert!(closed >= 1, "served while both held connections were still open");
 }
 
 #[tokio::test]
