@@ -176,8 +176,9 @@ fn percent_decode(text: &str) -> Result<String, ConnectUriError> {
 #[serde(deny_unknown_fields)]
 pub struct RegisterToken {
     /// SHA-256 of the 32 token bytes, lowercase hex.
+    #[cfg_attr(feature = "server", schema(pattern = "^[0-9a-f]{64}$"))]
     pub token_sha256: String,
-    /// After this the token cannot be redeemed.
+    /// After this the token cannot be redeemed: later than now, at most a day ahead.
     pub expires_at: UnixSeconds,
 }
 
@@ -187,7 +188,8 @@ pub struct RegisterToken {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConnectRequest {
-    /// The connect token from the URI, base64url.
+    /// The connect token from the URI: 32 bytes, base64url.
+    #[cfg_attr(feature = "server", schema(pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]
     pub token: String,
     /// The wallet's fresh X25519 key for this connection.
     pub encryption_jwk: OkpPublicJwk,

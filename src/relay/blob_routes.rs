@@ -39,7 +39,7 @@ problems!(UploadBlobProblems: InvalidProof, StaleProof, ProofReplayed, Connectio
 #[utoipa::path(
     post, path = "/v1/connections/{connection_id}/blobs", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 201, body = StoredBlob),
@@ -155,7 +155,7 @@ problems!(DownloadBlobProblems: InvalidProof, StaleProof, ProofReplayed, Connect
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}/blobs/{blob_id}", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path), ("blob_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$"), ("blob_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 200, description = "the ciphertext", content_type = "application/octet-stream", body = Vec<u8>),
         DownloadBlobProblems
@@ -188,7 +188,7 @@ problems!(DeleteBlobProblems: InvalidProof, StaleProof, ProofReplayed, Connectio
 #[utoipa::path(
     delete, path = "/v1/connections/{connection_id}/blobs/{blob_id}", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path), ("blob_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$"), ("blob_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 204, description = "deleted"),
         DeleteBlobProblems

@@ -59,6 +59,7 @@ pub(super) async fn get_operator_jwks(State(state): State<Arc<RelayState>>) -> J
 #[into_params(parameter_in = Query)]
 pub(super) struct ConnectPageQuery {
     /// Thumbprint of the trust list operator's key.
+    #[param(pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$")]
     pub op: Option<String>,
 }
 
@@ -68,7 +69,7 @@ problems!(ShowConnectPageProblems: InvalidParameter);
 /// nothing; only the wallet's `POST /v1/connect` redeems the token.
 #[utoipa::path(
     get, path = "/c/{token}", tag = "relay",
-    params(("token" = String, Path, description = "The connect token"), ConnectPageQuery),
+    params(("token" = String, Path, description = "The connect token: 32 bytes, base64url", pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"), ConnectPageQuery),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
         ShowConnectPageProblems
@@ -336,7 +337,7 @@ problems!(GetConnectionProblems: InvalidProof, StaleProof, ProofReplayed, Connec
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 200, body = ConnectionInfo),
         GetConnectionProblems
@@ -357,7 +358,7 @@ problems!(RevokeRelayConnectionProblems: InvalidProof, StaleProof, ProofReplayed
 #[utoipa::path(
     delete, path = "/v1/connections/{connection_id}", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 204, description = "revoked"),
         RevokeRelayConnectionProblems

@@ -49,7 +49,7 @@ problems!(PostMessageProblems: InvalidProof, StaleProof, ProofReplayed, Connecti
 #[utoipa::path(
     post, path = "/v1/connections/{connection_id}/messages", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     request_body(content = String, content_type = "application/jose", description = "compact JWE"),
     responses(
         (status = 201, body = Posted),
@@ -102,6 +102,7 @@ fn too_large() -> ApiError {
 #[into_params(parameter_in = Query)]
 pub(super) struct Wait {
     /// Seconds to wait for an item when the mailbox is empty (0 to 30, default 0).
+    #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u64>,
 }
 
@@ -175,7 +176,7 @@ problems!(ListMessagesProblems: InvalidParameter, InvalidProof, StaleProof, Proo
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}/messages", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path), Wait),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$"), Wait),
     responses(
         (status = 200, body = MailboxItems),
         ListMessagesProblems
@@ -222,7 +223,7 @@ problems!(StreamMessagesProblems: InvalidProof, StaleProof, ProofReplayed, Conne
 #[utoipa::path(
     get, path = "/v1/connections/{connection_id}/messages/stream", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 200, description = "text/event-stream of MailboxItem JSON", content_type = "text/event-stream", body = MailboxEvent),
         StreamMessagesProblems
@@ -292,7 +293,7 @@ problems!(AckMessageProblems: InvalidProof, StaleProof, ProofReplayed, Connectio
 #[utoipa::path(
     delete, path = "/v1/connections/{connection_id}/messages/{message_id}", tag = "relay",
     security(("dpop" = [])),
-    params(("connection_id" = String, Path), ("message_id" = String, Path)),
+    params(("connection_id" = String, Path, pattern = "^[0-9a-f]{32}$"), ("message_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 204, description = "deleted"),
         AckMessageProblems
