@@ -9,7 +9,8 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::DatabaseUrl;
+use crate::config::{DatabaseUrl, ServerConfig};
+use crate::http::server::ServerLimits;
 use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
 use crate::{serve, store};
 
@@ -39,9 +40,39 @@ pub(super) struct RelayArgs {
     /// PostgreSQL URL instead of the embedded SQLite.
     #[arg(long, env = "GDPR_RELAY_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
+    /// Seconds a client may take to send a request's headers, and an idle keep-alive
+    /// connection is kept [default: as the gateway's `[server]`, 20].
+    #[arg(long, env = "GDPR_RELAY_HEADER_TIMEOUT_SECONDS", value_name = "SECS")]
+    header_timeout_seconds: Option<u64>,
+    /// Seconds a request body may pause between chunks [default: 30].
+    #[arg(long, env = "GDPR_RELAY_BODY_TIMEOUT_SECONDS", value_name = "SECS")]
+    body_timeout_seconds: Option<u64>,
+    /// Connections open at once; more wait until one closes [default: 4096].
+    #[arg(long, env = "GDPR_RELAY_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// Seconds requests in flight may still take after SIGTERM [default: 10].
+    #[arg(long, env = "GDPR_RELAY_SHUTDOWN_GRACE_SECONDS", value_name = "SECS")]
+    shutdown_grace_seconds: Option<u64>,
+}
+
+impl RelayArgs {
+    /// The connection limits: the gateway's `[server]` defaults, overridden by flags and
+    /// checked by the same rules.
+    fn limits(&self) -> Result<ServerLimits, String> {
+        let defaults = ServerConfig::default();
+        let config = ServerConfig {
+            header_timeout_seconds: self.header_timeout_seconds.unwrap_or(defaults.header_timeout_seconds),
+            body_timeout_seconds: self.body_timeout_seconds.unwrap_or(defaults.body_timeout_seconds),
+            max_connections: self.max_connections.unwrap_or(defaults.max_connections),
+            shutdown_grace_seconds: self.shutdown_grace_seconds.unwrap_or(defaults.shutdown_grace_seconds),
+        };
+        config.check().map_err(|(key, rule)| format!("--{}: {rule}", key.trim_start_matches("server.").replace('_', "-")))?;
+        Ok(ServerLimits::from(&config))
+    }
 }
 
 pub(super) fn run(args: RelayArgs) -> Result<(), String> {
+    let limits = args.limits()?;
     // Loaded before the runtime starts: the loader runs one of its own for URLs.
     let operator_jwks = super::verify_command::load_jwks(&args.operator_jwks)
         .map_err(|e| format!("--operator-jwks {}: {e}", args.operator_jwks))?;
@@ -63,7 +94,7 @@ pub(super) fn run(args: RelayArgs) -> Result<(), String> {
             Arc::new(RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default()));
         // Tests and scripts read this line to find the port when listening on :0.
         tracing::info!("relay listening on http://{addr}");
-        let served = relay::serve(listener, state, serve::shutdown_signal()).await;
+        let served = relay::serve(listener, state, limits, serve::shutdown_signal()).await;
         served.map_err(|e| format!("HTTP server failed: {e}"))
     })
 }

@@ -40,7 +40,7 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// The first key out of range, with what it must be.
-    pub(super) fn check(&self) -> Result<(), (String, String)> {
+    pub(crate) fn check(&self) -> Result<(), (String, String)> {
         let deadlines = [
             ("server.header_timeout_seconds", self.header_timeout_seconds),
             ("server.body_timeout_seconds", self.body_timeout_seconds),

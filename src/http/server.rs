@@ -50,6 +50,12 @@ pub struct ServerLimits {
     pub shutdown_grace: Duration,
 }
 
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self::from(&ServerConfig::default())
+    }
+}
+
 impl From<&ServerConfig> for ServerLimits {
     fn from(config: &ServerConfig) -> Self {
         Self {

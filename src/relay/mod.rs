@@ -222,6 +222,7 @@ pub async fn maintain(state: Arc<RelayState>, mut stop: tokio::sync::watch::Rece
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<RelayState>,
+    limits: crate::http::server::ServerLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -233,13 +234,7 @@ pub async fn serve(
         let _ = stop_tx.send(true);
         hub.close();
     };
-    let served = crate::http::server::serve(
-        listener,
-        app,
-        crate::http::server::ServerLimits::from(&crate::config::ServerConfig::default()),
-        shutdown,
-    )
-    .await;
+    let served = crate::http::server::serve(listener, app, limits, shutdown).await;
     let _ = tokio::time::timeout(crate::http::TASK_GRACE, upkeep).await;
     served
 }

@@ -273,9 +273,19 @@ fn the_relay_runs_alone_on_a_trust_list_signed_elsewhere() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--trust-list"), "{refused:?}");
 
-    let args =
-        ["relay", "--listen", "127.0.0.1:0", "--trust-list", "trust-list.jwt", "--operator-jwks", "operator.json"];
+    let mut args =
+        vec!["relay", "--listen", "127.0.0.1:0", "--trust-list", "trust-list.jwt", "--operator-jwks", "operator.json"];
+    let out_of_range = [args.as_slice(), &["--max-connections", "0"]].concat();
+    let refused = command(dir.path(), &out_of_range).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--max-connections: must be 1 to"), "{refused:?}");
+
+    // The same connection limits as the gateway, from flags: a silent client is let go.
+    args.extend(["--header-timeout-seconds", "1"]);
     let relay = Running::spawn(dir.path(), &args);
+    let mut silent = std::net::TcpStream::connect(relay.url.trim_start_matches("http://")).unwrap();
+    silent.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    assert_eq!(std::io::Read::read(&mut silent, &mut [0u8; 64]).expect("the relay kept a silent connection"), 0);
     assert!(dir.path().join("gdpr-relay-data").join("gateway.sqlite3").exists());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
