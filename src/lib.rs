@@ -1,7 +1,7 @@
 //! gdpr-gateway: lets people take their personal data with them as signed, verifiable
 //! bundles, through a blind relay, with a signed receipt for every GDPR right exercised.
 //!
-//! The core (`clock`, `protocol`, `jose`, `bundle`) has no server dependencies; with the
+//! The core (`clock`, `calendar`, `protocol`, `jose`, `bundle`) has no server dependencies; with the
 //! `relay-client` feature it adds the relay client and the platform-free `wallet`, which
 //! the wallet SDK wraps for mobile. Everything else sits behind the default `server`
 //! feature: `serve` composes the domain (`gateway`), its `store` and the `relay`, and is
@@ -13,6 +13,7 @@
 #![warn(unreachable_pub)]
 
 pub mod bundle;
+pub mod calendar;
 pub mod clock;
 pub mod fuzzing;
 pub mod jose;

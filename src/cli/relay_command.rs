@@ -66,7 +66,9 @@ impl RelayArgs {
             max_connections: self.max_connections.unwrap_or(defaults.max_connections),
             shutdown_grace_seconds: self.shutdown_grace_seconds.unwrap_or(defaults.shutdown_grace_seconds),
         };
-        config.check().map_err(|(key, rule)| format!("--{}: {rule}", key.trim_start_matches("server.").replace('_', "-")))?;
+        config
+            .check()
+            .map_err(|(key, rule)| format!("--{}: {rule}", key.trim_start_matches("server.").replace('_', "-")))?;
         Ok(ServerLimits::from(&config))
     }
 }

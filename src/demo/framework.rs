@@ -82,7 +82,8 @@ pub async fn start(
         Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url.clone(), clock.clone(), RelayLimits::default()));
 
     let (stop_relay, relay_stopped) = watch::channel(false);
-    let relay_task = tokio::spawn(relay::serve(relay_listener, relay.clone(), ServerLimits::default(), until(relay_stopped)));
+    let relay_task =
+        tokio::spawn(relay::serve(relay_listener, relay.clone(), ServerLimits::default(), until(relay_stopped)));
     let (stop_gateways, stopped) = watch::channel(false);
     let mut gateways = Vec::new();
     let mut running = Vec::new();

@@ -10,6 +10,7 @@ mod imports;
 pub(crate) mod inbox_poller;
 mod pairing;
 pub(crate) mod qr;
+pub mod request_deadline;
 mod wallet_messages;
 
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The core: no server dependency, what the wallet SDK builds.
-const CORE: &[&str] = &["clock", "protocol", "jose", "bundle", "relay_client", "wallet"];
+const CORE: &[&str] = &["clock", "calendar", "protocol", "jose", "bundle", "relay_client", "wallet"];
 /// Longest source file, in lines.
 const MAX_FILE_LINES: usize = 600;
 
