@@ -24,6 +24,7 @@ pub(super) fn sqlite() -> Migrator {
         (6, "relay blobs", include_str!("../../migrations/sqlite/0006_relay_blobs.sql")),
         (7, "exports categories text", include_str!("../../migrations/sqlite/0007_exports_categories_text.sql")),
         (8, "relay encryption kid", include_str!("../../migrations/sqlite/0008_relay_encryption_kid.sql")),
+        (9, "rights requests", include_str!("../../migrations/sqlite/0009_rights_requests.sql")),
     ])
 }
 
@@ -37,5 +38,6 @@ pub(super) fn postgres() -> Migrator {
         (6, "relay blobs", include_str!("../../migrations/postgres/0006_relay_blobs.sql")),
         (7, "exports categories text", include_str!("../../migrations/postgres/0007_exports_categories_text.sql")),
         (8, "relay encryption kid", include_str!("../../migrations/postgres/0008_relay_encryption_kid.sql")),
+        (9, "rights requests", include_str!("../../migrations/postgres/0009_rights_requests.sql")),
     ])
 }

@@ -10,6 +10,7 @@ mod migrations;
 pub mod pairing_store;
 mod postgres;
 pub mod relay_store;
+pub mod request_store;
 mod sqlite;
 
 use std::path::Path;

@@ -6,6 +6,7 @@ mod export_store;
 mod import_store;
 mod pairing_store;
 mod relay_store;
+mod request_store;
 
 use gdpr_gateway::config::DatabaseUrl;
 use gdpr_gateway::store::{self, Db, ExportStore, StoreError};

@@ -1,0 +1,41 @@
+-- Rights requests (art. 15-22 GDPR): one row per request, with its number, due date and
+-- where it stands. `request_events` is its history, appended to and never changed.
+CREATE TABLE rights_requests (
+    id             TEXT PRIMARY KEY NOT NULL,
+    number         TEXT NOT NULL UNIQUE,
+    kind           TEXT NOT NULL,
+    subject_ref    TEXT NOT NULL,
+    channel        TEXT NOT NULL,
+    filed_by       TEXT NOT NULL,
+    categories     TEXT NOT NULL,
+    details        TEXT,
+    proposed       TEXT,
+    state          TEXT NOT NULL,
+    phase          TEXT NOT NULL,
+    identification TEXT NOT NULL,
+    received_at    BIGINT NOT NULL,
+    received_on    TEXT NOT NULL,
+    due_on         TEXT NOT NULL,
+    due_at         BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+
+CREATE INDEX rights_requests_subject ON rights_requests (subject_ref, received_at);
+CREATE INDEX rights_requests_due ON rights_requests (state, due_at);
+
+-- The last number given out per year of receipt: numbers are 2026-000001, 2026-000002, …
+CREATE TABLE request_numbers (
+    year BIGINT PRIMARY KEY NOT NULL,
+    last BIGINT NOT NULL
+);
+
+CREATE TABLE request_events (
+    request_id TEXT NOT NULL REFERENCES rights_requests (id),
+    seq        BIGINT NOT NULL,
+    at         BIGINT NOT NULL,
+    actor      TEXT NOT NULL,
+    phase      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    detail     TEXT,
+    PRIMARY KEY (request_id, seq)
+);

@@ -1,0 +1,310 @@
+//! The register of rights requests and their histories, written once for both backends.
+//! A request's history is only ever appended to.
+
+use sqlx::Row;
+
+use crate::calendar::Date;
+use crate::clock::UnixSeconds;
+use crate::store::db::{Db, on_db};
+use crate::store::{StoreError, to_i64, to_u64};
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// The right a request invokes.
+    RequestKind {
+        /// Art. 15: a copy of the data and what is done with it.
+        Access = "access",
+        /// Art. 16: correct or complete data; the request carries the proposed values.
+        Rectification = "rectification",
+        /// Art. 17: erase the data.
+        Erasure = "erasure",
+        /// Art. 18: keep the data but stop using it.
+        Restriction = "restriction",
+        /// Art. 20: the data in a portable form, to take elsewhere.
+        Portability = "portability",
+        /// Art. 21: object to a processing.
+        Objection = "objection",
+        /// Art. 22(3): a person to review an automated decision.
+        HumanReview = "human_review",
+        /// Art. 13/14: what is done with the data, and why.
+        Information = "information",
+    }
+}
+
+text_enum! {
+    /// How a request came in.
+    RequestChannel {
+        /// A wallet on a bound connection, over the relay.
+        Wallet = "wallet",
+        /// The organisation's portal, for its logged-in customer.
+        Portal = "portal",
+        /// A letter, an e-mail or a phone call confirmed in writing, registered by staff.
+        Letter = "letter",
+    }
+}
+
+text_enum! {
+    /// Whether a request still needs work.
+    RequestState {
+        /// Received and being handled.
+        Open = "open",
+        /// Carried out.
+        Closed = "closed",
+        /// Not carried out, with the reason given to the person.
+        Refused = "refused",
+    }
+}
+
+/// One rights request, as the register holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightsRequest {
+    pub id: String,
+    /// `2026-000123`: the year of receipt and a number unique within it.
+    pub number: String,
+    pub kind: RequestKind,
+    pub subject_ref: String,
+    pub channel: RequestChannel,
+    /// Who filed it: `portal:<client>`, `connection:<id>` or `staff:<name>`.
+    pub filed_by: String,
+    /// The categories concerned; empty means all.
+    pub categories: Vec<String>,
+    pub details: Option<String>,
+    /// For rectification: the proposed values, by category and field.
+    pub proposed: Option<serde_json::Value>,
+    pub state: RequestState,
+    pub phase: String,
+    /// How identity was checked (`portal session`, `wallet connection`), or `pending`.
+    pub identification: String,
+    pub received_at: UnixSeconds,
+    pub received_on: Date,
+    pub due_on: Date,
+    /// The last second of `due_on` in the organisation's zone.
+    pub due_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}
+
+/// One line of a request's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestEvent {
+    pub at: UnixSeconds,
+    /// Who acted, named as in [`RightsRequest::filed_by`], or `gateway`.
+    pub actor: String,
+    /// The phase the request was in when it happened.
+    pub phase: String,
+    /// What happened: `received`, `acknowledged`, …
+    pub action: String,
+    pub detail: Option<String>,
+}
+
+const COLUMNS: &str = "id, number, kind, subject_ref, channel, filed_by, categories, details, proposed, state, \
+    phase, identification, received_at, received_on, due_on, due_at, updated_at";
+
+#[derive(Debug, Clone)]
+pub struct RequestStore {
+    db: Db,
+}
+
+impl RequestStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Stores a new request with the next number of its year of receipt and the first
+    /// lines of its history, in one transaction; answers the number given.
+    pub async fn insert(&self, request: &RightsRequest, history: &[RequestEvent]) -> Result<String, StoreError> {
+        let year = i64::from(request.received_on.year());
+        let categories = serde_json::to_string(&request.categories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let proposed = request.proposed.as_ref().map(serde_json::Value::to_string);
+        let times = [
+            to_i64(request.received_at, "received_at")?,
+            to_i64(request.due_at, "due_at")?,
+            to_i64(request.updated_at, "updated_at")?,
+        ];
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let last: i64 = sqlx::query(
+                "INSERT INTO request_numbers (year, last) VALUES ($1, 1)
+                 ON CONFLICT (year) DO UPDATE SET last = request_numbers.last + 1 RETURNING last",
+            )
+            .bind(year)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("last")?;
+            let number = format!("{year:04}-{last:06}");
+            sqlx::query(&format!(
+                "INSERT INTO rights_requests ({COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ))
+            .bind(&request.id)
+            .bind(&number)
+            .bind(request.kind.as_str())
+            .bind(&request.subject_ref)
+            .bind(request.channel.as_str())
+            .bind(&request.filed_by)
+            .bind(&categories)
+            .bind(&request.details)
+            .bind(&proposed)
+            .bind(request.state.as_str())
+            .bind(&request.phase)
+            .bind(&request.identification)
+            .bind(times[0])
+            .bind(request.received_on.to_string())
+            .bind(request.due_on.to_string())
+            .bind(times[1])
+            .bind(times[2])
+            .execute(&mut *tx)
+            .await?;
+            for (seq, event) in history.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&request.id)
+                .bind(seq as i64 + 1)
+                .bind(to_i64(event.at, "at")?)
+                .bind(&event.actor)
+                .bind(&event.phase)
+                .bind(&event.action)
+                .bind(&event.detail)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(number)
+        })
+    }
+
+    pub async fn by_id(&self, id: &str) -> Result<Option<RightsRequest>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM rights_requests WHERE id = $1");
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()
+        })
+    }
+
+    /// A subject's requests, newest first, at most `limit`, strictly older than request
+    /// `before` when given.
+    pub async fn of_subject(
+        &self,
+        subject_ref: &str,
+        limit: u32,
+        before: Option<&str>,
+    ) -> Result<Vec<RightsRequest>, StoreError> {
+        let sql = match before {
+            None => format!(
+                "SELECT {COLUMNS} FROM rights_requests WHERE subject_ref = $1
+                 ORDER BY received_at DESC, id DESC LIMIT $2"
+            ),
+            Some(_) => format!(
+                "SELECT {COLUMNS} FROM rights_requests WHERE subject_ref = $1
+                 AND (received_at, id) < (SELECT received_at, id FROM rights_requests WHERE id = $3)
+                 ORDER BY received_at DESC, id DESC LIMIT $2"
+            ),
+        };
+        on_db!(&self.db, pool => {
+            let mut query = sqlx::query(&sql).bind(subject_ref).bind(i64::from(limit));
+            if let Some(before) = before {
+                query = query.bind(before);
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(request_from_row).collect()
+        })
+    }
+
+    /// How many requests a subject filed at or after `since`.
+    pub async fn count_since(&self, subject_ref: &str, since: UnixSeconds) -> Result<u64, StoreError> {
+        let since = to_i64(since, "since")?;
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM rights_requests WHERE subject_ref = $1 AND received_at >= $2")
+                .bind(subject_ref)
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+            to_u64(row.try_get("n")?, "count")
+        })
+    }
+
+    /// A request's history, oldest first.
+    pub async fn history(&self, id: &str) -> Result<Vec<RequestEvent>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT at, actor, phase, action, detail FROM request_events WHERE request_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(RequestEvent {
+                        at: to_u64(row.try_get("at")?, "at")?,
+                        actor: row.try_get("actor")?,
+                        phase: row.try_get("phase")?,
+                        action: row.try_get("action")?,
+                        detail: row.try_get("detail")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+fn corrupt(column: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("rights_requests.{column} {value:?}"))
+}
+
+fn request_from_row<'r, R>(row: &'r R) -> Result<RightsRequest, StoreError>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let text = |column: &'static str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(column)?) };
+    let date = |column: &'static str| -> Result<Date, StoreError> {
+        let value = text(column)?;
+        Date::parse(&value).ok_or_else(|| corrupt(column, &value))
+    };
+    let (kind, channel, state) = (text("kind")?, text("channel")?, text("state")?);
+    let categories = text("categories")?;
+    let proposed: Option<String> = row.try_get("proposed")?;
+    Ok(RightsRequest {
+        id: text("id")?,
+        number: text("number")?,
+        kind: RequestKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        subject_ref: text("subject_ref")?,
+        channel: RequestChannel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        filed_by: text("filed_by")?,
+        categories: serde_json::from_str(&categories).map_err(|_| corrupt("categories", &categories))?,
+        details: row.try_get("details")?,
+        proposed: proposed.map(|p| serde_json::from_str(&p).map_err(|_| corrupt("proposed", &p))).transpose()?,
+        state: RequestState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        phase: text("phase")?,
+        identification: text("identification")?,
+        received_at: to_u64(row.try_get("received_at")?, "received_at")?,
+        received_on: date("received_on")?,
+        due_on: date("due_on")?,
+        due_at: to_u64(row.try_get("due_at")?, "due_at")?,
+        updated_at: to_u64(row.try_get("updated_at")?, "updated_at")?,
+    })
+}
