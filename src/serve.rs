@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::config::builtin_demo;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
-use crate::gateway::{Gateway, GatewayParts};
+use crate::gateway::{Gateway, GatewayParts, RequestRules};
 use crate::http::TASK_GRACE;
 use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
@@ -53,6 +53,8 @@ pub enum StartError {
     PortalClientTaken(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("{key}: {message}")]
+    Config { key: String, message: String },
 }
 
 /// Everything `serve` prepared, ready to answer HTTP.
@@ -117,6 +119,9 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     let controller_key = Arc::new(keyring.active_signing().clone());
     let relay_client = crate::relay_client::RelayClient::new(&relay_url, controller_key, clock.clone())
         .map_err(|e| StartError::Relay(e.to_string()))?;
+    // Checked when the config loaded; a `Loaded` built otherwise is checked here.
+    let deadlines = config.requests.deadline_rules().map_err(|(key, message)| StartError::Config { key, message })?;
+    let request_rules = RequestRules { deadlines, max_per_subject_per_day: config.requests.max_per_subject_per_day };
     let gateway = Gateway::new(GatewayParts {
         keyring,
         connectors,
@@ -126,6 +131,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         trust,
         db,
         pairing_lifetime_secs: config.pairing_lifetime_seconds,
+        request_rules,
         clock,
         spool_dir: config.data_dir.clone(),
     });

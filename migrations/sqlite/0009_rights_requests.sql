@@ -20,7 +20,7 @@ CREATE TABLE rights_requests (
     updated_at     INTEGER NOT NULL
 ) STRICT;
 
-CREATE INDEX rights_requests_subject ON rights_requests (subject_ref, received_at);
+CREATE INDEX rights_requests_subject ON rights_requests (subject_ref, received_at, number);
 CREATE INDEX rights_requests_due ON rights_requests (state, due_at);
 
 -- The last number given out per year of receipt: numbers are 2026-000001, 2026-000002, …

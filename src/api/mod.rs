@@ -10,6 +10,7 @@ pub(crate) mod import_routes;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
+pub(crate) mod request_routes;
 pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
 pub mod views;
@@ -95,6 +96,7 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(pairing_routes::stream_pairing_events))
         .routes(routes!(pairing_routes::list_connections))
         .routes(routes!(pairing_routes::revoke_connection))
+        .routes(routes!(request_routes::file_request, request_routes::list_subject_requests))
         .routes(routes!(import_routes::list_imports))
         .routes(routes!(import_routes::get_import))
         // `verify_bundle` reads its body as a stream and caps it per media type itself.

@@ -10,6 +10,7 @@ use crate::jose::Jwks;
 use crate::protocol::Purpose;
 use crate::protocol::notice::PrivacyNotice;
 use crate::store::pairing_store::PairingState;
+use crate::store::request_store::{RequestChannel, RequestKind, RequestState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -221,4 +222,75 @@ pub struct Verification {
     pub subject: String,
     pub bundle_id: String,
     pub categories: Vec<CategorySummary>,
+}
+
+/// `POST /v1/subjects/{subject_ref}/requests`: a rights request the portal files for its
+/// logged-in customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileRequest {
+    #[serde(rename = "type")]
+    pub kind: RequestKind,
+    /// Category ids the request concerns; all when absent.
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 256)]
+    pub categories: Option<Vec<String>>,
+    /// The person's own words (at most 4000 characters).
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub details: Option<String>,
+    /// Rectification only: `{"<category>": {"<field path>": <correct value>}}`, for the
+    /// fields the inventory lists as `rectifiable`.
+    #[serde(default)]
+    pub proposed: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A rights request and its acknowledgement: number, due date, contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestView {
+    pub id: String,
+    /// Human-readable and unique within the organisation: `2026-000123`.
+    pub number: String,
+    #[serde(rename = "type")]
+    pub kind: RequestKind,
+    pub state: RequestState,
+    /// The workflow phase it is in (`intake` first).
+    pub phase: String,
+    /// Category ids; empty means all.
+    pub categories: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<serde_json::Value>,
+    /// How it came in: `wallet`, `portal` or `letter`.
+    pub channel: RequestChannel,
+    /// How the person's identity was established, or `pending`.
+    pub identification: String,
+    /// RFC 3339.
+    pub received_at: String,
+    /// The day it must be answered by (art. 12(3) GDPR), in the organisation's calendar.
+    pub due_on: String,
+    /// The last second of `due_on`, RFC 3339 with the organisation's offset.
+    pub due_at: String,
+    /// Whom to contact about the request: the data protection officer.
+    pub contact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestList {
+    pub requests: Vec<RequestView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RequestPage {
+    /// At most this many requests, newest first (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Only requests older than this request id: the `next_before` of the previous page.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    pub before: Option<String>,
 }

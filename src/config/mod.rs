@@ -5,6 +5,7 @@ pub mod builtin_demo;
 mod env;
 mod http_limits;
 mod key_lines;
+mod request_rules;
 mod secret;
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use crate::inventory::{Category, Controller, Inventory, check_id};
 pub use http_limits::ServerConfig;
+pub use request_rules::RequestsConfig;
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 
 /// Largest config file we read.
@@ -62,6 +64,9 @@ pub struct Config {
     /// The HTTP server's deadlines, connection cap and shutdown grace.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Rights requests: the calendar of deadlines and the daily limit.
+    #[serde(default)]
+    pub requests: RequestsConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -321,6 +326,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         check_url(url, false).map_err(|m| ("relay_url".to_owned(), m))?;
     }
     config.server.check()?;
+    config.requests.check()?;
     if config.relay_operator_jwks.is_some() && config.relay_url.is_none() {
         return Err((
             "relay_operator_jwks".to_owned(),

@@ -10,7 +10,7 @@ mod imports;
 pub(crate) mod inbox_poller;
 mod pairing;
 pub(crate) mod qr;
-pub mod request_deadline;
+mod rights_requests;
 mod wallet_messages;
 
 use std::path::PathBuf;
@@ -20,6 +20,10 @@ pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use rights_requests::{
+    Filed, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES, NewRequest, RequestError,
+    RequestRules,
+};
 pub use wallet_messages::MessageError;
 
 use crate::clock::Clock;
@@ -31,6 +35,7 @@ use crate::relay_client::RelayClient;
 use crate::store::export_store::ExportStore;
 use crate::store::import_store::ImportStore;
 use crate::store::pairing_store::PairingStore;
+use crate::store::request_store::RequestStore;
 use crate::store::{Db, StoreError};
 use crate::trust::Trust;
 
@@ -49,6 +54,8 @@ pub struct Gateway {
     exports: ExportStore,
     pairings: PairingStore,
     imports: ImportStore,
+    requests: RequestStore,
+    request_rules: RequestRules,
     /// Wakes pairing event streams when a pairing changes.
     pairing_hub: Arc<Hub<String>>,
     pairing_lifetime_secs: u64,
@@ -67,6 +74,7 @@ pub struct GatewayParts {
     pub trust: Option<Arc<Trust>>,
     pub db: Db,
     pub pairing_lifetime_secs: u64,
+    pub request_rules: RequestRules,
     pub clock: Arc<dyn Clock>,
     pub spool_dir: PathBuf,
 }
@@ -84,6 +92,8 @@ impl Gateway {
             exports: ExportStore::new(db.clone()),
             pairings: PairingStore::new(db.clone()),
             imports: ImportStore::new(db.clone()),
+            requests: RequestStore::new(db.clone()),
+            request_rules: parts.request_rules,
             db,
             pairing_hub: Arc::default(),
             pairing_lifetime_secs: parts.pairing_lifetime_secs,

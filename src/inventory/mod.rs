@@ -42,6 +42,10 @@ pub struct Category {
     pub source: String,
     /// Whether the right to data portability (art. 20) applies.
     pub portable: bool,
+    /// Fields of a record a person may ask to correct (art. 16), as dotted paths into the
+    /// record (`address.street`); none by default.
+    #[serde(default)]
+    pub rectifiable: Vec<String>,
 }
 
 /// Why an inventory is not coherent; `key` is the config path of the offending value.
@@ -88,6 +92,14 @@ impl Inventory {
             if !source_ids.contains(&c.source.as_str()) {
                 return Err(err("source", format!("no source with id {:?} is configured", c.source)));
             }
+            for (j, field) in c.rectifiable.iter().enumerate() {
+                if field.is_empty() || field.len() > MAX_ID_LEN || field.split('.').any(str::is_empty) {
+                    return Err(err("rectifiable", format!("{field:?} is not a dotted field path")));
+                }
+                if c.rectifiable[..j].contains(field) {
+                    return Err(err("rectifiable", format!("{field:?} is listed twice")));
+                }
+            }
         }
         Ok(Self { categories })
     }
@@ -129,6 +141,7 @@ mod tests {
             recipients: vec![],
             source: "crm".into(),
             portable: true,
+            rectifiable: vec!["address.street".into()],
         }
     }
 
@@ -150,6 +163,11 @@ mod tests {
                 "categories[0].art9_ground",
             ),
             (vec![Category { purposes: vec![], ..category("a") }], "categories[0].purposes"),
+            (vec![Category { rectifiable: vec!["address.".into()], ..category("a") }], "categories[0].rectifiable"),
+            (
+                vec![Category { rectifiable: vec!["a".into(), "a".into()], ..category("a") }],
+                "categories[0].rectifiable",
+            ),
         ];
         for (cats, key) in cases {
             assert_eq!(Inventory::new(cats, &["crm"]).unwrap_err().key, key);

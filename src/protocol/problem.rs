@@ -156,6 +156,12 @@ error_codes! {
     IssuerNotTrusted = "issuer_not_trusted", 422, "Issuer not in the trust list";
     /// No import has this id.
     ImportNotFound = "import_not_found", 404, "Import not found";
+    /// No rights request has this id, or none the caller may see.
+    RequestNotFound = "request_not_found", 404, "Request not found";
+    /// A rectification proposes a value for a field the inventory does not let people correct.
+    FieldNotRectifiable = "field_not_rectifiable", 422, "Field cannot be rectified";
+    /// The person filed as many requests today as the organisation allows.
+    RequestLimitReached = "request_limit_reached", 429, "Request limit reached for today";
     /// An unexpected internal failure; details are in the server log under the request id.
     Internal = "internal", 500, "Internal error";
 }

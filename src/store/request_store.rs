@@ -213,12 +213,12 @@ impl RequestStore {
         let sql = match before {
             None => format!(
                 "SELECT {COLUMNS} FROM rights_requests WHERE subject_ref = $1
-                 ORDER BY received_at DESC, id DESC LIMIT $2"
+                 ORDER BY received_at DESC, number DESC LIMIT $2"
             ),
             Some(_) => format!(
                 "SELECT {COLUMNS} FROM rights_requests WHERE subject_ref = $1
-                 AND (received_at, id) < (SELECT received_at, id FROM rights_requests WHERE id = $3)
-                 ORDER BY received_at DESC, id DESC LIMIT $2"
+                 AND (received_at, number) < (SELECT received_at, number FROM rights_requests WHERE id = $3)
+                 ORDER BY received_at DESC, number DESC LIMIT $2"
             ),
         };
         on_db!(&self.db, pool => {

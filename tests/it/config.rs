@@ -114,6 +114,20 @@ fn semantic_errors_name_key_and_line() {
         let err = from_text(&example_text().replace(line, &zero), &[]).unwrap_err().to_string();
         assert!(err.contains(key), "{err}");
     }
+    let june = (1..=30).map(|d| format!("\"2027-06-{d:02}\""));
+    let forty_days_off: Vec<String> = june.chain((1..=10).map(|d| format!("\"2027-07-{d:02}\""))).collect();
+    for (from, to, key) in [
+        ("utc_offset_minutes = 60", "utc_offset_minutes = 900", "requests.utc_offset_minutes"),
+        ("\"2027-01-01\"]", "\"2027-02-29\"]", "requests.holidays[2]"),
+        ("holidays = [", &format!("holidays = [{},", forty_days_off.join(",")), "requests.holidays"),
+        ("max_per_subject_per_day = 10", "max_per_subject_per_day = 0", "requests.max_per_subject_per_day"),
+        ("rectifiable = [\"name\"", "rectifiable = [\"name.\"", "categories[0].rectifiable"),
+    ] {
+        let text = example_text().replace(from, to);
+        assert_ne!(text, example_text(), "{from}");
+        let err = from_text(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    }
     let env = from_text(&example_text(), &[("GDPR_GATEWAY_SERVER__SHUTDOWN_GRACE_SECONDS", "3")]).unwrap();
     assert_eq!(env.config.server.shutdown_grace_seconds, 3);
 }

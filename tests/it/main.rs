@@ -16,6 +16,7 @@ mod http_api;
 mod openapi;
 mod pairing;
 mod relay;
+mod rights_requests;
 mod server;
 mod store;
 mod vectors;

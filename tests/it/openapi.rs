@@ -81,6 +81,7 @@ async fn every_documented_operation_is_served() {
         "GET /v1/pairings/{pairing_id}/qr.svg",
         "GET /v1/subjects/{subject_ref}/connections",
         "GET /v1/subjects/{subject_ref}/exports",
+        "GET /v1/subjects/{subject_ref}/requests",
         "POST /relay/v1/connect",
         "POST /relay/v1/connect-tokens",
         "POST /relay/v1/connections",
@@ -89,6 +90,7 @@ async fn every_documented_operation_is_served() {
         "POST /v1/pairings",
         "POST /v1/pairings/{pairing_id}/confirm",
         "POST /v1/subjects/{subject_ref}/exports",
+        "POST /v1/subjects/{subject_ref}/requests",
         "POST /v1/verify",
     ];
     assert_eq!(documented, expected);

@@ -2,7 +2,9 @@
 //! (`gdpr_gateway::views`) and refusals into problem bodies.
 
 use gdpr_gateway::protocol::Problem;
-use gdpr_gateway::views::{ConnectionList, ExportList, ExportRequest, ImportDetail, ImportList, PairingView};
+use gdpr_gateway::views::{
+    ConnectionList, ExportList, ExportRequest, ImportDetail, ImportList, PairingView, RequestList, RequestView,
+};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -58,6 +60,19 @@ impl PortalClient {
     pub async fn export(&self, subject_ref: &str, request: &ExportRequest) -> Response {
         let path = format!("/v1/subjects/{subject_ref}/exports");
         self.request(Method::POST, &path).json(request).send().await.unwrap()
+    }
+
+    /// `POST /v1/subjects/{subject_ref}/requests` with `body` as given (a `FileRequest`,
+    /// or something that should not be one).
+    pub async fn file_request(&self, subject_ref: &str, body: &serde_json::Value) -> Result<RequestView, Problem> {
+        let path = format!("/v1/subjects/{subject_ref}/requests");
+        expect(self.request(Method::POST, &path).json(body).send().await.unwrap(), 201).await
+    }
+
+    /// `GET /v1/subjects/{subject_ref}/requests` with `query` (`?limit=…&before=…` or empty).
+    pub async fn requests(&self, subject_ref: &str, query: &str) -> Result<RequestList, Problem> {
+        let path = format!("/v1/subjects/{subject_ref}/requests{query}");
+        expect(self.request(Method::GET, &path).send().await.unwrap(), 200).await
     }
 
     pub async fn imports(&self) -> Result<ImportList, Problem> {

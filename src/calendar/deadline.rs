@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::calendar::Date;
+use super::Date;
 use crate::clock::UnixSeconds;
 
 /// The period every request has, in months.
@@ -66,6 +66,11 @@ impl DeadlineRules {
             due = due.add_days(1);
         }
         due
+    }
+
+    /// The first second of `date`.
+    pub fn start_of(&self, date: Date) -> UnixSeconds {
+        date.start(self.utc_offset_seconds)
     }
 
     /// The last second of `date`, the instant a deadline on that date passes.

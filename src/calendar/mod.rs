@@ -2,7 +2,11 @@
 //! and due dates of rights requests. A date is what a fixed UTC offset makes of an instant;
 //! no time zone database is needed.
 
+mod deadline;
+
 use std::fmt;
+
+pub use deadline::{DeadlineRules, FIRST_PERIOD_MONTHS, MAX_EXTENSION_MONTHS, RulesError};
 
 use crate::clock::UnixSeconds;
 

@@ -1,0 +1,111 @@
+//! Portal routes for rights requests: file one for the logged-in customer, list theirs.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::portal_auth::PortalClient;
+use super::subject_routes::{SubjectPath, page_limit};
+use super::views::{FileRequest, RequestList, RequestPage, RequestView};
+use crate::calendar::DeadlineRules;
+use crate::clock::rfc3339;
+use crate::gateway::{NewRequest, RequestError};
+use crate::http::problem_responses::problems;
+use crate::http::{ApiError, ApiJson, ApiQuery};
+use crate::protocol::ErrorCode;
+use crate::protocol::relay_wire::is_valid_id;
+use crate::store::request_store::RightsRequest;
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Store(store) => store.into(),
+            e => Self::new(e.error_code(), e.to_string()),
+        }
+    }
+}
+
+impl RequestView {
+    pub(crate) fn new(r: RightsRequest, deadlines: &DeadlineRules, contact: &str) -> Self {
+        Self {
+            due_at: deadlines.end_of_text(r.due_on),
+            due_on: r.due_on.to_string(),
+            received_at: rfc3339(r.received_at),
+            id: r.id,
+            number: r.number,
+            kind: r.kind,
+            state: r.state,
+            phase: r.phase,
+            categories: r.categories,
+            details: r.details,
+            proposed: r.proposed,
+            channel: r.channel,
+            identification: r.identification,
+            contact: contact.to_owned(),
+        }
+    }
+}
+
+problems!(FileRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, CategoryNotFound, FieldNotRectifiable, RequestLimitReached, StoreUnavailable);
+
+/// Files a rights request for the portal's logged-in customer and acknowledges it at once:
+/// the answer carries the request number, the due date (one month, art. 12(3) GDPR) and
+/// whom to contact. The portal vouches for the customer; the register records it so.
+#[utoipa::path(
+    post, path = "/v1/subjects/{subject_ref}/requests", tag = "portal",
+    security(("portal_token" = [])),
+    params(("subject_ref" = String, Path, pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")),
+    request_body = FileRequest,
+    responses(
+        (status = 201, body = RequestView),
+        FileRequestProblems
+    )
+)]
+pub(crate) async fn file_request(
+    State(state): State<Arc<AppState>>,
+    client: PortalClient,
+    SubjectPath(subject): SubjectPath,
+    ApiJson(body): ApiJson<FileRequest>,
+) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    let new = NewRequest {
+        kind: body.kind,
+        categories: body.categories.unwrap_or_default(),
+        details: body.details,
+        proposed: body.proposed.map(serde_json::Value::Object),
+    };
+    let filed = state.gateway.file_request(&client.caller(), &subject, new).await?;
+    let deadlines = &state.gateway.request_rules().deadlines;
+    Ok((StatusCode::CREATED, Json(RequestView::new(filed.request, deadlines, &filed.contact))))
+}
+
+problems!(ListRequestsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, StoreUnavailable);
+
+/// A customer's rights requests, newest first, with where each stands and when it is due.
+#[utoipa::path(
+    get, path = "/v1/subjects/{subject_ref}/requests", tag = "portal",
+    security(("portal_token" = [])),
+    params(("subject_ref" = String, Path, pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"), RequestPage),
+    responses(
+        (status = 200, body = RequestList),
+        ListRequestsProblems
+    )
+)]
+pub(crate) async fn list_subject_requests(
+    State(state): State<Arc<AppState>>,
+    client: PortalClient,
+    SubjectPath(subject): SubjectPath,
+    ApiQuery(page): ApiQuery<RequestPage>,
+) -> Result<Json<RequestList>, ApiError> {
+    let limit = page_limit(page.limit)?;
+    if page.before.as_deref().is_some_and(|id| !is_valid_id(id)) {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "before must be a request id"));
+    }
+    let requests = state.gateway.requests_of(&client.caller(), &subject, limit, page.before.as_deref()).await?;
+    let next_before = (requests.len() == limit as usize).then(|| requests.last().map(|r| r.id.clone())).flatten();
+    let (deadlines, contact) = (&state.gateway.request_rules().deadlines, state.gateway.contact());
+    let requests = requests.into_iter().map(|r| RequestView::new(r, deadlines, contact)).collect();
+    Ok(Json(RequestList { requests, next_before }))
+}

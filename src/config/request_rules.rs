@@ -1,0 +1,57 @@
+//! The `[requests]` section: the calendar deadlines are counted in, and how many requests
+//! one person may file a day. Defaults hold without configuration.
+
+use serde::Deserialize;
+
+use crate::calendar::{Date, DeadlineRules, RulesError};
+
+pub(super) const DEFAULT_MAX_PER_SUBJECT_PER_DAY: u32 = 10;
+/// Most holidays a config may list (decades of them).
+const MAX_HOLIDAYS: usize = 1000;
+/// Most requests per person per day that may be allowed.
+const MAX_PER_DAY_LIMIT: u32 = 1000;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestsConfig {
+    /// The organisation's offset from UTC in minutes: its days are when requests are
+    /// received and fall due (60 for Central European Time).
+    pub utc_offset_minutes: i32,
+    /// Public holidays, `YYYY-MM-DD`: a deadline on one moves to the next working day.
+    pub holidays: Vec<String>,
+    /// Requests one person may file per day, over all channels.
+    pub max_per_subject_per_day: u32,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self { utc_offset_minutes: 0, holidays: Vec::new(), max_per_subject_per_day: DEFAULT_MAX_PER_SUBJECT_PER_DAY }
+    }
+}
+
+impl RequestsConfig {
+    /// The calendar deadlines are counted in; the first key out of range, with what it must be.
+    pub fn deadline_rules(&self) -> Result<DeadlineRules, (String, String)> {
+        if self.holidays.len() > MAX_HOLIDAYS {
+            return Err(("requests.holidays".to_owned(), format!("at most {MAX_HOLIDAYS} dates")));
+        }
+        let mut holidays = Vec::with_capacity(self.holidays.len());
+        for (i, text) in self.holidays.iter().enumerate() {
+            let date = Date::parse(text)
+                .ok_or_else(|| (format!("requests.holidays[{i}]"), format!("{text:?} is not a date (YYYY-MM-DD)")))?;
+            holidays.push(date);
+        }
+        DeadlineRules::new(self.utc_offset_minutes, holidays).map_err(|e| match e {
+            RulesError::Offset => ("requests.utc_offset_minutes".to_owned(), "must be -840 to 840".to_owned()),
+            e @ RulesError::NoWorkingDay(_) => ("requests.holidays".to_owned(), e.to_string()),
+        })
+    }
+
+    pub(super) fn check(&self) -> Result<(), (String, String)> {
+        self.deadline_rules()?;
+        if !(1..=MAX_PER_DAY_LIMIT).contains(&self.max_per_subject_per_day) {
+            return Err(("requests.max_per_subject_per_day".to_owned(), format!("must be 1 to {MAX_PER_DAY_LIMIT}")));
+        }
+        Ok(())
+    }
+}

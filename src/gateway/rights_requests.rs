@@ -1,0 +1,219 @@
+//! Rights requests in: every right through one model, filed for a person by the portal
+//! (which vouches for its logged-in customer) or by the person's wallet, numbered, due per
+//! art. 12(3) GDPR, acknowledged at once, with a history that is only ever appended to.
+
+use serde_json::Value;
+
+use super::{Caller, Gateway};
+use crate::calendar::{DeadlineRules, FIRST_PERIOD_MONTHS};
+use crate::protocol::ErrorCode;
+use crate::protocol::subject::SubjectRef;
+use crate::store::StoreError;
+use crate::store::request_store::{RequestChannel, RequestEvent, RequestKind, RequestState, RightsRequest};
+
+/// Longest free text a request may carry, in characters.
+pub const MAX_DETAILS_CHARS: usize = 4000;
+/// Most categories one request may name.
+pub const MAX_REQUEST_CATEGORIES: usize = 256;
+/// Largest set of proposed values, as JSON text.
+pub const MAX_PROPOSED_BYTES: usize = 64 * 1024;
+/// The phase every request starts in.
+pub const INTAKE_PHASE: &str = "intake";
+
+/// What a person asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRequest {
+    pub kind: RequestKind,
+    /// The categories concerned; empty for all.
+    pub categories: Vec<String>,
+    pub details: Option<String>,
+    /// For rectification: `{"<category>": {"<field path>": <new value>}}`.
+    pub proposed: Option<Value>,
+}
+
+/// The register's rules, from the `[requests]` config.
+#[derive(Debug, Clone)]
+pub struct RequestRules {
+    pub deadlines: DeadlineRules,
+    pub max_per_subject_per_day: u32,
+}
+
+/// A filed request with what its acknowledgement tells the person.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub request: RightsRequest,
+    /// Whom to contact about it: the organisation's data protection officer.
+    pub contact: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no category {0:?} in the inventory")]
+    UnknownCategory(String),
+    #[error("{category}.{field} cannot be rectified")]
+    NotRectifiable { category: String, field: String },
+    #[error("at most {0} requests a day may be filed for one person")]
+    LimitReached(u32),
+    #[error("no such request")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RequestError {
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::InvalidParameter,
+            Self::UnknownCategory(_) => ErrorCode::CategoryNotFound,
+            Self::NotRectifiable { .. } => ErrorCode::FieldNotRectifiable,
+            Self::LimitReached(_) => ErrorCode::RequestLimitReached,
+            Self::NotFound => ErrorCode::RequestNotFound,
+            Self::Store(_) => ErrorCode::StoreUnavailable,
+        }
+    }
+}
+
+impl Gateway {
+    /// Files a request for `subject` and acknowledges it: a number, a due date and the
+    /// contact, in the register at once. The portal files for its logged-in customer.
+    pub async fn file_request(
+        &self,
+        caller: &Caller,
+        subject: &SubjectRef,
+        new: NewRequest,
+    ) -> Result<Filed, RequestError> {
+        let (channel, identification) = match caller {
+            Caller::Portal { .. } => (RequestChannel::Portal, "portal session"),
+            Caller::Wallet { .. } => (RequestChannel::Wallet, "wallet connection"),
+            Caller::System => return Err(RequestError::Invalid("the gateway files no requests of its own".into())),
+        };
+        self.check_request(&new)?;
+        let now = self.clock.now();
+        let rules = &self.request_rules;
+        let received_on = rules.deadlines.date_of(now);
+        let today = rules.deadlines.start_of(received_on);
+        if self.requests.count_since(subject.as_str(), today).await? >= u64::from(rules.max_per_subject_per_day) {
+            return Err(RequestError::LimitReached(rules.max_per_subject_per_day));
+        }
+        let due_on = rules.deadlines.due(received_on, FIRST_PERIOD_MONTHS);
+        let filed_by = caller.register_name();
+        let filed_by = if matches!(caller, Caller::Portal { .. }) { format!("portal:{filed_by}") } else { filed_by };
+        let mut request = RightsRequest {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            number: String::new(),
+            kind: new.kind,
+            subject_ref: subject.as_str().to_owned(),
+            channel,
+            filed_by: filed_by.clone(),
+            categories: new.categories,
+            details: new.details,
+            proposed: new.proposed,
+            state: RequestState::Open,
+            phase: INTAKE_PHASE.to_owned(),
+            identification: identification.to_owned(),
+            received_at: now,
+            received_on,
+            due_on,
+            due_at: rules.deadlines.end_of(due_on),
+            updated_at: now,
+        };
+        let event = |actor: &str, action: &str, detail: Option<String>| RequestEvent {
+            at: now,
+            actor: actor.to_owned(),
+            phase: INTAKE_PHASE.to_owned(),
+            action: action.to_owned(),
+            detail,
+        };
+        let history = [
+            event(&filed_by, "received", Some(format!("{} request via {}", new.kind.as_str(), channel.as_str()))),
+            event("gateway", "acknowledged", Some(format!("due on {due_on}; contact {}", self.contact()))),
+        ];
+        request.number = self.requests.insert(&request, &history).await?;
+        Ok(Filed { request, contact: self.contact().to_owned() })
+    }
+
+    /// A person's requests, newest first, for the organisation's portals; a page of at
+    /// most `limit` after request `before`.
+    pub async fn requests_of(
+        &self,
+        caller: &Caller,
+        subject: &SubjectRef,
+        limit: u32,
+        before: Option<&str>,
+    ) -> Result<Vec<RightsRequest>, RequestError> {
+        if !caller.acts_for_organisation() {
+            return Ok(Vec::new());
+        }
+        Ok(self.requests.of_subject(subject.as_str(), limit, before).await?)
+    }
+
+    /// Whom people contact about their requests: the data protection officer.
+    pub fn contact(&self) -> &str {
+        &self.notice.controller.dpo_contact
+    }
+
+    /// The register's rules, for views that show deadlines in the organisation's zone.
+    pub fn request_rules(&self) -> &RequestRules {
+        &self.request_rules
+    }
+
+    fn check_request(&self, new: &NewRequest) -> Result<(), RequestError> {
+        if new.categories.len() > MAX_REQUEST_CATEGORIES {
+            return Err(RequestError::Invalid(format!("at most {MAX_REQUEST_CATEGORIES} categories")));
+        }
+        for (i, id) in new.categories.iter().enumerate() {
+            if self.inventory.category(id).is_none() {
+                return Err(RequestError::UnknownCategory(id.clone()));
+            }
+            if new.categories[..i].contains(id) {
+                return Err(RequestError::Invalid(format!("category {id:?} is named twice")));
+            }
+        }
+        if new.details.as_ref().is_some_and(|d| d.chars().count() > MAX_DETAILS_CHARS) {
+            return Err(RequestError::Invalid(format!("details are at most {MAX_DETAILS_CHARS} characters")));
+        }
+        match (&new.proposed, new.kind) {
+            (None, RequestKind::Rectification) => {
+                Err(RequestError::Invalid("a rectification proposes the correct values (`proposed`)".into()))
+            }
+            (None, _) => Ok(()),
+            (Some(_), kind) if kind != RequestKind::Rectification => {
+                Err(RequestError::Invalid("only a rectification proposes values".into()))
+            }
+            (Some(proposed), _) => self.check_proposed(proposed, &new.categories),
+        }
+    }
+
+    /// Proposed values name known categories (among those the request names, if any) and
+    /// only fields the inventory lets people correct.
+    fn check_proposed(&self, proposed: &Value, named: &[String]) -> Result<(), RequestError> {
+        if proposed.to_string().len() > MAX_PROPOSED_BYTES {
+            return Err(RequestError::Invalid(format!("proposed values are at most {MAX_PROPOSED_BYTES} bytes")));
+        }
+        let by_category = proposed
+            .as_object()
+            .filter(|o| !o.is_empty())
+            .ok_or_else(|| RequestError::Invalid("`proposed` maps categories to {field: value} objects".into()))?;
+        for (id, fields) in by_category {
+            let category = self.inventory.category(id).ok_or_else(|| RequestError::UnknownCategory(id.clone()))?;
+            if !named.is_empty() && !named.contains(id) {
+                return Err(RequestError::Invalid(format!(
+                    "proposed values for {id:?}, which the request does not name"
+                )));
+            }
+            let fields = fields
+                .as_object()
+                .filter(|o| !o.is_empty())
+                .ok_or_else(|| RequestError::Invalid(format!("`proposed.{id}` maps field paths to values")))?;
+            for field in fields.keys() {
+                if !category.rectifiable.contains(field) {
+                    return Err(RequestError::NotRectifiable { category: id.clone(), field: field.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+}
