@@ -13,8 +13,9 @@ merge=no
 if [ "${1:-}" = "--merge" ]; then merge=yes; shift; fi
 if [ $# -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(cargo +nightly fuzz list); fi
 
-# Release with debug assertions, so overflow and other checks fire as in a debug build.
-flags=(-O --debug-assertions)
+# Release with debug assertions, so overflow and other checks fire as in a debug build;
+# FUZZ_BUILD=--dev for an unoptimized build that compiles sooner (CI's short runs).
+if [ "${FUZZ_BUILD:-}" = "--dev" ]; then flags=(--dev); else flags=(-O --debug-assertions); fi
 cargo +nightly fuzz build "${flags[@]}"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -49,7 +49,7 @@ pub enum StartError {
     Demo(#[from] PrivateFileError),
     #[error("relay: {0}")]
     Relay(String),
-    #[error("portal client id {0:?} is the demo's own; name the configured client otherwise")]
+    #[error("client or staff id {0:?} is the demo's own; name the configured one otherwise")]
     PortalClientTaken(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
@@ -93,6 +93,10 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
             return Err(StartError::PortalClientTaken(demo.portal_client.id));
         }
         config.portal_clients.push(demo.portal_client);
+        if let Some(taken) = config.staff.iter().find(|m| demo.staff.iter().any(|d| d.id == m.id)) {
+            return Err(StartError::PortalClientTaken(taken.id.clone()));
+        }
+        config.staff.extend(demo.staff);
         demo_token = Some(demo.token_path);
     }
     let connectors = Connectors::from_config(&config.sources)?;
@@ -138,6 +142,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     let state = AppState {
         gateway: Arc::new(gateway),
         portal_clients: config.portal_clients.clone(),
+        staff: config.staff.clone(),
         metrics: Arc::new(Metrics::default()),
         public_url,
         verify_budget: Arc::new(tokio::sync::Semaphore::new(crate::api::verify_route::VERIFY_MEMORY_BUDGET_MIB)),

@@ -10,7 +10,9 @@ pub(crate) mod import_routes;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
+pub(crate) mod register_routes;
 pub(crate) mod request_routes;
+pub(crate) mod staff_auth;
 pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
 pub mod views;
@@ -30,6 +32,7 @@ use crate::http::metrics::Metrics;
 pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub portal_clients: Vec<PortalClientConfig>,
+    pub staff: Vec<crate::config::StaffMember>,
     pub metrics: Arc<Metrics>,
     /// The gateway's base URL as clients reach it, for the URLs in answers.
     pub public_url: String,
@@ -50,6 +53,8 @@ pub struct AppState {
     tags(
         (name = "public", description = "No authentication: health, keys, discovery."),
         (name = "portal", description = "For the organisation's portal backend: `Authorization: Bearer <portal token>`."),
+        (name = "staff", description = "For the organisation's staff handling rights requests: `Authorization: Bearer <staff token>`; \
+                                         roles handler, approver, auditor (read only) and admin."),
         (name = "relay", description = "The trust framework relay, mounted under `/relay` when the gateway runs all-in-one. \
                                          Requests carry a `DPoP` proof signed by the caller's key (see docs/protocol.md).")
     )
@@ -64,6 +69,10 @@ impl utoipa::Modify for PortalBearer {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "portal_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "staff_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         components.add_security_scheme(
@@ -97,6 +106,9 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(pairing_routes::list_connections))
         .routes(routes!(pairing_routes::revoke_connection))
         .routes(routes!(request_routes::file_request, request_routes::list_subject_requests))
+        .routes(routes!(register_routes::list_requests))
+        .routes(routes!(register_routes::get_request))
+        .routes(routes!(register_routes::export_requests_csv))
         .routes(routes!(import_routes::list_imports))
         .routes(routes!(import_routes::get_import))
         // `verify_bundle` reads its body as a stream and caps it per media type itself.

@@ -33,22 +33,7 @@ impl FromRequestParts<Arc<AppState>> for PortalClient {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "send Authorization: Bearer <portal token>"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "the Authorization scheme must be Bearer"))?;
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(ApiError::bare(ErrorCode::InvalidBearerToken));
-        }
-        let presented = TokenDigest::of(token);
+        let presented = bearer_digest(parts, "portal token")?;
         // Compare against every client so timing does not tell how many were tried.
         let mut found = None;
         for client in &state.portal_clients {
@@ -58,4 +43,24 @@ impl FromRequestParts<Arc<AppState>> for PortalClient {
         }
         found.map(|id| PortalClient { id }).ok_or_else(|| ApiError::bare(ErrorCode::InvalidBearerToken))
     }
+}
+
+/// The SHA-256 of the request's bearer token (`what` names the token in the error).
+pub(crate) fn bearer_digest(parts: &Parts, what: &str) -> Result<TokenDigest, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, format!("send Authorization: Bearer <{what}>")))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "the Authorization scheme must be Bearer"))?;
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(ApiError::bare(ErrorCode::InvalidBearerToken));
+    }
+    Ok(TokenDigest::of(token))
 }

@@ -37,6 +37,7 @@ impl RequestView {
             id: r.id,
             number: r.number,
             kind: r.kind,
+            subject_ref: r.subject_ref,
             state: r.state,
             phase: r.phase,
             categories: r.categories,
@@ -70,6 +71,9 @@ pub(crate) async fn file_request(
     SubjectPath(subject): SubjectPath,
     ApiJson(body): ApiJson<FileRequest>,
 ) -> Result<(StatusCode, Json<RequestView>), ApiError> {
+    if body.categories.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::new(ErrorCode::InvalidParameter, "categories, when given, names at least one"));
+    }
     let new = NewRequest {
         kind: body.kind,
         categories: body.categories.unwrap_or_default(),

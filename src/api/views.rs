@@ -253,6 +253,8 @@ pub struct RequestView {
     pub number: String,
     #[serde(rename = "type")]
     pub kind: RequestKind,
+    /// The person it is for, as the organisation knows them.
+    pub subject_ref: String,
     pub state: RequestState,
     /// The workflow phase it is in (`intake` first).
     pub phase: String,
@@ -293,4 +295,60 @@ pub struct RequestPage {
     /// Only requests older than this request id: the `next_before` of the previous page.
     #[param(pattern = "^[0-9a-f]{32}$")]
     pub before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegisterPage {
+    /// Only requests in this state.
+    pub state: Option<RequestState>,
+    /// Only requests of this type.
+    #[serde(rename = "type")]
+    pub kind: Option<RequestKind>,
+    /// Only requests due before this day (`YYYY-MM-DD`, the organisation's calendar):
+    /// with today's date and `state=open`, the overdue ones.
+    #[param(format = Date)]
+    pub due_before: Option<String>,
+    /// At most this many requests, newest first (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Only requests older than this request id: the `next_before` of the previous page.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    pub before: Option<String>,
+}
+
+/// The register's filters without paging: what `GET /v1/requests.csv` takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegisterQuery {
+    /// Only requests in this state.
+    pub state: Option<RequestState>,
+    /// Only requests of this type.
+    #[serde(rename = "type")]
+    pub kind: Option<RequestKind>,
+    /// Only requests due before this day (`YYYY-MM-DD`, the organisation's calendar).
+    #[param(format = Date)]
+    pub due_before: Option<String>,
+}
+
+/// One line of a request's history: who did what, when, in which phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    /// RFC 3339.
+    pub at: String,
+    /// `portal:<client>`, `connection:<id>`, `staff:<id>` or `gateway`.
+    pub actor: String,
+    pub phase: String,
+    /// `received`, `acknowledged`, …
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A request with its whole history, oldest line first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequestDetail {
+    #[serde(flatten)]
+    pub request: RequestView,
+    pub history: Vec<HistoryEntry>,
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::inventory::{Category, Controller, Inventory, check_id};
+pub use crate::protocol::rights::StaffRole;
 pub use http_limits::ServerConfig;
 pub use request_rules::RequestsConfig;
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
@@ -61,6 +62,9 @@ pub struct Config {
     pub categories: Vec<Category>,
     #[serde(default)]
     pub portal_clients: Vec<PortalClient>,
+    /// The organisation's staff who handle rights requests, each with a role.
+    #[serde(default)]
+    pub staff: Vec<StaffMember>,
     /// The HTTP server's deadlines, connection cap and shutdown grace.
     #[serde(default)]
     pub server: ServerConfig,
@@ -157,6 +161,17 @@ pub enum HttpAuth {
 pub struct PortalClient {
     pub id: String,
     /// SHA-256 of the client's bearer token, hex; the token itself is never configured.
+    pub token_sha256: TokenDigest,
+}
+
+/// A member of staff, authenticated by a bearer token whose SHA-256 is configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffMember {
+    /// How the register names them (`staff:<id>`): letters, digits, `.`, `_`, `-`, `@`.
+    pub id: String,
+    pub role: StaffRole,
+    /// SHA-256 of the member's bearer token, hex; the token itself is never configured.
     pub token_sha256: TokenDigest,
 }
 
@@ -363,6 +378,25 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         }
         if config.portal_clients[..i].iter().any(|o| o.id == client.id) {
             return Err((format!("portal_clients[{i}].id"), format!("duplicate portal client id {:?}", client.id)));
+        }
+    }
+    for (i, member) in config.staff.iter().enumerate() {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+        if member.id.is_empty() || member.id.len() > 128 || !member.id.chars().all(ok_char) {
+            return Err((format!("staff[{i}].id"), "1 to 128 letters, digits, '.', '_', '-' or '@'".to_owned()));
+        }
+        if config.staff[..i].iter().any(|o| o.id == member.id) {
+            return Err((format!("staff[{i}].id"), format!("duplicate staff id {:?}", member.id)));
+        }
+        let taken = config.staff[..i]
+            .iter()
+            .map(|o| &o.token_sha256)
+            .chain(config.portal_clients.iter().map(|c| &c.token_sha256));
+        if taken.into_iter().any(|d| d.matches(&member.token_sha256)) {
+            return Err((
+                format!("staff[{i}].token_sha256"),
+                "every member and portal client needs a token of their own".to_owned(),
+            ));
         }
     }
     let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();

@@ -1,6 +1,8 @@
 //! `Caller`: who asks the domain for something. Every domain call names one, so ownership
 //! is checked where the data is, not in each handler (omicron's `OpContext`).
 
+use crate::protocol::rights::StaffRole;
+
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -10,6 +12,8 @@ pub enum Caller {
     Portal { client_id: String },
     /// A wallet, over one relay connection.
     Wallet { connection_id: String },
+    /// A member of the organisation's staff, in their role.
+    Staff { id: String, role: StaffRole },
     /// The gateway itself: the inbox poller and its upkeep.
     System,
 }
@@ -23,11 +27,16 @@ impl Caller {
         Self::Wallet { connection_id: connection_id.into() }
     }
 
+    pub fn staff(id: impl Into<String>, role: StaffRole) -> Self {
+        Self::Staff { id: id.into(), role }
+    }
+
     /// How the caller is named in registers (`client_id` of an export).
     pub fn register_name(&self) -> String {
         match self {
             Self::Portal { client_id } => client_id.clone(),
             Self::Wallet { connection_id } => format!("connection:{connection_id}"),
+            Self::Staff { id, .. } => format!("staff:{id}"),
             Self::System => "system".to_owned(),
         }
     }
@@ -43,7 +52,13 @@ impl Caller {
         match self {
             Self::Portal { client_id } => client_id == owner,
             Self::System => true,
-            Self::Wallet { .. } => false,
+            Self::Wallet { .. } | Self::Staff { .. } => false,
         }
+    }
+
+    /// True for staff of every role, auditors included: the request register is theirs
+    /// to read.
+    pub(crate) fn reads_register(&self) -> bool {
+        matches!(self, Self::Staff { .. } | Self::System)
     }
 }

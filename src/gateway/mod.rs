@@ -10,6 +10,7 @@ mod imports;
 pub(crate) mod inbox_poller;
 mod pairing;
 pub(crate) mod qr;
+mod request_register;
 mod rights_requests;
 mod wallet_messages;
 

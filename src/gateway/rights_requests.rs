@@ -9,7 +9,9 @@ use crate::calendar::{DeadlineRules, FIRST_PERIOD_MONTHS};
 use crate::protocol::ErrorCode;
 use crate::protocol::subject::SubjectRef;
 use crate::store::StoreError;
-use crate::store::request_store::{RequestChannel, RequestEvent, RequestKind, RequestState, RightsRequest};
+use crate::store::request_store::{
+    RegisterFilter, RequestChannel, RequestEvent, RequestKind, RequestState, RightsRequest,
+};
 
 /// Longest free text a request may carry, in characters.
 pub const MAX_DETAILS_CHARS: usize = 4000;
@@ -59,6 +61,8 @@ pub enum RequestError {
     LimitReached(u32),
     #[error("no such request")]
     NotFound,
+    #[error("{0}")]
+    NotPermitted(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,6 +75,7 @@ impl RequestError {
             Self::NotRectifiable { .. } => ErrorCode::FieldNotRectifiable,
             Self::LimitReached(_) => ErrorCode::RequestLimitReached,
             Self::NotFound => ErrorCode::RequestNotFound,
+            Self::NotPermitted(_) => ErrorCode::RoleNotPermitted,
             Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
@@ -88,7 +93,9 @@ impl Gateway {
         let (channel, identification) = match caller {
             Caller::Portal { .. } => (RequestChannel::Portal, "portal session"),
             Caller::Wallet { .. } => (RequestChannel::Wallet, "wallet connection"),
-            Caller::System => return Err(RequestError::Invalid("the gateway files no requests of its own".into())),
+            Caller::Staff { .. } | Caller::System => {
+                return Err(RequestError::NotPermitted("requests are filed by the person's portal or wallet".into()));
+            }
         };
         self.check_request(&new)?;
         let now = self.clock.now();
@@ -147,7 +154,8 @@ impl Gateway {
         if !caller.acts_for_organisation() {
             return Ok(Vec::new());
         }
-        Ok(self.requests.of_subject(subject.as_str(), limit, before).await?)
+        let filter = RegisterFilter { subject_ref: Some(subject.as_str().to_owned()), ..RegisterFilter::default() };
+        Ok(self.requests.list(&filter, limit, before).await?)
     }
 
     /// Whom people contact about their requests: the data protection officer.

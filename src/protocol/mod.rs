@@ -7,6 +7,7 @@ pub mod notice;
 pub mod problem;
 pub mod purpose;
 pub mod relay_wire;
+pub mod rights;
 pub mod subject;
 pub mod trust_list;
 

@@ -160,6 +160,9 @@ error_codes! {
     RequestNotFound = "request_not_found", 404, "Request not found";
     /// A rectification proposes a value for a field the inventory does not let people correct.
     FieldNotRectifiable = "field_not_rectifiable", 422, "Field cannot be rectified";
+    /// The caller's role may not do this (an auditor changing a request, a handler
+    /// approving their own work).
+    RoleNotPermitted = "role_not_permitted", 403, "Role not permitted";
     /// The person filed as many requests today as the organisation allows.
     RequestLimitReached = "request_limit_reached", 429, "Request limit reached for today";
     /// An unexpected internal failure; details are in the server log under the request id.

@@ -5,75 +5,9 @@ use sqlx::Row;
 
 use crate::calendar::Date;
 use crate::clock::UnixSeconds;
+pub use crate::protocol::rights::{RequestChannel, RequestKind, RequestState};
 use crate::store::db::{Db, on_db};
 use crate::store::{StoreError, to_i64, to_u64};
-
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-text_enum! {
-    /// The right a request invokes.
-    RequestKind {
-        /// Art. 15: a copy of the data and what is done with it.
-        Access = "access",
-        /// Art. 16: correct or complete data; the request carries the proposed values.
-        Rectification = "rectification",
-        /// Art. 17: erase the data.
-        Erasure = "erasure",
-        /// Art. 18: keep the data but stop using it.
-        Restriction = "restriction",
-        /// Art. 20: the data in a portable form, to take elsewhere.
-        Portability = "portability",
-        /// Art. 21: object to a processing.
-        Objection = "objection",
-        /// Art. 22(3): a person to review an automated decision.
-        HumanReview = "human_review",
-        /// Art. 13/14: what is done with the data, and why.
-        Information = "information",
-    }
-}
-
-text_enum! {
-    /// How a request came in.
-    RequestChannel {
-        /// A wallet on a bound connection, over the relay.
-        Wallet = "wallet",
-        /// The organisation's portal, for its logged-in customer.
-        Portal = "portal",
-        /// A letter, an e-mail or a phone call confirmed in writing, registered by staff.
-        Letter = "letter",
-    }
-}
-
-text_enum! {
-    /// Whether a request still needs work.
-    RequestState {
-        /// Received and being handled.
-        Open = "open",
-        /// Carried out.
-        Closed = "closed",
-        /// Not carried out, with the reason given to the person.
-        Refused = "refused",
-    }
-}
 
 /// One rights request, as the register holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +35,16 @@ pub struct RightsRequest {
     /// The last second of `due_on` in the organisation's zone.
     pub due_at: UnixSeconds,
     pub updated_at: UnixSeconds,
+}
+
+/// Which requests a listing shows; every condition set must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterFilter {
+    pub subject_ref: Option<String>,
+    pub state: Option<RequestState>,
+    pub kind: Option<RequestKind>,
+    /// Only requests due before this instant (overdue ones, with `now`).
+    pub due_before: Option<UnixSeconds>,
 }
 
 /// One line of a request's history.
@@ -202,29 +146,54 @@ impl RequestStore {
         })
     }
 
-    /// A subject's requests, newest first, at most `limit`, strictly older than request
-    /// `before` when given.
-    pub async fn of_subject(
+    /// Requests that pass `filter`, newest first, at most `limit`, strictly older than
+    /// request `before` when given.
+    pub async fn list(
         &self,
-        subject_ref: &str,
+        filter: &RegisterFilter,
         limit: u32,
         before: Option<&str>,
     ) -> Result<Vec<RightsRequest>, StoreError> {
-        let sql = match before {
-            None => format!(
-                "SELECT {COLUMNS} FROM rights_requests WHERE subject_ref = $1
-                 ORDER BY received_at DESC, number DESC LIMIT $2"
-            ),
-            Some(_) => format!(
-                "SELECT {COLUMNS} FROM rights_requests WHERE subject_ref = $1
-                 AND (received_at, number) < (SELECT received_at, number FROM rights_requests WHERE id = $3)
-                 ORDER BY received_at DESC, number DESC LIMIT $2"
-            ),
+        // $1 is the limit; each text condition takes the next placeholder, the due date the
+        // last one, and the values are bound in that order.
+        let mut conditions: Vec<String> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut text_condition = |sql: &str, value: String, conditions: &mut Vec<String>| {
+            texts.push(value);
+            conditions.push(sql.replace('?', &format!("${}", texts.len() + 1)));
         };
+        if let Some(subject) = &filter.subject_ref {
+            text_condition("subject_ref = ?", subject.clone(), &mut conditions);
+        }
+        if let Some(state) = filter.state {
+            text_condition("state = ?", state.as_str().to_owned(), &mut conditions);
+        }
+        if let Some(kind) = filter.kind {
+            text_condition("kind = ?", kind.as_str().to_owned(), &mut conditions);
+        }
+        if let Some(before) = before {
+            text_condition(
+                "(received_at, number) < (SELECT received_at, number FROM rights_requests WHERE id = ?)",
+                before.to_owned(),
+                &mut conditions,
+            );
+        }
+        let due_before = filter.due_before.map(|t| to_i64(t, "due_before")).transpose()?;
+        if due_before.is_some() {
+            conditions.push(format!("due_at < ${}", texts.len() + 2));
+        }
+        let filter_sql =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM rights_requests {filter_sql} ORDER BY received_at DESC, number DESC LIMIT $1"
+        );
         on_db!(&self.db, pool => {
-            let mut query = sqlx::query(&sql).bind(subject_ref).bind(i64::from(limit));
-            if let Some(before) = before {
-                query = query.bind(before);
+            let mut query = sqlx::query(&sql).bind(i64::from(limit));
+            for value in &texts {
+                query = query.bind(value);
+            }
+            if let Some(due_before) = due_before {
+                query = query.bind(due_before);
             }
             let rows = query.fetch_all(pool).await?;
             rows.iter().map(request_from_row).collect()

@@ -2,7 +2,7 @@
 
 Credentials are set per case by one auth provider, so Schemathesis knows them and its
 `ignored_auth` check can still remove or spoil them:
-- portal operations get the demo portal token;
+- portal operations get the demo portal token, staff operations the demo admin's token;
 - relay operations get a DPoP proof (docs/protocol.md §4) for the exact method and URL,
   signed by whoever may call them: the controller (the demo gateway's own signing key)
   for connect-tokens and the inbox, a fresh wallet key for opening connections, and the
@@ -81,6 +81,9 @@ class Credentials:
             case.headers = {}
         if "portal_token" in schemes(case):
             case.headers["Authorization"] = f"Bearer {portal_token}"
+            return
+        if "staff_token" in schemes(case):
+            case.headers["Authorization"] = f"Bearer {STATE['staff_token']}"
             return
         op = operation_id(case)
         if op in CONTROLLER_OPERATIONS:

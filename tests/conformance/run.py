@@ -89,6 +89,7 @@ def wallet_connections(base: str, portal_token: str, data_dir: Path) -> dict:
         "connections": connections,
         "blob_id": blob["blob_id"],
         "message_id": message_id,
+        "staff_token": (data_dir / "demo-staff-admin-token").read_text().strip(),
     }
 
 

@@ -16,6 +16,7 @@ mod http_api;
 mod openapi;
 mod pairing;
 mod relay;
+mod request_register;
 mod rights_requests;
 mod server;
 mod store;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rand_core::{OsRng, RngCore};
 
-use crate::config::{PortalClient, TokenDigest};
+use crate::config::{PortalClient, StaffMember, StaffRole, TokenDigest};
 use crate::jose::b64;
 use crate::keys::private_file::{self, PrivateFileError};
 
@@ -21,6 +21,8 @@ pub const TOKEN_FILE: &str = "demo-portal-token";
 pub const PORTAL_CLIENT_ID: &str = "demo-portal";
 /// Largest demo token file read.
 const MAX_TOKEN_FILE_BYTES: u64 = 1024;
+/// The demo's staff, one per role, each with a token in `demo-staff-<role>-token`.
+pub const STAFF_ROLES: &[StaffRole] = &[StaffRole::Handler, StaffRole::Approver, StaffRole::Auditor, StaffRole::Admin];
 /// Subjects of the demo data set.
 pub const SUBJECTS: &[&str] = &["alice", "bob"];
 
@@ -42,6 +44,13 @@ const FILES: &[(&str, &str)] = &[
 pub struct Demo {
     pub token_path: PathBuf,
     pub portal_client: PortalClient,
+    /// `demo-handler`, `demo-approver`, …, with their tokens in the data dir.
+    pub staff: Vec<StaffMember>,
+}
+
+/// The file under the data dir holding the demo token of the staff member with `role`.
+pub fn staff_token_file(role: StaffRole) -> String {
+    format!("demo-staff-{}-token", role.as_str())
 }
 
 /// Writes the demo data set (fresh on every start) and reuses or creates the portal token.
@@ -56,17 +65,27 @@ pub fn prepare(data_dir: &Path) -> Result<Demo, PrivateFileError> {
         std::fs::write(&path, content).map_err(write_err)?;
     }
     let token_path = data_dir.join(TOKEN_FILE);
-    let token = match private_file::read(&token_path, MAX_TOKEN_FILE_BYTES) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+    let token = reuse_or_create_token(&token_path)?;
+    let portal_client = PortalClient { id: PORTAL_CLIENT_ID.to_owned(), token_sha256: TokenDigest::of(&token) };
+    let mut staff = Vec::with_capacity(STAFF_ROLES.len());
+    for &role in STAFF_ROLES {
+        let token = reuse_or_create_token(&data_dir.join(staff_token_file(role)))?;
+        staff.push(StaffMember { id: format!("demo-{}", role.as_str()), role, token_sha256: TokenDigest::of(&token) });
+    }
+    Ok(Demo { token_path, portal_client, staff })
+}
+
+/// The token in the 0600 file at `path`, written first when there is none.
+fn reuse_or_create_token(path: &Path) -> Result<String, PrivateFileError> {
+    match private_file::read(path, MAX_TOKEN_FILE_BYTES) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).trim().to_owned()),
         Err(PrivateFileError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             let token = new_token();
-            private_file::write(&token_path, format!("{token}\n").as_bytes())?;
-            token
+            private_file::write(path, format!("{token}\n").as_bytes())?;
+            Ok(token)
         }
-        Err(e) => return Err(e),
-    };
-    let portal_client = PortalClient { id: PORTAL_CLIENT_ID.to_owned(), token_sha256: TokenDigest::of(&token) };
-    Ok(Demo { token_path, portal_client })
+        Err(e) => Err(e),
+    }
 }
 
 /// A 256-bit random token from the OS RNG, base64url.

@@ -7,11 +7,13 @@
 
 mod pg;
 mod portal;
+mod staff;
 mod test_gateway;
 pub mod two_organisations;
 
 pub use pg::PgSchema;
 pub use portal::PortalClient;
+pub use staff::StaffClient;
 pub use test_gateway::TestGateway;
 pub use two_organisations::TwoOrganisations;
 

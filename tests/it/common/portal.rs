@@ -85,7 +85,7 @@ impl PortalClient {
 }
 
 /// The body as `T` when the status is `status`, else the problem body (which must be one).
-async fn expect<T: DeserializeOwned>(response: Response, status: u16) -> Result<T, Problem> {
+pub(super) async fn expect<T: DeserializeOwned>(response: Response, status: u16) -> Result<T, Problem> {
     if response.status().as_u16() == status {
         return Ok(response.json().await.unwrap());
     }

@@ -12,6 +12,7 @@ use gdpr_gateway::serve;
 use tokio::sync::oneshot;
 
 use super::portal::PortalClient;
+use super::staff::StaffClient;
 use super::{PG_ENV, PgSchema, T0};
 
 pub struct TestGateway {
@@ -103,6 +104,12 @@ impl TestGateway {
     /// The typed portal client with the demo portal token.
     pub fn portal_client(&self) -> PortalClient {
         PortalClient::new(&self.url, &self.token)
+    }
+
+    /// The typed staff client of the demo member in `role`, with the token the demo wrote.
+    pub fn staff_client(&self, role: gdpr_gateway::protocol::rights::StaffRole) -> StaffClient {
+        let token = std::fs::read_to_string(self.dir.join(demo::staff_token_file(role))).unwrap();
+        StaffClient::new(&self.url, token.trim())
     }
 
     /// A request with another portal token than the demo's.

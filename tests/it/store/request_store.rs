@@ -3,7 +3,7 @@
 
 use gdpr_gateway::calendar::Date;
 use gdpr_gateway::store::request_store::{
-    RequestChannel, RequestEvent, RequestKind, RequestState, RequestStore, RightsRequest,
+    RegisterFilter, RequestChannel, RequestEvent, RequestKind, RequestState, RequestStore, RightsRequest,
 };
 
 use super::each_backend;
@@ -55,10 +55,24 @@ async fn suite(store: &RequestStore) {
     assert_eq!(store.history("r1").await.unwrap(), history);
     assert!(store.by_id("unknown").await.unwrap().is_none());
 
-    let alice = store.of_subject("alice", 10, None).await.unwrap();
-    assert_eq!(alice.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r2", "r1"]);
-    let next = store.of_subject("alice", 1, Some("r2")).await.unwrap();
-    assert_eq!(next.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r1"]);
+    let ids = |list: Vec<RightsRequest>| list.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let alice = RegisterFilter { subject_ref: Some("alice".into()), ..RegisterFilter::default() };
+    assert_eq!(ids(store.list(&alice, 10, None).await.unwrap()), ["r2", "r1"]);
+    assert_eq!(ids(store.list(&alice, 1, Some("r2")).await.unwrap()), ["r1"]);
+    assert_eq!(ids(store.list(&RegisterFilter::default(), 10, None).await.unwrap()), ["r3", "r2", "r1"]);
+    let access = RegisterFilter { kind: Some(RequestKind::Access), ..RegisterFilter::default() };
+    assert!(store.list(&access, 10, None).await.unwrap().is_empty());
+    // Every condition at once, each bound to its own placeholder.
+    let due = RegisterFilter {
+        subject_ref: Some("alice".into()),
+        state: Some(RequestState::Open),
+        kind: Some(RequestKind::Rectification),
+        due_before: Some(1_798_675_200 + 31 * 86_400 + 50),
+    };
+    assert_eq!(ids(store.list(&due, 10, None).await.unwrap()), ["r1"]);
+    assert_eq!(ids(store.list(&due, 10, Some("r2")).await.unwrap()), ["r1"]);
+    let closed = RegisterFilter { state: Some(RequestState::Closed), ..due };
+    assert!(store.list(&closed, 10, None).await.unwrap().is_empty());
     assert_eq!(store.count_since("alice", 1_798_675_250).await.unwrap(), 1);
     assert_eq!(store.count_since("carol", 0).await.unwrap(), 0);
 
