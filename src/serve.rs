@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::config::builtin_demo;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
-use crate::gateway::{Gateway, GatewayParts, RequestRules};
+use crate::gateway::{Gateway, GatewayParts, PhasePlan, RequestRules};
 use crate::http::TASK_GRACE;
 use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
@@ -136,6 +136,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         db,
         pairing_lifetime_secs: config.pairing_lifetime_seconds,
         request_rules,
+        phase_plan: PhasePlan { phases: config.requests.phases.clone(), four_eyes: config.requests.four_eyes.clone() },
         clock,
         spool_dir: config.data_dir.clone(),
     });

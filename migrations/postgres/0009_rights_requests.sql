@@ -13,6 +13,7 @@ CREATE TABLE rights_requests (
     state          TEXT NOT NULL,
     phase          TEXT NOT NULL,
     identification TEXT NOT NULL,
+    outcome        TEXT,
     received_at    BIGINT NOT NULL,
     received_on    TEXT NOT NULL,
     due_on         TEXT NOT NULL,

@@ -16,6 +16,7 @@ pub(crate) mod staff_auth;
 pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
 pub mod views;
+pub(crate) mod workflow_routes;
 
 use std::sync::Arc;
 
@@ -109,6 +110,10 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(register_routes::list_requests))
         .routes(routes!(register_routes::get_request))
         .routes(routes!(register_routes::export_requests_csv))
+        .routes(routes!(workflow_routes::record_criterion))
+        .routes(routes!(workflow_routes::advance_request))
+        .routes(routes!(workflow_routes::extend_request))
+        .routes(routes!(workflow_routes::refuse_request))
         .routes(routes!(import_routes::list_imports))
         .routes(routes!(import_routes::get_import))
         // `verify_bundle` reads its body as a stream and caps it per media type itself.

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::staff_auth::StaffMember;
 use super::subject_routes::page_limit;
-use super::views::{HistoryEntry, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView};
+use super::views::{
+    CriterionView, HistoryEntry, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView, WorkflowView,
+};
 use crate::calendar::Date;
 use crate::clock::rfc3339;
 use crate::http::problem_responses::problems;
@@ -71,15 +73,7 @@ pub(crate) async fn get_request(
     member: StaffMember,
     Path(id): Path<String>,
 ) -> Result<Json<RequestDetail>, ApiError> {
-    if !is_valid_id(&id) {
-        return Err(ApiError::bare(ErrorCode::RequestNotFound));
-    }
-    let (request, history) = state.gateway.request_with_history(&member.caller(), &id).await?;
-    let history = history
-        .into_iter()
-        .map(|e| HistoryEntry { at: rfc3339(e.at), actor: e.actor, phase: e.phase, action: e.action, detail: e.detail })
-        .collect();
-    Ok(Json(RequestDetail { request: view(&state, request), history }))
+    Ok(Json(detail(&state, &member.caller(), &id).await?))
 }
 
 problems!(ExportRequestsCsvProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, PayloadTooLarge, StoreUnavailable);
@@ -159,7 +153,34 @@ fn register_filter(state: &AppState, query: &RegisterQuery) -> Result<RegisterFi
 }
 
 fn view(state: &AppState, request: RightsRequest) -> RequestView {
-    RequestView::new(request, &state.gateway.request_rules().deadlines, state.gateway.contact())
+    RequestView::of(request, &state.gateway)
+}
+
+/// One request as staff see it: with its history and what it needs to move on.
+pub(crate) async fn detail(
+    state: &AppState,
+    caller: &crate::gateway::Caller,
+    id: &str,
+) -> Result<RequestDetail, ApiError> {
+    if !is_valid_id(id) {
+        return Err(ApiError::bare(ErrorCode::RequestNotFound));
+    }
+    let (request, history) = state.gateway.request_with_history(caller, id).await?;
+    let status = state.gateway.phase_plan().status(&request, &history);
+    let workflow = WorkflowView {
+        criteria: status
+            .criteria
+            .into_iter()
+            .map(|c| CriterionView { id: c.id, mandatory: c.mandatory, met: c.met })
+            .collect(),
+        next_phase: status.next_phase,
+        approver_role: status.approver_role,
+    };
+    let history = history
+        .into_iter()
+        .map(|e| HistoryEntry { at: rfc3339(e.at), actor: e.actor, phase: e.phase, action: e.action, detail: e.detail })
+        .collect();
+    Ok(RequestDetail { request: view(state, request), history, workflow })
 }
 
 #[cfg(test)]

@@ -9,15 +9,14 @@ use axum::http::StatusCode;
 use super::AppState;
 use super::portal_auth::PortalClient;
 use super::subject_routes::{SubjectPath, page_limit};
-use super::views::{FileRequest, RequestList, RequestPage, RequestView};
-use crate::calendar::DeadlineRules;
+use super::views::{FileRequest, Remedies, RequestList, RequestPage, RequestView};
 use crate::clock::rfc3339;
-use crate::gateway::{NewRequest, RequestError};
+use crate::gateway::{Gateway, NewRequest, RequestError};
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson, ApiQuery};
 use crate::protocol::ErrorCode;
 use crate::protocol::relay_wire::is_valid_id;
-use crate::store::request_store::RightsRequest;
+use crate::store::request_store::{RequestState, RightsRequest};
 
 impl From<RequestError> for ApiError {
     fn from(e: RequestError) -> Self {
@@ -28,8 +27,18 @@ impl From<RequestError> for ApiError {
     }
 }
 
+/// What a refused person is told they may do (art. 12(4), 77 and 79 GDPR).
+const JUDICIAL_REMEDY: &str = "You may also go to court against this decision (art. 79 GDPR).";
+
 impl RequestView {
-    pub(crate) fn new(r: RightsRequest, deadlines: &DeadlineRules, contact: &str) -> Self {
+    pub(crate) fn of(r: RightsRequest, gateway: &Gateway) -> Self {
+        let deadlines = &gateway.request_rules().deadlines;
+        let authority = &gateway.notice().controller.supervisory_authority;
+        let remedies = (r.state == RequestState::Refused).then(|| Remedies {
+            supervisory_authority: authority.name.clone(),
+            complaint_url: authority.url.clone(),
+            judicial_remedy: JUDICIAL_REMEDY.to_owned(),
+        });
         Self {
             due_at: deadlines.end_of_text(r.due_on),
             due_on: r.due_on.to_string(),
@@ -45,7 +54,9 @@ impl RequestView {
             proposed: r.proposed,
             channel: r.channel,
             identification: r.identification,
-            contact: contact.to_owned(),
+            contact: gateway.contact().to_owned(),
+            outcome: r.outcome,
+            remedies,
         }
     }
 }
@@ -81,8 +92,7 @@ pub(crate) async fn file_request(
         proposed: body.proposed.map(serde_json::Value::Object),
     };
     let filed = state.gateway.file_request(&client.caller(), &subject, new).await?;
-    let deadlines = &state.gateway.request_rules().deadlines;
-    Ok((StatusCode::CREATED, Json(RequestView::new(filed.request, deadlines, &filed.contact))))
+    Ok((StatusCode::CREATED, Json(RequestView::of(filed.request, &state.gateway))))
 }
 
 problems!(ListRequestsProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, StoreUnavailable);
@@ -109,7 +119,6 @@ pub(crate) async fn list_subject_requests(
     }
     let requests = state.gateway.requests_of(&client.caller(), &subject, limit, page.before.as_deref()).await?;
     let next_before = (requests.len() == limit as usize).then(|| requests.last().map(|r| r.id.clone())).flatten();
-    let (deadlines, contact) = (&state.gateway.request_rules().deadlines, state.gateway.contact());
-    let requests = requests.into_iter().map(|r| RequestView::new(r, deadlines, contact)).collect();
+    let requests = requests.into_iter().map(|r| RequestView::of(r, &state.gateway)).collect();
     Ok(Json(RequestList { requests, next_before }))
 }

@@ -9,6 +9,7 @@ use crate::bundle::CategorySummary;
 use crate::jose::Jwks;
 use crate::protocol::Purpose;
 use crate::protocol::notice::PrivacyNotice;
+use crate::protocol::rights::StaffRole;
 use crate::store::pairing_store::PairingState;
 use crate::store::request_store::{RequestChannel, RequestKind, RequestState};
 
@@ -276,6 +277,22 @@ pub struct RequestView {
     pub due_at: String,
     /// Whom to contact about the request: the data protection officer.
     pub contact: String,
+    /// Once ended: why it was refused, or what was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// With a refusal: where the person may complain and seek a remedy (art. 12(4)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedies: Option<Remedies>,
+}
+
+/// What a refused person may do next (art. 12(4) GDPR).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Remedies {
+    /// The supervisory authority to lodge a complaint with (art. 77).
+    pub supervisory_authority: String,
+    pub complaint_url: String,
+    /// The right to an effective judicial remedy (art. 79).
+    pub judicial_remedy: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -345,10 +362,86 @@ pub struct HistoryEntry {
     pub detail: Option<String>,
 }
 
-/// A request with its whole history, oldest line first.
+/// A request with its whole history, oldest line first, and what it needs to move on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RequestDetail {
     #[serde(flatten)]
     pub request: RequestView,
     pub history: Vec<HistoryEntry>,
+    pub workflow: WorkflowView,
+}
+
+/// The criteria of the phase a request is in, and where it goes next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowView {
+    pub criteria: Vec<CriterionView>,
+    /// The next phase (`closed` from the last); absent once the request ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_phase: Option<String>,
+    /// The role that must move it on, when its phase names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver_role: Option<StaffRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CriterionView {
+    pub id: String,
+    pub mandatory: bool,
+    pub met: bool,
+}
+
+/// `POST /v1/requests/{request_id}/criteria`: a criterion of the current phase is met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordCriterion {
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
+    pub criterion: String,
+    /// How it was established (at most 2000 characters).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// `POST /v1/requests/{request_id}/advance`: on to the next phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceRequest {
+    /// Recorded with the step; from the last phase, what was done (at most 2000 characters).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// `POST /v1/requests/{request_id}/extension`: once, within the first month (art. 12(3)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendRequest {
+    #[schema(minimum = 1, maximum = 2)]
+    #[serde(deserialize_with = "whole_number")]
+    pub months: u32,
+    /// Why, as the person is told (1 to 2000 characters).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+/// `POST /v1/requests/{request_id}/refusal`: not carried out, with the reason (art. 12(4)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefuseRequest {
+    /// Why, as the person is told (1 to 2000 characters).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+/// A JSON number that is a whole number, also when written `2.0` (JSON Schema counts it
+/// an integer, serde does not).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let number = serde_json::Number::deserialize(d)?;
+    if let Some(n) = number.as_u64() {
+        return u32::try_from(n).map_err(|_| serde::de::Error::custom("too large"));
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(f as u32),
+        _ => Err(serde::de::Error::custom("expected a whole number")),
+    }
 }

@@ -5,6 +5,7 @@ pub mod builtin_demo;
 mod env;
 mod http_limits;
 mod key_lines;
+mod request_phases;
 mod request_rules;
 mod secret;
 
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use crate::inventory::{Category, Controller, Inventory, check_id};
 pub use crate::protocol::rights::StaffRole;
 pub use http_limits::ServerConfig;
+pub use request_phases::{CLOSED_PHASE, CriterionConfig, PhaseConfig, default_phases};
 pub use request_rules::RequestsConfig;
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 

@@ -3,7 +3,9 @@
 
 use serde::Deserialize;
 
+use super::request_phases::{self, PhaseConfig, default_phases};
 use crate::calendar::{Date, DeadlineRules, RulesError};
+use crate::protocol::rights::RequestKind;
 
 pub(super) const DEFAULT_MAX_PER_SUBJECT_PER_DAY: u32 = 10;
 /// Most holidays a config may list (decades of them).
@@ -21,11 +23,21 @@ pub struct RequestsConfig {
     pub holidays: Vec<String>,
     /// Requests one person may file per day, over all channels.
     pub max_per_subject_per_day: u32,
+    /// The phases every request goes through, in order.
+    pub phases: Vec<PhaseConfig>,
+    /// Types whose approval must come from someone other than who prepared them.
+    pub four_eyes: Vec<RequestKind>,
 }
 
 impl Default for RequestsConfig {
     fn default() -> Self {
-        Self { utc_offset_minutes: 0, holidays: Vec::new(), max_per_subject_per_day: DEFAULT_MAX_PER_SUBJECT_PER_DAY }
+        Self {
+            utc_offset_minutes: 0,
+            holidays: Vec::new(),
+            max_per_subject_per_day: DEFAULT_MAX_PER_SUBJECT_PER_DAY,
+            phases: default_phases(),
+            four_eyes: vec![RequestKind::Erasure, RequestKind::Rectification, RequestKind::Restriction],
+        }
     }
 }
 
@@ -49,6 +61,7 @@ impl RequestsConfig {
 
     pub(super) fn check(&self) -> Result<(), (String, String)> {
         self.deadline_rules()?;
+        request_phases::check(&self.phases)?;
         if !(1..=MAX_PER_DAY_LIMIT).contains(&self.max_per_subject_per_day) {
             return Err(("requests.max_per_subject_per_day".to_owned(), format!("must be 1 to {MAX_PER_DAY_LIMIT}")));
         }

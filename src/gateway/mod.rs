@@ -11,6 +11,7 @@ pub(crate) mod inbox_poller;
 mod pairing;
 pub(crate) mod qr;
 mod request_register;
+mod request_workflow;
 mod rights_requests;
 mod wallet_messages;
 
@@ -21,6 +22,7 @@ pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{
     Filed, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES, NewRequest, RequestError,
     RequestRules,
@@ -57,6 +59,7 @@ pub struct Gateway {
     imports: ImportStore,
     requests: RequestStore,
     request_rules: RequestRules,
+    phase_plan: PhasePlan,
     /// Wakes pairing event streams when a pairing changes.
     pairing_hub: Arc<Hub<String>>,
     pairing_lifetime_secs: u64,
@@ -76,6 +79,7 @@ pub struct GatewayParts {
     pub db: Db,
     pub pairing_lifetime_secs: u64,
     pub request_rules: RequestRules,
+    pub phase_plan: PhasePlan,
     pub clock: Arc<dyn Clock>,
     pub spool_dir: PathBuf,
 }
@@ -95,6 +99,7 @@ impl Gateway {
             imports: ImportStore::new(db.clone()),
             requests: RequestStore::new(db.clone()),
             request_rules: parts.request_rules,
+            phase_plan: parts.phase_plan,
             db,
             pairing_hub: Arc::default(),
             pairing_lifetime_secs: parts.pairing_lifetime_secs,

@@ -21,6 +21,13 @@ pub const MAX_REQUEST_CATEGORIES: usize = 256;
 pub const MAX_PROPOSED_BYTES: usize = 64 * 1024;
 /// The phase every request starts in.
 pub const INTAKE_PHASE: &str = "intake";
+/// The criterion met when the person's identity is established.
+pub(crate) const IDENTITY_VERIFIED: &str = "identity_verified";
+
+/// The history action recording that `criterion` was met.
+pub(crate) fn criterion_met(criterion: &str) -> String {
+    format!("criterion_met:{criterion}")
+}
 
 /// What a person asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +70,16 @@ pub enum RequestError {
     NotFound,
     #[error("{0}")]
     NotPermitted(String),
+    #[error("unmet: {0}")]
+    CriteriaUnmet(String),
+    #[error("{0}")]
+    NotInPhase(String),
+    #[error("the request is {0}")]
+    Ended(String),
+    #[error("{0}")]
+    ExtensionRefused(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,6 +93,11 @@ impl RequestError {
             Self::LimitReached(_) => ErrorCode::RequestLimitReached,
             Self::NotFound => ErrorCode::RequestNotFound,
             Self::NotPermitted(_) => ErrorCode::RoleNotPermitted,
+            Self::CriteriaUnmet(_) => ErrorCode::CriteriaUnmet,
+            Self::NotInPhase(_) => ErrorCode::CriterionNotInPhase,
+            Self::Ended(_) => ErrorCode::RequestClosed,
+            Self::ExtensionRefused(_) => ErrorCode::ExtensionNotAllowed,
+            Self::Conflict(_) => ErrorCode::RequestChanged,
             Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
@@ -121,6 +143,7 @@ impl Gateway {
             state: RequestState::Open,
             phase: INTAKE_PHASE.to_owned(),
             identification: identification.to_owned(),
+            outcome: None,
             received_at: now,
             received_on,
             due_on,
@@ -134,8 +157,11 @@ impl Gateway {
             action: action.to_owned(),
             detail,
         };
+        // The portal vouches for its logged-in customer, a wallet holds its bound connection:
+        // either way identity is established as the request comes in.
         let history = [
             event(&filed_by, "received", Some(format!("{} request via {}", new.kind.as_str(), channel.as_str()))),
+            event("gateway", &criterion_met(IDENTITY_VERIFIED), Some(identification.to_owned())),
             event("gateway", "acknowledged", Some(format!("due on {due_on}; contact {}", self.contact()))),
         ];
         request.number = self.requests.insert(&request, &history).await?;

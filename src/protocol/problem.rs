@@ -163,6 +163,17 @@ error_codes! {
     /// The caller's role may not do this (an auditor changing a request, a handler
     /// approving their own work).
     RoleNotPermitted = "role_not_permitted", 403, "Role not permitted";
+    /// A request cannot leave its phase before these mandatory criteria are met; `detail`
+    /// names them.
+    CriteriaUnmet = "criteria_unmet", 409, "Mandatory criteria unmet";
+    /// The request's current phase has no criterion of that name.
+    CriterionNotInPhase = "criterion_not_in_phase", 409, "Criterion not in this phase";
+    /// The request was closed or refused; it changes no more.
+    RequestClosed = "request_closed", 409, "Request ended";
+    /// The deadline was extended before, or the first month has passed (art. 12(3)).
+    ExtensionNotAllowed = "extension_not_allowed", 409, "Extension not allowed";
+    /// Another member moved the request first; read it again.
+    RequestChanged = "request_changed", 409, "Request changed meanwhile";
     /// The person filed as many requests today as the organisation allows.
     RequestLimitReached = "request_limit_reached", 429, "Request limit reached for today";
     /// An unexpected internal failure; details are in the server log under the request id.

@@ -29,12 +29,28 @@ pub struct RightsRequest {
     pub phase: String,
     /// How identity was checked (`portal session`, `wallet connection`), or `pending`.
     pub identification: String,
+    /// Once ended: why it was refused, or what was done.
+    pub outcome: Option<String>,
     pub received_at: UnixSeconds,
     pub received_on: Date,
     pub due_on: Date,
     /// The last second of `due_on` in the organisation's zone.
     pub due_at: UnixSeconds,
     pub updated_at: UnixSeconds,
+}
+
+/// What a step of the workflow changes; fields it leaves alone carry their current values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestChange<'a> {
+    pub id: &'a str,
+    /// The phase the request must still be in for the change to apply.
+    pub expected_phase: &'a str,
+    pub phase: &'a str,
+    pub state: RequestState,
+    pub outcome: Option<&'a str>,
+    pub due_on: Date,
+    pub due_at: UnixSeconds,
+    pub at: UnixSeconds,
 }
 
 /// Which requests a listing shows; every condition set must hold.
@@ -60,8 +76,28 @@ pub struct RequestEvent {
     pub detail: Option<String>,
 }
 
+/// Appends one history line inside a transaction; a macro, so each backend's executor
+/// type stays concrete (and its future `Send`).
+macro_rules! insert_event {
+    ($tx:expr, $request_id:expr, $seq:expr, $event:expr) => {
+        sqlx::query(
+            "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind($request_id)
+        .bind($seq)
+        .bind(to_i64($event.at, "at")?)
+        .bind(&$event.actor)
+        .bind(&$event.phase)
+        .bind(&$event.action)
+        .bind(&$event.detail)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
 const COLUMNS: &str = "id, number, kind, subject_ref, channel, filed_by, categories, details, proposed, state, \
-    phase, identification, received_at, received_on, due_on, due_at, updated_at";
+    phase, identification, outcome, received_at, received_on, due_on, due_at, updated_at";
 
 #[derive(Debug, Clone)]
 pub struct RequestStore {
@@ -97,7 +133,7 @@ impl RequestStore {
             let number = format!("{year:04}-{last:06}");
             sqlx::query(&format!(
                 "INSERT INTO rights_requests ({COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
             ))
             .bind(&request.id)
             .bind(&number)
@@ -111,6 +147,7 @@ impl RequestStore {
             .bind(request.state.as_str())
             .bind(&request.phase)
             .bind(&request.identification)
+            .bind(&request.outcome)
             .bind(times[0])
             .bind(request.received_on.to_string())
             .bind(request.due_on.to_string())
@@ -119,22 +156,50 @@ impl RequestStore {
             .execute(&mut *tx)
             .await?;
             for (seq, event) in history.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&request.id)
-                .bind(seq as i64 + 1)
-                .bind(to_i64(event.at, "at")?)
-                .bind(&event.actor)
-                .bind(&event.phase)
-                .bind(&event.action)
-                .bind(&event.detail)
-                .execute(&mut *tx)
-                .await?;
+                insert_event!(tx, &request.id, seq as i64 + 1, event);
             }
             tx.commit().await?;
             Ok(number)
+        })
+    }
+
+    /// Applies `change` and appends `events` in one transaction, provided the request is
+    /// still open and in `change.expected_phase`; false when it no longer is (another
+    /// member moved it first), and then nothing is written.
+    pub async fn change(&self, change: &RequestChange<'_>, events: &[RequestEvent]) -> Result<bool, StoreError> {
+        let (due_at, at) = (to_i64(change.due_at, "due_at")?, to_i64(change.at, "at")?);
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // The update also locks the row, so histories get their lines one at a time.
+            let updated = sqlx::query(
+                "UPDATE rights_requests SET phase = $1, state = $2, outcome = $3, due_on = $4, due_at = $5,
+                     updated_at = $6
+                 WHERE id = $7 AND phase = $8 AND state = 'open'",
+            )
+            .bind(change.phase)
+            .bind(change.state.as_str())
+            .bind(change.outcome)
+            .bind(change.due_on.to_string())
+            .bind(due_at)
+            .bind(at)
+            .bind(change.id)
+            .bind(change.expected_phase)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Ok(false);
+            }
+            let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM request_events WHERE request_id = $1")
+                .bind(change.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("last")?;
+            for (i, event) in events.iter().enumerate() {
+                insert_event!(tx, change.id, last + i as i64 + 1, event);
+            }
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -270,6 +335,7 @@ where
         state: RequestState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
         phase: text("phase")?,
         identification: text("identification")?,
+        outcome: row.try_get("outcome")?,
         received_at: to_u64(row.try_get("received_at")?, "received_at")?,
         received_on: date("received_on")?,
         due_on: date("due_on")?,

@@ -17,6 +17,7 @@ mod openapi;
 mod pairing;
 mod relay;
 mod request_register;
+mod request_workflow;
 mod rights_requests;
 mod server;
 mod store;

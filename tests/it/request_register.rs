@@ -43,8 +43,15 @@ async fn every_staff_role_reads_the_register_with_filters_history_and_csv() {
     let detail = auditor.rights_request(&erasure.id).await.unwrap();
     assert_eq!(detail.request, erasure, "the register shows what the acknowledgement said");
     let lines: Vec<(&str, &str)> = detail.history.iter().map(|h| (h.actor.as_str(), h.action.as_str())).collect();
-    assert_eq!(lines, [("portal:demo-portal", "received"), ("gateway", "acknowledged")]);
-    assert!(detail.history[1].detail.as_deref().unwrap().contains(&erasure.due_on));
+    assert_eq!(
+        lines,
+        [
+            ("portal:demo-portal", "received"),
+            ("gateway", "criterion_met:identity_verified"),
+            ("gateway", "acknowledged")
+        ]
+    );
+    assert!(detail.history[2].detail.as_deref().unwrap().contains(&erasure.due_on));
 
     let csv = auditor.register_csv("?type=objection").await;
     let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();

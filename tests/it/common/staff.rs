@@ -33,6 +33,26 @@ impl StaffClient {
         expect(self.request(Method::GET, &format!("/v1/requests/{id}")).send().await.unwrap(), 200).await
     }
 
+    /// `POST /v1/requests/{id}/{step}` (`criteria`, `advance`, `extension`, `refusal`).
+    pub async fn step(&self, id: &str, step: &str, body: serde_json::Value) -> Result<RequestDetail, Problem> {
+        let request = self.request(Method::POST, &format!("/v1/requests/{id}/{step}")).json(&body);
+        expect(request.send().await.unwrap(), 200).await
+    }
+
+    /// Records each of `criteria` of the request's current phase.
+    pub async fn meet(&self, id: &str, criteria: &[&str]) -> RequestDetail {
+        let mut last = None;
+        for criterion in criteria {
+            let body = serde_json::json!({"criterion": criterion, "note": format!("checked {criterion}")});
+            last = Some(self.step(id, "criteria", body).await.unwrap());
+        }
+        last.expect("at least one criterion")
+    }
+
+    pub async fn advance(&self, id: &str) -> Result<RequestDetail, Problem> {
+        self.step(id, "advance", serde_json::json!({})).await
+    }
+
     /// `GET /v1/requests.csv` with `query`: the CSV text.
     pub async fn register_csv(&self, query: &str) -> String {
         let response = self.request(Method::GET, &format!("/v1/requests.csv{query}")).send().await.unwrap();

@@ -22,6 +22,7 @@ fn request(id: &str, subject: &str, received_on: &str, received_at: u64) -> Righ
         state: RequestState::Open,
         phase: "intake".into(),
         identification: "portal session".into(),
+        outcome: None,
         received_at,
         received_on: Date::parse(received_on).unwrap(),
         due_on: Date::parse(received_on).unwrap().add_months(1),
