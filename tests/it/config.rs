@@ -128,6 +128,22 @@ fn semantic_errors_name_key_and_line() {
         let err = from_text(&text, &[]).unwrap_err().to_string();
         assert!(err.contains(key), "{key}: {err}");
     }
+    for (phases, key) in [
+        ("[[requests.phases]]\nid = \"closed\"\n", "requests.phases[0].id"),
+        ("[[requests.phases]]\nid = \"a\"\n[[requests.phases]]\nid = \"a\"\n", "requests.phases[1].id"),
+        ("[[requests.phases]]\nid = \"a\"\napprover_role = \"auditor\"\n", "requests.phases[0].approver_role"),
+        ("[[requests.phases]]\nid = \"a\"\ntypes = [\"erasure\"]\n", "requests.phases[0].types"),
+        (
+            "[[requests.phases]]\nid = \"a\"\ncriteria = [{id = \"x\"}, {id = \"x\"}]\n",
+            "requests.phases[0].criteria[1].id",
+        ),
+    ] {
+        let err = from_text(&format!("{}\n{phases}", example_text()), &[]).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    let plan = "[[requests.phases]]\nid = \"intake\"\n[[requests.phases]]\nid = \"dpo_check\"\napprover_role = \"approver\"\ntypes = [\"erasure\"]\n";
+    let loaded = from_text(&format!("{}\n{plan}", example_text()), &[]).unwrap();
+    assert_eq!(loaded.config.requests.phases.len(), 2);
     let env = from_text(&example_text(), &[("GDPR_GATEWAY_SERVER__SHUTDOWN_GRACE_SECONDS", "3")]).unwrap();
     assert_eq!(env.config.server.shutdown_grace_seconds, 3);
 }
