@@ -5,6 +5,7 @@
 pub(crate) mod api_error;
 pub(crate) mod extract;
 pub(crate) mod metrics;
+mod parse_errors;
 pub(crate) mod problem_responses;
 pub(crate) mod request_id;
 pub(crate) mod server;

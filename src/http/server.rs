@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use super::ApiError;
+use super::parse_errors::ProblemBodies;
 use super::request_id::answer_outside;
 use crate::config::ServerConfig;
 use crate::protocol::ErrorCode;
@@ -102,7 +103,7 @@ pub(crate) async fn serve(
         let service = hyper::service::service_fn(request_handler(app.clone(), peer, limits.body_timeout));
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(ProblemBodies::new(stream)), service));
         connections.spawn(async move {
             let _ = connection.await;
             drop(slot);

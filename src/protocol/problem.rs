@@ -71,6 +71,9 @@ error_codes! {
     PayloadTooLarge = "payload_too_large", 413, "Request body too large";
     /// The request body is not the JSON the route expects.
     MalformedBody = "malformed_body", 400, "Malformed request body";
+    /// The request line or a header could not be read as HTTP/1.1 (a raw NUL, a bad
+    /// method or target); the connection is closed after the answer.
+    MalformedRequest = "malformed_request", 400, "Malformed request";
     /// The `Content-Type` is not one the route accepts.
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type";
     /// A path or query parameter is invalid.

@@ -90,6 +90,45 @@ async fn oversized_targets_and_headers_get_problem_bodies() {
     assert_eq!(gw.get("/healthz").send().await.unwrap().status(), 200);
 }
 
+/// Requests hyper cannot parse (the finding: a raw NUL got a bare 400): a problem body
+/// still, with a request id, and the connection closed after it.
+#[tokio::test]
+async fn unreadable_requests_get_problem_bodies() {
+    let gw = TestGateway::demo().await;
+    let many_headers: String = (0..120).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let broken: [&[u8]; 4] = [
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+        b"GET /he\x00althz HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"G(T /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").leak().as_bytes(),
+    ];
+    for (request, status, code) in [
+        (broken[0], 400, "malformed_request"),
+        (broken[1], 400, "malformed_request"),
+        (broken[2], 400, "malformed_request"),
+        (broken[3], 431, "headers_too_large"),
+    ] {
+        let mut stream = connect(&gw).await;
+        stream.write_all(request).await.unwrap();
+        let answer = String::from_utf8(until_closed(&mut stream).await).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{answer}");
+        assert!(head.contains("content-type: application/problem+json") && head.contains("x-request-id: "), "{answer}");
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            (problem["error_code"].as_str(), problem["status"].as_u64()),
+            (Some(code), Some(status)),
+            "{answer}"
+        );
+    }
+    // After an answered request on the same connection, the first answer arrives whole.
+    let mut stream = connect(&gw).await;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /\x00 HTTP/1.1\r\n\r\n").await.unwrap();
+    let answer = String::from_utf8(until_closed(&mut stream).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.contains("{\"status\":\"ok\"}HTTP/1.1 400"), "{answer}");
+    assert!(answer.ends_with('}') && answer.contains("malformed_request"), "{answer}");
+}
+
 #[tokio::test]
 async fn shutdown_ends_requests_in_flight_within_the_grace_period() {
     let gw = TestGateway::demo_with(&LIMITS.replace("body_timeout_seconds = 1", "body_timeout_seconds = 600")).await;
