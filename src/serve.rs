@@ -125,7 +125,11 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         .map_err(|e| StartError::Relay(e.to_string()))?;
     // Checked when the config loaded; a `Loaded` built otherwise is checked here.
     let deadlines = config.requests.deadline_rules().map_err(|(key, message)| StartError::Config { key, message })?;
-    let request_rules = RequestRules { deadlines, max_per_subject_per_day: config.requests.max_per_subject_per_day };
+    let request_rules = RequestRules {
+        deadlines,
+        max_per_subject_per_day: config.requests.max_per_subject_per_day,
+        warning_days: config.requests.warning_days.clone(),
+    };
     let gateway = Gateway::new(GatewayParts {
         keyring,
         connectors,

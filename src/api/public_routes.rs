@@ -56,6 +56,11 @@ pub(crate) async fn get_readiness(State(state): State<Arc<AppState>>) -> Result<
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))
 )]
 pub(crate) async fn get_metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    // The register is read at each scrape; without a database the gauges keep their last value.
+    match state.gateway.request_gauges().await {
+        Ok(g) => state.metrics.set_request_gauges(g.open, g.overdue, &g.due_within),
+        Err(e) => tracing::warn!("metrics: reading the request register failed: {e}"),
+    }
     ([(CONTENT_TYPE, crate::http::metrics::CONTENT_TYPE)], state.metrics.encode())
 }
 

@@ -8,6 +8,9 @@ use crate::calendar::{Date, DeadlineRules, RulesError};
 use crate::protocol::rights::RequestKind;
 
 pub(super) const DEFAULT_MAX_PER_SUBJECT_PER_DAY: u32 = 10;
+pub(super) const DEFAULT_WARNING_DAYS: [u32; 2] = [7, 2];
+/// Most warning distances.
+const MAX_WARNINGS: usize = 5;
 /// Most holidays a config may list (decades of them).
 const MAX_HOLIDAYS: usize = 1000;
 /// Most requests per person per day that may be allowed.
@@ -23,6 +26,8 @@ pub struct RequestsConfig {
     pub holidays: Vec<String>,
     /// Requests one person may file per day, over all channels.
     pub max_per_subject_per_day: u32,
+    /// Days before a deadline at which open requests count as due soon, in `/metrics`.
+    pub warning_days: Vec<u32>,
     /// The phases every request goes through, in order.
     pub phases: Vec<PhaseConfig>,
     /// Types whose approval must come from someone other than who prepared them.
@@ -35,6 +40,7 @@ impl Default for RequestsConfig {
             utc_offset_minutes: 0,
             holidays: Vec::new(),
             max_per_subject_per_day: DEFAULT_MAX_PER_SUBJECT_PER_DAY,
+            warning_days: DEFAULT_WARNING_DAYS.to_vec(),
             phases: default_phases(),
             four_eyes: vec![RequestKind::Erasure, RequestKind::Rectification, RequestKind::Restriction],
         }
@@ -62,6 +68,12 @@ impl RequestsConfig {
     pub(super) fn check(&self) -> Result<(), (String, String)> {
         self.deadline_rules()?;
         request_phases::check(&self.phases)?;
+        if self.warning_days.len() > MAX_WARNINGS || self.warning_days.iter().any(|d| !(1..=31).contains(d)) {
+            return Err((
+                "requests.warning_days".to_owned(),
+                format!("at most {MAX_WARNINGS} distances, each 1 to 31 days"),
+            ));
+        }
         if !(1..=MAX_PER_DAY_LIMIT).contains(&self.max_per_subject_per_day) {
             return Err(("requests.max_per_subject_per_day".to_owned(), format!("must be 1 to {MAX_PER_DAY_LIMIT}")));
         }

@@ -22,6 +22,7 @@ pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{
     Filed, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES, NewRequest, RequestError,

@@ -3,7 +3,19 @@
 //! reads it, auditors included; nothing in it is changed or deleted through here.
 
 use super::{Caller, Gateway, RequestError};
+use crate::protocol::rights::RequestState;
+use crate::store::StoreError;
 use crate::store::request_store::{RegisterFilter, RequestEvent, RightsRequest};
+
+/// Rights requests by how near their deadline is, now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestGauges {
+    pub open: u64,
+    pub overdue: u64,
+    /// For each warning distance in days: open requests due on one of the next that many
+    /// days (today included), not yet overdue.
+    pub due_within: Vec<(u32, u64)>,
+}
 
 impl Gateway {
     /// Requests that pass `filter`, newest first: a page of at most `limit` after request
@@ -29,6 +41,26 @@ impl Gateway {
         let request = self.requests.by_id(id).await?.ok_or(RequestError::NotFound)?;
         let history = self.requests.history(id).await?;
         Ok((request, history))
+    }
+}
+
+impl Gateway {
+    /// Open requests, the overdue ones, and those due within each warning distance, now.
+    pub async fn request_gauges(&self) -> Result<RequestGauges, StoreError> {
+        let now = self.clock.now();
+        let open = RegisterFilter { state: Some(RequestState::Open), ..RegisterFilter::default() };
+        let due_before = |at: u64| RegisterFilter { due_before: Some(at), ..open.clone() };
+        let overdue = self.requests.count(&due_before(now)).await?;
+        let mut due_within = Vec::with_capacity(self.request_rules.warning_days.len());
+        // Due within N days: on any of the next N days of the organisation's calendar.
+        let deadlines = &self.request_rules.deadlines;
+        let today = deadlines.date_of(now);
+        for &days in &self.request_rules.warning_days {
+            let bound = deadlines.start_of(today.add_days(i64::from(days) + 1));
+            let soon = self.requests.count(&due_before(bound)).await?;
+            due_within.push((days, soon - overdue.min(soon)));
+        }
+        Ok(RequestGauges { open: self.requests.count(&open).await?, overdue, due_within })
     }
 }
 

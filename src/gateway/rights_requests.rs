@@ -45,6 +45,8 @@ pub struct NewRequest {
 pub struct RequestRules {
     pub deadlines: DeadlineRules,
     pub max_per_subject_per_day: u32,
+    /// Days before a deadline at which open requests are counted as due soon (`/metrics`).
+    pub warning_days: Vec<u32>,
 }
 
 /// A filed request with what its acknowledgement tells the person.

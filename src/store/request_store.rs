@@ -76,6 +76,42 @@ pub struct RequestEvent {
     pub detail: Option<String>,
 }
 
+/// The `WHERE` clause of a listing, its text values in placeholder order from `$first`,
+/// and the due instant bound last.
+fn where_clause(
+    filter: &RegisterFilter,
+    before: Option<&str>,
+    first: usize,
+) -> Result<(String, Vec<String>, Option<i64>), StoreError> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut text_condition = |sql: &str, value: String| {
+        conditions.push(sql.replace('?', &format!("${}", first + texts.len())));
+        texts.push(value);
+    };
+    if let Some(subject) = &filter.subject_ref {
+        text_condition("subject_ref = ?", subject.clone());
+    }
+    if let Some(state) = filter.state {
+        text_condition("state = ?", state.as_str().to_owned());
+    }
+    if let Some(kind) = filter.kind {
+        text_condition("kind = ?", kind.as_str().to_owned());
+    }
+    if let Some(before) = before {
+        text_condition(
+            "(received_at, number) < (SELECT received_at, number FROM rights_requests WHERE id = ?)",
+            before.to_owned(),
+        );
+    }
+    let due_before = filter.due_before.map(|t| to_i64(t, "due_before")).transpose()?;
+    if due_before.is_some() {
+        conditions.push(format!("due_at < ${}", first + texts.len()));
+    }
+    let clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    Ok((clause, texts, due_before))
+}
+
 /// Appends one history line inside a transaction; a macro, so each backend's executor
 /// type stays concrete (and its future `Send`).
 macro_rules! insert_event {
@@ -219,38 +255,9 @@ impl RequestStore {
         limit: u32,
         before: Option<&str>,
     ) -> Result<Vec<RightsRequest>, StoreError> {
-        // $1 is the limit; each text condition takes the next placeholder, the due date the
-        // last one, and the values are bound in that order.
-        let mut conditions: Vec<String> = Vec::new();
-        let mut texts: Vec<String> = Vec::new();
-        let mut text_condition = |sql: &str, value: String, conditions: &mut Vec<String>| {
-            texts.push(value);
-            conditions.push(sql.replace('?', &format!("${}", texts.len() + 1)));
-        };
-        if let Some(subject) = &filter.subject_ref {
-            text_condition("subject_ref = ?", subject.clone(), &mut conditions);
-        }
-        if let Some(state) = filter.state {
-            text_condition("state = ?", state.as_str().to_owned(), &mut conditions);
-        }
-        if let Some(kind) = filter.kind {
-            text_condition("kind = ?", kind.as_str().to_owned(), &mut conditions);
-        }
-        if let Some(before) = before {
-            text_condition(
-                "(received_at, number) < (SELECT received_at, number FROM rights_requests WHERE id = ?)",
-                before.to_owned(),
-                &mut conditions,
-            );
-        }
-        let due_before = filter.due_before.map(|t| to_i64(t, "due_before")).transpose()?;
-        if due_before.is_some() {
-            conditions.push(format!("due_at < ${}", texts.len() + 2));
-        }
-        let filter_sql =
-            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let (conditions, texts, due_before) = where_clause(filter, before, 2)?;
         let sql = format!(
-            "SELECT {COLUMNS} FROM rights_requests {filter_sql} ORDER BY received_at DESC, number DESC LIMIT $1"
+            "SELECT {COLUMNS} FROM rights_requests {conditions} ORDER BY received_at DESC, number DESC LIMIT $1"
         );
         on_db!(&self.db, pool => {
             let mut query = sqlx::query(&sql).bind(i64::from(limit));
@@ -262,6 +269,22 @@ impl RequestStore {
             }
             let rows = query.fetch_all(pool).await?;
             rows.iter().map(request_from_row).collect()
+        })
+    }
+
+    /// How many requests pass `filter`.
+    pub async fn count(&self, filter: &RegisterFilter) -> Result<u64, StoreError> {
+        let (conditions, texts, due_before) = where_clause(filter, None, 1)?;
+        let sql = format!("SELECT COUNT(*) AS n FROM rights_requests {conditions}");
+        on_db!(&self.db, pool => {
+            let mut query = sqlx::query(&sql);
+            for value in &texts {
+                query = query.bind(value);
+            }
+            if let Some(due_before) = due_before {
+                query = query.bind(due_before);
+            }
+            to_u64(query.fetch_one(pool).await?.try_get("n")?, "count")
         })
     }
 

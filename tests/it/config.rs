@@ -121,6 +121,7 @@ fn semantic_errors_name_key_and_line() {
         ("\"2027-01-01\"]", "\"2027-02-29\"]", "requests.holidays[2]"),
         ("holidays = [", &format!("holidays = [{},", forty_days_off.join(",")), "requests.holidays"),
         ("max_per_subject_per_day = 10", "max_per_subject_per_day = 0", "requests.max_per_subject_per_day"),
+        ("warning_days = [7, 2]", "warning_days = [40]", "requests.warning_days"),
         ("rectifiable = [\"name\"", "rectifiable = [\"name.\"", "categories[0].rectifiable"),
     ] {
         let text = example_text().replace(from, to);

@@ -123,3 +123,42 @@ async fn requests_per_person_per_day_are_limited_and_listed_in_pages() {
     }
     gw.stop().await.unwrap();
 }
+
+/// The value of the metric line starting with `name` (labels included) in `text`.
+fn gauge(text: &str, name: &str) -> u64 {
+    let line = text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name} in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn open_due_soon_and_overdue_requests_are_in_the_metrics() {
+    let gw = TestGateway::demo().await;
+    let portal = gw.portal_client();
+    // Received on 22 November 2026 (the test clock's start), due 22 December; one more a
+    // week later, due 29 December.
+    let first = portal.file_request("alice", &json!({"type": "access"})).await.unwrap();
+    gw.clock.advance(7 * 86_400);
+    portal.file_request("bob", &json!({"type": "erasure"})).await.unwrap();
+    let scrape = || async { gw.get("/metrics").send().await.unwrap().text().await.unwrap() };
+
+    let now = scrape().await;
+    assert_eq!(gauge(&now, "gdpr_gateway_rights_requests_open"), 2);
+    assert_eq!(gauge(&now, "gdpr_gateway_rights_requests_overdue"), 0);
+    assert_eq!(gauge(&now, "gdpr_gateway_rights_requests_due_within_days{days=\"7\"}"), 0);
+
+    // 22 December: the first is due today (within 2 days), the second on the 29th (within 7).
+    gw.clock.set(gdpr_gateway::calendar::Date::parse("2026-12-22").unwrap().start(0));
+    let soon = scrape().await;
+    assert_eq!(gauge(&soon, "gdpr_gateway_rights_requests_due_within_days{days=\"2\"}"), 1);
+    assert_eq!(gauge(&soon, "gdpr_gateway_rights_requests_due_within_days{days=\"7\"}"), 2);
+
+    // 23 December: the first is overdue, and the register lists it as such.
+    gw.clock.set(gdpr_gateway::calendar::Date::parse("2026-12-23").unwrap().start(0));
+    let late = scrape().await;
+    assert_eq!(gauge(&late, "gdpr_gateway_rights_requests_overdue"), 1);
+    assert_eq!(gauge(&late, "gdpr_gateway_rights_requests_due_within_days{days=\"7\"}"), 1);
+    let staff = gw.staff_client(gdpr_gateway::protocol::rights::StaffRole::Auditor);
+    let overdue = staff.register("?state=open&due_before=2026-12-23").await.unwrap();
+    assert_eq!(overdue.requests.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [first.id.as_str()]);
+    gw.stop().await.unwrap();
+}
