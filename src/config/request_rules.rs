@@ -68,6 +68,20 @@ impl RequestsConfig {
     pub(super) fn check(&self) -> Result<(), (String, String)> {
         self.deadline_rules()?;
         request_phases::check(&self.phases)?;
+        // Four eyes bind at an approval: every such type must pass one.
+        for (i, kind) in self.four_eyes.iter().enumerate() {
+            let approved =
+                self.phases.iter().any(|p| p.approver_role.is_some() && (p.types.is_empty() || p.types.contains(kind)));
+            if !approved {
+                return Err((
+                    format!("requests.four_eyes[{i}]"),
+                    format!(
+                        "{} requests pass no phase with an approver_role, so no second member would see them",
+                        kind.as_str()
+                    ),
+                ));
+            }
+        }
         if self.warning_days.len() > MAX_WARNINGS || self.warning_days.iter().any(|d| !(1..=31).contains(d)) {
             return Err((
                 "requests.warning_days".to_owned(),

@@ -261,6 +261,7 @@ fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
     RequestChange {
         id: &request.id,
         expected_phase: &request.phase,
+        expected_due_on: request.due_on,
         phase: &request.phase,
         state: request.state,
         outcome: request.outcome.as_deref(),
@@ -271,8 +272,18 @@ fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
 }
 
 fn check_note(note: Option<&str>) -> Result<(), RequestError> {
-    if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+    let Some(note) = note else { return Ok(()) };
+    if note.chars().count() > MAX_NOTE_CHARS {
         return Err(RequestError::Invalid(format!("a note is at most {MAX_NOTE_CHARS} characters")));
+    }
+    check_text(note, "a note")
+}
+
+/// Free text holds no control characters but line breaks and tabs (PostgreSQL refuses NUL
+/// in text, and none belong in a register).
+pub(crate) fn check_text(text: &str, what: &str) -> Result<(), RequestError> {
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(RequestError::Invalid(format!("{what} holds a control character")));
     }
     Ok(())
 }

@@ -208,8 +208,11 @@ impl Gateway {
                 return Err(RequestError::Invalid(format!("category {id:?} is named twice")));
             }
         }
-        if new.details.as_ref().is_some_and(|d| d.chars().count() > MAX_DETAILS_CHARS) {
-            return Err(RequestError::Invalid(format!("details are at most {MAX_DETAILS_CHARS} characters")));
+        if let Some(details) = &new.details {
+            if details.chars().count() > MAX_DETAILS_CHARS {
+                return Err(RequestError::Invalid(format!("details are at most {MAX_DETAILS_CHARS} characters")));
+            }
+            super::request_workflow::check_text(details, "details")?;
         }
         match (&new.proposed, new.kind) {
             (None, RequestKind::Rectification) => {

@@ -1,8 +1,11 @@
 //! hyper answers a request it cannot parse (a raw NUL in a header, a malformed request
 //! line, more header lines than it takes) itself, before any service runs, with a bare
 //! status and an empty body. This wrapper around the connection recognises exactly that
-//! automatic answer as it is written and sends a problem body in its place, so every error
-//! the server produces is `application/problem+json`.
+//! automatic answer when it is the first thing written on a connection and sends a problem
+//! body in its place. Only there: after a first answer, bytes that look like hyper's could
+//! be the tail of a body someone else chose (a blob at the relay), and a body must never
+//! be rewritten, so a malformed request after an answered one on the same connection keeps
+//! hyper's bare status.
 
 use std::io;
 use std::pin::Pin;
@@ -18,11 +21,24 @@ pub(crate) struct ProblemBodies<T> {
     /// A replacement still being written, and how much of it is out.
     pending: Vec<u8>,
     written: usize,
+    /// Whether anything was written on this connection yet.
+    wrote: bool,
 }
 
 impl<T> ProblemBodies<T> {
     pub(crate) fn new(inner: T) -> Self {
-        Self { inner, pending: Vec::new(), written: 0 }
+        Self { inner, pending: Vec::new(), written: 0, wrote: false }
+    }
+
+    /// hyper's automatic answer, when `buf` is exactly one and the first write.
+    fn first_and_automatic(&mut self, buf: &[u8]) -> Option<ErrorCode> {
+        if std::mem::replace(&mut self.wrote, true) {
+            return None;
+        }
+        match automatic_answer(buf) {
+            Some((0, code)) => Some(code),
+            _ => None,
+        }
     }
 }
 
@@ -89,11 +105,10 @@ impl<T: AsyncWrite + Unpin> ProblemBodies<T> {
         Poll::Ready(Ok(()))
     }
 
-    /// Takes all of `buf`, with the automatic answer at its end replaced; the bytes go out
-    /// as the connection takes them, before any flush or shutdown completes.
-    fn replace(&mut self, cx: &mut Context<'_>, buf: &[u8], start: usize, code: ErrorCode) -> Poll<io::Result<usize>> {
-        self.pending = buf[..start].to_vec();
-        self.pending.extend_from_slice(&problem_answer(code));
+    /// Takes all of `buf` (hyper's automatic answer) and sends ours instead; the bytes go
+    /// out as the connection takes them, before any flush or shutdown completes.
+    fn replace(&mut self, cx: &mut Context<'_>, buf: &[u8], code: ErrorCode) -> Poll<io::Result<usize>> {
+        self.pending = problem_answer(code);
         self.written = 0;
         if let Poll::Ready(Err(e)) = self.drain(cx) {
             return Poll::Ready(Err(e));
@@ -106,8 +121,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemBodies<T> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         ready!(this.drain(cx))?;
-        match automatic_answer(buf) {
-            Some((start, code)) => this.replace(cx, buf, start, code),
+        match this.first_and_automatic(buf) {
+            Some(code) => this.replace(cx, buf, code),
             None => Pin::new(&mut this.inner).poll_write(cx, buf),
         }
     }
@@ -119,15 +134,14 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemBodies<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         ready!(this.drain(cx))?;
-        // hyper writes its answer's head as one slice; look closer only when the last one
-        // could end it.
-        let last = bufs.iter().rev().find(|b| !b.is_empty());
-        if last.is_some_and(|b| b.ends_with(b"\r\n\r\n")) {
+        // Only the first write can be hyper's answer; look closer only when it could be.
+        if !this.wrote && bufs.iter().rev().find(|b| !b.is_empty()).is_some_and(|b| b.ends_with(b"\r\n\r\n")) {
             let flat: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
-            if let Some((start, code)) = automatic_answer(&flat) {
-                return this.replace(cx, &flat, start, code);
+            if let Some(code) = this.first_and_automatic(&flat) {
+                return this.replace(cx, &flat, code);
             }
         }
+        this.wrote = true;
         Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
@@ -181,6 +195,19 @@ mod tests {
         ] {
             assert_eq!(automatic_answer(not_hypers.as_bytes()), None, "{not_hypers:?}");
         }
+    }
+
+    #[test]
+    fn only_the_first_write_is_ever_replaced() {
+        let bare =
+            format!("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: {DATE}\r\n\r\n");
+        let mut first = ProblemBodies::new(());
+        assert_eq!(first.first_and_automatic(bare.as_bytes()), Some(ErrorCode::MalformedRequest));
+        let mut later = ProblemBodies::new(());
+        assert_eq!(later.first_and_automatic(b"HTTP/1.1 200 OK\r\nx-request-id: a\r\n\r\n"), None);
+        assert_eq!(later.first_and_automatic(bare.as_bytes()), None, "a body's tail chosen to look like it");
+        let body_tail = format!("HTTP/1.1 200 OK\r\nx-request-id: a\r\ncontent-length: 80\r\n\r\n{bare}");
+        assert_eq!(ProblemBodies::new(()).first_and_automatic(body_tail.as_bytes()), None);
     }
 
     #[test]

@@ -43,8 +43,10 @@ pub struct RightsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestChange<'a> {
     pub id: &'a str,
-    /// The phase the request must still be in for the change to apply.
+    /// The phase and due date the request must still have for the change to apply: a
+    /// step read them, and another member's step may have changed them since.
     pub expected_phase: &'a str,
+    pub expected_due_on: Date,
     pub phase: &'a str,
     pub state: RequestState,
     pub outcome: Option<&'a str>,
@@ -200,8 +202,9 @@ impl RequestStore {
     }
 
     /// Applies `change` and appends `events` in one transaction, provided the request is
-    /// still open and in `change.expected_phase`; false when it no longer is (another
-    /// member moved it first), and then nothing is written.
+    /// still open, in `change.expected_phase` and due on `change.expected_due_on`; false
+    /// when it no longer is (another member moved or extended it first), and then nothing
+    /// is written.
     pub async fn change(&self, change: &RequestChange<'_>, events: &[RequestEvent]) -> Result<bool, StoreError> {
         let (due_at, at) = (to_i64(change.due_at, "due_at")?, to_i64(change.at, "at")?);
         on_db!(&self.db, pool => {
@@ -210,7 +213,7 @@ impl RequestStore {
             let updated = sqlx::query(
                 "UPDATE rights_requests SET phase = $1, state = $2, outcome = $3, due_on = $4, due_at = $5,
                      updated_at = $6
-                 WHERE id = $7 AND phase = $8 AND state = 'open'",
+                 WHERE id = $7 AND phase = $8 AND due_on = $9 AND state = 'open'",
             )
             .bind(change.phase)
             .bind(change.state.as_str())
@@ -220,6 +223,7 @@ impl RequestStore {
             .bind(at)
             .bind(change.id)
             .bind(change.expected_phase)
+            .bind(change.expected_due_on.to_string())
             .execute(&mut *tx)
             .await?
             .rows_affected();

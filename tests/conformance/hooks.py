@@ -2,7 +2,8 @@
 
 Credentials are set per case by one auth provider, so Schemathesis knows them and its
 `ignored_auth` check can still remove or spoil them:
-- portal operations get the demo portal token, staff operations the demo admin's token;
+- portal operations get the demo portal token, staff operations the demo admin's token
+  (with a `request_id` of the valid form pointed at a request filed before the run);
 - relay operations get a DPoP proof (docs/protocol.md §4) for the exact method and URL,
   signed by whoever may call them: the controller (the demo gateway's own signing key)
   for connect-tokens and the inbox, a fresh wallet key for opening connections, and the
@@ -84,6 +85,9 @@ class Credentials:
             return
         if "staff_token" in schemes(case):
             case.headers["Authorization"] = f"Bearer {STATE['staff_token']}"
+            params = case.path_parameters or {}
+            if RELAY_ID.match(str(params.get("request_id", ""))):
+                params["request_id"] = STATE["request_id"]
             return
         op = operation_id(case)
         if op in CONTROLLER_OPERATIONS:

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -90,7 +91,16 @@ def wallet_connections(base: str, portal_token: str, data_dir: Path) -> dict:
         "blob_id": blob["blob_id"],
         "message_id": message_id,
         "staff_token": (data_dir / "demo-staff-admin-token").read_text().strip(),
+        "request_id": filed_request(base, portal_token),
     }
+
+
+def filed_request(base: str, portal_token: str) -> str:
+    """A rights request for the staff operations to read and move on."""
+    status, filed = call("POST", base + "/v1/subjects/conformance/requests", bearer=portal_token,
+                         body={"type": "access"})
+    expect(status, 201, "POST requests", filed)
+    return filed["id"]
 
 
 def main() -> None:
@@ -108,6 +118,8 @@ def main() -> None:
                 break
         if not url:
             sys.exit("the gateway did not start")
+        # Keep reading its log, so a full pipe never stalls the gateway mid-run.
+        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
         data_dir = work / "gdpr-gateway-data"
         token = (data_dir / "demo-portal-token").read_text().strip()
         state = work / "conformance-state.json"

@@ -142,8 +142,14 @@ fn semantic_errors_name_key_and_line() {
         let err = from_text(&format!("{}\n{phases}", example_text()), &[]).unwrap_err().to_string();
         assert!(err.contains(key), "{key}: {err}");
     }
+    let no_approval = "[[requests.phases]]\nid = \"intake\"\n";
+    let err = from_text(&format!("{}\n{no_approval}", example_text()), &[]).unwrap_err().to_string();
+    assert!(err.contains("requests.four_eyes[0]"), "four eyes need an approval phase: {err}");
     let plan = "[[requests.phases]]\nid = \"intake\"\n[[requests.phases]]\nid = \"dpo_check\"\napprover_role = \"approver\"\ntypes = [\"erasure\"]\n";
-    let loaded = from_text(&format!("{}\n{plan}", example_text()), &[]).unwrap();
+    let four_eyes = "four_eyes = [\"erasure\"]\n";
+    let text =
+        example_text().replace("max_per_subject_per_day = 10\n", &format!("max_per_subject_per_day = 10\n{four_eyes}"));
+    let loaded = from_text(&format!("{text}\n{plan}"), &[]).unwrap();
     assert_eq!(loaded.config.requests.phases.len(), 2);
     let env = from_text(&example_text(), &[("GDPR_GATEWAY_SERVER__SHUTDOWN_GRACE_SECONDS", "3")]).unwrap();
     assert_eq!(env.config.server.shutdown_grace_seconds, 3);

@@ -105,6 +105,7 @@ async fn unmet_criteria_roles_and_four_eyes_hold() {
     let unknown = "0123456789abcdef0123456789abcdef";
     assert_eq!(refused(&handler, unknown, "advance", json!({})).await, "request_not_found");
     assert_eq!(refused(&handler, &access, "advance", json!({"note": "x".repeat(2001)})).await, "invalid_parameter");
+    assert_eq!(refused(&handler, &access, "advance", json!({"note": "a\u{0}b"})).await, "invalid_parameter");
     gw.stop().await.unwrap();
 }
 

@@ -64,6 +64,7 @@ async fn every_right_is_one_model_and_bad_requests_are_named() {
         (json!({"type": "access", "categories": ["contact", "contact"]}), 400, "invalid_parameter"),
         (json!({"type": "access", "categories": []}), 400, "invalid_parameter"),
         (json!({"type": "access", "details": "é".repeat(4001)}), 400, "invalid_parameter"),
+        (json!({"type": "access", "details": "nul\u{0}byte"}), 400, "invalid_parameter"),
         (json!({"type": "rectification"}), 400, "invalid_parameter"),
         (json!({"type": "erasure", "proposed": {"contact": {"email": "x@example.org"}}}), 400, "invalid_parameter"),
         (json!({"type": "rectification", "proposed": {"payments": {"amount": 0}}}), 422, "field_not_rectifiable"),

@@ -121,12 +121,13 @@ async fn unreadable_requests_get_problem_bodies() {
             "{answer}"
         );
     }
-    // After an answered request on the same connection, the first answer arrives whole.
+    // After an answered request on the same connection, the answer arrives whole and
+    // nothing after it is rewritten (it could be a body's tail): hyper's bare 400 ends it.
     let mut stream = connect(&gw).await;
     stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /\x00 HTTP/1.1\r\n\r\n").await.unwrap();
     let answer = String::from_utf8(until_closed(&mut stream).await).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 OK") && answer.contains("{\"status\":\"ok\"}HTTP/1.1 400"), "{answer}");
-    assert!(answer.ends_with('}') && answer.contains("malformed_request"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n") && !answer.contains("malformed_request"), "{answer}");
 }
 
 #[tokio::test]

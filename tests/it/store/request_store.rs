@@ -3,7 +3,7 @@
 
 use gdpr_gateway::calendar::Date;
 use gdpr_gateway::store::request_store::{
-    RegisterFilter, RequestChannel, RequestEvent, RequestKind, RequestState, RequestStore, RightsRequest,
+    RegisterFilter, RequestChange, RequestChannel, RequestEvent, RequestKind, RequestState, RequestStore, RightsRequest,
 };
 
 use super::each_backend;
@@ -76,6 +76,28 @@ async fn suite(store: &RequestStore) {
     assert!(store.list(&closed, 10, None).await.unwrap().is_empty());
     assert_eq!(store.count_since("alice", 1_798_675_250).await.unwrap(), 1);
     assert_eq!(store.count_since("carol", 0).await.unwrap(), 0);
+
+    // A step applies only to the request as it read it: phase and due date unchanged.
+    let stored = store.by_id("r1").await.unwrap().unwrap();
+    let extended_to = Date::parse("2027-03-01").unwrap();
+    let step = RequestChange {
+        id: "r1",
+        expected_phase: "intake",
+        expected_due_on: stored.due_on,
+        phase: "intake",
+        state: RequestState::Open,
+        outcome: None,
+        due_on: extended_to,
+        due_at: 1_803_000_000,
+        at: 1_798_700_000,
+    };
+    assert!(store.change(&step, &[event("extended", 1_798_700_000)]).await.unwrap());
+    assert!(!store.change(&step, &[event("extended", 1_798_700_001)]).await.unwrap(), "read before the extension");
+    let moved = RequestChange { expected_due_on: extended_to, expected_phase: "assessment", ..step.clone() };
+    assert!(!store.change(&moved, &[]).await.unwrap(), "another phase");
+    let history = store.history("r1").await.unwrap();
+    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended"]);
+    assert_eq!(store.by_id("r1").await.unwrap().unwrap().due_on, extended_to);
 
     // Filed at the same moment, every request still gets its own number.
     let filed = (0..8).map(|i| {
