@@ -10,7 +10,7 @@ use crate::protocol::ErrorCode;
 use crate::protocol::subject::SubjectRef;
 use crate::store::StoreError;
 use crate::store::request_store::{
-    RegisterFilter, RequestChannel, RequestEvent, RequestKind, RequestState, RightsRequest,
+    DailyLimit, RegisterFilter, RequestChannel, RequestEvent, RequestKind, RequestState, RightsRequest,
 };
 
 /// Longest free text a request may carry, in characters.
@@ -125,10 +125,6 @@ impl Gateway {
         let now = self.clock.now();
         let rules = &self.request_rules;
         let received_on = rules.deadlines.date_of(now);
-        let today = rules.deadlines.start_of(received_on);
-        if self.requests.count_since(subject.as_str(), today).await? >= u64::from(rules.max_per_subject_per_day) {
-            return Err(RequestError::LimitReached(rules.max_per_subject_per_day));
-        }
         let due_on = rules.deadlines.due(received_on, FIRST_PERIOD_MONTHS);
         let filed_by = caller.register_name();
         let filed_by = if matches!(caller, Caller::Portal { .. }) { format!("portal:{filed_by}") } else { filed_by };
@@ -166,7 +162,13 @@ impl Gateway {
             event("gateway", &criterion_met(IDENTITY_VERIFIED), Some(identification.to_owned())),
             event("gateway", "acknowledged", Some(format!("due on {due_on}; contact {}", self.contact()))),
         ];
-        request.number = self.requests.insert(&request, &history).await?;
+        let today =
+            DailyLimit { since: rules.deadlines.start_of(received_on), max: u64::from(rules.max_per_subject_per_day) };
+        request.number = self
+            .requests
+            .insert(&request, &history, Some(today))
+            .await?
+            .ok_or(RequestError::LimitReached(rules.max_per_subject_per_day))?;
         Ok(Filed { request, contact: self.contact().to_owned() })
     }
 

@@ -39,6 +39,13 @@ pub struct RightsRequest {
     pub updated_at: UnixSeconds,
 }
 
+/// At most `max` requests per subject filed at or after `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyLimit {
+    pub since: UnixSeconds,
+    pub max: u64,
+}
+
 /// What a step of the workflow changes; fields it leaves alone carry their current values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestChange<'a> {
@@ -148,8 +155,16 @@ impl RequestStore {
     }
 
     /// Stores a new request with the next number of its year of receipt and the first
-    /// lines of its history, in one transaction; answers the number given.
-    pub async fn insert(&self, request: &RightsRequest, history: &[RequestEvent]) -> Result<String, StoreError> {
+    /// lines of its history, in one transaction; answers the number given, or `None` when
+    /// the subject already filed `limit.max` requests since `limit.since` (then nothing is
+    /// stored). Taking the number first locks the year's counter, so filings at the same
+    /// instant are counted one after the other.
+    pub async fn insert(
+        &self,
+        request: &RightsRequest,
+        history: &[RequestEvent],
+        limit: Option<DailyLimit>,
+    ) -> Result<Option<String>, StoreError> {
         let year = i64::from(request.received_on.year());
         let categories = serde_json::to_string(&request.categories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let proposed = request.proposed.as_ref().map(serde_json::Value::to_string);
@@ -168,6 +183,20 @@ impl RequestStore {
             .fetch_one(&mut *tx)
             .await?
             .try_get("last")?;
+            if let Some(limit) = limit {
+                let filed: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM rights_requests WHERE subject_ref = $1 AND received_at >= $2",
+                )
+                .bind(&request.subject_ref)
+                .bind(to_i64(limit.since, "since")?)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+                if to_u64(filed, "count")? >= limit.max {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
             let number = format!("{year:04}-{last:06}");
             sqlx::query(&format!(
                 "INSERT INTO rights_requests ({COLUMNS})
@@ -197,7 +226,7 @@ impl RequestStore {
                 insert_event!(tx, &request.id, seq as i64 + 1, event);
             }
             tx.commit().await?;
-            Ok(number)
+            Ok(Some(number))
         })
     }
 

@@ -3,7 +3,8 @@
 
 use gdpr_gateway::calendar::Date;
 use gdpr_gateway::store::request_store::{
-    RegisterFilter, RequestChange, RequestChannel, RequestEvent, RequestKind, RequestState, RequestStore, RightsRequest,
+    DailyLimit, RegisterFilter, RequestChange, RequestChannel, RequestEvent, RequestKind, RequestState, RequestStore,
+    RightsRequest,
 };
 
 use super::each_backend;
@@ -46,10 +47,20 @@ async fn behaves_alike_on_every_backend() {
 async fn suite(store: &RequestStore) {
     let first = request("r1", "alice", "2026-12-31", 1_798_675_200);
     let history = [event("received", 1_798_675_200), event("acknowledged", 1_798_675_201)];
-    assert_eq!(store.insert(&first, &history).await.unwrap(), "2026-000001");
-    assert_eq!(store.insert(&request("r2", "alice", "2026-12-31", 1_798_675_300), &[]).await.unwrap(), "2026-000002");
+    let insert = |r: RightsRequest, history: Vec<RequestEvent>| async move {
+        store.insert(&r, &history, None).await.unwrap().unwrap()
+    };
+    assert_eq!(insert(first.clone(), history.to_vec()).await, "2026-000001");
+    assert_eq!(insert(request("r2", "alice", "2026-12-31", 1_798_675_300), vec![]).await, "2026-000002");
     // A new year starts again at 1.
-    assert_eq!(store.insert(&request("r3", "bob", "2027-01-01", 1_798_761_600), &[]).await.unwrap(), "2027-000001");
+    assert_eq!(insert(request("r3", "bob", "2027-01-01", 1_798_761_600), vec![]).await, "2027-000001");
+    // Over the daily limit nothing is stored and no number is spent.
+    let limit = DailyLimit { since: 1_798_675_200, max: 2 };
+    assert_eq!(
+        store.insert(&request("r4", "alice", "2026-12-31", 1_798_675_400), &[], Some(limit)).await.unwrap(),
+        None
+    );
+    assert!(store.by_id("r4").await.unwrap().is_none());
 
     let stored = store.by_id("r1").await.unwrap().unwrap();
     assert_eq!(stored, RightsRequest { number: "2026-000001".into(), ..first }, "every field round-trips");
@@ -99,15 +110,18 @@ async fn suite(store: &RequestStore) {
     assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended"]);
     assert_eq!(store.by_id("r1").await.unwrap().unwrap().due_on, extended_to);
 
-    // Filed at the same moment, every request still gets its own number.
+    // Filed at the same moment, every request still gets its own number, and the daily
+    // limit holds among them.
+    let limit = DailyLimit { since: 1_780_272_000, max: 6 };
     let filed = (0..8).map(|i| {
         let store = store.clone();
-        async move { store.insert(&request(&format!("c{i}"), "carol", "2026-06-01", 1_780_272_000 + i), &[]).await }
+        let carol = request(&format!("c{i}"), "carol", "2026-06-01", 1_780_272_000 + i);
+        async move { store.insert(&carol, &[], Some(limit)).await }
     });
-    let mut numbers: Vec<String> =
-        futures_util::future::join_all(filed).await.into_iter().map(Result::unwrap).collect();
+    let answers = futures_util::future::join_all(filed).await;
+    let mut numbers: Vec<String> = answers.into_iter().filter_map(Result::unwrap).collect();
     numbers.sort();
     numbers.dedup();
-    assert_eq!(numbers.len(), 8, "{numbers:?}");
-    assert!(store.insert(&request("r1", "alice", "2026-12-31", 1), &[]).await.is_err(), "an id is stored once");
+    assert_eq!(numbers.len(), 6, "{numbers:?}");
+    assert!(store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None).await.is_err(), "an id is stored once");
 }
