@@ -9,6 +9,9 @@
 //! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --format zip --out alice.zip
 //! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt
 //! cargo run -p gdpr-wallet --example wallet_cli -- forward alice.jwt --to https://other.example
+//! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> erasure --categories contact --details 'please'
+//! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> rectification --proposed '{"contact":{"email":"a@b.example"}}'
+//! cargo run -p gdpr-wallet --example wallet_cli -- requests
 //! cargo run -p gdpr-wallet --example wallet_cli -- revoke <connection_id>
 //! ```
 //!
@@ -18,13 +21,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, Wallet};
+use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, Wallet};
 
 /// How long to wait for the portal to confirm the code, or for a bundle, in seconds.
 const WAIT: u64 = 600;
 const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | catalogue ID | export ID \
                      [--purpose access|portability] [--format jwt|zip] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
-                     | revoke ID)";
+                     | request ID TYPE [--categories A,B] [--details TEXT] [--proposed JSON] | requests | revoke ID)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -37,6 +40,11 @@ async fn main() -> ExitCode {
     };
     let out = take_option(&mut args, "--out");
     let to = take_option(&mut args, "--to");
+    let categories: Vec<String> = take_option(&mut args, "--categories")
+        .map(|list| list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let details = take_option(&mut args, "--details");
+    let proposed_json = take_option(&mut args, "--proposed");
     let zip = match take_option(&mut args, "--format").as_deref() {
         None | Some("jwt") => false,
         Some("zip") => true,
@@ -57,6 +65,15 @@ async fn main() -> ExitCode {
             Some(to) => forward(&wallet, file, to).await,
             None => return usage("forward needs --to CONTROLLER_ID"),
         },
+        ["request", id, kind] => {
+            let Some(kind) = RequestKind::parse(kind) else {
+                return usage(&format!("unknown request type {kind:?}; one of access, rectification, erasure, \
+                                       restriction, portability, objection, human_review, information"));
+            };
+            let form = RequestForm { kind, categories, details, proposed_json };
+            submit(&wallet, id, form).await
+        }
+        ["requests"] => requests(&wallet).await,
         ["revoke", id] => {
             wallet.revoke(id.to_string()).await.map(|()| println!("revoked {id}")).map_err(|e| e.to_string())
         }
@@ -140,6 +157,36 @@ async fn forward(wallet: &Wallet, file: &str, to: &str) -> Result<(), String> {
     let token = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let receipt = wallet.forward(token.trim().to_owned(), to.to_owned(), WAIT).await.map_err(|e| e.to_string())?;
     println!("{} ({}) imported it as {}", receipt.controller_name, receipt.controller_id, receipt.import_id);
+    Ok(())
+}
+
+async fn submit(wallet: &Wallet, id: &str, form: RequestForm) -> Result<(), String> {
+    let request = wallet.submit_request(id.to_owned(), form, WAIT).await.map_err(|e| e.to_string())?;
+    println!("request {} ({}) acknowledged by {}", request.number, request.kind.as_str(), request.controller_name);
+    println!("due on {}; contact {}", request.due_on, request.contact);
+    Ok(())
+}
+
+async fn requests(wallet: &Wallet) -> Result<(), String> {
+    // Read what the organisations sent since, so each request shows its latest state.
+    for event in wallet.events().await.map_err(|e| e.to_string())? {
+        println!("event: {}", event.detail);
+    }
+    for r in wallet.requests().map_err(|e| e.to_string())? {
+        let detail = r.detail.map(|d| format!(": {d}")).unwrap_or_default();
+        println!(
+            "{}  {:<14} {:<8} due {}  {} ({}){detail}",
+            r.number,
+            r.kind.as_str(),
+            r.state.as_str(),
+            r.due_on,
+            r.controller_name,
+            r.update.as_str()
+        );
+        if let Some(remedies) = r.remedies {
+            println!("    complain to {} ({}); {}", remedies.supervisory_authority, remedies.complaint_url, remedies.judicial_remedy);
+        }
+    }
     Ok(())
 }
 

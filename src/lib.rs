@@ -6,8 +6,8 @@
 //! the wallet SDK wraps for mobile. Everything else sits behind the default `server`
 //! feature: `serve` composes the domain (`gateway`), its `store` and the `relay`, and is
 //! what the binary (`cli`), the one-process `demo` and the tests start. The HTTP layers
-//! (`api`, `http`) and the server's internals (`inventory`, `keys`, `trust`) are private;
-//! `docs/decisions.md` § Architecture draws the whole map.
+//! (`api`, `http`) and the server's internals (`inventory`, `keys`, `oidc`, `trust`) are
+//! private; `docs/decisions.md` § Architecture draws the whole map.
 
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
@@ -41,6 +41,8 @@ mod http;
 mod inventory;
 #[cfg(feature = "server")]
 mod keys;
+#[cfg(feature = "server")]
+mod oidc;
 #[cfg(feature = "server")]
 pub mod relay;
 #[cfg(feature = "server")]

@@ -23,6 +23,7 @@ use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
 use crate::jose::{Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::keys::{Keyring, KeyringError, PrivateFileError};
+use crate::oidc::StaffTokenVerifier;
 use crate::protocol::trust_list::Entry;
 use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
 use crate::store::{self, Db, StoreError};
@@ -120,6 +121,15 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     let notice = PrivacyNotice::new(&config.controller, &loaded.inventory, |id| {
         config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name)
     });
+    // The provider's keys are fetched on the first access token, not here: the gateway
+    // starts, and token-digest staff work, while the identity provider is down.
+    let staff_tokens = match &config.staff_oidc {
+        Some(oidc) => Some(Arc::new(
+            StaffTokenVerifier::new(oidc.clone(), clock.clone())
+                .map_err(|message| StartError::Config { key: "staff_oidc".to_owned(), message })?,
+        )),
+        None => None,
+    };
     let controller_key = Arc::new(keyring.active_signing().clone());
     let relay_client = crate::relay_client::RelayClient::new(&relay_url, controller_key, clock.clone())
         .map_err(|e| StartError::Relay(e.to_string()))?;
@@ -129,6 +139,8 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         deadlines,
         max_per_subject_per_day: config.requests.max_per_subject_per_day,
         warning_days: config.requests.warning_days.clone(),
+        document_retention_days: config.requests.document_retention_days,
+        max_document_bytes: config.requests.max_document_bytes,
     };
     let gateway = Gateway::new(GatewayParts {
         keyring,
@@ -141,6 +153,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         pairing_lifetime_secs: config.pairing_lifetime_seconds,
         request_rules,
         phase_plan: PhasePlan { phases: config.requests.phases.clone(), four_eyes: config.requests.four_eyes.clone() },
+        webhooks: config.webhooks.clone(),
         clock,
         spool_dir: config.data_dir.clone(),
     });
@@ -148,6 +161,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         gateway: Arc::new(gateway),
         portal_clients: config.portal_clients.clone(),
         staff: config.staff.clone(),
+        staff_tokens,
         metrics: Arc::new(Metrics::default()),
         public_url,
         verify_budget: Arc::new(tokio::sync::Semaphore::new(crate::api::verify_route::VERIFY_MEMORY_BUDGET_MIB)),
@@ -253,6 +267,7 @@ pub async fn run(
     if let Some(relay) = &prepared.relay {
         tasks.push(tokio::spawn(relay::maintain(relay.clone(), stop_rx.clone())));
     }
+    tasks.push(tokio::spawn(crate::gateway::outbox_worker::run(prepared.state.gateway.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::gateway::inbox_poller::run(prepared.state.gateway.clone(), stop_rx)));
     let relay = prepared.relay.clone();
     let state = prepared.state.clone();

@@ -35,6 +35,8 @@ pub enum WalletError {
     BadBundle(String),
     #[error("key store: {0}")]
     Storage(String),
+    #[error("{0}")]
+    InvalidInput(String),
 }
 
 impl From<CoreError> for WalletError {
@@ -54,6 +56,7 @@ impl From<CoreError> for WalletError {
             CoreError::Timeout => Self::Timeout,
             CoreError::BadBundle(m) => Self::BadBundle(m),
             CoreError::Storage(m) => Self::Storage(m),
+            CoreError::InvalidInput(m) => Self::InvalidInput(m),
         }
     }
 }

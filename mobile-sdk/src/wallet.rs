@@ -7,7 +7,7 @@ use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
     Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ImportReceipt, Package,
-    PendingConnection, WalletEvent,
+    PendingConnection, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest, WalletEvent,
 };
 
 use crate::keystore::Bridge;
@@ -26,6 +26,67 @@ pub enum EventKind {
     Refused,
     Unexpected,
     Unreachable,
+    Request,
+}
+
+#[uniffi::remote(Enum)]
+pub enum RequestKind {
+    Access,
+    Rectification,
+    Erasure,
+    Restriction,
+    Portability,
+    Objection,
+    HumanReview,
+    Information,
+}
+
+#[uniffi::remote(Enum)]
+pub enum RequestState {
+    Open,
+    Closed,
+    Refused,
+}
+
+#[uniffi::remote(Enum)]
+pub enum RequestUpdate {
+    Acknowledged,
+    Identified,
+    Extended,
+    Closed,
+    Refused,
+}
+
+#[uniffi::remote(Record)]
+pub struct Remedies {
+    pub supervisory_authority: String,
+    pub complaint_url: String,
+    pub judicial_remedy: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct RequestForm {
+    pub kind: RequestKind,
+    pub categories: Vec<String>,
+    pub details: Option<String>,
+    pub proposed_json: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct TrackedRequest {
+    pub connection_id: String,
+    pub controller_name: String,
+    pub number: String,
+    pub kind: RequestKind,
+    pub state: RequestState,
+    pub update: RequestUpdate,
+    pub updated_at: u64,
+    pub received_at: u64,
+    pub due_on: String,
+    pub due_at: u64,
+    pub contact: String,
+    pub detail: Option<String>,
+    pub remedies: Option<Remedies>,
 }
 
 #[uniffi::remote(Record)]
@@ -201,8 +262,26 @@ impl Wallet {
         Ok(self.0.forward(bundle, to_controller_id, timeout_secs).await?)
     }
 
+    /// Files a rights request (art. 15-22 GDPR) and returns its acknowledgement: number,
+    /// due date and whom to contact.
+    pub async fn submit_request(
+        &self,
+        connection_id: String,
+        form: RequestForm,
+        timeout_secs: u64,
+    ) -> Result<TrackedRequest, WalletError> {
+        Ok(self.0.submit_request(connection_id, form, timeout_secs).await?)
+    }
+
+    /// The person's rights requests, newest first, as each organisation last told of them
+    /// (call `events` first to read what arrived since).
+    pub fn requests(&self) -> Result<Vec<TrackedRequest>, WalletError> {
+        Ok(self.0.requests()?)
+    }
+
     /// What happened outside the calls' own answers since the last call: revocations by
-    /// the organisation (applied), items refused with the reason, messages nobody asked for.
+    /// the organisation (applied), items refused with the reason, messages nobody asked
+    /// for, and updates to the person's rights requests.
     pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
         Ok(self.0.events().await?)
     }

@@ -17,6 +17,8 @@ pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
 pub mod views;
 pub(crate) mod workflow_routes;
+mod delivery_routes;
+mod intake_routes;
 
 use std::sync::Arc;
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub portal_clients: Vec<PortalClientConfig>,
     pub staff: Vec<crate::config::StaffMember>,
+    /// Verifies staff access tokens from the identity provider, when `[staff_oidc]` is set.
+    pub(crate) staff_tokens: Option<Arc<crate::oidc::StaffTokenVerifier>>,
     pub metrics: Arc<Metrics>,
     /// The gateway's base URL as clients reach it, for the URLs in answers.
     pub public_url: String,
@@ -74,7 +78,18 @@ impl utoipa::Modify for PortalBearer {
         );
         components.add_security_scheme(
             "staff_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A staff member's token whose SHA-256 is configured (`[[staff]]`), or an access token \
+                         (JWT: RS256, ES256 or EdDSA) from the organisation's identity provider when \
+                         `[staff_oidc]` is configured; its role claim is mapped to handler, approver, auditor \
+                         or admin.",
+                    ))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "dpop",
@@ -107,13 +122,22 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(pairing_routes::list_connections))
         .routes(routes!(pairing_routes::revoke_connection))
         .routes(routes!(request_routes::file_request, request_routes::list_subject_requests))
-        .routes(routes!(register_routes::list_requests))
         .routes(routes!(register_routes::get_request))
         .routes(routes!(register_routes::export_requests_csv))
         .routes(routes!(workflow_routes::record_criterion))
         .routes(routes!(workflow_routes::advance_request))
         .routes(routes!(workflow_routes::extend_request))
         .routes(routes!(workflow_routes::refuse_request))
+        .routes(routes!(intake_routes::register_written_request, register_routes::list_requests))
+        .routes(routes!(intake_routes::record_identification))
+        .routes(routes!(delivery_routes::list_deliveries))
+        // Documents are capped by `[requests] max_document_bytes` in the domain, after the
+        // staff token was checked; this is only the ceiling any config may set.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(intake_routes::attach_document, intake_routes::get_document))
+                .layer(DefaultBodyLimit::max(crate::config::MAX_DOCUMENT_BYTES_LIMIT as usize)),
+        )
         .routes(routes!(import_routes::list_imports))
         .routes(routes!(import_routes::get_import))
         // `verify_bundle` reads its body as a stream and caps it per media type itself.

@@ -9,14 +9,14 @@ use axum::http::StatusCode;
 use super::AppState;
 use super::portal_auth::PortalClient;
 use super::subject_routes::{SubjectPath, page_limit};
-use super::views::{FileRequest, Remedies, RequestList, RequestPage, RequestView};
+use super::views::{FileRequest, RequestList, RequestPage, RequestView};
 use crate::clock::rfc3339;
 use crate::gateway::{Gateway, NewRequest, RequestError};
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson, ApiQuery};
 use crate::protocol::ErrorCode;
 use crate::protocol::relay_wire::is_valid_id;
-use crate::store::request_store::{RequestState, RightsRequest};
+use crate::store::request_store::RightsRequest;
 
 impl From<RequestError> for ApiError {
     fn from(e: RequestError) -> Self {
@@ -27,18 +27,10 @@ impl From<RequestError> for ApiError {
     }
 }
 
-/// What a refused person is told they may do (art. 12(4), 77 and 79 GDPR).
-const JUDICIAL_REMEDY: &str = "You may also go to court against this decision (art. 79 GDPR).";
-
 impl RequestView {
     pub(crate) fn of(r: RightsRequest, gateway: &Gateway) -> Self {
         let deadlines = &gateway.request_rules().deadlines;
-        let authority = &gateway.notice().controller.supervisory_authority;
-        let remedies = (r.state == RequestState::Refused).then(|| Remedies {
-            supervisory_authority: authority.name.clone(),
-            complaint_url: authority.url.clone(),
-            judicial_remedy: JUDICIAL_REMEDY.to_owned(),
-        });
+        let remedies = gateway.remedies(&r);
         Self {
             due_at: deadlines.end_of_text(r.due_on),
             due_on: r.due_on.to_string(),
@@ -54,6 +46,7 @@ impl RequestView {
             proposed: r.proposed,
             channel: r.channel,
             identification: r.identification,
+            intermediary: r.intermediary,
             contact: gateway.contact().to_owned(),
             outcome: r.outcome,
             remedies,

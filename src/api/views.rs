@@ -269,6 +269,9 @@ pub struct RequestView {
     pub channel: RequestChannel,
     /// How the person's identity was established, or `pending`.
     pub identification: String,
+    /// Who filed a written request for the person, and how to reach them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intermediary: Option<String>,
     /// RFC 3339.
     pub received_at: String,
     /// The day it must be answered by (art. 12(3) GDPR), in the organisation's calendar.
@@ -285,15 +288,7 @@ pub struct RequestView {
     pub remedies: Option<Remedies>,
 }
 
-/// What a refused person may do next (art. 12(4) GDPR).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Remedies {
-    /// The supervisory authority to lodge a complaint with (art. 77).
-    pub supervisory_authority: String,
-    pub complaint_url: String,
-    /// The right to an effective judicial remedy (art. 79).
-    pub judicial_remedy: String,
-}
+pub use crate::protocol::rights::Remedies;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RequestList {
@@ -444,4 +439,114 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error>
         Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(f as u32),
         _ => Err(serde::de::Error::custom("expected a whole number")),
     }
+}
+
+/// A request that came in writing (a letter, an e-mail, a phone call confirmed in
+/// writing), as a handler registers it; attach the document with `PUT …/document`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterWrittenRequest {
+    /// The person it is for, as the organisation knows them.
+    #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
+    pub subject_ref: String,
+    #[serde(rename = "type")]
+    pub kind: RequestKind,
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 256)]
+    pub categories: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub details: Option<String>,
+    #[serde(default)]
+    pub proposed: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `YYYY-MM-DD`, the day it arrived (at most 31 days ago); today when absent. The
+    /// deadline runs from it.
+    #[serde(default)]
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub received_on: Option<String>,
+    /// Who filed it for the person (a practice, a lawyer) and how to reach them; they are
+    /// told the request was taken up.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub intermediary: Option<String>,
+}
+
+/// A written request's archived document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    pub media_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the document, as recorded in the history.
+    pub sha256: String,
+    /// The archive name (bijlage 2, step 2): `YYYYMMDD_<number>_<type>.<ext>`.
+    pub file_name: String,
+}
+
+/// How the identity of a written request's sender was checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordIdentification {
+    /// E.g. "passport shown at the desk", "answer from the registered e-mail address".
+    #[schema(min_length = 1, max_length = 500)]
+    pub method: String,
+}
+
+/// Where the delivery of one notice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not delivered yet; tried again at `next_at`.
+    Pending,
+    Delivered,
+    /// Retries ran out or the target is gone.
+    Abandoned,
+}
+
+/// One notice of the outbox (a webhook or a wallet message) and its attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryView {
+    /// The `webhook-id` receivers see.
+    pub id: String,
+    /// `webhook:<endpoint id>` or `wallet:<connection id>`.
+    pub target: String,
+    pub event_type: String,
+    pub state: DeliveryState,
+    /// RFC 3339.
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    /// RFC 3339.
+    pub at: String,
+    /// The receiver's HTTP status, when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryPage {
+    /// Only notices to this target (`webhook:<id>` or `wallet:<connection id>`).
+    #[param(max_length = 200)]
+    pub target: Option<String>,
+    /// At most this many notices, newest first (1 to 100, default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Only notices older than this one: the `next_before` of the previous page.
+    #[param(pattern = "^msg_[0-9a-f]{32}$")]
+    pub before: Option<String>,
 }

@@ -8,6 +8,8 @@ mod key_lines;
 mod request_phases;
 mod request_rules;
 mod secret;
+mod staff_oidc;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,8 +20,10 @@ use crate::inventory::{Category, Controller, Inventory, check_id};
 pub use crate::protocol::rights::StaffRole;
 pub use http_limits::ServerConfig;
 pub use request_phases::{CLOSED_PHASE, CriterionConfig, PhaseConfig, default_phases};
-pub use request_rules::RequestsConfig;
+pub use request_rules::{DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES_LIMIT, RequestsConfig};
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
+pub use staff_oidc::StaffOidcConfig;
+pub use webhooks::{MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint};
 
 /// Largest config file we read.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -67,12 +71,18 @@ pub struct Config {
     /// The organisation's staff who handle rights requests, each with a role.
     #[serde(default)]
     pub staff: Vec<StaffMember>,
+    /// Staff signing in with access tokens from the organisation's identity provider.
+    #[serde(default)]
+    pub staff_oidc: Option<StaffOidcConfig>,
     /// The HTTP server's deadlines, connection cap and shutdown grace.
     #[serde(default)]
     pub server: ServerConfig,
     /// Rights requests: the calendar of deadlines and the daily limit.
     #[serde(default)]
     pub requests: RequestsConfig,
+    /// Endpoints told of request events (Standard Webhooks).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookEndpoint>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -344,6 +354,10 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     }
     config.server.check()?;
     config.requests.check()?;
+    webhooks::check_webhooks(&config.webhooks)?;
+    if let Some(oidc) = &config.staff_oidc {
+        oidc.check()?;
+    }
     if config.relay_operator_jwks.is_some() && config.relay_url.is_none() {
         return Err((
             "relay_operator_jwks".to_owned(),
@@ -383,8 +397,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         }
     }
     for (i, member) in config.staff.iter().enumerate() {
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
-        if member.id.is_empty() || member.id.len() > 128 || !member.id.chars().all(ok_char) {
+        if !is_staff_id(&member.id) {
             return Err((format!("staff[{i}].id"), "1 to 128 letters, digits, '.', '_', '-' or '@'".to_owned()));
         }
         if config.staff[..i].iter().any(|o| o.id == member.id) {
@@ -403,6 +416,16 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     }
     let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();
     Inventory::new(config.categories.clone(), &source_ids).map_err(|e| (e.key, e.message))
+}
+
+/// Longest staff id: the register names members `staff:<id>`.
+pub const MAX_STAFF_ID_LEN: usize = 128;
+
+/// True for a usable staff id, configured or taken from an identity provider's token:
+/// 1 to 128 letters, digits, `.`, `_`, `-` or `@`.
+pub(crate) fn is_staff_id(id: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+    !id.is_empty() && id.len() <= MAX_STAFF_ID_LEN && id.chars().all(ok_char)
 }
 
 /// Accepts http(s) URLs; `https_only` for identifiers that must be https.

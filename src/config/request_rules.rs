@@ -9,6 +9,14 @@ use crate::protocol::rights::RequestKind;
 
 pub(super) const DEFAULT_MAX_PER_SUBJECT_PER_DAY: u32 = 10;
 pub(super) const DEFAULT_WARNING_DAYS: [u32; 2] = [7, 2];
+/// How long a written request's document is kept after receipt: two years.
+pub const DEFAULT_DOCUMENT_RETENTION_DAYS: u32 = 730;
+/// Largest document attached to a written request (a scanned letter).
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 10 * 1024 * 1024;
+/// Largest document cap that may be configured.
+pub const MAX_DOCUMENT_BYTES_LIMIT: u64 = 100 * 1024 * 1024;
+/// Longest document retention that may be configured: ten years.
+const MAX_DOCUMENT_RETENTION_DAYS: u32 = 3660;
 /// Most warning distances.
 const MAX_WARNINGS: usize = 5;
 /// Most holidays a config may list (decades of them).
@@ -32,6 +40,10 @@ pub struct RequestsConfig {
     pub phases: Vec<PhaseConfig>,
     /// Types whose approval must come from someone other than who prepared them.
     pub four_eyes: Vec<RequestKind>,
+    /// Days a written request's document (letter, e-mail) is kept after receipt.
+    pub document_retention_days: u32,
+    /// Largest document a written request may carry, in bytes.
+    pub max_document_bytes: u64,
 }
 
 impl Default for RequestsConfig {
@@ -43,6 +55,8 @@ impl Default for RequestsConfig {
             warning_days: DEFAULT_WARNING_DAYS.to_vec(),
             phases: default_phases(),
             four_eyes: vec![RequestKind::Erasure, RequestKind::Rectification, RequestKind::Restriction],
+            document_retention_days: DEFAULT_DOCUMENT_RETENTION_DAYS,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
 }
@@ -67,6 +81,14 @@ impl RequestsConfig {
 
     pub(super) fn check(&self) -> Result<(), (String, String)> {
         self.deadline_rules()?;
+        if !(1..=MAX_DOCUMENT_RETENTION_DAYS).contains(&self.document_retention_days) {
+            let message = format!("must be 1 to {MAX_DOCUMENT_RETENTION_DAYS} days");
+            return Err(("requests.document_retention_days".to_owned(), message));
+        }
+        if !(1..=MAX_DOCUMENT_BYTES_LIMIT).contains(&self.max_document_bytes) {
+            let message = format!("must be 1 to {MAX_DOCUMENT_BYTES_LIMIT} bytes");
+            return Err(("requests.max_document_bytes".to_owned(), message));
+        }
         request_phases::check(&self.phases)?;
         // Four eyes bind at an approval: every such type must pass one.
         for (i, kind) in self.four_eyes.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! The gateway's side of the relay: one long-poll of the controller inbox, handling each
 //! item and then acknowledging it, so nothing is lost if the gateway stops in between.
-//! Between polls it ends overdue pairings.
+//! Between polls it ends overdue pairings and deletes documents whose retention ended.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,11 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
     loop {
         if let Err(e) = gateway.expire_overdue().await {
             tracing::warn!("inbox poller: expiring pairings failed: {e}");
+        }
+        match gateway.sweep_documents().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("deleted {n} written-request documents whose retention ended"),
+            Err(e) => tracing::warn!("inbox poller: sweeping documents failed: {e}"),
         }
         let poll = tokio::select! {
             _ = stop.changed() => return,

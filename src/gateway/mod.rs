@@ -8,12 +8,15 @@ mod export_package;
 mod exports;
 mod imports;
 pub(crate) mod inbox_poller;
+pub(crate) mod outbox_worker;
 mod pairing;
 pub(crate) mod qr;
+mod request_notices;
 mod request_register;
 mod request_workflow;
 mod rights_requests;
 mod wallet_messages;
+mod written_requests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,22 +25,28 @@ pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use outbox_worker::{CLAIM_BATCH, CLAIM_LEASE_SECS, OUTBOX_POLL, RETRY_AFTER_SECS, WEBHOOK_TIMEOUT, sign as webhook_signature};
+pub use request_notices::MAX_WALLETS_TOLD;
 pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{
-    Filed, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES, NewRequest, RequestError,
+    Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES, NewRequest, RequestError,
     RequestRules,
 };
 pub use wallet_messages::MessageError;
+pub use written_requests::{DOCUMENT_MEDIA_TYPES, Document, MAX_RECEIPT_AGE_DAYS, MAX_WRITTEN_TEXT_CHARS, WrittenRequest};
 
 use crate::clock::Clock;
+use crate::config::WebhookEndpoint;
 use crate::connectors::Connectors;
 use crate::http::wakeup::Hub;
 use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
 use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
 use crate::store::export_store::ExportStore;
+use crate::store::document_store::DocumentStore;
 use crate::store::import_store::ImportStore;
+use crate::store::outbox_store::OutboxStore;
 use crate::store::pairing_store::PairingStore;
 use crate::store::request_store::RequestStore;
 use crate::store::{Db, StoreError};
@@ -61,6 +70,13 @@ pub struct Gateway {
     requests: RequestStore,
     request_rules: RequestRules,
     phase_plan: PhasePlan,
+    outbox: OutboxStore,
+    documents: DocumentStore,
+    /// Wakes the outbox worker when this instance wrote notices.
+    outbox_wake: tokio::sync::Notify,
+    webhooks: Vec<WebhookEndpoint>,
+    /// For webhook endpoints: no redirects (a receiver cannot send us elsewhere), a deadline.
+    webhook_client: reqwest::Client,
     /// Wakes pairing event streams when a pairing changes.
     pairing_hub: Arc<Hub<String>>,
     pairing_lifetime_secs: u64,
@@ -81,6 +97,7 @@ pub struct GatewayParts {
     pub pairing_lifetime_secs: u64,
     pub request_rules: RequestRules,
     pub phase_plan: PhasePlan,
+    pub webhooks: Vec<WebhookEndpoint>,
     pub clock: Arc<dyn Clock>,
     pub spool_dir: PathBuf,
 }
@@ -101,6 +118,15 @@ impl Gateway {
             requests: RequestStore::new(db.clone()),
             request_rules: parts.request_rules,
             phase_plan: parts.phase_plan,
+            outbox: OutboxStore::new(db.clone()),
+            documents: DocumentStore::new(db.clone()),
+            outbox_wake: tokio::sync::Notify::new(),
+            webhooks: parts.webhooks,
+            webhook_client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(WEBHOOK_TIMEOUT)
+                .build()
+                .unwrap_or_default(),
             db,
             pairing_hub: Arc::default(),
             pairing_lifetime_secs: parts.pairing_lifetime_secs,

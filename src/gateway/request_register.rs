@@ -5,6 +5,7 @@
 use super::{Caller, Gateway, RequestError};
 use crate::protocol::rights::RequestState;
 use crate::store::StoreError;
+use crate::store::outbox_store::{Attempt, Delivery};
 use crate::store::request_store::{RegisterFilter, RequestEvent, RightsRequest};
 
 /// Rights requests by how near their deadline is, now.
@@ -45,6 +46,24 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// The outbox's delivery log, newest first, each notice with its attempts: for every
+    /// staff role, like the register.
+    pub async fn deliveries(
+        &self,
+        caller: &Caller,
+        target: Option<&str>,
+        limit: u32,
+        before: Option<&str>,
+    ) -> Result<Vec<(Delivery, Vec<Attempt>)>, RequestError> {
+        ensure_reads_register(caller)?;
+        let mut log = Vec::new();
+        for delivery in self.outbox.deliveries(target, limit, before).await? {
+            let attempts = self.outbox.attempts(&delivery.notice.id).await?;
+            log.push((delivery, attempts));
+        }
+        Ok(log)
+    }
+
     /// Open requests, the overdue ones, and those due within each warning distance, now.
     pub async fn request_gauges(&self) -> Result<RequestGauges, StoreError> {
         let now = self.clock.now();

@@ -5,11 +5,12 @@
 //! A request may be extended once, within its first month, with a reason; a refusal carries
 //! its reason and the person's remedies (art. 12(4)). Every step appends to the history.
 
+use super::request_notices::Happened;
 use super::rights_requests::criterion_met;
 use super::{Caller, Gateway, RequestError};
 use crate::calendar::{FIRST_PERIOD_MONTHS, MAX_EXTENSION_MONTHS};
 use crate::config::{CLOSED_PHASE, PhaseConfig};
-use crate::protocol::rights::{RequestKind, RequestState, StaffRole};
+use crate::protocol::rights::{RequestKind, RequestState, RequestUpdate, StaffRole};
 use crate::store::request_store::{RequestChange, RequestEvent, RightsRequest};
 
 /// Longest reason or note staff may give, in characters.
@@ -103,7 +104,7 @@ impl Gateway {
             return Ok(());
         }
         let event = self.event(caller, &request.phase, &criterion_met(criterion), note.map(str::to_owned));
-        self.apply(&request, unchanged(&request, self.clock.now()), &[event]).await
+        self.apply(&request, unchanged(&request, self.clock.now()), &[event], &[]).await
     }
 
     /// Moves the request to its next phase, or closes it from the last one.
@@ -146,10 +147,17 @@ impl Gateway {
         }
         let action = if phase.approver_role.is_some() { "approved" } else { "advanced" };
         let mut events = vec![self.event(caller, &phase.id, action, Some(format!("to {next}")))];
+        let mut happened = vec![Happened::new("request.advanced", None, Some(format!("{} to {next}", phase.id)))];
         if closing {
             events.push(self.event(caller, CLOSED_PHASE, "closed", Some(outcome.clone())));
+            happened.push(Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.clone())));
+        } else if let Some(role) = self.phase_plan.phase(request.kind, &next).and_then(|p| p.approver_role) {
+            // The designated role is told a request waits for it.
+            let mut waiting = Happened::new("request.approval_requested", None, Some(format!("phase {next}")));
+            waiting.role = Some(role);
+            happened.push(waiting);
         }
-        self.apply(&request, change, &events).await
+        self.apply(&request, change, &events, &happened).await
     }
 
     /// Extends the deadline once, by one or two months, with the reason the person is told
@@ -182,7 +190,8 @@ impl Gateway {
         change.due_at = rules.end_of(due_on);
         let event =
             self.event(caller, &request.phase, "extended", Some(format!("by {months} months to {due_on}: {reason}")));
-        self.apply(&request, change, &[event]).await
+        let happened = Happened::new("request.extended", Some(RequestUpdate::Extended), Some(reason.to_owned()));
+        self.apply(&request, change, &[event], &[happened]).await
     }
 
     /// Refuses the request with its reason; the person is told where to complain (art. 12(4)).
@@ -194,7 +203,8 @@ impl Gateway {
         change.state = RequestState::Refused;
         change.outcome = Some(reason);
         let event = self.event(caller, &request.phase, "refused", Some(reason.to_owned()));
-        self.apply(&request, change, &[event]).await
+        let happened = Happened::new("request.refused", Some(RequestUpdate::Refused), Some(reason.to_owned()));
+        self.apply(&request, change, &[event], &[happened]).await
     }
 
     /// The phase plan, for views that show what a request still needs.
@@ -204,7 +214,7 @@ impl Gateway {
 
     /// The request with its history, if `caller` is staff in one of `roles` (admins may do
     /// everything) and the request is still open.
-    async fn open_request(
+    pub(super) async fn open_request(
         &self,
         caller: &Caller,
         id: &str,
@@ -233,7 +243,7 @@ impl Gateway {
         })
     }
 
-    fn event(&self, caller: &Caller, phase: &str, action: &str, detail: Option<String>) -> RequestEvent {
+    pub(super) fn event(&self, caller: &Caller, phase: &str, action: &str, detail: Option<String>) -> RequestEvent {
         RequestEvent {
             at: self.clock.now(),
             actor: caller.register_name(),
@@ -243,13 +253,32 @@ impl Gateway {
         }
     }
 
-    async fn apply(
+    /// Writes a step with its history lines and the notices of what `happened`.
+    pub(crate) async fn apply(
         &self,
         request: &RightsRequest,
         change: RequestChange<'_>,
         events: &[RequestEvent],
+        happened: &[Happened],
     ) -> Result<(), RequestError> {
-        if self.requests.change(&change, events).await? {
+        let notices = if happened.is_empty() {
+            Vec::new()
+        } else {
+            let mut after = request.clone();
+            after.phase = change.phase.to_owned();
+            after.state = change.state;
+            after.identification = change.identification.to_owned();
+            after.outcome = change.outcome.map(str::to_owned);
+            after.due_on = change.due_on;
+            after.due_at = change.due_at;
+            after.updated_at = change.at;
+            let audience = self.audience(&request.subject_ref, None).await?;
+            self.request_notices(&after, &audience, happened)
+        };
+        if self.requests.change(&change, events, &notices).await? {
+            if !notices.is_empty() {
+                self.outbox_wake.notify_one();
+            }
             Ok(())
         } else {
             Err(RequestError::Conflict(format!("request {} changed meanwhile; read it again", request.number)))
@@ -257,13 +286,14 @@ impl Gateway {
     }
 }
 
-fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
+pub(crate) fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
     RequestChange {
         id: &request.id,
         expected_phase: &request.phase,
         expected_due_on: request.due_on,
         phase: &request.phase,
         state: request.state,
+        identification: &request.identification,
         outcome: request.outcome.as_deref(),
         due_on: request.due_on,
         due_at: request.due_at,

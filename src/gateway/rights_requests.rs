@@ -5,8 +5,10 @@
 use serde_json::Value;
 
 use super::{Caller, Gateway};
-use crate::calendar::{DeadlineRules, FIRST_PERIOD_MONTHS};
+use super::request_notices::Happened;
+use crate::calendar::{Date, DeadlineRules, FIRST_PERIOD_MONTHS};
 use crate::protocol::ErrorCode;
+use crate::protocol::rights::RequestUpdate;
 use crate::protocol::subject::SubjectRef;
 use crate::store::StoreError;
 use crate::store::request_store::{
@@ -47,6 +49,10 @@ pub struct RequestRules {
     pub max_per_subject_per_day: u32,
     /// Days before a deadline at which open requests are counted as due soon (`/metrics`).
     pub warning_days: Vec<u32>,
+    /// Days a written request's document is kept after receipt.
+    pub document_retention_days: u32,
+    /// Largest document a written request may carry.
+    pub max_document_bytes: u64,
 }
 
 /// A filed request with what its acknowledgement tells the person.
@@ -82,6 +88,16 @@ pub enum RequestError {
     ExtensionRefused(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    UnsupportedDocument(String),
+    #[error("a document is 1 to {0} bytes")]
+    DocumentTooLarge(u64),
+    #[error("the request's document is archived already and is never replaced")]
+    DocumentAttached,
+    #[error("the request has no document: it did not come in writing, or its retention ended")]
+    NoDocument,
+    #[error("identity was established before: {0}")]
+    AlreadyIdentified(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -100,53 +116,100 @@ impl RequestError {
             Self::Ended(_) => ErrorCode::RequestClosed,
             Self::ExtensionRefused(_) => ErrorCode::ExtensionNotAllowed,
             Self::Conflict(_) => ErrorCode::RequestChanged,
+            Self::UnsupportedDocument(_) => ErrorCode::UnsupportedMediaType,
+            Self::DocumentTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::DocumentAttached => ErrorCode::DocumentAttached,
+            Self::NoDocument => ErrorCode::DocumentNotFound,
+            Self::AlreadyIdentified(_) => ErrorCode::AlreadyIdentified,
             Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
 }
 
+/// How a request came in, as its register entry records it.
+#[derive(Debug, Clone)]
+pub(crate) struct Intake {
+    pub channel: RequestChannel,
+    pub filed_by: String,
+    /// How identity was established, or `None` while it is pending (a letter).
+    pub identification: Option<String>,
+    /// The wallet's own id for its request.
+    pub intake_ref: Option<String>,
+    pub intermediary: Option<String>,
+    /// The day it was received, when earlier than today (a letter registered later).
+    pub received_on: Option<Date>,
+    /// The wallet connection that filed it, told of the acknowledgement with its own id.
+    pub reply_to: Option<String>,
+}
+
+/// Identification of a written request until a handler records how it was checked.
+pub const IDENTIFICATION_PENDING: &str = "pending";
+
 impl Gateway {
     /// Files a request for `subject` and acknowledges it: a number, a due date and the
-    /// contact, in the register at once. The portal files for its logged-in customer.
+    /// contact, in the register at once. The portal files for its logged-in customer, a
+    /// wallet for the account its connection is bound to.
     pub async fn file_request(
         &self,
         caller: &Caller,
         subject: &SubjectRef,
         new: NewRequest,
     ) -> Result<Filed, RequestError> {
-        let (channel, identification) = match caller {
-            Caller::Portal { .. } => (RequestChannel::Portal, "portal session"),
-            Caller::Wallet { .. } => (RequestChannel::Wallet, "wallet connection"),
+        let intake = match caller {
+            Caller::Portal { client_id } => Intake {
+                channel: RequestChannel::Portal,
+                filed_by: format!("portal:{client_id}"),
+                identification: Some("portal session".to_owned()),
+                intake_ref: None,
+                intermediary: None,
+                received_on: None,
+                reply_to: None,
+            },
+            Caller::Wallet { connection_id } => Intake {
+                channel: RequestChannel::Wallet,
+                filed_by: caller.register_name(),
+                identification: Some("wallet connection".to_owned()),
+                intake_ref: None,
+                intermediary: None,
+                received_on: None,
+                reply_to: Some(connection_id.clone()),
+            },
             Caller::Staff { .. } | Caller::System => {
                 return Err(RequestError::NotPermitted("requests are filed by the person's portal or wallet".into()));
             }
         };
+        self.file(subject, new, intake).await
+    }
+
+    /// Stores a request with its first history lines and acknowledgement notices.
+    pub(crate) async fn file(&self, subject: &SubjectRef, new: NewRequest, intake: Intake) -> Result<Filed, RequestError> {
         self.check_request(&new)?;
         let now = self.clock.now();
         let rules = &self.request_rules;
-        let received_on = rules.deadlines.date_of(now);
+        let today = rules.deadlines.date_of(now);
+        let received_on = intake.received_on.unwrap_or(today);
         let due_on = rules.deadlines.due(received_on, FIRST_PERIOD_MONTHS);
-        let filed_by = caller.register_name();
-        let filed_by = if matches!(caller, Caller::Portal { .. }) { format!("portal:{filed_by}") } else { filed_by };
         let mut request = RightsRequest {
             id: uuid::Uuid::new_v4().simple().to_string(),
             number: String::new(),
             kind: new.kind,
             subject_ref: subject.as_str().to_owned(),
-            channel,
-            filed_by: filed_by.clone(),
+            channel: intake.channel,
+            filed_by: intake.filed_by.clone(),
             categories: new.categories,
             details: new.details,
             proposed: new.proposed,
             state: RequestState::Open,
             phase: INTAKE_PHASE.to_owned(),
-            identification: identification.to_owned(),
+            identification: intake.identification.clone().unwrap_or_else(|| IDENTIFICATION_PENDING.to_owned()),
             outcome: None,
             received_at: now,
             received_on,
             due_on,
             due_at: rules.deadlines.end_of(due_on),
             updated_at: now,
+            intake_ref: intake.intake_ref.clone(),
+            intermediary: intake.intermediary.clone(),
         };
         let event = |actor: &str, action: &str, detail: Option<String>| RequestEvent {
             at: now,
@@ -155,20 +218,32 @@ impl Gateway {
             action: action.to_owned(),
             detail,
         };
-        // The portal vouches for its logged-in customer, a wallet holds its bound connection:
-        // either way identity is established as the request comes in.
-        let history = [
-            event(&filed_by, "received", Some(format!("{} request via {}", new.kind.as_str(), channel.as_str()))),
-            event("gateway", &criterion_met(IDENTITY_VERIFIED), Some(identification.to_owned())),
-            event("gateway", "acknowledged", Some(format!("due on {due_on}; contact {}", self.contact()))),
-        ];
-        let today =
-            DailyLimit { since: rules.deadlines.start_of(received_on), max: u64::from(rules.max_per_subject_per_day) };
-        request.number = self
-            .requests
-            .insert(&request, &history, Some(today))
-            .await?
-            .ok_or(RequestError::LimitReached(rules.max_per_subject_per_day))?;
+        let mut history = vec![event(
+            &intake.filed_by,
+            "received",
+            Some(format!("{} request via {} on {received_on}", new.kind.as_str(), intake.channel.as_str())),
+        )];
+        // The portal vouches for its logged-in customer, a wallet holds its bound
+        // connection: either way identity is established as the request comes in.
+        if let Some(how) = &intake.identification {
+            history.push(event("gateway", &criterion_met(IDENTITY_VERIFIED), Some(how.clone())));
+        }
+        let told = match &intake.intermediary {
+            Some(intermediary) => format!("; intermediary {intermediary} told"),
+            None => String::new(),
+        };
+        history.push(event("gateway", "acknowledged", Some(format!("due on {due_on}; contact {}{told}", self.contact()))));
+        let limit = DailyLimit { since: rules.deadlines.start_of(today), max: u64::from(rules.max_per_subject_per_day) };
+        let audience = self.audience(subject.as_str(), intake.reply_to.as_deref().zip(intake.intake_ref.as_deref())).await?;
+        let acknowledged = [Happened::new("request.acknowledged", Some(RequestUpdate::Acknowledged), None)];
+        let notices = |number: &str| {
+            let mut numbered = request.clone();
+            numbered.number = number.to_owned();
+            self.request_notices(&numbered, &audience, &acknowledged)
+        };
+        let number = self.requests.insert(&request, &history, Some(limit), notices).await?;
+        request.number = number.ok_or(RequestError::LimitReached(rules.max_per_subject_per_day))?;
+        self.outbox_wake.notify_one();
         Ok(Filed { request, contact: self.contact().to_owned() })
     }
 

@@ -8,12 +8,14 @@ use super::export_package::PackageError;
 use super::exports::{ExportError, ExportRequest, PreparedExport};
 use super::imports;
 use super::pairing::PairingError;
-use super::{Caller, Gateway};
+use super::rights_requests::Intake;
+use super::{Caller, Gateway, NewRequest, RequestError};
 use crate::bundle::MAX_JWT_BYTES;
 use crate::jose::{Jwks, OkpPublicJwk};
 use crate::protocol::blob::{BlobError, BlobRef, CHUNK_BYTES};
 use crate::protocol::message::{self, Body, BundleForm, MAX_AGE_SECS};
 use crate::protocol::relay_wire::{ConnectionOrigin, ConnectionState, MailboxItem};
+use crate::protocol::rights::RequestChannel;
 use crate::protocol::{ErrorCode, SubjectRef};
 use crate::relay_client::blob_transfer::{self, TransferError};
 use crate::relay_client::{RelayError, is_transient};
@@ -54,7 +56,7 @@ impl From<PairingError> for MessageError {
 /// impostor something. Errors are only those worth a retry (store, relay).
 ///
 /// On a connection bound to an account, a wallet may ask for that account's data, the
-/// catalogue, or offer an import. On a connection a wallet opened without a token, it is
+/// catalogue, file a rights request, or offer an import. On a connection a wallet opened without a token, it is
 /// nobody we know: it may only offer an import.
 pub(super) async fn on_envelope(gateway: &Arc<Gateway>, item: &MailboxItem) -> Result<(), MessageError> {
     let Some(envelope) = &item.body else { return Ok(()) };
@@ -102,6 +104,14 @@ async fn answer(gateway: &Arc<Gateway>, item: &MailboxItem, sender: &Sender, bod
         }
         (Body::CatalogueRequest { request_id }, Some(_)) => {
             Body::Catalogue { request_id, notice: Box::new(gateway.notice.clone()) }
+        }
+        (Body::RequestSubmit { request_id, kind, categories, details, proposed }, Some(connection)) => {
+            let new = NewRequest { kind, categories: categories.unwrap_or_default(), details, proposed };
+            match submit_request(gateway, connection, request_id, new).await? {
+                Some(refusal) => refusal,
+                // Acknowledged through the outbox, which commits with the request.
+                None => return Ok(()),
+            }
         }
         (other, _) => {
             // The type only: a body may hold personal data or a blob key.
@@ -326,6 +336,37 @@ async fn receive_blob(
             };
             Ok(refused(request_id, code, e.to_string()))
         }
+    }
+}
+
+/// Files a wallet's rights request for its connection's account; `None` once filed (or
+/// found filed before under the same id, when the wallet sent it again), else the refusal.
+async fn submit_request(
+    gateway: &Gateway,
+    connection: &Connection,
+    request_id: String,
+    new: NewRequest,
+) -> Result<Option<Body>, MessageError> {
+    let caller = Caller::wallet(&connection.id);
+    let filed_by = caller.register_name();
+    if let Some(filed) = gateway.requests.by_intake(&filed_by, &request_id).await? {
+        gateway.acknowledge_again(&filed, &connection.id, &request_id).await?;
+        return Ok(None);
+    }
+    let subject = SubjectRef::parse(&connection.subject_ref).map_err(|e| MessageError::Internal(e.to_string()))?;
+    let intake = Intake {
+        channel: RequestChannel::Wallet,
+        filed_by,
+        identification: Some("wallet connection".to_owned()),
+        intake_ref: Some(request_id.clone()),
+        intermediary: None,
+        received_on: None,
+        reply_to: Some(connection.id.clone()),
+    };
+    match gateway.file(&subject, new, intake).await {
+        Ok(_) => Ok(None),
+        Err(RequestError::Store(e)) => Err(e.into()),
+        Err(e) => Ok(Some(refused(request_id, e.error_code(), e.to_string()))),
     }
 }
 

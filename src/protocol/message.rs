@@ -12,6 +12,7 @@ use crate::protocol::Purpose;
 use crate::protocol::blob::BlobRef;
 use crate::protocol::notice::PrivacyNotice;
 use crate::protocol::relay_wire::MAX_ENVELOPE_BYTES;
+use crate::protocol::rights::{RequestKind, RequestStatus};
 
 /// `typ` of the inner JWS, and `cty` of the JWE around it.
 pub const TYP: &str = "gdpr-msg+jwt";
@@ -80,6 +81,31 @@ pub enum Body {
     /// Controller → wallet: the request was not carried out, with a stable `error_code`.
     #[serde(rename = "request.refused")]
     RequestRefused { request_id: String, error_code: String, detail: String },
+    /// Wallet → controller: a rights request (art. 15-22 GDPR) for the connection's
+    /// account. `request_id` is the wallet's own: sent again, it files nothing twice.
+    #[serde(rename = "request.submit")]
+    RequestSubmit {
+        request_id: String,
+        #[serde(rename = "type")]
+        kind: RequestKind,
+        /// The categories concerned; all when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        categories: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<String>,
+        /// For a rectification: `{"<category>": {"<field>": <correct value>}}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposed: Option<serde_json::Value>,
+    },
+    /// Controller → wallet: where one of the person's rights requests stands, on every
+    /// change; `request_id` echoes the wallet's id on the acknowledgement of its own
+    /// `request.submit`.
+    #[serde(rename = "request.status")]
+    RequestStatus {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        status: Box<RequestStatus>,
+    },
 }
 
 impl Body {
@@ -100,6 +126,8 @@ impl Body {
             Self::ExportPackageBlob { .. } => "export.package_blob",
             Self::ImportOfferBlob { .. } => "import.offer_blob",
             Self::RequestRefused { .. } => "request.refused",
+            Self::RequestSubmit { .. } => "request.submit",
+            Self::RequestStatus { .. } => "request.status",
         }
     }
 }

@@ -57,7 +57,8 @@ macro_rules! error_codes {
 error_codes! {
     /// The `Authorization` header is missing or not a bearer token.
     MissingBearerToken = "missing_bearer_token", 401, "Bearer token required";
-    /// The bearer token is not one of the configured portal clients' tokens.
+    /// The bearer token is not one of the configured tokens, nor (on staff routes) a
+    /// valid access token from the staff identity provider.
     InvalidBearerToken = "invalid_bearer_token", 401, "Bearer token not recognised";
     /// No route matches the path.
     NotFound = "not_found", 404, "Not found";
@@ -143,6 +144,9 @@ error_codes! {
     RateLimited = "rate_limited", 429, "Too many requests";
     /// The trust list could not be loaded or has expired.
     TrustListUnavailable = "trust_list_unavailable", 503, "Trust list unavailable";
+    /// A staff access token cannot be checked: the identity provider's keys could not be
+    /// fetched and none are cached.
+    IdentityProviderUnavailable = "identity_provider_unavailable", 503, "Identity provider unavailable";
     /// No pairing has this id.
     PairingNotFound = "pairing_not_found", 404, "Pairing not found";
     /// The pairing is not waiting for a code: the wallet has not scanned yet.
@@ -179,6 +183,12 @@ error_codes! {
     RequestChanged = "request_changed", 409, "Request changed meanwhile";
     /// The person filed as many requests today as the organisation allows.
     RequestLimitReached = "request_limit_reached", 429, "Request limit reached for today";
+    /// A written request's document is archived once and never replaced.
+    DocumentAttached = "document_attached", 409, "Document already attached";
+    /// The request has no document: it did not come in writing, or its retention ended.
+    DocumentNotFound = "document_not_found", 404, "Document not found";
+    /// The request's identity check was recorded before; it is not recorded twice.
+    AlreadyIdentified = "already_identified", 409, "Identity already established";
     /// An unexpected internal failure; details are in the server log under the request id.
     Internal = "internal", 500, "Internal error";
 }
@@ -265,6 +275,7 @@ mod tests {
                 ErrorCode::SourceUnavailable,
                 ErrorCode::RelayUnavailable,
                 ErrorCode::TrustListUnavailable,
+                ErrorCode::IdentityProviderUnavailable,
             ];
             assert_eq!(code.status() >= 500, ours.contains(&code), "{code:?}");
         }

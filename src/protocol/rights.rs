@@ -82,3 +82,71 @@ text_enum! {
         Admin = "admin",
     }
 }
+
+text_enum! {
+    /// What just happened to a request, as the person is told.
+    RequestUpdate {
+        /// Received, numbered and due (art. 12(3)); the first word on every request.
+        Acknowledged = "acknowledged",
+        /// The identity of whoever filed a written request was established.
+        Identified = "identified",
+        /// The deadline moved once, by up to two months, for the reason given.
+        Extended = "extended",
+        /// Carried out.
+        Closed = "closed",
+        /// Not carried out, for the reason given; the remedies say where to turn.
+        Refused = "refused",
+    }
+}
+
+/// What a refused person may do next (art. 12(4) GDPR).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Remedies {
+    /// The supervisory authority to lodge a complaint with (art. 77).
+    pub supervisory_authority: String,
+    pub complaint_url: String,
+    /// The right to an effective judicial remedy (art. 79).
+    pub judicial_remedy: String,
+}
+
+/// Art. 79 in words a person can act on.
+pub const JUDICIAL_REMEDY: &str = "You may also go to court against this decision (art. 79 GDPR).";
+
+/// Where a person's request stands, as the organisation tells their wallet: sent on every
+/// change, so the latest one (by `at`) is the whole story.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestStatus {
+    /// `2026-000123`: quote it to the organisation.
+    pub number: String,
+    #[serde(rename = "type")]
+    pub kind: RequestKind,
+    pub state: RequestState,
+    pub update: RequestUpdate,
+    /// When the update happened.
+    pub at: u64,
+    pub received_at: u64,
+    /// The last day to answer, in the organisation's zone, and its last second.
+    pub due_on: String,
+    pub due_at: u64,
+    /// Whom to contact about the request: the data protection officer.
+    pub contact: String,
+    /// The reason of an extension or refusal, or what was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedies: Option<Remedies>,
+}
+
+/// The request events webhook endpoints may subscribe to (`request.*` for all).
+pub const REQUEST_EVENTS: &[&str] = &[
+    "request.acknowledged",
+    "request.identified",
+    "request.advanced",
+    "request.approval_requested",
+    "request.extended",
+    "request.closed",
+    "request.refused",
+];

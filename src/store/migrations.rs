@@ -25,6 +25,7 @@ pub(super) fn sqlite() -> Migrator {
         (7, "exports categories text", include_str!("../../migrations/sqlite/0007_exports_categories_text.sql")),
         (8, "relay encryption kid", include_str!("../../migrations/sqlite/0008_relay_encryption_kid.sql")),
         (9, "rights requests", include_str!("../../migrations/sqlite/0009_rights_requests.sql")),
+        (10, "intake and outbox", include_str!("../../migrations/sqlite/0010_intake_and_outbox.sql")),
     ])
 }
 
@@ -39,5 +40,6 @@ pub(super) fn postgres() -> Migrator {
         (7, "exports categories text", include_str!("../../migrations/postgres/0007_exports_categories_text.sql")),
         (8, "relay encryption kid", include_str!("../../migrations/postgres/0008_relay_encryption_kid.sql")),
         (9, "rights requests", include_str!("../../migrations/postgres/0009_rights_requests.sql")),
+        (10, "intake and outbox", include_str!("../../migrations/postgres/0010_intake_and_outbox.sql")),
     ])
 }

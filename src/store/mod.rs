@@ -4,9 +4,11 @@
 //! and a `*_store.rs` here, tested on both (`tests/it/store/<name>_store.rs`).
 
 pub(crate) mod db;
+pub mod document_store;
 pub mod export_store;
 pub mod import_store;
 mod migrations;
+pub mod outbox_store;
 pub mod pairing_store;
 mod postgres;
 pub mod relay_store;

@@ -7,6 +7,7 @@ use crate::calendar::Date;
 use crate::clock::UnixSeconds;
 pub use crate::protocol::rights::{RequestChannel, RequestKind, RequestState};
 use crate::store::db::{Db, on_db};
+use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::{StoreError, to_i64, to_u64};
 
 /// One rights request, as the register holds it.
@@ -37,6 +38,11 @@ pub struct RightsRequest {
     /// The last second of `due_on` in the organisation's zone.
     pub due_at: UnixSeconds,
     pub updated_at: UnixSeconds,
+    /// The id the filing wallet gave its request, so a retry finds it again.
+    pub intake_ref: Option<String>,
+    /// Who filed a written request on the person's behalf (a lawyer, a relative), and how
+    /// to reach them.
+    pub intermediary: Option<String>,
 }
 
 /// At most `max` requests per subject filed at or after `since`.
@@ -56,6 +62,7 @@ pub struct RequestChange<'a> {
     pub expected_due_on: Date,
     pub phase: &'a str,
     pub state: RequestState,
+    pub identification: &'a str,
     pub outcome: Option<&'a str>,
     pub due_on: Date,
     pub due_at: UnixSeconds,
@@ -142,7 +149,7 @@ macro_rules! insert_event {
 }
 
 const COLUMNS: &str = "id, number, kind, subject_ref, channel, filed_by, categories, details, proposed, state, \
-    phase, identification, outcome, received_at, received_on, due_on, due_at, updated_at";
+    phase, identification, outcome, received_at, received_on, due_on, due_at, updated_at, intake_ref, intermediary";
 
 #[derive(Debug, Clone)]
 pub struct RequestStore {
@@ -158,12 +165,14 @@ impl RequestStore {
     /// lines of its history, in one transaction; answers the number given, or `None` when
     /// the subject already filed `limit.max` requests since `limit.since` (then nothing is
     /// stored). Taking the number first locks the year's counter, so filings at the same
-    /// instant are counted one after the other.
+    /// instant are counted one after the other. `notices` (which need the number) are
+    /// made once it is known and go into the outbox in the same transaction.
     pub async fn insert(
         &self,
         request: &RightsRequest,
         history: &[RequestEvent],
         limit: Option<DailyLimit>,
+        notices: impl FnOnce(&str) -> Vec<Notice> + Send,
     ) -> Result<Option<String>, StoreError> {
         let year = i64::from(request.received_on.year());
         let categories = serde_json::to_string(&request.categories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -200,7 +209,8 @@ impl RequestStore {
             let number = format!("{year:04}-{last:06}");
             sqlx::query(&format!(
                 "INSERT INTO rights_requests ({COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                         $19, $20)"
             ))
             .bind(&request.id)
             .bind(&number)
@@ -220,11 +230,14 @@ impl RequestStore {
             .bind(request.due_on.to_string())
             .bind(times[1])
             .bind(times[2])
+            .bind(&request.intake_ref)
+            .bind(&request.intermediary)
             .execute(&mut *tx)
             .await?;
             for (seq, event) in history.iter().enumerate() {
                 insert_event!(tx, &request.id, seq as i64 + 1, event);
             }
+            insert_notices!(tx, &notices(&number));
             tx.commit().await?;
             Ok(Some(number))
         })
@@ -233,15 +246,20 @@ impl RequestStore {
     /// Applies `change` and appends `events` in one transaction, provided the request is
     /// still open, in `change.expected_phase` and due on `change.expected_due_on`; false
     /// when it no longer is (another member moved or extended it first), and then nothing
-    /// is written.
-    pub async fn change(&self, change: &RequestChange<'_>, events: &[RequestEvent]) -> Result<bool, StoreError> {
+    /// is written. `notices` report the change and commit with it.
+    pub async fn change(
+        &self,
+        change: &RequestChange<'_>,
+        events: &[RequestEvent],
+        notices: &[Notice],
+    ) -> Result<bool, StoreError> {
         let (due_at, at) = (to_i64(change.due_at, "due_at")?, to_i64(change.at, "at")?);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // The update also locks the row, so histories get their lines one at a time.
             let updated = sqlx::query(
                 "UPDATE rights_requests SET phase = $1, state = $2, outcome = $3, due_on = $4, due_at = $5,
-                     updated_at = $6
+                     updated_at = $6, identification = $10
                  WHERE id = $7 AND phase = $8 AND due_on = $9 AND state = 'open'",
             )
             .bind(change.phase)
@@ -253,6 +271,7 @@ impl RequestStore {
             .bind(change.id)
             .bind(change.expected_phase)
             .bind(change.expected_due_on.to_string())
+            .bind(change.identification)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -267,8 +286,31 @@ impl RequestStore {
             for (i, event) in events.iter().enumerate() {
                 insert_event!(tx, change.id, last + i as i64 + 1, event);
             }
+            insert_notices!(tx, notices);
             tx.commit().await?;
             Ok(true)
+        })
+    }
+
+    /// Appends history lines that change nothing else (a document archived).
+    pub async fn append(&self, id: &str, events: &[RequestEvent]) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // Locks the row, so concurrent lines get consecutive numbers.
+            sqlx::query("UPDATE rights_requests SET updated_at = updated_at WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM request_events WHERE request_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("last")?;
+            for (i, event) in events.iter().enumerate() {
+                insert_event!(tx, id, last + i as i64 + 1, event);
+            }
+            tx.commit().await?;
+            Ok(())
         })
     }
 
@@ -276,6 +318,15 @@ impl RequestStore {
         let sql = format!("SELECT {COLUMNS} FROM rights_requests WHERE id = $1");
         on_db!(&self.db, pool => {
             let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()
+        })
+    }
+
+    /// The request a wallet filed under its own id `intake_ref`, if it did.
+    pub async fn by_intake(&self, filed_by: &str, intake_ref: &str) -> Result<Option<RightsRequest>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM rights_requests WHERE filed_by = $1 AND intake_ref = $2");
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(&sql).bind(filed_by).bind(intake_ref).fetch_optional(pool).await?;
             row.as_ref().map(request_from_row).transpose()
         })
     }
@@ -318,19 +369,6 @@ impl RequestStore {
                 query = query.bind(due_before);
             }
             to_u64(query.fetch_one(pool).await?.try_get("n")?, "count")
-        })
-    }
-
-    /// How many requests a subject filed at or after `since`.
-    pub async fn count_since(&self, subject_ref: &str, since: UnixSeconds) -> Result<u64, StoreError> {
-        let since = to_i64(since, "since")?;
-        on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT COUNT(*) AS n FROM rights_requests WHERE subject_ref = $1 AND received_at >= $2")
-                .bind(subject_ref)
-                .bind(since)
-                .fetch_one(pool)
-                .await?;
-            to_u64(row.try_get("n")?, "count")
         })
     }
 
@@ -397,5 +435,7 @@ where
         due_on: date("due_on")?,
         due_at: to_u64(row.try_get("due_at")?, "due_at")?,
         updated_at: to_u64(row.try_get("updated_at")?, "updated_at")?,
+        intake_ref: row.try_get("intake_ref")?,
+        intermediary: row.try_get("intermediary")?,
     })
 }

@@ -80,6 +80,7 @@ pub(crate) fn answer_to(body: &Body) -> Option<&str> {
         | Body::Catalogue { request_id, .. }
         | Body::ImportAccepted { request_id, .. }
         | Body::RequestRefused { request_id, .. } => Some(request_id),
+        Body::RequestStatus { request_id, .. } => request_id.as_deref(),
         _ => None,
     }
 }

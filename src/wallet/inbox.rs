@@ -103,6 +103,9 @@ impl Wallet {
                 return;
             }
         }
+        if let Body::RequestStatus { status, .. } = &body {
+            return self.status_arrived(stored, status);
+        }
         let detail = format!("{} arrived unasked", body.type_name());
         self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });
     }

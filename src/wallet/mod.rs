@@ -9,6 +9,7 @@ mod downloads;
 mod inbox;
 mod keystore;
 mod pinning;
+mod request_tracking;
 mod stored;
 mod wallet_error;
 
@@ -28,6 +29,8 @@ use serde::{Deserialize, Serialize};
 pub use catalogue::{Catalogue, CatalogueCategory};
 pub use downloads::{MAX_PACKAGE_BYTES, Package};
 pub use keystore::{FileKeyStore, KeyStore, MAX_ENTRY_BYTES};
+pub use request_tracking::{MAX_TRACKED_REQUESTS, RequestForm, TrackedRequest};
+pub use crate::protocol::rights::{Remedies, RequestKind, RequestState, RequestUpdate};
 
 use downloads::{Delivered, RemoveOnDrop, bundle_issued_by, summary};
 use inbox::new_request_id;
@@ -98,6 +101,8 @@ pub struct Wallet {
     parked: Mutex<HashMap<String, Body>>,
     /// Requests some call is waiting for the answer to.
     waiting: Mutex<HashSet<String>>,
+    /// Held while a stored connection is read, changed and written back.
+    saving: Mutex<()>,
 }
 
 /// Something that happened on a connection outside a call's own answer.
@@ -120,6 +125,9 @@ pub enum EventKind {
     Unexpected,
     /// The connection's mailbox could not be read (relay away, key store trouble).
     Unreachable,
+    /// One of the person's rights requests moved on: acknowledged, extended, closed or
+    /// refused. [`Wallet::requests`] has it.
+    Request,
 }
 
 impl Wallet {
@@ -132,6 +140,7 @@ impl Wallet {
             events: Mutex::new(VecDeque::new()),
             parked: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashSet::new()),
+            saving: Mutex::new(()),
         }
     }
 }
@@ -174,6 +183,7 @@ impl Wallet {
             created_at: self.clock.now(),
             subject: None,
             operator,
+            requests: Vec::new(),
         };
         self.save(&stored)?;
         let deadline = Instant::now() + CODE_WAIT;

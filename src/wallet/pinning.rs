@@ -51,6 +51,7 @@ impl Wallet {
             created_at: self.clock.now(),
             subject: None,
             operator: operator.cloned(),
+            requests: Vec::new(),
         })
     }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConnectionState, Wallet, WalletError};
 use crate::jose::{OkpPublicJwk, PrivateOkpJwk, SigningKeyPair};
+use crate::protocol::rights::RequestStatus;
 use crate::protocol::trust_list::Entry;
 use crate::relay_client::RelayClient;
 
@@ -28,6 +29,9 @@ pub(super) struct Stored {
     /// the relay hands over on this relay are checked against the list it signs.
     #[serde(default)]
     pub(super) operator: Option<OkpPublicJwk>,
+    /// The person's rights requests with this organisation, as last told of each.
+    #[serde(default)]
+    pub(super) requests: Vec<RequestStatus>,
 }
 
 impl Wallet {

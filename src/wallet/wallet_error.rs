@@ -35,6 +35,8 @@ pub enum WalletError {
     BadBundle(String),
     #[error("key store: {0}")]
     Storage(String),
+    #[error("{0}")]
+    InvalidInput(String),
 }
 
 impl From<RelayError> for WalletError {

@@ -20,5 +20,6 @@ mod request_register;
 mod request_workflow;
 mod rights_requests;
 mod server;
+mod staff_oidc;
 mod store;
 mod vectors;

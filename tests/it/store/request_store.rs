@@ -29,6 +29,8 @@ fn request(id: &str, subject: &str, received_on: &str, received_at: u64) -> Righ
         due_on: Date::parse(received_on).unwrap().add_months(1),
         due_at: received_at + 31 * 86_400,
         updated_at: received_at,
+        intake_ref: None,
+        intermediary: None,
     }
 }
 
@@ -45,10 +47,14 @@ async fn behaves_alike_on_every_backend() {
 }
 
 async fn suite(store: &RequestStore) {
-    let first = request("r1", "alice", "2026-12-31", 1_798_675_200);
+    let first = RightsRequest {
+        intake_ref: Some("wallet-request-1".into()),
+        intermediary: Some("Praktijk De Linde, info@delinde.example".into()),
+        ..request("r1", "alice", "2026-12-31", 1_798_675_200)
+    };
     let history = [event("received", 1_798_675_200), event("acknowledged", 1_798_675_201)];
     let insert = |r: RightsRequest, history: Vec<RequestEvent>| async move {
-        store.insert(&r, &history, None).await.unwrap().unwrap()
+        store.insert(&r, &history, None, |_| vec![]).await.unwrap().unwrap()
     };
     assert_eq!(insert(first.clone(), history.to_vec()).await, "2026-000001");
     assert_eq!(insert(request("r2", "alice", "2026-12-31", 1_798_675_300), vec![]).await, "2026-000002");
@@ -57,7 +63,7 @@ async fn suite(store: &RequestStore) {
     // Over the daily limit nothing is stored and no number is spent.
     let limit = DailyLimit { since: 1_798_675_200, max: 2 };
     assert_eq!(
-        store.insert(&request("r4", "alice", "2026-12-31", 1_798_675_400), &[], Some(limit)).await.unwrap(),
+        store.insert(&request("r4", "alice", "2026-12-31", 1_798_675_400), &[], Some(limit), |_| vec![]).await.unwrap(),
         None
     );
     assert!(store.by_id("r4").await.unwrap().is_none());
@@ -85,8 +91,9 @@ async fn suite(store: &RequestStore) {
     assert_eq!(ids(store.list(&due, 10, Some("r2")).await.unwrap()), ["r1"]);
     let closed = RegisterFilter { state: Some(RequestState::Closed), ..due };
     assert!(store.list(&closed, 10, None).await.unwrap().is_empty());
-    assert_eq!(store.count_since("alice", 1_798_675_250).await.unwrap(), 1);
-    assert_eq!(store.count_since("carol", 0).await.unwrap(), 0);
+    // A wallet's retry finds the request its id filed, and no other's.
+    assert_eq!(store.by_intake("portal:demo", "wallet-request-1").await.unwrap().unwrap().id, "r1");
+    assert!(store.by_intake("connection:other", "wallet-request-1").await.unwrap().is_none());
 
     // A step applies only to the request as it read it: phase and due date unchanged.
     let stored = store.by_id("r1").await.unwrap().unwrap();
@@ -97,17 +104,19 @@ async fn suite(store: &RequestStore) {
         expected_due_on: stored.due_on,
         phase: "intake",
         state: RequestState::Open,
+        identification: "portal session",
         outcome: None,
         due_on: extended_to,
         due_at: 1_803_000_000,
         at: 1_798_700_000,
     };
-    assert!(store.change(&step, &[event("extended", 1_798_700_000)]).await.unwrap());
-    assert!(!store.change(&step, &[event("extended", 1_798_700_001)]).await.unwrap(), "read before the extension");
+    assert!(store.change(&step, &[event("extended", 1_798_700_000)], &[]).await.unwrap());
+    assert!(!store.change(&step, &[event("extended", 1_798_700_001)], &[]).await.unwrap(), "read before the extension");
     let moved = RequestChange { expected_due_on: extended_to, expected_phase: "assessment", ..step.clone() };
-    assert!(!store.change(&moved, &[]).await.unwrap(), "another phase");
+    assert!(!store.change(&moved, &[], &[]).await.unwrap(), "another phase");
+    store.append("r1", &[event("document_archived", 1_798_700_002)]).await.unwrap();
     let history = store.history("r1").await.unwrap();
-    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended"]);
+    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended", "document_archived"]);
     assert_eq!(store.by_id("r1").await.unwrap().unwrap().due_on, extended_to);
 
     // Filed at the same moment, every request still gets its own number, and the daily
@@ -116,12 +125,12 @@ async fn suite(store: &RequestStore) {
     let filed = (0..8).map(|i| {
         let store = store.clone();
         let carol = request(&format!("c{i}"), "carol", "2026-06-01", 1_780_272_000 + i);
-        async move { store.insert(&carol, &[], Some(limit)).await }
+        async move { store.insert(&carol, &[], Some(limit), |_| vec![]).await }
     });
     let answers = futures_util::future::join_all(filed).await;
     let mut numbers: Vec<String> = answers.into_iter().filter_map(Result::unwrap).collect();
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), 6, "{numbers:?}");
-    assert!(store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None).await.is_err(), "an id is stored once");
+    assert!(store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None, |_| vec![]).await.is_err(), "an id is stored once");
 }

@@ -1,0 +1,75 @@
+//! `[[webhooks]]`: the portal's and staff tools' endpoints told of request events, each
+//! signed per Standard Webhooks with the endpoint's own secret.
+
+use serde::Deserialize;
+
+use super::Secret;
+use crate::protocol::rights::REQUEST_EVENTS;
+
+/// The prefix Standard Webhooks gives secrets; the rest is base64.
+pub const SECRET_PREFIX: &str = "whsec_";
+/// Shortest and longest secret accepted, in bytes after base64.
+pub const MIN_SECRET_BYTES: usize = 24;
+pub const MAX_SECRET_BYTES: usize = 64;
+/// Most endpoints one gateway tells.
+pub const MAX_WEBHOOKS: usize = 16;
+
+/// One receiver of request events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpoint {
+    /// Names the endpoint in the delivery log: letters, digits, `.`, `_`, `-`.
+    pub id: String,
+    pub url: String,
+    /// `whsec_` and the base64 of 24 to 64 random bytes, shared with the receiver.
+    pub secret: Secret,
+    /// The event types sent, or `request.*`; every request event when empty.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+impl WebhookEndpoint {
+    /// The HMAC key: the secret's bytes after the prefix.
+    pub fn key(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine as _;
+        let encoded = self.secret.expose().strip_prefix(SECRET_PREFIX).ok_or("must start with `whsec_`")?;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| "is not base64 after `whsec_`".to_owned())?;
+        if !(MIN_SECRET_BYTES..=MAX_SECRET_BYTES).contains(&key.len()) {
+            return Err(format!("must hold {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, not {}", key.len()));
+        }
+        Ok(key)
+    }
+
+    /// True when the endpoint subscribed to `event`.
+    pub fn wants(&self, event: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == event || (e == "request.*" && event.starts_with("request.")))
+    }
+}
+
+/// Checks ids, URLs, secrets and event names; errors name the key.
+pub(super) fn check_webhooks(endpoints: &[WebhookEndpoint]) -> Result<(), (String, String)> {
+    if endpoints.len() > MAX_WEBHOOKS {
+        return Err(("webhooks".to_owned(), format!("at most {MAX_WEBHOOKS} endpoints")));
+    }
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        let key = |field: &str| format!("webhooks[{i}].{field}");
+        let id_ok = (1..=64).contains(&endpoint.id.len())
+            && endpoint.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !id_ok {
+            return Err((key("id"), "1 to 64 letters, digits, '.', '_' or '-'".to_owned()));
+        }
+        if endpoints[..i].iter().any(|o| o.id == endpoint.id) {
+            return Err((key("id"), format!("duplicate webhook id {:?}", endpoint.id)));
+        }
+        super::check_url(&endpoint.url, false).map_err(|m| (key("url"), m))?;
+        endpoint.key().map_err(|m| (key("secret"), m))?;
+        for event in &endpoint.events {
+            if event != "request.*" && !REQUEST_EVENTS.contains(&event.as_str()) {
+                return Err((key("events"), format!("unknown event {event:?}; known: request.* or {REQUEST_EVENTS:?}")));
+            }
+        }
+    }
+    Ok(())
+}
