@@ -67,8 +67,10 @@ async fn main() -> ExitCode {
         },
         ["request", id, kind] => {
             let Some(kind) = RequestKind::parse(kind) else {
-                return usage(&format!("unknown request type {kind:?}; one of access, rectification, erasure, \
-                                       restriction, portability, objection, human_review, information"));
+                return usage(&format!(
+                    "unknown request type {kind:?}; one of access, rectification, erasure, \
+                                       restriction, portability, objection, human_review, information"
+                ));
             };
             let form = RequestForm { kind, categories, details, proposed_json };
             submit(&wallet, id, form).await
@@ -184,7 +186,10 @@ async fn requests(wallet: &Wallet) -> Result<(), String> {
             r.update.as_str()
         );
         if let Some(remedies) = r.remedies {
-            println!("    complain to {} ({}); {}", remedies.supervisory_authority, remedies.complaint_url, remedies.judicial_remedy);
+            println!(
+                "    complain to {} ({}); {}",
+                remedies.supervisory_authority, remedies.complaint_url, remedies.judicial_remedy
+            );
         }
     }
     Ok(())

@@ -124,10 +124,13 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
     // The provider's keys are fetched on the first access token, not here: the gateway
     // starts, and token-digest staff work, while the identity provider is down.
     let staff_tokens = match &config.staff_oidc {
-        Some(oidc) => Some(Arc::new(
-            StaffTokenVerifier::new(oidc.clone(), clock.clone())
-                .map_err(|message| StartError::Config { key: "staff_oidc".to_owned(), message })?,
-        )),
+        Some(oidc) => {
+            tracing::info!(issuer = %oidc.issuer, "staff may sign in with the identity provider's access tokens");
+            Some(Arc::new(
+                StaffTokenVerifier::new(oidc.clone(), clock.clone())
+                    .map_err(|message| StartError::Config { key: "staff_oidc".to_owned(), message })?,
+            ))
+        }
         None => None,
     };
     let controller_key = Arc::new(keyring.active_signing().clone());

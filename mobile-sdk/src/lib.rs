@@ -19,6 +19,6 @@ pub use error::WalletError;
 pub use keystore::{FileKeyStore, KeyStore};
 pub use wallet::{
     Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ExportPurpose, ImportReceipt,
-    Package, PendingConnection, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest, Wallet,
-    WalletEvent,
+    Package, PendingConnection, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest,
+    Wallet, WalletEvent,
 };

@@ -18,7 +18,7 @@ use crate::protocol::ErrorCode;
 pub(crate) const MAX_DELIVERY_PAGE: u32 = 100;
 const DEFAULT_DELIVERY_PAGE: u32 = 50;
 
-problems!(ListDeliveriesProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, StoreUnavailable);
+problems!(ListDeliveriesProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, StoreUnavailable);
 
 /// The delivery log, newest first: each notice (webhook or wallet message) with its state
 /// and every attempt. Every staff role.

@@ -24,7 +24,7 @@ fn request_id(id: &str) -> Result<&str, ApiError> {
     if is_valid_id(id) { Ok(id) } else { Err(ApiError::bare(ErrorCode::RequestNotFound)) }
 }
 
-problems!(RegisterWrittenRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, CategoryNotFound, FieldNotRectifiable, RequestLimitReached, StoreUnavailable);
+problems!(RegisterWrittenRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, CategoryNotFound, FieldNotRectifiable, RequestLimitReached, StoreUnavailable);
 
 /// Registers a request that came in writing (a letter, an e-mail, a phone call confirmed
 /// in writing): numbered and due from the day it arrived, identity `pending` until a
@@ -64,7 +64,7 @@ pub(crate) async fn register_written_request(
     Ok((StatusCode::CREATED, Json(RequestView::of(filed.request, &state.gateway))))
 }
 
-problems!(AttachDocumentProblems: MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, InvalidParameter, UnsupportedMediaType, PayloadTooLarge, DocumentAttached, StoreUnavailable);
+problems!(AttachDocumentProblems: MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, InvalidParameter, UnsupportedMediaType, PayloadTooLarge, DocumentAttached, StoreUnavailable);
 
 /// Archives the written request itself (bijlage 2, step 2): the body is the document as
 /// it is (PDF, PNG, JPEG, TIFF, an `.eml` e-mail or plain text), its `Content-Type` says
@@ -95,7 +95,7 @@ pub(crate) async fn attach_document(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-problems!(GetDocumentProblems: MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, DocumentNotFound, StoreUnavailable);
+problems!(GetDocumentProblems: MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, DocumentNotFound, StoreUnavailable);
 
 /// The archived document of a written request, as it was stored, under its archive name.
 /// Every staff role.
@@ -123,7 +123,7 @@ pub(crate) async fn get_document(
     Ok((headers, document.content).into_response())
 }
 
-problems!(RecordIdentificationProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, RequestClosed, AlreadyIdentified, RequestChanged, StoreUnavailable);
+problems!(RecordIdentificationProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, RequestClosed, AlreadyIdentified, RequestChanged, StoreUnavailable);
 
 /// Records how the identity of a written request's sender was checked; meets the
 /// `identity_verified` criterion. Handlers, approvers and admins.

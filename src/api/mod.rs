@@ -4,9 +4,11 @@
 //! generated from the same code that serves (clippy forbids plain `.route`); `serve.rs`
 //! mounts it.
 
+mod delivery_routes;
 mod domain_errors;
 pub(crate) mod export_routes;
 pub(crate) mod import_routes;
+mod intake_routes;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
@@ -17,8 +19,6 @@ pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
 pub mod views;
 pub(crate) mod workflow_routes;
-mod delivery_routes;
-mod intake_routes;
 
 use std::sync::Arc;
 

@@ -27,7 +27,7 @@ use crate::store::request_store::{RegisterFilter, RightsRequest};
 /// Most requests one CSV export holds; narrow it with the filters beyond that.
 pub(crate) const MAX_CSV_ROWS: usize = 100_000;
 
-problems!(ListRequestsRegisterProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, StoreUnavailable);
+problems!(ListRequestsRegisterProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, StoreUnavailable);
 
 /// The register of rights requests, newest first, for every staff role: filter by state,
 /// type and due date (`state=open&due_before=<today>` lists the overdue ones).
@@ -56,7 +56,7 @@ pub(crate) async fn list_requests(
     Ok(Json(RequestList { requests: requests.into_iter().map(|r| view(&state, r)).collect(), next_before }))
 }
 
-problems!(GetRequestProblems: MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, StoreUnavailable);
+problems!(GetRequestProblems: MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, StoreUnavailable);
 
 /// One request with its whole history: who did what, when, in which phase.
 #[utoipa::path(
@@ -76,7 +76,7 @@ pub(crate) async fn get_request(
     Ok(Json(detail(&state, &member.caller(), &id).await?))
 }
 
-problems!(ExportRequestsCsvProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, PayloadTooLarge, StoreUnavailable);
+problems!(ExportRequestsCsvProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, PayloadTooLarge, StoreUnavailable);
 
 /// The register as CSV (RFC 4180), with the same filters, newest first: for the yearly
 /// report and for spreadsheets.

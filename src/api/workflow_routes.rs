@@ -21,7 +21,7 @@ fn request_id(id: &str) -> Result<&str, ApiError> {
     if is_valid_id(id) { Ok(id) } else { Err(ApiError::bare(ErrorCode::RequestNotFound)) }
 }
 
-problems!(RecordCriterionProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, CriterionNotInPhase, RequestClosed, RequestChanged, StoreUnavailable);
+problems!(RecordCriterionProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, CriterionNotInPhase, RequestClosed, RequestChanged, StoreUnavailable);
 
 /// Records that a criterion of the request's current phase is met (identity verified,
 /// scope determined, legal holds checked, …), with how. Handlers, approvers and admins.
@@ -43,7 +43,7 @@ pub(crate) async fn record_criterion(
     Ok(Json(detail(&state, &member.caller(), id).await?))
 }
 
-problems!(AdvanceRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, CriteriaUnmet, RequestClosed, RequestChanged, StoreUnavailable);
+problems!(AdvanceRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, CriteriaUnmet, RequestClosed, RequestChanged, StoreUnavailable);
 
 /// Moves the request to its next phase once the mandatory criteria of this one are met
 /// (409 `criteria_unmet` names the others); a phase with an approver role is left only by
@@ -67,7 +67,7 @@ pub(crate) async fn advance_request(
     Ok(Json(detail(&state, &member.caller(), id).await?))
 }
 
-problems!(ExtendRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, RequestClosed, ExtensionNotAllowed, RequestChanged, StoreUnavailable);
+problems!(ExtendRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, RequestClosed, ExtensionNotAllowed, RequestChanged, StoreUnavailable);
 
 /// Extends the deadline once by one or two months, with the reason the person is told,
 /// while the first month runs (art. 12(3)).
@@ -89,7 +89,7 @@ pub(crate) async fn extend_request(
     Ok(Json(detail(&state, &member.caller(), id).await?))
 }
 
-problems!(RefuseRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, RoleNotPermitted, RequestNotFound, RequestClosed, RequestChanged, StoreUnavailable);
+problems!(RefuseRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, RequestClosed, RequestChanged, StoreUnavailable);
 
 /// Refuses the request with its reason; the answer names the supervisory authority and the
 /// judicial remedy the person has (art. 12(4)). Approvers and admins.

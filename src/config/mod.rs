@@ -20,7 +20,9 @@ use crate::inventory::{Category, Controller, Inventory, check_id};
 pub use crate::protocol::rights::StaffRole;
 pub use http_limits::ServerConfig;
 pub use request_phases::{CLOSED_PHASE, CriterionConfig, PhaseConfig, default_phases};
-pub use request_rules::{DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES_LIMIT, RequestsConfig};
+pub use request_rules::{
+    DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES_LIMIT, RequestsConfig,
+};
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 pub use staff_oidc::StaffOidcConfig;
 pub use webhooks::{MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint};

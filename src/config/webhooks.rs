@@ -44,7 +44,8 @@ impl WebhookEndpoint {
 
     /// True when the endpoint subscribed to `event`.
     pub fn wants(&self, event: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == event || (e == "request.*" && event.starts_with("request.")))
+        self.events.is_empty()
+            || self.events.iter().any(|e| e == event || (e == "request.*" && event.starts_with("request.")))
     }
 }
 
@@ -67,7 +68,10 @@ pub(super) fn check_webhooks(endpoints: &[WebhookEndpoint]) -> Result<(), (Strin
         endpoint.key().map_err(|m| (key("secret"), m))?;
         for event in &endpoint.events {
             if event != "request.*" && !REQUEST_EVENTS.contains(&event.as_str()) {
-                return Err((key("events"), format!("unknown event {event:?}; known: request.* or {REQUEST_EVENTS:?}")));
+                return Err((
+                    key("events"),
+                    format!("unknown event {event:?}; known: request.* or {REQUEST_EVENTS:?}"),
+                ));
             }
         }
     }

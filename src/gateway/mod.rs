@@ -24,17 +24,21 @@ use std::sync::Arc;
 pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
+pub use outbox_worker::{
+    CLAIM_BATCH, CLAIM_LEASE_SECS, OUTBOX_POLL, RETRY_AFTER_SECS, WEBHOOK_TIMEOUT, sign as webhook_signature,
+};
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
-pub use outbox_worker::{CLAIM_BATCH, CLAIM_LEASE_SECS, OUTBOX_POLL, RETRY_AFTER_SECS, WEBHOOK_TIMEOUT, sign as webhook_signature};
 pub use request_notices::MAX_WALLETS_TOLD;
 pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{
-    Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES, NewRequest, RequestError,
-    RequestRules,
+    Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES,
+    NewRequest, RequestError, RequestRules,
 };
 pub use wallet_messages::MessageError;
-pub use written_requests::{DOCUMENT_MEDIA_TYPES, Document, MAX_RECEIPT_AGE_DAYS, MAX_WRITTEN_TEXT_CHARS, WrittenRequest};
+pub use written_requests::{
+    DOCUMENT_MEDIA_TYPES, Document, MAX_RECEIPT_AGE_DAYS, MAX_WRITTEN_TEXT_CHARS, WrittenRequest,
+};
 
 use crate::clock::Clock;
 use crate::config::WebhookEndpoint;
@@ -43,8 +47,8 @@ use crate::http::wakeup::Hub;
 use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
 use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
-use crate::store::export_store::ExportStore;
 use crate::store::document_store::DocumentStore;
+use crate::store::export_store::ExportStore;
 use crate::store::import_store::ImportStore;
 use crate::store::outbox_store::OutboxStore;
 use crate::store::pairing_store::PairingStore;

@@ -57,7 +57,12 @@ impl Gateway {
     }
 
     /// The request as its person's wallet is told of it.
-    pub(crate) fn request_status(&self, request: &RightsRequest, update: RequestUpdate, detail: Option<String>) -> RequestStatus {
+    pub(crate) fn request_status(
+        &self,
+        request: &RightsRequest,
+        update: RequestUpdate,
+        detail: Option<String>,
+    ) -> RequestStatus {
         RequestStatus {
             number: request.number.clone(),
             kind: request.kind,

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::{Caller, Gateway};
 use super::request_notices::Happened;
+use super::{Caller, Gateway};
 use crate::calendar::{Date, DeadlineRules, FIRST_PERIOD_MONTHS};
 use crate::protocol::ErrorCode;
 use crate::protocol::rights::RequestUpdate;
@@ -182,7 +182,12 @@ impl Gateway {
     }
 
     /// Stores a request with its first history lines and acknowledgement notices.
-    pub(crate) async fn file(&self, subject: &SubjectRef, new: NewRequest, intake: Intake) -> Result<Filed, RequestError> {
+    pub(crate) async fn file(
+        &self,
+        subject: &SubjectRef,
+        new: NewRequest,
+        intake: Intake,
+    ) -> Result<Filed, RequestError> {
         self.check_request(&new)?;
         let now = self.clock.now();
         let rules = &self.request_rules;
@@ -232,9 +237,15 @@ impl Gateway {
             Some(intermediary) => format!("; intermediary {intermediary} told"),
             None => String::new(),
         };
-        history.push(event("gateway", "acknowledged", Some(format!("due on {due_on}; contact {}{told}", self.contact()))));
-        let limit = DailyLimit { since: rules.deadlines.start_of(today), max: u64::from(rules.max_per_subject_per_day) };
-        let audience = self.audience(subject.as_str(), intake.reply_to.as_deref().zip(intake.intake_ref.as_deref())).await?;
+        history.push(event(
+            "gateway",
+            "acknowledged",
+            Some(format!("due on {due_on}; contact {}{told}", self.contact())),
+        ));
+        let limit =
+            DailyLimit { since: rules.deadlines.start_of(today), max: u64::from(rules.max_per_subject_per_day) };
+        let audience =
+            self.audience(subject.as_str(), intake.reply_to.as_deref().zip(intake.intake_ref.as_deref())).await?;
         let acknowledged = [Happened::new("request.acknowledged", Some(RequestUpdate::Acknowledged), None)];
         let notices = |number: &str| {
             let mut numbered = request.clone();

@@ -26,11 +26,11 @@ use crate::relay_client::RelayClient;
 use crate::relay_client::blob_transfer::{self, TransferError};
 use serde::{Deserialize, Serialize};
 
+pub use crate::protocol::rights::{Remedies, RequestKind, RequestState, RequestUpdate};
 pub use catalogue::{Catalogue, CatalogueCategory};
 pub use downloads::{MAX_PACKAGE_BYTES, Package};
 pub use keystore::{FileKeyStore, KeyStore, MAX_ENTRY_BYTES};
 pub use request_tracking::{MAX_TRACKED_REQUESTS, RequestForm, TrackedRequest};
-pub use crate::protocol::rights::{Remedies, RequestKind, RequestState, RequestUpdate};
 
 use downloads::{Delivered, RemoveOnDrop, bundle_issued_by, summary};
 use inbox::new_request_id;

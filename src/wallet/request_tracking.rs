@@ -86,8 +86,13 @@ impl Wallet {
             .map_err(|e| WalletError::InvalidInput(format!("proposed values are not JSON: {e}")))?;
         let request_id = new_request_id();
         let categories = (!form.categories.is_empty()).then_some(form.categories);
-        let body =
-            Body::RequestSubmit { request_id: request_id.clone(), kind: form.kind, categories, details: form.details, proposed };
+        let body = Body::RequestSubmit {
+            request_id: request_id.clone(),
+            kind: form.kind,
+            categories,
+            details: form.details,
+            proposed,
+        };
         self.send(&stored, body).await?;
         let status = self.answer(&stored, &request_id, timeout_secs, |body| match body {
             Body::RequestStatus { status, .. } => Some(status),
@@ -118,7 +123,11 @@ impl Wallet {
         };
         let event = match self.track(&stored.connection_id, status) {
             Ok(()) => WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Request, detail },
-            Err(e) => WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unreachable, detail: e.to_string() },
+            Err(e) => WalletEvent {
+                connection_id: stored.connection_id.clone(),
+                kind: EventKind::Unreachable,
+                detail: e.to_string(),
+            },
         };
         self.log(event);
     }

@@ -23,3 +23,6 @@ mod server;
 mod staff_oidc;
 mod store;
 mod vectors;
+mod wallet_requests;
+mod webhooks;
+mod written_requests;

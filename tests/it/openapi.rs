@@ -73,6 +73,7 @@ async fn every_documented_operation_is_served() {
         "GET /relay/v1/inbox",
         "GET /relay/v1/operator-jwks",
         "GET /relay/v1/trust-list",
+        "GET /v1/deliveries",
         "GET /v1/imports",
         "GET /v1/imports/{import_id}",
         "GET /v1/pairings/{pairing_id}",
@@ -82,6 +83,7 @@ async fn every_documented_operation_is_served() {
         "GET /v1/requests",
         "GET /v1/requests.csv",
         "GET /v1/requests/{request_id}",
+        "GET /v1/requests/{request_id}/document",
         "GET /v1/subjects/{subject_ref}/connections",
         "GET /v1/subjects/{subject_ref}/exports",
         "GET /v1/subjects/{subject_ref}/requests",
@@ -92,13 +94,16 @@ async fn every_documented_operation_is_served() {
         "POST /relay/v1/connections/{connection_id}/messages",
         "POST /v1/pairings",
         "POST /v1/pairings/{pairing_id}/confirm",
+        "POST /v1/requests",
         "POST /v1/requests/{request_id}/advance",
         "POST /v1/requests/{request_id}/criteria",
         "POST /v1/requests/{request_id}/extension",
+        "POST /v1/requests/{request_id}/identification",
         "POST /v1/requests/{request_id}/refusal",
         "POST /v1/subjects/{subject_ref}/exports",
         "POST /v1/subjects/{subject_ref}/requests",
         "POST /v1/verify",
+        "PUT /v1/requests/{request_id}/document",
     ];
     assert_eq!(documented, expected);
     let problem = &spec["components"]["schemas"]["ErrorCode"]["enum"];

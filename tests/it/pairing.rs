@@ -428,7 +428,7 @@ async fn wallets_must_bring_fresh_usable_keys() {
 }
 
 /// A paired wallet and its connection, confirmed.
-async fn bound_wallet(gw: &TestGateway, subject: &str) -> Wallet {
+pub(crate) async fn bound_wallet(gw: &TestGateway, subject: &str) -> Wallet {
     let pairing = create_pairing(gw, subject).await;
     let wallet = Wallet::connect(gw, pairing.connect_uri.as_deref().unwrap()).await.unwrap();
     let code = code_of(&wallet, gw).await;
@@ -442,7 +442,7 @@ async fn bound_wallet(gw: &TestGateway, subject: &str) -> Wallet {
 
 impl Wallet {
     /// Seals `body` to the controller and posts it; returns the sealed envelope.
-    async fn send(&self, gw: &TestGateway, body: Body) -> String {
+    pub(crate) async fn send(&self, gw: &TestGateway, body: Body) -> String {
         let message = Message::new(self.id(), gw.clock.now(), body);
         let to = &self.connected.controller.encryption_jwks.keys[0];
         let sealed = message::seal(self.client.key(), to, &message).unwrap();

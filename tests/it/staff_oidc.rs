@@ -31,8 +31,8 @@ const OPENSSL_TOKEN: &str = include_str!("fixtures/openssl_rs256.jwt");
 /// A signing key of the test provider.
 enum IdpKey {
     Rsa { kid: String, key: Box<RsaSigningKey<Sha256>>, public: Value },
-    Ed { kid: String, key: SigningKeyPair },
-    Es { kid: String, key: p256::ecdsa::SigningKey },
+    Ed { kid: String, key: Box<SigningKeyPair> },
+    Es { kid: String, key: Box<p256::ecdsa::SigningKey> },
 }
 
 impl IdpKey {
@@ -48,11 +48,11 @@ impl IdpKey {
     }
 
     fn ed(kid: &str) -> Self {
-        Self::Ed { kid: kid.to_owned(), key: SigningKeyPair::generate() }
+        Self::Ed { kid: kid.to_owned(), key: Box::new(SigningKeyPair::generate()) }
     }
 
     fn es(kid: &str) -> Self {
-        Self::Es { kid: kid.to_owned(), key: p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).unwrap() }
+        Self::Es { kid: kid.to_owned(), key: Box::new(p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).unwrap()) }
     }
 
     fn kid(&self) -> &str {

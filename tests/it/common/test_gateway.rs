@@ -9,6 +9,7 @@ use gdpr_gateway::config::builtin_demo as demo;
 use gdpr_gateway::config::{self, Origin, Overrides};
 use gdpr_gateway::gateway::Gateway;
 use gdpr_gateway::serve;
+use gdpr_gateway::wallet::{FileKeyStore, Wallet};
 use tokio::sync::oneshot;
 
 use super::portal::PortalClient;
@@ -115,6 +116,22 @@ impl TestGateway {
     /// A request with another portal token than the demo's.
     pub fn portal_as(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         reqwest::Client::new().request(method, format!("{}{path}", self.url)).bearer_auth(token)
+    }
+
+    /// A wallet from the SDK's core, on this gateway's clock, its keys under the data dir.
+    pub fn wallet(&self, name: &str) -> Wallet {
+        let store = FileKeyStore::new(self.dir.join(format!("wallet-{name}"))).unwrap();
+        Wallet::with_clock(Arc::new(store), Arc::new(self.clock.clone()))
+    }
+
+    /// Pairs `wallet` for `subject` through the portal; returns the connection id.
+    pub async fn pair(&self, wallet: &Wallet, subject: &str) -> String {
+        let portal = self.portal_client();
+        let pairing = portal.create_pairing(subject).await;
+        let pending = wallet.connect(pairing.connect_uri.unwrap()).await.unwrap();
+        portal.confirm(&pairing.pairing_id, &pending.code).await.unwrap();
+        wallet.wait_connected(pending.connection_id.clone(), super::two_organisations::WAIT).await.unwrap();
+        pending.connection_id
     }
 
     /// A GET with the demo portal token.

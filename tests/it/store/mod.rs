@@ -4,6 +4,7 @@
 
 mod export_store;
 mod import_store;
+mod outbox_store;
 mod pairing_store;
 mod relay_store;
 mod request_store;

@@ -116,7 +116,10 @@ async fn suite(store: &RequestStore) {
     assert!(!store.change(&moved, &[], &[]).await.unwrap(), "another phase");
     store.append("r1", &[event("document_archived", 1_798_700_002)]).await.unwrap();
     let history = store.history("r1").await.unwrap();
-    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended", "document_archived"]);
+    assert_eq!(
+        history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["received", "acknowledged", "extended", "document_archived"]
+    );
     assert_eq!(store.by_id("r1").await.unwrap().unwrap().due_on, extended_to);
 
     // Filed at the same moment, every request still gets its own number, and the daily
@@ -132,5 +135,8 @@ async fn suite(store: &RequestStore) {
     numbers.sort();
     numbers.dedup();
     assert_eq!(numbers.len(), 6, "{numbers:?}");
-    assert!(store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None, |_| vec![]).await.is_err(), "an id is stored once");
+    assert!(
+        store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None, |_| vec![]).await.is_err(),
+        "an id is stored once"
+    );
 }

@@ -1,0 +1,202 @@
+//! Rights requests from the wallet over the real relay (SQLite, or PostgreSQL when CI sets
+//! the URL): every type filed with the SDK's wallet is acknowledged with its number, due
+//! date and contact, carried to closed by staff, and every change is told to the wallet;
+//! bad requests are refused by code; replays and retries file nothing twice; a revoked
+//! connection files nothing.
+
+use std::time::Duration;
+
+use gdpr_gateway::clock::Clock;
+use gdpr_gateway::protocol::message::Body;
+use gdpr_gateway::protocol::rights::{RequestKind, RequestState, RequestUpdate, StaffRole};
+use gdpr_gateway::wallet::{EventKind, RequestForm, TrackedRequest, Wallet, WalletError, WalletEvent};
+use serde_json::json;
+
+use crate::common::{StaffClient, TestGateway};
+use crate::pairing::bound_wallet;
+
+const WAIT: u64 = 10;
+/// How many times to read the wallet's mailbox for notices still on their way.
+const READS: usize = 100;
+
+fn form(kind: RequestKind) -> RequestForm {
+    let proposed_json =
+        (kind == RequestKind::Rectification).then(|| r#"{"contact":{"email":"new@example.org"}}"#.into());
+    RequestForm { kind, categories: Vec::new(), details: Some(format!("my {} request", kind.as_str())), proposed_json }
+}
+
+/// Reads the wallet's events until `count` request updates satisfy `wanted`.
+async fn told(wallet: &Wallet, count: usize, wanted: impl Fn(&WalletEvent) -> bool) -> Vec<WalletEvent> {
+    let mut seen = Vec::new();
+    for _ in 0..READS {
+        seen.extend(wallet.events().await.unwrap().into_iter().filter(|e| e.kind == EventKind::Request));
+        if seen.iter().filter(|e| wanted(e)).count() >= count {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the wallet was told only {seen:?}");
+}
+
+fn refused_code(result: Result<TrackedRequest, WalletError>) -> String {
+    match result {
+        Err(WalletError::Refused { code, .. }) => code.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Carries a request through the default phases to closed.
+async fn carry_out(handler: &StaffClient, approver: &StaffClient, id: &str) {
+    handler.advance(id).await.unwrap();
+    handler.meet(id, &["scope_determined", "legal_holds_checked"]).await;
+    handler.advance(id).await.unwrap();
+    approver.advance(id).await.unwrap();
+    handler.meet(id, &["carried_out"]).await;
+    handler.step(id, "advance", json!({"note": "done as asked"})).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_type_from_the_wallet_is_acknowledged_carried_out_and_told() {
+    let gw = TestGateway::demo().await;
+    let wallet = gw.wallet("alice");
+    let connection = gw.pair(&wallet, "alice").await;
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+
+    let mut numbers = Vec::new();
+    for kind in RequestKind::ALL {
+        let ack = wallet.submit_request(connection.clone(), form(*kind), WAIT).await.unwrap();
+        assert_eq!((ack.kind, ack.state, ack.update), (*kind, RequestState::Open, RequestUpdate::Acknowledged));
+        // Received on 22 November 2026 (the test clock's start), due a month later.
+        assert_eq!(ack.due_on, "2026-12-22");
+        assert_eq!(ack.contact, "privacy@voorbeeld-energie.example");
+        assert_eq!(ack.controller_name, gw.gateway.notice().controller.name);
+        assert!(ack.number.starts_with("2026-") && ack.number.len() == 11, "{}", ack.number);
+        numbers.push(ack.number);
+    }
+    let register = handler.register("?limit=20").await.unwrap();
+    assert_eq!(register.requests.len(), 8);
+    for request in &register.requests {
+        assert!(numbers.contains(&request.number));
+        assert_eq!((request.subject_ref.as_str(), request.channel.as_str()), ("alice", "wallet"));
+        assert_eq!(request.identification, "wallet connection");
+        let proposed = request.proposed.as_ref().map(|p| p["contact"]["email"].clone());
+        assert_eq!(proposed.is_some(), request.kind == RequestKind::Rectification);
+        carry_out(&handler, &approver, &request.id).await;
+    }
+
+    let events = told(&wallet, 8, |e| e.detail.contains("closed")).await;
+    assert!(events.iter().all(|e| e.connection_id == connection));
+    let tracked = wallet.requests().unwrap();
+    assert_eq!(tracked.len(), 8);
+    for request in &tracked {
+        assert_eq!((request.state, request.update), (RequestState::Closed, RequestUpdate::Closed), "{request:?}");
+        assert_eq!(request.detail.as_deref(), Some("done as asked"));
+        assert!(request.remedies.is_none());
+    }
+    gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn extensions_refusals_and_portal_requests_reach_the_wallet() {
+    let gw = TestGateway::demo().await;
+    let wallet = gw.wallet("bob");
+    let connection = gw.pair(&wallet, "bob").await;
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+
+    let erasure = wallet.submit_request(connection.clone(), form(RequestKind::Erasure), WAIT).await.unwrap();
+    let id = handler.register("").await.unwrap().requests[0].id.clone();
+    let reason = "the erasure touches three archives";
+    handler.step(&id, "extension", json!({"months": 2, "reason": reason})).await.unwrap();
+    told(&wallet, 1, |e| e.detail.contains("extended")).await;
+    let extended = &wallet.requests().unwrap()[0];
+    assert_eq!((extended.number.as_str(), extended.update), (erasure.number.as_str(), RequestUpdate::Extended));
+    assert_eq!((extended.due_on.as_str(), extended.detail.as_deref()), ("2027-02-22", Some(reason)));
+
+    gw.clock.advance(3600);
+    approver.step(&id, "refusal", json!({"reason": "a legal hold applies (art. 17(3)(e))"})).await.unwrap();
+    told(&wallet, 1, |e| e.detail.contains("refused")).await;
+    let refused = &wallet.requests().unwrap()[0];
+    assert_eq!((refused.state, refused.update), (RequestState::Refused, RequestUpdate::Refused));
+    let remedies = refused.remedies.as_ref().expect("a refusal names the remedies");
+    assert_eq!(remedies.supervisory_authority, "Autoriteit Persoonsgegevens");
+    assert!(remedies.judicial_remedy.contains("art. 79"));
+
+    // Filed by the portal, the request is still the person's to follow in their wallet.
+    gw.clock.advance(60);
+    let filed = gw.portal_client().file_request("bob", &json!({"type": "objection"})).await.unwrap();
+    told(&wallet, 1, |e| e.detail.contains(&filed.number)).await;
+    let tracked = wallet.requests().unwrap();
+    assert_eq!(tracked.len(), 2);
+    assert_eq!((tracked[0].number.as_str(), tracked[0].kind), (filed.number.as_str(), RequestKind::Objection));
+    gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_by_code_and_a_revoked_connection_files_nothing() {
+    let gw = TestGateway::demo().await;
+    let wallet = gw.wallet("carol");
+    let connection = gw.pair(&wallet, "carol").await;
+    let submit = |form: RequestForm| wallet.submit_request(connection.clone(), form, WAIT);
+
+    let unknown = RequestForm { categories: vec!["nope".into()], ..form(RequestKind::Access) };
+    assert_eq!(refused_code(submit(unknown).await), "category_not_found");
+    let locked = RequestForm {
+        proposed_json: Some(r#"{"contact":{"customer_number":"1"}}"#.into()),
+        ..form(RequestKind::Rectification)
+    };
+    assert_eq!(refused_code(submit(locked).await), "field_not_rectifiable");
+    let without = RequestForm { proposed_json: None, ..form(RequestKind::Rectification) };
+    assert_eq!(refused_code(submit(without).await), "invalid_parameter");
+    let odd = RequestForm { proposed_json: Some("{not json".into()), ..form(RequestKind::Rectification) };
+    assert!(matches!(submit(odd).await, Err(WalletError::InvalidInput(_))));
+    let control = RequestForm { details: Some("a\u{7}b".into()), ..form(RequestKind::Access) };
+    assert_eq!(refused_code(submit(control).await), "invalid_parameter");
+    let staff = gw.staff_client(StaffRole::Auditor);
+    assert!(staff.register("").await.unwrap().requests.is_empty(), "nothing refused was stored");
+
+    // The daily limit counts every channel.
+    for _ in 0..10 {
+        gw.portal_client().file_request("carol", &json!({"type": "information"})).await.unwrap();
+    }
+    assert_eq!(refused_code(submit(form(RequestKind::Access)).await), "request_limit_reached");
+
+    let path = format!("/v1/subjects/carol/connections/{connection}");
+    assert_eq!(gw.portal(reqwest::Method::DELETE, &path).send().await.unwrap().status(), 204);
+    assert_eq!(submit(form(RequestKind::Access)).await.unwrap_err(), WalletError::Revoked);
+    assert_eq!(staff.register("").await.unwrap().requests.len(), 10);
+    gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_replayed_or_retried_submission_files_one_request() {
+    let gw = TestGateway::demo().await;
+    let wallet = bound_wallet(&gw, "dave").await;
+    let submit = |request_id: &str| Body::RequestSubmit {
+        request_id: request_id.into(),
+        kind: RequestKind::Restriction,
+        categories: Some(vec!["contact".into()]),
+        details: None,
+        proposed: None,
+    };
+    let acknowledged = |body: Body| match body {
+        Body::RequestStatus { request_id, status } => (request_id, status.number, status.update),
+        other => panic!("expected an acknowledgement, got {other:?}"),
+    };
+    let sealed = wallet.send(&gw, submit("w1")).await;
+    let (request_id, number, update) = acknowledged(wallet.next_message(gw.clock.now()).await.unwrap().body);
+    assert_eq!((request_id.as_deref(), update), (Some("w1"), RequestUpdate::Acknowledged));
+
+    // The same envelope again is a replay: dropped without an answer.
+    wallet.client.post(wallet.id(), &sealed).await.unwrap();
+    // The same request id in a new message is a retry: the same request, acknowledged again.
+    wallet.send(&gw, submit("w1")).await;
+    let (again, same, _) = acknowledged(wallet.next_message(gw.clock.now()).await.unwrap().body);
+    assert_eq!((again.as_deref(), same.as_str()), (Some("w1"), number.as_str()));
+    wallet.send(&gw, Body::CatalogueRequest { request_id: "c1".into() }).await;
+    assert!(matches!(wallet.next_message(gw.clock.now()).await.unwrap().body, Body::Catalogue { .. }));
+
+    let register = gw.staff_client(StaffRole::Auditor).register("").await.unwrap();
+    assert_eq!(register.requests.len(), 1, "one request, whatever came twice");
+    assert_eq!(register.requests[0].categories, ["contact"]);
+    gw.stop().await.unwrap();
+}
