@@ -14,6 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Loaded, Origin, Overrides};
 use crate::demo::framework::{self, Framework, Organisation};
 use crate::protocol::Purpose;
+use crate::protocol::rights::StaffRole;
 use crate::wallet::{FileKeyStore, Wallet};
 
 /// Subject whose data the story moves.
@@ -47,27 +48,38 @@ pub async fn run(out: &mut dyn Write, work_dir: &Path, out_dir: &Path) -> Result
 
 /// Starts the same framework and keeps it running until `shutdown`, without telling the
 /// story: for pairing a wallet of one's own, or a test in another language. Prints one
-/// JSON line with the relay and each organisation's URL, id and portal token.
+/// JSON line with the relay and each organisation's URL, id, portal token and staff tokens.
 pub async fn serve(
     out: &mut dyn Write,
     work_dir: &Path,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let dirs = [work_dir.join("voorbeeld-energie"), work_dir.join("groene-stroom")];
     let organisations = vec![
-        organisation(crate::config::builtin_demo::CONFIG, &work_dir.join("voorbeeld-energie"))?,
-        organisation(crate::config::builtin_demo::RECEIVER_CONFIG, &work_dir.join("groene-stroom"))?,
+        organisation(crate::config::builtin_demo::CONFIG, &dirs[0])?,
+        organisation(crate::config::builtin_demo::RECEIVER_CONFIG, &dirs[1])?,
     ];
     let framework = framework::start(work_dir, organisations, None, clock).await.map_err(|e| e.to_string())?;
     let listed: Vec<Value> = framework
         .organisations
         .iter()
-        .map(|o| {
+        .zip(&dirs)
+        .map(|(o, dir)| {
+            // The staff tokens demo mode wrote, by role, so a test can handle requests too.
+            let staff: serde_json::Map<String, Value> = StaffRole::ALL
+                .iter()
+                .filter_map(|role| {
+                    let token = std::fs::read_to_string(dir.join(crate::config::builtin_demo::staff_token_file(*role)));
+                    token.ok().map(|t| (role.as_str().to_owned(), Value::String(t.trim().to_owned())))
+                })
+                .collect();
             json!({
                 "id": o.gateway.notice().controller.id,
                 "name": o.gateway.notice().controller.name,
                 "url": o.url,
                 "portal_token": o.portal_token,
+                "staff_tokens": staff,
             })
         })
         .collect();

@@ -2,6 +2,7 @@
 (`gdpr-gateway demo --serve`: two organisations and a relay): a key store written in
 Python, pairing with the code typed into the portal API, the catalogue, a bundle
 downloaded through the relay and checked with PyJWT (an independent JOSE library), a
+rights request filed and acknowledged, its extension by staff told to the wallet, a
 tampered bundle refused, the bundle forwarded to the second organisation and found in its
 import register, an unknown organisation refused, revocation.
 
@@ -88,6 +89,8 @@ async def flow(wallet_module, framework):
               c.id == "medical_priority" and c.special_category and "consent" in c.legal_basis
               for c in catalogue.categories), catalogue)
 
+    await rights_request(wallet_module, wallet, pending.connection_id, holder, catalogue)
+
     bundle = await wallet.request_export(pending.connection_id, wallet_module.ExportPurpose.ACCESS, None, WAIT_SECONDS)
     check("the bundle comes from the organisation", bundle.issuer == pending.controller_id, bundle.issuer)
     jwks = json.loads(urllib.request.urlopen(f"{base}/.well-known/jwks.json", timeout=10).read())
@@ -148,6 +151,44 @@ async def flow(wallet_module, framework):
             break
         await asyncio.sleep(0.05)
     check("the organisation learns of the revocation", listed["connections"][0]["state"] == "revoked", listed)
+
+
+async def rights_request(wallet_module, wallet, connection_id, holder, catalogue):
+    """A request filed from the wallet, acknowledged at once, and its extension told."""
+    base, token = holder["url"], holder["portal_token"]
+    form = wallet_module.RequestForm(kind=wallet_module.RequestKind.ERASURE, categories=["contact"],
+                                     details="please erase my contact details", proposed_json=None)
+    filed = await wallet.submit_request(connection_id, form, WAIT_SECONDS)
+    check("a rights request is acknowledged with its number, due date and contact",
+          re.fullmatch(r"\d{4}-\d{6}", filed.number) is not None
+          and filed.update == wallet_module.RequestUpdate.ACKNOWLEDGED
+          and filed.state == wallet_module.RequestState.OPEN
+          and filed.contact == catalogue.dpo_contact and re.fullmatch(r"\d{4}-\d{2}-\d{2}", filed.due_on), filed)
+    listed = portal(base, token, "GET", "/v1/subjects/alice/requests")["requests"]
+    check("the portal lists it, filed from the wallet", [(r["number"], r["channel"]) for r in listed]
+          == [(filed.number, "wallet")], listed)
+    unknown = wallet_module.RequestForm(kind=wallet_module.RequestKind.ACCESS, categories=["nope"], details=None,
+                                        proposed_json=None)
+    try:
+        await wallet.submit_request(connection_id, unknown, WAIT_SECONDS)
+        check("a request for an unknown category is refused", False)
+    except wallet_module.WalletError as error:
+        check("a request for an unknown category is refused", "category_not_found" in str(error), str(error))
+
+    handler = holder["staff_tokens"]["handler"]
+    portal(base, handler, "POST", f"/v1/requests/{listed[0]['id']}/extension",
+           {"months": 2, "reason": "three archives to search"})
+    told = []
+    for _ in range(100):
+        told += [e for e in await wallet.events() if e.kind == wallet_module.EventKind.REQUEST]
+        if told:
+            break
+        await asyncio.sleep(0.05)
+    tracked = wallet.requests()
+    check("the extension reaches the wallet with its reason",
+          len(told) == 1 and [(r.number, r.update, r.detail) for r in tracked]
+          == [(filed.number, wallet_module.RequestUpdate.EXTENDED, "three archives to search")]
+          and tracked[0].due_on > filed.due_on, (told, tracked))
 
 
 def main():
