@@ -227,6 +227,7 @@ pub fn trust_entry(config: &Config, keyring: &Keyring) -> Entry {
         encryption_jwks: keyring.encryption_jwks(),
         import_endpoint: None,
         token_endpoint: None,
+        privacy_contact: Some(config.controller.dpo_contact.clone()),
     }
 }
 

@@ -53,6 +53,7 @@ pub enum RequestUpdate {
     Acknowledged,
     Identified,
     Extended,
+    Referred,
     Closed,
     Refused,
 }

@@ -128,6 +128,7 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(workflow_routes::advance_request))
         .routes(routes!(workflow_routes::extend_request))
         .routes(routes!(workflow_routes::refuse_request))
+        .routes(routes!(workflow_routes::refer_request))
         .routes(routes!(intake_routes::register_written_request, register_routes::list_requests))
         .routes(routes!(intake_routes::record_identification))
         .routes(routes!(delivery_routes::list_deliveries))

@@ -428,6 +428,23 @@ pub struct RefuseRequest {
     pub reason: String,
 }
 
+/// `POST /v1/requests/{request_id}/referral`: (part of) the request concerns data another
+/// organisation of the trust framework holds (bijlage 2, step 4a/4b).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferRequest {
+    /// The other organisation's id in the trust list.
+    #[schema(min_length = 1, max_length = 2048)]
+    pub controller_id: String,
+    /// What to ask them about, as the person is told.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub about: Option<String>,
+    /// True when the request concerns only their data: it closes as referred.
+    #[serde(default)]
+    pub close: bool,
+}
+
 /// A JSON number that is a whole number, also when written `2.0` (JSON Schema counts it
 /// an integer, serde does not).
 fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use super::AppState;
 use super::register_routes::detail;
 use super::staff_auth::StaffMember;
-use super::views::{AdvanceRequest, ExtendRequest, RecordCriterion, RefuseRequest, RequestDetail};
+use super::views::{AdvanceRequest, ExtendRequest, RecordCriterion, ReferRequest, RefuseRequest, RequestDetail};
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson};
 use crate::protocol::ErrorCode;
@@ -108,5 +108,30 @@ pub(crate) async fn refuse_request(
 ) -> Result<Json<RequestDetail>, ApiError> {
     let id = request_id(&id)?;
     state.gateway.refuse_request(&member.caller(), id, &body.reason).await?;
+    Ok(Json(detail(&state, &member.caller(), id).await?))
+}
+
+problems!(ReferRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, RequestNotFound, ControllerNotListed, RequestClosed, RequestChanged, StoreUnavailable);
+
+/// Refers the person to another organisation of the trust framework that holds data the
+/// request concerns, with its name and privacy contact from the trust list (bijlage 2,
+/// step 4b); with `close`, the request concerned only their data and closes as referred
+/// (step 4a). Handlers, approvers and admins.
+#[utoipa::path(
+    post, path = "/v1/requests/{request_id}/referral", tag = "staff",
+    security(("staff_token" = [])),
+    params(("request_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
+    request_body = ReferRequest,
+    responses((status = 200, body = RequestDetail), ReferRequestProblems)
+)]
+pub(crate) async fn refer_request(
+    State(state): State<Arc<AppState>>,
+    member: StaffMember,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReferRequest>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let id = request_id(&id)?;
+    let gateway = &state.gateway;
+    gateway.refer_request(&member.caller(), id, &body.controller_id, body.about.as_deref(), body.close).await?;
     Ok(Json(detail(&state, &member.caller(), id).await?))
 }

@@ -12,6 +12,7 @@ pub(crate) mod outbox_worker;
 mod pairing;
 pub(crate) mod qr;
 mod request_notices;
+mod request_referrals;
 mod request_register;
 mod request_workflow;
 mod rights_requests;
@@ -29,6 +30,7 @@ pub use outbox_worker::{
 };
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
 pub use request_notices::MAX_WALLETS_TOLD;
+pub use request_referrals::MAX_REFERRAL_CHARS;
 pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{

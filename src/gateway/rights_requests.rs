@@ -98,6 +98,8 @@ pub enum RequestError {
     NoDocument,
     #[error("identity was established before: {0}")]
     AlreadyIdentified(String),
+    #[error("{0}")]
+    NotListed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -121,6 +123,7 @@ impl RequestError {
             Self::DocumentAttached => ErrorCode::DocumentAttached,
             Self::NoDocument => ErrorCode::DocumentNotFound,
             Self::AlreadyIdentified(_) => ErrorCode::AlreadyIdentified,
+            Self::NotListed(_) => ErrorCode::ControllerNotListed,
             Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }

@@ -92,6 +92,9 @@ text_enum! {
         Identified = "identified",
         /// The deadline moved once, by up to two months, for the reason given.
         Extended = "extended",
+        /// (Part of) the request concerns data another organisation holds: ask them
+        /// (bijlage 2, step 4a/4b); `detail` says whom and how.
+        Referred = "referred",
         /// Carried out.
         Closed = "closed",
         /// Not carried out, for the reason given; the remedies say where to turn.
@@ -147,6 +150,7 @@ pub const REQUEST_EVENTS: &[&str] = &[
     "request.advanced",
     "request.approval_requested",
     "request.extended",
+    "request.referred",
     "request.closed",
     "request.refused",
 ];

@@ -41,6 +41,10 @@ pub struct Entry {
     pub import_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
+    /// Whom people contact about their data there (its data protection officer): where
+    /// another organisation refers a request that concerns data this one holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_contact: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,6 +139,7 @@ mod tests {
                 encryption_jwks: Jwks::default(),
                 import_endpoint: None,
                 token_endpoint: None,
+                privacy_contact: None,
             }],
         }
     }

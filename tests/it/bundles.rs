@@ -460,6 +460,7 @@ async fn verify_command_takes_issuer_keys_from_a_signed_trust_list() {
             encryption_jwks: gw.gateway.keyring().encryption_jwks(),
             import_endpoint: None,
             token_endpoint: None,
+            privacy_contact: None,
         }],
     };
     let good = write("good.jwt", &list_for("https://demo.gdpr-gateway.example", now + 3600).sign(&operator).unwrap());

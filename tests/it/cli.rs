@@ -258,6 +258,7 @@ fn the_relay_runs_alone_on_a_trust_list_signed_elsewhere() {
             encryption_jwks: Jwks::default(),
             import_endpoint: None,
             token_endpoint: None,
+            privacy_contact: None,
         }],
     };
     let token = list.sign(&operator).unwrap();

@@ -99,6 +99,7 @@ async fn every_documented_operation_is_served() {
         "POST /v1/requests/{request_id}/criteria",
         "POST /v1/requests/{request_id}/extension",
         "POST /v1/requests/{request_id}/identification",
+        "POST /v1/requests/{request_id}/referral",
         "POST /v1/requests/{request_id}/refusal",
         "POST /v1/subjects/{subject_ref}/exports",
         "POST /v1/subjects/{subject_ref}/requests",

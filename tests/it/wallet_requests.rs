@@ -2,7 +2,7 @@
 //! the URL): every type filed with the SDK's wallet is acknowledged with its number, due
 //! date and contact, carried to closed by staff, and every change is told to the wallet;
 //! bad requests are refused by code; replays and retries file nothing twice; a revoked
-//! connection files nothing.
+//! connection files nothing; a request for another organisation's data is referred to it.
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use gdpr_gateway::protocol::rights::{RequestKind, RequestState, RequestUpdate, S
 use gdpr_gateway::wallet::{EventKind, RequestForm, TrackedRequest, Wallet, WalletError, WalletEvent};
 use serde_json::json;
 
+use crate::common::two_organisations::{self, TwoOrganisations};
 use crate::common::{StaffClient, TestGateway};
 use crate::pairing::bound_wallet;
 
@@ -199,4 +200,59 @@ async fn a_replayed_or_retried_submission_files_one_request() {
     assert_eq!(register.requests.len(), 1, "one request, whatever came twice");
     assert_eq!(register.requests[0].categories, ["contact"]);
     gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_for_another_organisations_data_is_referred_with_its_contact() {
+    let orgs = TwoOrganisations::start().await;
+    let (a, b) = (orgs.a(), orgs.b());
+    let wallet = orgs.wallet("erin");
+    let connection = two_organisations::pair(a, &wallet, "alice").await;
+    let token = |role: StaffRole| {
+        let file = orgs.dir.path().join("a").join(gdpr_gateway::config::builtin_demo::staff_token_file(role));
+        std::fs::read_to_string(file).unwrap().trim().to_owned()
+    };
+    let handler = StaffClient::new(&a.url, &token(StaffRole::Handler));
+    let auditor = StaffClient::new(&a.url, &token(StaffRole::Auditor));
+
+    // Step 4b: part of it is the other organisation's; the request goes on here.
+    let part = wallet.submit_request(connection.clone(), form(RequestKind::Access), WAIT).await.unwrap();
+    let id = |number: &str| {
+        let number = number.to_owned();
+        let handler = handler.clone();
+        async move { handler.register("").await.unwrap().requests.into_iter().find(|r| r.number == number).unwrap().id }
+    };
+    let part_id = id(&part.number).await;
+    let b_id = b.gateway.notice().controller.id.clone();
+    let refer = |about: &str, close: bool| json!({"controller_id": b_id, "about": about, "close": close});
+    assert_eq!(
+        auditor.step(&part_id, "referral", refer("x", false)).await.unwrap_err().error_code.as_str(),
+        "role_not_permitted"
+    );
+    let referred = handler.step(&part_id, "referral", refer("your supply contract", false)).await.unwrap();
+    assert_eq!(referred.request.state, RequestState::Open);
+    told(&wallet, 1, |e| e.detail.contains("referred")).await;
+    let tracked = wallet.requests().unwrap();
+    let detail = tracked[0].detail.clone().unwrap();
+    let (b_name, b_contact) = (&b.gateway.notice().controller.name, &b.gateway.notice().controller.dpo_contact);
+    assert!(detail.contains(b_name.as_str()) && detail.contains(b_contact.as_str()), "{detail}");
+    assert!(detail.contains("your supply contract"), "{detail}");
+    assert_eq!(tracked[0].update, RequestUpdate::Referred);
+
+    // Step 4a: all of it is theirs; the request closes as referred.
+    let whole = wallet.submit_request(connection.clone(), form(RequestKind::Erasure), WAIT).await.unwrap();
+    let whole_id = id(&whole.number).await;
+    let closed = handler.step(&whole_id, "referral", refer("all of it", true)).await.unwrap();
+    assert_eq!((closed.request.state, closed.request.phase.as_str()), (RequestState::Closed, "closed"));
+    assert!(closed.request.outcome.unwrap().contains(b_name.as_str()));
+    told(&wallet, 1, |e| e.detail.contains(&whole.number) && e.detail.contains("closed")).await;
+
+    let nobody = json!({"controller_id": "https://nobody.example"});
+    assert_eq!(
+        handler.step(&part_id, "referral", nobody).await.unwrap_err().error_code.as_str(),
+        "controller_not_listed"
+    );
+    let itself = json!({"controller_id": a.gateway.notice().controller.id});
+    assert_eq!(handler.step(&part_id, "referral", itself).await.unwrap_err().error_code.as_str(), "invalid_parameter");
+    orgs.stop().await;
 }
