@@ -157,6 +157,8 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         request_rules,
         phase_plan: PhasePlan { phases: config.requests.phases.clone(), four_eyes: config.requests.four_eyes.clone() },
         webhooks: config.webhooks.clone(),
+        webhook_client: crate::gateway::webhook_client()
+            .map_err(|message| StartError::Config { key: "webhooks".to_owned(), message })?,
         clock,
         spool_dir: config.data_dir.clone(),
     });

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use crate::gateway::{NewRequest, WrittenRequest};
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson};
 use crate::protocol::relay_wire::is_valid_id;
+use crate::protocol::rights::StaffRole;
 use crate::protocol::{ErrorCode, SubjectRef};
 
 fn request_id(id: &str) -> Result<&str, ApiError> {
@@ -68,7 +69,8 @@ problems!(AttachDocumentProblems: MissingBearerToken, InvalidBearerToken, Identi
 
 /// Archives the written request itself (bijlage 2, step 2): the body is the document as
 /// it is (PDF, PNG, JPEG, TIFF, an `.eml` e-mail or plain text), its `Content-Type` says
-/// which. Stored once, never replaced, deleted when its retention ends. Handlers and admins.
+/// which; at most `[requests] max_document_bytes` (10 MiB). Stored once, never replaced,
+/// deleted when its retention ends. Handlers and admins.
 #[utoipa::path(
     put, path = "/v1/requests/{request_id}/document", tag = "staff",
     security(("staff_token" = [])),
@@ -81,11 +83,23 @@ pub(crate) async fn attach_document(
     member: StaffMember,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
     let id = request_id(&id)?;
+    // Who may attach, and how much, is settled before a byte of the body is read.
+    if !matches!(member.role, StaffRole::Handler | StaffRole::Admin) {
+        return Err(ApiError::new(ErrorCode::RoleNotPermitted, "this needs the role handler or admin"));
+    }
+    let max = state.gateway.request_rules().max_document_bytes;
+    let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, format!("a document is at most {max} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let content = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
     let media_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let document = state.gateway.attach_document(&member.caller(), id, media_type, body.to_vec()).await?;
+    let document = state.gateway.attach_document(&member.caller(), id, media_type, Vec::from(content)).await?;
     let view = DocumentView {
         media_type: document.media_type,
         size: document.content.len() as u64,

@@ -132,13 +132,9 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(intake_routes::register_written_request, register_routes::list_requests))
         .routes(routes!(intake_routes::record_identification))
         .routes(routes!(delivery_routes::list_deliveries))
-        // Documents are capped by `[requests] max_document_bytes` in the domain, after the
-        // staff token was checked; this is only the ceiling any config may set.
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(intake_routes::attach_document, intake_routes::get_document))
-                .layer(DefaultBodyLimit::max(crate::config::MAX_DOCUMENT_BYTES_LIMIT as usize)),
-        )
+        // Reads its body itself, capped by `[requests] max_document_bytes` once the member's
+        // role allows it.
+        .routes(routes!(intake_routes::attach_document, intake_routes::get_document))
         .routes(routes!(import_routes::list_imports))
         .routes(routes!(import_routes::get_import))
         // `verify_bundle` reads its body as a stream and caps it per media type itself.

@@ -431,6 +431,24 @@ pub(crate) fn is_staff_id(id: &str) -> bool {
 }
 
 /// Accepts http(s) URLs; `https_only` for identifiers that must be https.
+/// https, or http only to this machine (a provider or receiver in tests or beside the
+/// gateway): who is staff, and what is told of people's requests, must not travel in the
+/// clear.
+fn check_https_or_loopback(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(format!("{text:?} must be an https URL (http only on the loopback address)")),
+    }
+}
+
 fn check_url(text: &str, https_only: bool) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
     match url.scheme() {

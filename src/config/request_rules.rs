@@ -15,6 +15,9 @@ pub const DEFAULT_DOCUMENT_RETENTION_DAYS: u32 = 730;
 pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 10 * 1024 * 1024;
 /// Largest document cap that may be configured.
 pub const MAX_DOCUMENT_BYTES_LIMIT: u64 = 100 * 1024 * 1024;
+/// Shortest document retention that may be configured: longer than a request can stay
+/// open (a month and an extension of two), so no document goes while its request runs.
+const MIN_DOCUMENT_RETENTION_DAYS: u32 = 100;
 /// Longest document retention that may be configured: ten years.
 const MAX_DOCUMENT_RETENTION_DAYS: u32 = 3660;
 /// Most warning distances.
@@ -81,8 +84,8 @@ impl RequestsConfig {
 
     pub(super) fn check(&self) -> Result<(), (String, String)> {
         self.deadline_rules()?;
-        if !(1..=MAX_DOCUMENT_RETENTION_DAYS).contains(&self.document_retention_days) {
-            let message = format!("must be 1 to {MAX_DOCUMENT_RETENTION_DAYS} days");
+        if !(MIN_DOCUMENT_RETENTION_DAYS..=MAX_DOCUMENT_RETENTION_DAYS).contains(&self.document_retention_days) {
+            let message = format!("must be {MIN_DOCUMENT_RETENTION_DAYS} to {MAX_DOCUMENT_RETENTION_DAYS} days");
             return Err(("requests.document_retention_days".to_owned(), message));
         }
         if !(1..=MAX_DOCUMENT_BYTES_LIMIT).contains(&self.max_document_bytes) {

@@ -88,8 +88,8 @@ impl StaffOidcConfig {
     /// The first key that is wrong, with what it must be.
     pub(crate) fn check(&self) -> Result<(), (String, String)> {
         let key = |field: &str| format!("staff_oidc.{field}");
-        check_provider_url(&self.issuer).map_err(|m| (key("issuer"), m))?;
-        check_provider_url(&self.jwks_url).map_err(|m| (key("jwks_url"), m))?;
+        super::check_https_or_loopback(&self.issuer).map_err(|m| (key("issuer"), m))?;
+        super::check_https_or_loopback(&self.jwks_url).map_err(|m| (key("jwks_url"), m))?;
         if self.audience.trim().is_empty() {
             return Err((key("audience"), "must not be empty".to_owned()));
         }
@@ -120,23 +120,6 @@ impl StaffOidcConfig {
             }
         }
         Ok(())
-    }
-}
-
-/// https, or http only to this machine (a provider in tests or beside the gateway): the
-/// keys that decide who is staff must not travel in the clear.
-fn check_provider_url(text: &str) -> Result<(), String> {
-    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(format!("{text:?} must be an https URL (http only on the loopback address)")),
     }
 }
 
@@ -197,10 +180,10 @@ mod tests {
     #[test]
     fn provider_urls_are_https_or_loopback() {
         for ok in ["https://idp.example", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/x"] {
-            assert_eq!(check_provider_url(ok), Ok(()), "{ok}");
+            assert_eq!(crate::config::check_https_or_loopback(ok), Ok(()), "{ok}");
         }
         for bad in ["http://idp.example/certs", "ftp://idp.example", "not a url", "http://10.0.0.1/certs"] {
-            assert!(check_provider_url(bad).is_err(), "{bad}");
+            assert!(crate::config::check_https_or_loopback(bad).is_err(), "{bad}");
         }
     }
 }

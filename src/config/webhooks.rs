@@ -13,6 +13,8 @@ pub const MIN_SECRET_BYTES: usize = 24;
 pub const MAX_SECRET_BYTES: usize = 64;
 /// Most endpoints one gateway tells.
 pub const MAX_WEBHOOKS: usize = 16;
+/// Longest endpoint id, in characters.
+const MAX_WEBHOOK_ID_CHARS: usize = 64;
 
 /// One receiver of request events.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,15 +58,16 @@ pub(super) fn check_webhooks(endpoints: &[WebhookEndpoint]) -> Result<(), (Strin
     }
     for (i, endpoint) in endpoints.iter().enumerate() {
         let key = |field: &str| format!("webhooks[{i}].{field}");
-        let id_ok = (1..=64).contains(&endpoint.id.len())
+        let id_ok = (1..=MAX_WEBHOOK_ID_CHARS).contains(&endpoint.id.len())
             && endpoint.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !id_ok {
-            return Err((key("id"), "1 to 64 letters, digits, '.', '_' or '-'".to_owned()));
+            let message = format!("1 to {MAX_WEBHOOK_ID_CHARS} letters, digits, '.', '_' or '-'");
+            return Err((key("id"), message));
         }
         if endpoints[..i].iter().any(|o| o.id == endpoint.id) {
             return Err((key("id"), format!("duplicate webhook id {:?}", endpoint.id)));
         }
-        super::check_url(&endpoint.url, false).map_err(|m| (key("url"), m))?;
+        super::check_https_or_loopback(&endpoint.url).map_err(|m| (key("url"), m))?;
         endpoint.key().map_err(|m| (key("secret"), m))?;
         for event in &endpoint.events {
             if event != "request.*" && !REQUEST_EVENTS.contains(&event.as_str()) {

@@ -26,7 +26,8 @@ pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
 pub use outbox_worker::{
-    CLAIM_BATCH, CLAIM_LEASE_SECS, OUTBOX_POLL, RETRY_AFTER_SECS, WEBHOOK_TIMEOUT, sign as webhook_signature,
+    CLAIM_BATCH, CLAIM_LEASE_SECS, OUTBOX_POLL, RETRY_AFTER_SECS, SETTLED_NOTICE_RETENTION_SECS, WEBHOOK_TIMEOUT,
+    sign as webhook_signature,
 };
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
 pub use request_notices::MAX_WALLETS_TOLD;
@@ -104,8 +105,20 @@ pub struct GatewayParts {
     pub request_rules: RequestRules,
     pub phase_plan: PhasePlan,
     pub webhooks: Vec<WebhookEndpoint>,
+    /// Built by [`webhook_client`]: no redirects, a deadline.
+    pub webhook_client: reqwest::Client,
     pub clock: Arc<dyn Clock>,
     pub spool_dir: PathBuf,
+}
+
+/// The client webhooks are sent with: it follows no redirect (a receiver cannot send the
+/// gateway elsewhere) and gives up after [`WEBHOOK_TIMEOUT`].
+pub fn webhook_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(WEBHOOK_TIMEOUT)
+        .build()
+        .map_err(|e| format!("the webhook client: {e}"))
 }
 
 impl Gateway {
@@ -128,11 +141,7 @@ impl Gateway {
             documents: DocumentStore::new(db.clone()),
             outbox_wake: tokio::sync::Notify::new(),
             webhooks: parts.webhooks,
-            webhook_client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(WEBHOOK_TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            webhook_client: parts.webhook_client,
             db,
             pairing_hub: Arc::default(),
             pairing_lifetime_secs: parts.pairing_lifetime_secs,

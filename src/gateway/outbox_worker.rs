@@ -1,7 +1,8 @@
 //! Delivers the outbox: claims the notices that are due, sends each (a sealed message to a
 //! wallet, a signed POST to a webhook endpoint) and records the attempt. A failure is tried
 //! again on the Standard Webhooks schedule, about a day and a half in all, then abandoned
-//! and left in the delivery log: a receiver down for hours loses nothing.
+//! and left in the delivery log: a receiver down for hours loses nothing. Settled notices
+//! leave the log after [`SETTLED_NOTICE_RETENTION_SECS`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,12 +28,27 @@ pub const OUTBOX_POLL: Duration = Duration::from_secs(1);
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest error text kept per attempt.
 const MAX_ERROR_CHARS: usize = 500;
+/// How long delivered and abandoned notices stay in the delivery log: their payloads name
+/// people, so they are not kept longer than an investigation needs.
+pub const SETTLED_NOTICE_RETENTION_SECS: u64 = 30 * 24 * 3600;
+/// How often settled notices past their retention are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Delivers until `stop` fires.
 pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut swept: Option<std::time::Instant> = None;
     loop {
         if let Err(e) = gateway.deliver_due().await {
             tracing::warn!("outbox: {e}");
+        }
+        if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+            swept = Some(std::time::Instant::now());
+            let before = gateway.clock.now().saturating_sub(SETTLED_NOTICE_RETENTION_SECS);
+            match gateway.outbox.delete_settled(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("outbox: deleted {n} settled notices past their retention"),
+                Err(e) => tracing::warn!("outbox: sweeping settled notices failed: {e}"),
+            }
         }
         tokio::select! {
             _ = stop.changed() => return,
@@ -72,7 +88,11 @@ impl Gateway {
                 tracing::warn!(notice = %claimed.notice.id, target = %claimed.notice.target, "outbox: attempt {} failed, {after}", claimed.attempts);
             }
             let error = error.map(|e| e.chars().take(MAX_ERROR_CHARS).collect());
-            self.outbox.record(&claimed.notice.id, &Attempt { at, status, error }, delivered, retry_at).await?;
+            let attempt = Attempt { at, status, error };
+            let (id, attempt_no) = (&claimed.notice.id, claimed.attempts);
+            if !self.outbox.record(id, attempt_no, &attempt, delivered, retry_at).await? {
+                tracing::info!(notice = %id, "outbox: attempt {attempt_no} outlived its lease; another deliverer has it");
+            }
         }
         Ok(claimed.len())
     }

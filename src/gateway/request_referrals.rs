@@ -1,6 +1,6 @@
 //! Requests that concern data another organisation holds (bijlage 2, step 4a/4b): the
 //! person is told whom to ask, with that organisation's name and privacy contact from the
-//! trust list; a request only about their data is closed as referred.
+//! trust list; a request only about their data is closed as referred, by an approver.
 
 use super::request_notices::Happened;
 use super::request_workflow::unchanged;
@@ -22,7 +22,10 @@ impl Gateway {
         about: Option<&str>,
         close: bool,
     ) -> Result<(), RequestError> {
-        let (request, _) = self.open_request(caller, id, &[StaffRole::Handler, StaffRole::Approver]).await?;
+        // Closing skips the phases' criteria and approvals: like a refusal, an approver's call.
+        let roles: &[StaffRole] =
+            if close { &[StaffRole::Approver] } else { &[StaffRole::Handler, StaffRole::Approver] };
+        let (request, _) = self.open_request(caller, id, roles).await?;
         if let Some(about) = about {
             if about.chars().count() > MAX_REFERRAL_CHARS {
                 return Err(RequestError::Invalid(format!("`about` is at most {MAX_REFERRAL_CHARS} characters")));

@@ -291,6 +291,7 @@ pub(crate) fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
         id: &request.id,
         expected_phase: &request.phase,
         expected_due_on: request.due_on,
+        expected_identification: &request.identification,
         phase: &request.phase,
         state: request.state,
         identification: &request.identification,

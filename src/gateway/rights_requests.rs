@@ -90,7 +90,7 @@ pub enum RequestError {
     Conflict(String),
     #[error("{0}")]
     UnsupportedDocument(String),
-    #[error("a document is 1 to {0} bytes")]
+    #[error("a document is at most {0} bytes")]
     DocumentTooLarge(u64),
     #[error("the request's document is archived already and is never replaced")]
     DocumentAttached,

@@ -347,6 +347,11 @@ async fn submit_request(
     request_id: String,
     new: NewRequest,
 ) -> Result<Option<Body>, MessageError> {
+    if !message::is_valid_request_id(&request_id) {
+        let echo: String = request_id.chars().take(message::MAX_REQUEST_ID_CHARS).collect();
+        let detail = format!("request_id is 1 to {} letters, digits, '_' or '-'", message::MAX_REQUEST_ID_CHARS);
+        return Ok(Some(refused(echo, ErrorCode::InvalidParameter, detail)));
+    }
     let caller = Caller::wallet(&connection.id);
     let filed_by = caller.register_name();
     if let Some(filed) = gateway.requests.by_intake(&filed_by, &request_id).await? {
@@ -356,7 +361,7 @@ async fn submit_request(
     let subject = SubjectRef::parse(&connection.subject_ref).map_err(|e| MessageError::Internal(e.to_string()))?;
     let intake = Intake {
         channel: RequestChannel::Wallet,
-        filed_by,
+        filed_by: filed_by.clone(),
         identification: Some("wallet connection".to_owned()),
         intake_ref: Some(request_id.clone()),
         intermediary: None,
@@ -365,6 +370,16 @@ async fn submit_request(
     };
     match gateway.file(&subject, new, intake).await {
         Ok(_) => Ok(None),
+        // The same id, filed by a delivery of it running at the same time: acknowledge that.
+        Err(RequestError::Store(StoreError::Conflict(_))) => {
+            match gateway.requests.by_intake(&filed_by, &request_id).await? {
+                Some(filed) => {
+                    gateway.acknowledge_again(&filed, &connection.id, &request_id).await?;
+                    Ok(None)
+                }
+                None => Err(MessageError::Internal("a request conflicted with one that is not there".into())),
+            }
+        }
         Err(RequestError::Store(e)) => Err(e.into()),
         Err(e) => Ok(Some(refused(request_id, e.error_code(), e.to_string()))),
     }

@@ -21,6 +21,8 @@ pub const DOCUMENT_MEDIA_TYPES: &[&str] =
 /// How many days before today a letter may have been received: longer and its first month
 /// would be over before anyone registered it.
 pub const MAX_RECEIPT_AGE_DAYS: i64 = 31;
+/// The history action recording that the document was archived.
+const DOCUMENT_ARCHIVED: &str = "document_archived";
 /// Longest intermediary description or identification note, in characters.
 pub const MAX_WRITTEN_TEXT_CHARS: usize = 500;
 
@@ -89,9 +91,13 @@ impl Gateway {
         content: Vec<u8>,
     ) -> Result<Document, RequestError> {
         require_role(caller, &[StaffRole::Handler])?;
-        let (request, _) = self.request_with_history(caller, id).await?;
+        let (request, history) = self.request_with_history(caller, id).await?;
         if request.channel != RequestChannel::Letter {
             return Err(RequestError::Invalid("only a written request carries a document".into()));
+        }
+        // Once archived, never replaced: not even after its retention ended.
+        if history.iter().any(|e| e.action == DOCUMENT_ARCHIVED) {
+            return Err(RequestError::DocumentAttached);
         }
         let media_type = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if !DOCUMENT_MEDIA_TYPES.contains(&media_type.as_str()) {
@@ -99,27 +105,27 @@ impl Gateway {
                 "{media_type:?} is not one of {DOCUMENT_MEDIA_TYPES:?}"
             )));
         }
+        if content.is_empty() {
+            return Err(RequestError::Invalid("the document is empty".into()));
+        }
         let max = self.request_rules.max_document_bytes;
-        if content.is_empty() || content.len() as u64 > max {
+        if content.len() as u64 > max {
             return Err(RequestError::DocumentTooLarge(max));
         }
-        let now = self.clock.now();
         let retention = u64::from(self.request_rules.document_retention_days) * 24 * 3600;
         let document = RequestDocument {
             request_id: request.id.clone(),
             media_type,
             sha256: hex::encode(Sha256::digest(&content)),
             content,
-            stored_at: now,
+            stored_at: self.clock.now(),
             retain_until: request.received_at + retention,
         };
-        if !self.documents.insert(&document).await? {
+        let detail = format!("{} of {} bytes, sha256 {}", document.media_type, document.content.len(), document.sha256);
+        let event = self.event(caller, &request.phase, DOCUMENT_ARCHIVED, Some(detail));
+        if !self.documents.insert(&document, &event).await? {
             return Err(RequestError::DocumentAttached);
         }
-        let detail = format!("{} of {} bytes, sha256 {}", document.media_type, document.content.len(), document.sha256);
-        let event = self.event(caller, &request.phase, "document_archived", Some(detail));
-        // History only: the request's phase and deadline stay, so no step can conflict.
-        self.requests.append(&request.id, &[event]).await?;
         Ok(archived(&request.number, request.received_on, request.kind.as_str(), document))
     }
 

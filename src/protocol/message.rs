@@ -21,6 +21,16 @@ pub const MAX_AGE_SECS: u64 = 7 * 24 * 3600;
 /// How far in the future a message's `iat` may lie (clock skew).
 pub const MAX_FUTURE_SECS: u64 = 60;
 
+/// Longest request id a wallet may give a rights request (`request.submit`): the gateway
+/// keeps it to recognise a retry.
+pub const MAX_REQUEST_ID_CHARS: usize = 64;
+
+/// True for 1 to [`MAX_REQUEST_ID_CHARS`] letters, digits, `_` and `-`.
+pub fn is_valid_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// What a message says. New types are added as the protocol grows; a recipient refuses
 /// types it does not know.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use crate::clock::UnixSeconds;
 use crate::store::db::{Db, on_db};
+use crate::store::request_store::{RequestEvent, insert_event};
 use crate::store::{StoreError, to_i64, to_u64};
 
 /// A written request's document.
@@ -29,27 +30,42 @@ impl DocumentStore {
         Self { db }
     }
 
-    /// Stores the document unless the request has one already; false then.
-    pub async fn insert(&self, document: &RequestDocument) -> Result<bool, StoreError> {
+    /// Stores the document with the history line `event` that records it, in one
+    /// transaction, unless the request has one already; false then, and nothing is written.
+    pub async fn insert(&self, document: &RequestDocument, event: &RequestEvent) -> Result<bool, StoreError> {
         let size = i64::try_from(document.content.len()).map_err(|_| StoreError::Corrupt("document size".into()))?;
         let (stored_at, retain_until) =
             (to_i64(document.stored_at, "stored_at")?, to_i64(document.retain_until, "retain_until")?);
+        let id = &document.request_id;
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO request_documents (request_id, media_type, sha256, size, content, stored_at, retain_until)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING",
             )
-            .bind(&document.request_id)
+            .bind(id)
             .bind(&document.media_type)
             .bind(&document.sha256)
             .bind(size)
             .bind(&document.content)
             .bind(stored_at)
             .bind(retain_until)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-            Ok(inserted == 1)
+            if inserted == 0 {
+                return Ok(false);
+            }
+            // Locks the request's row, so concurrent history lines get consecutive numbers.
+            sqlx::query("UPDATE rights_requests SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM request_events WHERE request_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("last")?;
+            insert_event!(tx, id, last + 1, event);
+            tx.commit().await?;
+            Ok(true)
         })
     }
 

@@ -116,55 +116,75 @@ impl OutboxStore {
         Ok(claimed)
     }
 
-    /// Records an attempt: delivered, or failed and tried again at `retry_at`, or failed
-    /// for good when `retry_at` is `None`.
+    /// Records attempt number `attempt_no` of claimed notice `id`: delivered, or failed
+    /// and tried again at `retry_at`, or failed for good when `retry_at` is `None`. Only
+    /// while the notice is still that attempt's and unsettled: a deliverer whose lease ran
+    /// out, and whose notice another took over, changes nothing (false).
     pub async fn record(
         &self,
         id: &str,
+        attempt_no: u32,
         attempt: &Attempt,
         delivered: bool,
         retry_at: Option<UnixSeconds>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let at = to_i64(attempt.at, "at")?;
         let retry_at = retry_at.map(|t| to_i64(t, "retry_at")).transpose()?;
         let status = attempt.status.map(i64::from);
+        let (delivered_at, abandoned_at) = match (delivered, retry_at) {
+            (true, _) => (Some(at), None),
+            (false, Some(_)) => (None, None),
+            (false, None) => (None, Some(at)),
+        };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let seq: i64 = sqlx::query("SELECT attempts FROM outbox WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("attempts")?;
-            sqlx::query(
-                "INSERT INTO outbox_attempts (outbox_id, seq, at, status, error) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (outbox_id, seq) DO NOTHING",
-            )
-            .bind(id)
-            .bind(seq)
-            .bind(at)
-            .bind(status)
-            .bind(&attempt.error)
-            .execute(&mut *tx)
-            .await?;
-            let (delivered_at, abandoned_at) = match (delivered, retry_at) {
-                (true, _) => (Some(at), None),
-                (false, Some(_)) => (None, None),
-                (false, None) => (None, Some(at)),
-            };
-            sqlx::query(
+            let settled = sqlx::query(
                 "UPDATE outbox SET claimed_until = NULL, delivered_at = $1, abandoned_at = $2, last_error = $3,
                      next_at = COALESCE($4, next_at)
-                 WHERE id = $5",
+                 WHERE id = $5 AND attempts = $6 AND delivered_at IS NULL AND abandoned_at IS NULL",
             )
             .bind(delivered_at)
             .bind(abandoned_at)
             .bind(&attempt.error)
             .bind(retry_at)
             .bind(id)
+            .bind(i64::from(attempt_no))
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if settled == 0 {
+                return Ok(false);
+            }
+            sqlx::query("INSERT INTO outbox_attempts (outbox_id, seq, at, status, error) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(i64::from(attempt_no))
+                .bind(at)
+                .bind(status)
+                .bind(&attempt.error)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            Ok(())
+            Ok(true)
+        })
+    }
+
+    /// Deletes notices delivered or abandoned before `before`, with their attempts;
+    /// answers how many. Pending ones stay whatever their age.
+    pub async fn delete_settled(&self, before: UnixSeconds) -> Result<u64, StoreError> {
+        let before = to_i64(before, "before")?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let settled = "SELECT id FROM outbox WHERE COALESCE(delivered_at, abandoned_at) < $1";
+            sqlx::query(&format!("DELETE FROM outbox_attempts WHERE outbox_id IN ({settled})"))
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
+            let done = sqlx::query("DELETE FROM outbox WHERE COALESCE(delivered_at, abandoned_at) < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected())
         })
     }
 

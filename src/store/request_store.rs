@@ -60,6 +60,8 @@ pub struct RequestChange<'a> {
     /// step read them, and another member's step may have changed them since.
     pub expected_phase: &'a str,
     pub expected_due_on: Date,
+    /// The identification the step read: recording it races no other step.
+    pub expected_identification: &'a str,
     pub phase: &'a str,
     pub state: RequestState,
     pub identification: &'a str,
@@ -147,6 +149,7 @@ macro_rules! insert_event {
         .await?
     };
 }
+pub(crate) use insert_event;
 
 const COLUMNS: &str = "id, number, kind, subject_ref, channel, filed_by, categories, details, proposed, state, \
     phase, identification, outcome, received_at, received_on, due_on, due_at, updated_at, intake_ref, intermediary";
@@ -244,7 +247,8 @@ impl RequestStore {
     }
 
     /// Applies `change` and appends `events` in one transaction, provided the request is
-    /// still open, in `change.expected_phase` and due on `change.expected_due_on`; false
+    /// still open, in `change.expected_phase`, due on `change.expected_due_on` and
+    /// identified as `change.expected_identification`; false
     /// when it no longer is (another member moved or extended it first), and then nothing
     /// is written. `notices` report the change and commit with it.
     pub async fn change(
@@ -260,7 +264,7 @@ impl RequestStore {
             let updated = sqlx::query(
                 "UPDATE rights_requests SET phase = $1, state = $2, outcome = $3, due_on = $4, due_at = $5,
                      updated_at = $6, identification = $10
-                 WHERE id = $7 AND phase = $8 AND due_on = $9 AND state = 'open'",
+                 WHERE id = $7 AND phase = $8 AND due_on = $9 AND state = 'open' AND identification = $11",
             )
             .bind(change.phase)
             .bind(change.state.as_str())
@@ -272,6 +276,7 @@ impl RequestStore {
             .bind(change.expected_phase)
             .bind(change.expected_due_on.to_string())
             .bind(change.identification)
+            .bind(change.expected_identification)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -289,28 +294,6 @@ impl RequestStore {
             insert_notices!(tx, notices);
             tx.commit().await?;
             Ok(true)
-        })
-    }
-
-    /// Appends history lines that change nothing else (a document archived).
-    pub async fn append(&self, id: &str, events: &[RequestEvent]) -> Result<(), StoreError> {
-        on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
-            // Locks the row, so concurrent lines get consecutive numbers.
-            sqlx::query("UPDATE rights_requests SET updated_at = updated_at WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM request_events WHERE request_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("last")?;
-            for (i, event) in events.iter().enumerate() {
-                insert_event!(tx, id, last + i as i64 + 1, event);
-            }
-            tx.commit().await?;
-            Ok(())
         })
     }
 

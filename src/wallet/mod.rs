@@ -208,14 +208,15 @@ impl Wallet {
     /// Waits up to `timeout_secs` until the organisation confirms the code (or the pairing
     /// ends).
     pub async fn wait_connected(&self, connection_id: String, timeout_secs: u64) -> Result<(), WalletError> {
-        let mut stored = self.load(&connection_id)?;
+        let stored = self.load(&connection_id)?;
         let deadline = Instant::now() + Duration::from_secs(timeout_secs);
         loop {
             match self.next_message(&stored, deadline).await? {
                 Body::PairingConfirmed { subject } => {
-                    stored.state = ConnectionState::Connected;
-                    stored.subject = Some(subject);
-                    return self.save(&stored);
+                    return self.update(&connection_id, |stored| {
+                        stored.state = ConnectionState::Connected;
+                        stored.subject = Some(subject);
+                    });
                 }
                 Body::PairingCancelled { reason } => {
                     return Err(self.ended(stored, WalletError::PairingCancelled(reason)));
@@ -408,13 +409,12 @@ impl Wallet {
 
     /// Ends the connection at the relay; the organisation learns of it.
     pub async fn revoke(&self, connection_id: String) -> Result<(), WalletError> {
-        let mut stored = self.load(&connection_id)?;
+        let stored = self.load(&connection_id)?;
         match self.client(&stored)?.revoke(&connection_id).await {
             Ok(()) | Err(crate::relay_client::RelayError::Refused { status: 410, .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        stored.state = ConnectionState::Revoked;
-        self.save(&stored)
+        self.update(&connection_id, |stored| stored.state = ConnectionState::Revoked)
     }
 }
 

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::inbox::{lock, new_request_id};
+use sha2::{Digest, Sha256};
+
 use super::stored::Stored;
 use super::{EventKind, Wallet, WalletError, WalletEvent};
 use crate::protocol::message::Body;
@@ -70,8 +71,9 @@ impl TrackedRequest {
 
 impl Wallet {
     /// Files a rights request with the organisation and returns its acknowledgement: the
-    /// number, the due date and whom to contact. Sent again after a lost answer, the same
-    /// request is not filed twice.
+    /// number, the due date and whom to contact. The request's id is derived from the form,
+    /// the connection and the (UTC) day, so the same form sent again that day (after a
+    /// timeout, say) is acknowledged as the request it filed, never filed twice.
     pub async fn submit_request(
         &self,
         connection_id: String,
@@ -81,10 +83,11 @@ impl Wallet {
         let stored = self.connected(&connection_id)?;
         let proposed = form
             .proposed_json
-            .map(|text| serde_json::from_str::<Value>(&text))
+            .as_deref()
+            .map(serde_json::from_str::<Value>)
             .transpose()
             .map_err(|e| WalletError::InvalidInput(format!("proposed values are not JSON: {e}")))?;
-        let request_id = new_request_id();
+        let request_id = submission_id(&connection_id, &form, self.clock.now());
         let categories = (!form.categories.is_empty()).then_some(form.categories);
         let body = Body::RequestSubmit {
             request_id: request_id.clone(),
@@ -135,18 +138,31 @@ impl Wallet {
     /// Stores `status` unless a later one for the same request is already kept: notices
     /// may arrive twice or out of order.
     fn track(&self, connection_id: &str, status: &RequestStatus) -> Result<(), WalletError> {
-        let _guard = lock(&self.saving);
-        let mut stored = self.load(connection_id)?;
         let order = |s: &RequestStatus| (s.at, RequestUpdate::ALL.iter().position(|u| *u == s.update));
-        match stored.requests.iter_mut().find(|r| r.number == status.number) {
-            Some(kept) if order(kept) > order(status) => return Ok(()),
-            Some(kept) => *kept = status.clone(),
-            None => stored.requests.push(status.clone()),
-        }
-        if stored.requests.len() > MAX_TRACKED_REQUESTS {
-            let drop_first = stored.requests.iter().position(|r| r.state != RequestState::Open).unwrap_or(0);
-            stored.requests.remove(drop_first);
-        }
-        self.save(&stored)
+        self.update(connection_id, |stored| {
+            match stored.requests.iter_mut().find(|r| r.number == status.number) {
+                Some(kept) if order(kept) > order(status) => return,
+                Some(kept) => *kept = status.clone(),
+                None => stored.requests.push(status.clone()),
+            }
+            if stored.requests.len() > MAX_TRACKED_REQUESTS {
+                let drop_first = stored.requests.iter().position(|r| r.state != RequestState::Open).unwrap_or(0);
+                stored.requests.remove(drop_first);
+            }
+        })
     }
+}
+
+/// The id of a submission: the same for the same form on the same connection and UTC day.
+fn submission_id(connection_id: &str, form: &RequestForm, now: u64) -> String {
+    let mut hash = Sha256::new();
+    let day = (now / 86_400).to_string();
+    let proposed = form.proposed_json.as_deref().unwrap_or_default();
+    let details = form.details.as_deref().unwrap_or_default();
+    for part in [connection_id, form.kind.as_str(), &form.categories.join(","), details, proposed, &day] {
+        // Length-prefixed, so no two different forms hash alike by shifting a boundary.
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hex::encode(&hash.finalize()[..16])
 }

@@ -52,9 +52,21 @@ impl Wallet {
         Ok(self.store.names()?.iter().filter_map(|name| self.load(name).ok()).collect())
     }
 
-    pub(super) fn ended(&self, mut stored: Stored, error: WalletError) -> WalletError {
-        stored.state = ConnectionState::Revoked;
-        self.save(&stored).err().unwrap_or(error)
+    pub(super) fn ended(&self, stored: Stored, error: WalletError) -> WalletError {
+        let _saving = super::inbox::lock(&self.saving);
+        // Read again under the lock: what was tracked since `stored` was read stays.
+        let mut current = self.load(&stored.connection_id).unwrap_or(stored);
+        current.state = ConnectionState::Revoked;
+        self.save(&current).err().unwrap_or(error)
+    }
+
+    /// Reads a stored connection, changes it and writes it back, with no other change to
+    /// it in between.
+    pub(super) fn update(&self, connection_id: &str, change: impl FnOnce(&mut Stored)) -> Result<(), WalletError> {
+        let _saving = super::inbox::lock(&self.saving);
+        let mut stored = self.load(connection_id)?;
+        change(&mut stored);
+        self.save(&stored)
     }
 
     pub(super) fn client(&self, stored: &Stored) -> Result<RelayClient, WalletError> {

@@ -105,7 +105,12 @@ async fn extensions_refusals_and_portal_requests_reach_the_wallet() {
     let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
 
     let erasure = wallet.submit_request(connection.clone(), form(RequestKind::Erasure), WAIT).await.unwrap();
-    let id = handler.register("").await.unwrap().requests[0].id.clone();
+    // The same form again that day (an app retrying after a timeout): the same request.
+    let again = wallet.submit_request(connection.clone(), form(RequestKind::Erasure), WAIT).await.unwrap();
+    assert_eq!(again.number, erasure.number);
+    let register = handler.register("").await.unwrap();
+    assert_eq!(register.requests.len(), 1, "filed once");
+    let id = register.requests[0].id.clone();
     let reason = "the erasure touches three archives";
     handler.step(&id, "extension", json!({"months": 2, "reason": reason})).await.unwrap();
     told(&wallet, 1, |e| e.detail.contains("extended")).await;
@@ -179,6 +184,11 @@ async fn a_replayed_or_retried_submission_files_one_request() {
         details: None,
         proposed: None,
     };
+    wallet.send(&gw, submit(&"x".repeat(65))).await;
+    match wallet.next_message(gw.clock.now()).await.unwrap().body {
+        Body::RequestRefused { error_code, .. } => assert_eq!(error_code, "invalid_parameter"),
+        other => panic!("an over-long request id was not refused: {other:?}"),
+    }
     let acknowledged = |body: Body| match body {
         Body::RequestStatus { request_id, status } => (request_id, status.number, status.update),
         other => panic!("expected an acknowledgement, got {other:?}"),
@@ -214,6 +224,7 @@ async fn a_request_for_another_organisations_data_is_referred_with_its_contact()
     };
     let handler = StaffClient::new(&a.url, &token(StaffRole::Handler));
     let auditor = StaffClient::new(&a.url, &token(StaffRole::Auditor));
+    let approver = StaffClient::new(&a.url, &token(StaffRole::Approver));
 
     // Step 4b: part of it is the other organisation's; the request goes on here.
     let part = wallet.submit_request(connection.clone(), form(RequestKind::Access), WAIT).await.unwrap();
@@ -239,10 +250,14 @@ async fn a_request_for_another_organisations_data_is_referred_with_its_contact()
     assert!(detail.contains("your supply contract"), "{detail}");
     assert_eq!(tracked[0].update, RequestUpdate::Referred);
 
-    // Step 4a: all of it is theirs; the request closes as referred.
+    // Step 4a: all of it is theirs; the request closes as referred, an approver's call.
     let whole = wallet.submit_request(connection.clone(), form(RequestKind::Erasure), WAIT).await.unwrap();
     let whole_id = id(&whole.number).await;
-    let closed = handler.step(&whole_id, "referral", refer("all of it", true)).await.unwrap();
+    assert_eq!(
+        handler.step(&whole_id, "referral", refer("all of it", true)).await.unwrap_err().error_code.as_str(),
+        "role_not_permitted"
+    );
+    let closed = approver.step(&whole_id, "referral", refer("all of it", true)).await.unwrap();
     assert_eq!((closed.request.state, closed.request.phase.as_str()), (RequestState::Closed, "closed"));
     assert!(closed.request.outcome.unwrap().contains(b_name.as_str()));
     told(&wallet, 1, |e| e.detail.contains(&whole.number) && e.detail.contains("closed")).await;

@@ -102,6 +102,8 @@ async fn a_letter_is_registered_archived_identified_and_carried_on() {
     assert_eq!(gw.gateway.sweep_documents().await.unwrap(), 1);
     let gone = auditor.request(Method::GET, &format!("/v1/requests/{}/document", filed.id)).send().await.unwrap();
     assert_problem(gone, 404, "document_not_found").await;
+    let again = put_document(&handler, &filed.id, "application/pdf", LETTER.to_vec()).await;
+    assert_problem(again, 409, "document_attached").await;
     gw.stop().await.unwrap();
 }
 
@@ -119,7 +121,7 @@ async fn documents_are_capped_typed_and_only_for_written_requests() {
     let huge = put_document(&handler, &filed.id, "application/pdf", vec![b'x'; cap + 1]).await;
     assert_problem(huge, 413, "payload_too_large").await;
     let empty = put_document(&handler, &filed.id, "application/pdf", Vec::new()).await;
-    assert_problem(empty, 413, "payload_too_large").await;
+    assert_problem(empty, 400, "invalid_parameter").await;
     let fits = put_document(&handler, &filed.id, "text/plain; charset=utf-8", vec![b'x'; cap]).await;
     assert_eq!(fits.status(), 201);
 

@@ -1,6 +1,6 @@
 //! The outbox on every backend: notices claimed once per lease, by one claimer even when
 //! several claim at once; attempts logged; retried when due, abandoned when told; the
-//! delivery log paged newest first.
+//! delivery log paged newest first; settled notices deleted after their retention.
 
 use gdpr_gateway::store::outbox_store::{Attempt, Notice, OutboxStore};
 
@@ -42,16 +42,20 @@ async fn suite(store: &OutboxStore) {
     assert_eq!(claimed[0].notice, notice("n1", "webhook:a", t), "every field round-trips");
     assert!(store.claim(t + 3, t + 123, 10).await.unwrap().is_empty(), "claimed notices wait out their lease");
 
-    store.record("n1", &attempt(t + 3, Some(204), None), true, None).await.unwrap();
-    store.record("n2", &attempt(t + 3, Some(503), Some("down")), false, Some(t + 8)).await.unwrap();
-    store.record("n3", &attempt(t + 3, None, Some("the connection was revoked")), false, None).await.unwrap();
+    assert!(store.record("n1", 1, &attempt(t + 3, Some(204), None), true, None).await.unwrap());
+    assert!(store.record("n2", 1, &attempt(t + 3, Some(503), Some("down")), false, Some(t + 8)).await.unwrap());
+    let gone = attempt(t + 3, None, Some("the connection was revoked"));
+    assert!(store.record("n3", 1, &gone, false, None).await.unwrap());
+    assert!(!store.record("n1", 1, &attempt(t + 4, Some(500), None), false, None).await.unwrap(), "settled once");
     assert!(store.claim(t + 7, t + 127, 10).await.unwrap().is_empty(), "not due yet");
     let retried = store.claim(t + 8, t + 128, 10).await.unwrap();
     assert_eq!(retried.iter().map(|c| (c.notice.id.as_str(), c.attempts)).collect::<Vec<_>>(), [("n2", 2)]);
     // A claimer that died mid-attempt: its lease runs out and the notice comes again.
     let again = store.claim(t + 128, t + 248, 10).await.unwrap();
     assert_eq!(again.iter().map(|c| (c.notice.id.as_str(), c.attempts)).collect::<Vec<_>>(), [("n2", 3)]);
-    store.record("n2", &attempt(t + 130, Some(200), None), true, None).await.unwrap();
+    // The claimer of attempt 2 comes back after its lease: it changes nothing.
+    assert!(!store.record("n2", 2, &attempt(t + 129, Some(503), None), false, Some(t + 500)).await.unwrap());
+    assert!(store.record("n2", 3, &attempt(t + 130, Some(200), None), true, None).await.unwrap());
 
     let log = store.deliveries(None, 10, None).await.unwrap();
     assert_eq!(log.iter().map(|d| d.notice.id.as_str()).collect::<Vec<_>>(), ["n3", "n2", "n1"]);
@@ -82,4 +86,9 @@ async fn suite(store: &OutboxStore) {
     let total = ids.len();
     ids.dedup();
     assert_eq!((total, ids.len()), (20, 20), "each notice claimed exactly once");
+
+    // Settled notices go after their retention; pending ones stay.
+    assert_eq!(store.delete_settled(t + 131).await.unwrap(), 3);
+    assert!(store.attempts("n2").await.unwrap().is_empty());
+    assert_eq!(store.deliveries(None, 100, None).await.unwrap().len(), 20);
 }

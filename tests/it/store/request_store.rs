@@ -102,6 +102,7 @@ async fn suite(store: &RequestStore) {
         id: "r1",
         expected_phase: "intake",
         expected_due_on: stored.due_on,
+        expected_identification: "portal session",
         phase: "intake",
         state: RequestState::Open,
         identification: "portal session",
@@ -114,12 +115,10 @@ async fn suite(store: &RequestStore) {
     assert!(!store.change(&step, &[event("extended", 1_798_700_001)], &[]).await.unwrap(), "read before the extension");
     let moved = RequestChange { expected_due_on: extended_to, expected_phase: "assessment", ..step.clone() };
     assert!(!store.change(&moved, &[], &[]).await.unwrap(), "another phase");
-    store.append("r1", &[event("document_archived", 1_798_700_002)]).await.unwrap();
+    let identified = RequestChange { expected_due_on: extended_to, expected_identification: "pending", ..step.clone() };
+    assert!(!store.change(&identified, &[], &[]).await.unwrap(), "identified meanwhile");
     let history = store.history("r1").await.unwrap();
-    assert_eq!(
-        history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-        ["received", "acknowledged", "extended", "document_archived"]
-    );
+    assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended"]);
     assert_eq!(store.by_id("r1").await.unwrap().unwrap().due_on, extended_to);
 
     // Filed at the same moment, every request still gets its own number, and the daily
