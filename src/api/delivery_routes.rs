@@ -17,6 +17,8 @@ use crate::protocol::ErrorCode;
 /// Most notices one page of the delivery log holds, each with its attempts.
 pub(crate) const MAX_DELIVERY_PAGE: u32 = 100;
 const DEFAULT_DELIVERY_PAGE: u32 = 50;
+/// Longest `target` filter: `webhook:` or `wallet:` and an id.
+pub(crate) const MAX_TARGET_CHARS: usize = 200;
 
 problems!(ListDeliveriesProblems: InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, StoreUnavailable);
 
@@ -44,6 +46,12 @@ pub(crate) async fn list_deliveries(
         return Err(ApiError::new(ErrorCode::InvalidParameter, "before must be a notice id (msg_…)"));
     }
     let target = page.target.as_deref();
+    if target.is_some_and(|t| t.chars().count() > MAX_TARGET_CHARS) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("target is at most {MAX_TARGET_CHARS} characters"),
+        ));
+    }
     let log = state.gateway.deliveries(&member.caller(), target, limit, page.before.as_deref()).await?;
     let next_before = (log.len() == limit as usize).then(|| log.last().map(|(d, _)| d.notice.id.clone())).flatten();
     let deliveries = log

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::register_routes::detail;
 use super::staff_auth::StaffMember;
-use super::views::{DocumentView, RecordIdentification, RegisterWrittenRequest, RequestDetail, RequestView};
+use super::views::{
+    BinaryBody, DocumentView, RecordIdentification, RegisterWrittenRequest, RequestDetail, RequestView,
+};
 use crate::calendar::Date;
 use crate::gateway::{NewRequest, WrittenRequest};
 use crate::http::problem_responses::problems;
@@ -75,7 +77,10 @@ problems!(AttachDocumentProblems: MissingBearerToken, InvalidBearerToken, Identi
     put, path = "/v1/requests/{request_id}/document", tag = "staff",
     security(("staff_token" = [])),
     params(("request_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "the document; also image/png, image/jpeg, image/tiff, message/rfc822, text/plain"),
+    request_body(content(
+        (BinaryBody = "application/pdf"), (BinaryBody = "image/png"), (BinaryBody = "image/jpeg"),
+        (BinaryBody = "image/tiff"), (BinaryBody = "message/rfc822"), (BinaryBody = "text/plain")
+    ), description = "the document as it is"),
     responses((status = 201, body = DocumentView), AttachDocumentProblems)
 )]
 pub(crate) async fn attach_document(
@@ -118,7 +123,7 @@ problems!(GetDocumentProblems: MissingBearerToken, InvalidBearerToken, IdentityP
     security(("staff_token" = [])),
     params(("request_id" = String, Path, pattern = "^[0-9a-f]{32}$")),
     responses(
-        (status = 200, description = "the document, with its media type", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "the document, with its media type", content_type = "application/octet-stream", body = BinaryBody),
         GetDocumentProblems
     )
 )]

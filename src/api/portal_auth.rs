@@ -47,6 +47,11 @@ impl FromRequestParts<Arc<AppState>> for PortalClient {
 
 /// The SHA-256 of the request's bearer token (`what` names the token in the error).
 pub(crate) fn bearer_digest(parts: &Parts, what: &str) -> Result<TokenDigest, ApiError> {
+    Ok(TokenDigest::of(bearer_token(parts, what, MAX_TOKEN_LEN)?))
+}
+
+/// The request's bearer token, at most `max_len` bytes (`what` names it in the error).
+pub(crate) fn bearer_token<'a>(parts: &'a Parts, what: &str, max_len: usize) -> Result<&'a str, ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
@@ -59,8 +64,8 @@ pub(crate) fn bearer_digest(parts: &Parts, what: &str) -> Result<TokenDigest, Ap
         .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "the Authorization scheme must be Bearer"))?;
-    if token.len() > MAX_TOKEN_LEN {
+    if token.len() > max_len {
         return Err(ApiError::bare(ErrorCode::InvalidBearerToken));
     }
-    Ok(TokenDigest::of(token))
+    Ok(token)
 }

@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::AppState;
-use super::portal_auth::MAX_TOKEN_LEN;
+use super::portal_auth::{MAX_TOKEN_LEN, bearer_token};
 use crate::config::TokenDigest;
 use crate::gateway::Caller;
 use crate::http::ApiError;
@@ -36,7 +35,8 @@ impl FromRequestParts<Arc<AppState>> for StaffMember {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        // Kept whole: an access token is longer than the tokens whose digests are configured.
+        let token = bearer_token(parts, "staff token", MAX_ACCESS_TOKEN_BYTES)?;
         if token.len() <= MAX_TOKEN_LEN {
             let presented = TokenDigest::of(token);
             // Compare against every member so timing does not tell how many were tried.
@@ -70,25 +70,4 @@ fn refusal(e: StaffTokenError) -> ApiError {
             "the identity provider's keys cannot be fetched; try again shortly",
         ),
     }
-}
-
-/// The request's bearer token, as `portal_auth::bearer_digest` reads it, but kept whole:
-/// an access token is longer than the tokens whose digests are configured.
-fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "send Authorization: Bearer <staff token>"))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::new(ErrorCode::MissingBearerToken, "the Authorization scheme must be Bearer"))?;
-    if token.len() > MAX_ACCESS_TOKEN_BYTES {
-        return Err(ApiError::bare(ErrorCode::InvalidBearerToken));
-    }
-    Ok(token)
 }

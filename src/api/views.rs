@@ -479,7 +479,7 @@ pub struct RegisterWrittenRequest {
     /// `YYYY-MM-DD`, the day it arrived (at most 31 days ago); today when absent. The
     /// deadline runs from it.
     #[serde(default)]
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(format = Date)]
     pub received_on: Option<String>,
     /// Who filed it for the person (a practice, a lawyer) and how to reach them; they are
     /// told the request was taken up.
@@ -487,6 +487,11 @@ pub struct RegisterWrittenRequest {
     #[schema(max_length = 500)]
     pub intermediary: Option<String>,
 }
+
+/// Bytes as they are: a document, not JSON.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BinaryBody(pub Vec<u8>);
 
 /// A written request's archived document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

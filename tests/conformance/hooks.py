@@ -51,6 +51,17 @@ def compact_jose(ctx, value):
     return (value if isinstance(value, str) else json.dumps(value)).encode()
 
 
+def document_bytes(ctx, value):
+    """A written request's document is its bytes as they are (docs/requests.md)."""
+    if isinstance(value, bytes):
+        return value
+    return (value if isinstance(value, str) else json.dumps(value)).encode()
+
+
+for media_type in ("application/pdf", "image/png", "image/jpeg", "image/tiff", "message/rfc822", "text/plain"):
+    schemathesis.serializer(media_type)(document_bytes)
+
+
 @schemathesis.deserializer("application/jwt")
 def compact_jws(ctx, response):
     """The trust list is a compact JWS: the schema describes it as a string."""
