@@ -149,6 +149,10 @@ impl Gateway {
             if let Some(detail) = &h.detail {
                 data["detail"] = json!(detail);
             }
+            // Step 1: whoever filed a letter for the person is told it was taken up.
+            if let Some(intermediary) = &request.intermediary {
+                data["intermediary"] = json!(intermediary);
+            }
             if let Some(role) = h.role {
                 data["role"] = json!(role);
             }

@@ -15,7 +15,7 @@ use crate::jose::{Jwks, OkpPublicJwk};
 use crate::protocol::blob::{BlobError, BlobRef, CHUNK_BYTES};
 use crate::protocol::message::{self, Body, BundleForm, MAX_AGE_SECS};
 use crate::protocol::relay_wire::{ConnectionOrigin, ConnectionState, MailboxItem};
-use crate::protocol::rights::RequestChannel;
+use crate::protocol::rights::{RequestChannel, RequestKind};
 use crate::protocol::{ErrorCode, SubjectRef};
 use crate::relay_client::blob_transfer::{self, TransferError};
 use crate::relay_client::{RelayError, is_transient};
@@ -106,6 +106,13 @@ async fn answer(gateway: &Arc<Gateway>, item: &MailboxItem, sender: &Sender, bod
             Body::Catalogue { request_id, notice: Box::new(gateway.notice.clone()) }
         }
         (Body::RequestSubmit { request_id, kind, categories, details, proposed }, Some(connection)) => {
+            let Some(kind) = RequestKind::parse(&kind) else {
+                let known: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
+                let detail = format!("unknown request type; one of {known:?}");
+                let echo: String = request_id.chars().take(message::MAX_REQUEST_ID_CHARS).collect();
+                let reply = refused(echo, ErrorCode::InvalidParameter, detail);
+                return Ok(gateway.send(&item.connection_id, &sender.encryption_jwk, reply).await?);
+            };
             let new = NewRequest { kind, categories: categories.unwrap_or_default(), details, proposed };
             match submit_request(gateway, connection, request_id, new).await? {
                 Some(refusal) => refusal,

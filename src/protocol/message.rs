@@ -12,7 +12,7 @@ use crate::protocol::Purpose;
 use crate::protocol::blob::BlobRef;
 use crate::protocol::notice::PrivacyNotice;
 use crate::protocol::relay_wire::MAX_ENVELOPE_BYTES;
-use crate::protocol::rights::{RequestKind, RequestStatus};
+use crate::protocol::rights::RequestStatus;
 
 /// `typ` of the inner JWS, and `cty` of the JWE around it.
 pub const TYP: &str = "gdpr-msg+jwt";
@@ -96,8 +96,10 @@ pub enum Body {
     #[serde(rename = "request.submit")]
     RequestSubmit {
         request_id: String,
+        /// A [`RequestKind`]'s wire name, as text: a type this gateway does not know is
+        /// refused by name, not dropped as an unreadable message.
         #[serde(rename = "type")]
-        kind: RequestKind,
+        kind: String,
         /// The categories concerned; all when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         categories: Option<Vec<String>>,

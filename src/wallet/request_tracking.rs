@@ -91,7 +91,7 @@ impl Wallet {
         let categories = (!form.categories.is_empty()).then_some(form.categories);
         let body = Body::RequestSubmit {
             request_id: request_id.clone(),
-            kind: form.kind,
+            kind: form.kind.as_str().to_owned(),
             categories,
             details: form.details,
             proposed,

@@ -179,7 +179,7 @@ async fn a_replayed_or_retried_submission_files_one_request() {
     let wallet = bound_wallet(&gw, "dave").await;
     let submit = |request_id: &str| Body::RequestSubmit {
         request_id: request_id.into(),
-        kind: RequestKind::Restriction,
+        kind: "restriction".into(),
         categories: Some(vec!["contact".into()]),
         details: None,
         proposed: None,
@@ -188,6 +188,22 @@ async fn a_replayed_or_retried_submission_files_one_request() {
     match wallet.next_message(gw.clock.now()).await.unwrap().body {
         Body::RequestRefused { error_code, .. } => assert_eq!(error_code, "invalid_parameter"),
         other => panic!("an over-long request id was not refused: {other:?}"),
+    }
+    let Body::RequestSubmit { categories, .. } = submit("w0") else { unreachable!() };
+    let unknown = Body::RequestSubmit {
+        request_id: "w0".into(),
+        kind: "forget_me_not".into(),
+        categories,
+        details: None,
+        proposed: None,
+    };
+    wallet.send(&gw, unknown).await;
+    match wallet.next_message(gw.clock.now()).await.unwrap().body {
+        Body::RequestRefused { request_id, error_code, detail } => {
+            assert_eq!((request_id.as_str(), error_code.as_str()), ("w0", "invalid_parameter"));
+            assert!(detail.contains("unknown request type"), "{detail}");
+        }
+        other => panic!("an unknown type was not refused: {other:?}"),
     }
     let acknowledged = |body: Body| match body {
         Body::RequestStatus { request_id, status } => (request_id, status.number, status.update),

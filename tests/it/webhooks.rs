@@ -152,6 +152,24 @@ async fn the_approver_role_is_told_when_a_request_waits_for_it() {
         (Some("approver"), Some("approval"))
     );
 
+    // A letter filed by an intermediary: the staff tools learn whom to tell (step 1).
+    let letter =
+        json!({"subject_ref": "bob", "type": "access", "intermediary": "Praktijk De Linde, info@delinde.example"});
+    let filed = handler.request(Method::POST, "/v1/requests").json(&letter).send().await.unwrap();
+    assert_eq!(filed.status(), 201);
+    let mut intermediary = None;
+    for _ in 0..100 {
+        intermediary = state.lock().unwrap().calls.iter().find_map(|(_, body)| {
+            let event: Value = serde_json::from_str(body).unwrap();
+            event["data"]["intermediary"].as_str().map(str::to_owned)
+        });
+        if intermediary.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(intermediary.as_deref(), Some("Praktijk De Linde, info@delinde.example"));
+
     // The delivery log is for staff, checked like the register.
     let page = gw.portal(Method::GET, "/v1/deliveries").send().await.unwrap();
     assert_problem(page, 401, "invalid_bearer_token").await;
