@@ -14,6 +14,7 @@ pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
 pub(crate) mod register_routes;
 pub(crate) mod request_routes;
+mod request_views;
 pub(crate) mod staff_auth;
 pub(crate) mod subject_routes;
 pub(crate) mod verify_route;

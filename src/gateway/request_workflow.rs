@@ -6,7 +6,7 @@
 //! its reason and the person's remedies (art. 12(4)). Every step appends to the history.
 
 use super::request_notices::Happened;
-use super::rights_requests::criterion_met;
+use super::rights_requests::{IDENTIFICATION_PENDING, IDENTITY_VERIFIED, criterion_met};
 use super::{Caller, Gateway, RequestError};
 use crate::calendar::{FIRST_PERIOD_MONTHS, MAX_EXTENSION_MONTHS};
 use crate::config::{CLOSED_PHASE, PhaseConfig};
@@ -102,6 +102,13 @@ impl Gateway {
         }
         if is_met(&history, criterion) {
             return Ok(());
+        }
+        // A written request's identity is established with how it was checked, which the
+        // register keeps beside the request.
+        if criterion == IDENTITY_VERIFIED && request.identification == IDENTIFICATION_PENDING {
+            return Err(RequestError::Invalid(
+                "record how identity was checked with POST /v1/requests/{id}/identification".into(),
+            ));
         }
         let event = self.event(caller, &request.phase, &criterion_met(criterion), note.map(str::to_owned));
         self.apply(&request, unchanged(&request, self.clock.now()), &[event], &[]).await

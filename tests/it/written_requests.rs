@@ -79,6 +79,10 @@ async fn a_letter_is_registered_archived_identified_and_carried_on() {
     let unmet = handler.advance(&filed.id).await.unwrap_err();
     assert_eq!(unmet.error_code.as_str(), "criteria_unmet");
     assert!(unmet.detail.unwrap().contains("identity_verified"));
+    let shortcut = json!({"criterion": "identity_verified"});
+    let refused = handler.step(&filed.id, "criteria", shortcut).await.unwrap_err();
+    assert_eq!(refused.error_code.as_str(), "invalid_parameter");
+    assert!(refused.detail.unwrap().contains("/identification"));
     let method = json!({"method": "copy of passport checked against the letter's signature"});
     assert_eq!(
         auditor.step(&filed.id, "identification", method.clone()).await.unwrap_err().error_code.as_str(),
