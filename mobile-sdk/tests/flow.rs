@@ -1,5 +1,5 @@
 //! The wallet against a real gateway with its embedded relay, over loopback HTTP: pair,
-//! confirm, download, verify, revoke.
+//! confirm, download, verify, file a rights request, revoke.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use common::TestGateway;
 use gdpr_gateway::views::PairingView;
-use gdpr_wallet::{ConnectionState, ExportPurpose as Purpose, FileKeyStore, Wallet, WalletError};
+use gdpr_wallet::{
+    ConnectionState, ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, RequestState, RequestUpdate,
+    Wallet, WalletError,
+};
 
 const WAIT: u64 = 10;
 
@@ -58,6 +61,15 @@ async fn pair_confirm_download_verify_revoke() {
     // Keys survive a restart of the app: a new wallet on the same store goes on.
     let again = self::wallet(&gw, keys.path());
     again.request_export(pending.connection_id.clone(), Purpose::Access, None, WAIT).await.unwrap();
+
+    // A rights request, acknowledged at once; the app finds it again after a restart.
+    let form = RequestForm { kind: RequestKind::Access, categories: vec![], details: None, proposed_json: None };
+    let filed = again.submit_request(pending.connection_id.clone(), form, WAIT).await.unwrap();
+    assert_eq!((filed.state, filed.update), (RequestState::Open, RequestUpdate::Acknowledged));
+    assert_eq!(filed.contact, "privacy@voorbeeld-energie.example");
+    let restarted = self::wallet(&gw, keys.path());
+    let kept = restarted.requests().unwrap();
+    assert_eq!(kept.iter().map(|r| r.number.as_str()).collect::<Vec<_>>(), [filed.number.as_str()]);
 
     again.revoke(pending.connection_id.clone()).await.unwrap();
     assert_eq!(again.connections().unwrap()[0].state, ConnectionState::Revoked);

@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 
 use crate::common::{StaffClient, TestGateway, assert_problem};
 
+/// How many times to look (50 ms apart) for what the outbox delivers: up to 10 s, since
+/// the worker looks once a second and CI machines are busy.
+const POLLS: usize = 200;
 const KEY: &[u8; 32] = b"a 32-byte secret for a receiver!";
 
 /// What the receiver was sent, and whether it answers.
@@ -71,7 +74,7 @@ async fn deliveries(staff: &StaffClient) -> DeliveryList {
 
 /// Waits until the delivery log's newest notice has `attempts` attempts.
 async fn attempted(staff: &StaffClient, attempts: usize) -> DeliveryList {
-    for _ in 0..100 {
+    for _ in 0..POLLS {
         let log = deliveries(staff).await;
         if log.deliveries.first().is_some_and(|d| d.attempts.len() >= attempts) {
             return log;
@@ -136,7 +139,7 @@ async fn the_approver_role_is_told_when_a_request_waits_for_it() {
     handler.advance(&filed.id).await.unwrap();
 
     let mut events = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..POLLS {
         events = state.lock().unwrap().calls.iter().map(|(_, b)| serde_json::from_str::<Value>(b).unwrap()).collect();
         if events.len() >= 4 {
             break;
@@ -158,7 +161,7 @@ async fn the_approver_role_is_told_when_a_request_waits_for_it() {
     let filed = handler.request(Method::POST, "/v1/requests").json(&letter).send().await.unwrap();
     assert_eq!(filed.status(), 201);
     let mut intermediary = None;
-    for _ in 0..100 {
+    for _ in 0..POLLS {
         intermediary = state.lock().unwrap().calls.iter().find_map(|(_, body)| {
             let event: Value = serde_json::from_str(body).unwrap();
             event["data"]["intermediary"].as_str().map(str::to_owned)
