@@ -3,16 +3,22 @@ agree with ourselves: jwcrypto and PyJWT read our JWKS, recompute every kid as a
 RFC 7638 thumbprint, and verify a bundle downloaded through the portal API; our own
 verifier (command and HTTP) accepts a bundle that jwcrypto signed with the key on disk;
 bagit-python validates an unzipped package; openapi-spec-validator validates the
-generated OpenAPI document; zxing-cpp decodes a pairing's QR code to its connect URI.
+generated OpenAPI document; zxing-cpp decodes a pairing's QR code to its connect URI;
+the Standard Webhooks reference library verifies a webhook the gateway signed.
 
 Usage: python3 tests/interop/gateway_interop.py path/to/gdpr-gateway
 """
 
+import base64
+import http.server
 import json
+import queue
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 import zipfile
@@ -20,6 +26,7 @@ from pathlib import Path
 
 import bagit
 import jwt
+import standardwebhooks
 import zxingcpp
 from PIL import Image
 from jwcrypto import jwk, jws
@@ -52,13 +59,33 @@ def get_json(url):
         return response.headers.get("content-type"), json.loads(response.read())
 
 
-def start_gateway(binary, workdir):
+def start_receiver():
+    """A webhook endpoint on loopback: every POST (headers, body) goes to the queue."""
+    received = queue.Queue()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            received.put(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, received
+
+
+def start_gateway(binary, workdir, webhook_url, webhook_secret):
+    hooks = f'[{{id = "interop", url = "{webhook_url}", secret = "{webhook_secret}"}}]'
     process = subprocess.Popen(
         [binary, "serve", "--listen", "127.0.0.1:0"],
         cwd=workdir,
         stderr=subprocess.PIPE,
         text=True,
-        env={"GDPR_GATEWAY_LOG": "info", "PATH": "/usr/bin:/bin"},
+        env={"GDPR_GATEWAY_LOG": "info", "PATH": "/usr/bin:/bin", "GDPR_GATEWAY_WEBHOOKS": hooks},
     )
     for line in process.stderr:
         match = re.search(r"listening on (http://\S+)", line)
@@ -70,15 +97,43 @@ def start_gateway(binary, workdir):
 
 def main():
     binary = str(Path(sys.argv[1]).resolve())
+    receiver, received = start_receiver()
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
     with tempfile.TemporaryDirectory() as workdir:
-        process, base = start_gateway(binary, workdir)
+        process, base = start_gateway(binary, workdir, url, secret)
         try:
             run_checks(binary, base, Path(workdir) / "gdpr-gateway-data")
+            check_webhook(base, Path(workdir) / "gdpr-gateway-data", received, secret)
         finally:
             process.terminate()
             process.wait(timeout=10)
+            receiver.shutdown()
     print(f"interop: {results['passed']} passed, {results['failed']} failed")
     sys.exit(1 if results["failed"] else 0)
+
+
+def check_webhook(base, data_dir, received, secret):
+    """A rights request filed through the portal reaches the endpoint signed per Standard
+    Webhooks; the reference library verifies it, and refuses it once altered."""
+    token = (data_dir / "demo-portal-token").read_text().strip()
+    status, _, body = post(f"{base}/v1/subjects/alice/requests", json.dumps({"type": "access"}).encode(),
+                           {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    check("a rights request is filed", status == 201, body[:200])
+    number = json.loads(body)["number"] if status == 201 else None
+    try:
+        headers, payload = received.get(timeout=30)
+    except queue.Empty:
+        check("the webhook arrives", False, "nothing within 30 s")
+        return
+    verified = standardwebhooks.Webhook(secret).verify(payload, headers)
+    check("standardwebhooks verifies the signature",
+          verified["type"] == "request.acknowledged" and verified["data"]["number"] == number, verified)
+    try:
+        standardwebhooks.Webhook(secret).verify(payload.replace(b"access", b"erasur"), headers)
+        check("standardwebhooks refuses an altered body", False)
+    except standardwebhooks.WebhookVerificationError:
+        check("standardwebhooks refuses an altered body", True)
 
 
 def run_checks(binary, base, data_dir):
