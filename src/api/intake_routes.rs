@@ -15,17 +15,13 @@ use super::staff_auth::StaffMember;
 use super::views::{
     BinaryBody, DocumentView, RecordIdentification, RegisterWrittenRequest, RequestDetail, RequestView,
 };
+use super::workflow_routes::request_id;
 use crate::calendar::Date;
 use crate::gateway::{NewRequest, WrittenRequest};
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson};
-use crate::protocol::relay_wire::is_valid_id;
 use crate::protocol::rights::StaffRole;
 use crate::protocol::{ErrorCode, SubjectRef};
-
-fn request_id(id: &str) -> Result<&str, ApiError> {
-    if is_valid_id(id) { Ok(id) } else { Err(ApiError::bare(ErrorCode::RequestNotFound)) }
-}
 
 problems!(RegisterWrittenRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, CategoryNotFound, FieldNotRectifiable, RequestLimitReached, StoreUnavailable);
 

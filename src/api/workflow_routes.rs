@@ -17,7 +17,7 @@ use crate::protocol::ErrorCode;
 use crate::protocol::relay_wire::is_valid_id;
 
 /// A request id from the path, or the 404 an unknown one gets.
-fn request_id(id: &str) -> Result<&str, ApiError> {
+pub(super) fn request_id(id: &str) -> Result<&str, ApiError> {
     if is_valid_id(id) { Ok(id) } else { Err(ApiError::bare(ErrorCode::RequestNotFound)) }
 }
 

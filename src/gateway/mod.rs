@@ -31,7 +31,7 @@ pub use outbox_worker::{
 };
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
 pub use request_notices::MAX_WALLETS_TOLD;
-pub use request_referrals::MAX_REFERRAL_CHARS;
+pub use request_referrals::MAX_CONTROLLER_ID_CHARS;
 pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{

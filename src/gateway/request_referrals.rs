@@ -4,12 +4,13 @@
 
 use super::request_notices::Happened;
 use super::request_workflow::unchanged;
+use super::written_requests::check_short_text;
 use super::{Caller, Gateway, RequestError};
 use crate::config::CLOSED_PHASE;
 use crate::protocol::rights::{RequestState, RequestUpdate, StaffRole};
 
-/// Longest description of what the other organisation is to be asked about.
-pub const MAX_REFERRAL_CHARS: usize = 500;
+/// Longest controller id looked up: a URL, as in the trust list.
+pub const MAX_CONTROLLER_ID_CHARS: usize = 2048;
 
 impl Gateway {
     /// Refers the person to `controller_id` of the trust list for `about` (step 4b: part of
@@ -27,10 +28,12 @@ impl Gateway {
             if close { &[StaffRole::Approver] } else { &[StaffRole::Handler, StaffRole::Approver] };
         let (request, _) = self.open_request(caller, id, roles).await?;
         if let Some(about) = about {
-            if about.chars().count() > MAX_REFERRAL_CHARS {
-                return Err(RequestError::Invalid(format!("`about` is at most {MAX_REFERRAL_CHARS} characters")));
-            }
-            super::request_workflow::check_text(about, "about")?;
+            check_short_text(about, "about")?;
+        }
+        if controller_id.chars().count() > MAX_CONTROLLER_ID_CHARS {
+            return Err(RequestError::Invalid(format!(
+                "controller_id is at most {MAX_CONTROLLER_ID_CHARS} characters"
+            )));
         }
         if controller_id == self.notice.controller.id {
             return Err(RequestError::Invalid("refer to another organisation, not this one".into()));

@@ -56,12 +56,19 @@ impl Gateway {
         before: Option<&str>,
     ) -> Result<Vec<(Delivery, Vec<Attempt>)>, RequestError> {
         ensure_reads_register(caller)?;
-        let mut log = Vec::new();
-        for delivery in self.outbox.deliveries(target, limit, before).await? {
-            let attempts = self.outbox.attempts(&delivery.notice.id).await?;
-            log.push((delivery, attempts));
+        let deliveries = self.outbox.deliveries(target, limit, before).await?;
+        let ids: Vec<String> = deliveries.iter().map(|d| d.notice.id.clone()).collect();
+        let mut by_notice: std::collections::HashMap<String, Vec<Attempt>> = std::collections::HashMap::new();
+        for (id, attempt) in self.outbox.attempts_of(&ids).await? {
+            by_notice.entry(id).or_default().push(attempt);
         }
-        Ok(log)
+        Ok(deliveries
+            .into_iter()
+            .map(|d| {
+                let attempts = by_notice.remove(&d.notice.id).unwrap_or_default();
+                (d, attempts)
+            })
+            .collect())
     }
 
     /// Open requests, the overdue ones, and those due within each warning distance, now.

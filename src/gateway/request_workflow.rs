@@ -5,7 +5,7 @@
 //! A request may be extended once, within its first month, with a reason; a refusal carries
 //! its reason and the person's remedies (art. 12(4)). Every step appends to the history.
 
-use super::request_notices::Happened;
+use super::request_notices::{Audience, Happened};
 use super::rights_requests::{IDENTIFICATION_PENDING, IDENTITY_VERIFIED, criterion_met};
 use super::{Caller, Gateway, RequestError};
 use crate::calendar::{FIRST_PERIOD_MONTHS, MAX_EXTENSION_MONTHS};
@@ -279,7 +279,12 @@ impl Gateway {
             after.due_on = change.due_on;
             after.due_at = change.due_at;
             after.updated_at = change.at;
-            let audience = self.audience(&request.subject_ref, None).await?;
+            // The person's wallets are looked up only when something is theirs to know.
+            let audience = if happened.iter().any(|h| h.update.is_some()) {
+                self.audience(&request.subject_ref, None).await?
+            } else {
+                Audience::default()
+            };
             self.request_notices(&after, &audience, happened)
         };
         if self.requests.change(&change, events, &notices).await? {

@@ -106,15 +106,8 @@ async fn answer(gateway: &Arc<Gateway>, item: &MailboxItem, sender: &Sender, bod
             Body::Catalogue { request_id, notice: Box::new(gateway.notice.clone()) }
         }
         (Body::RequestSubmit { request_id, kind, categories, details, proposed }, Some(connection)) => {
-            let Some(kind) = RequestKind::parse(&kind) else {
-                let known: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
-                let detail = format!("unknown request type; one of {known:?}");
-                let echo: String = request_id.chars().take(message::MAX_REQUEST_ID_CHARS).collect();
-                let reply = refused(echo, ErrorCode::InvalidParameter, detail);
-                return Ok(gateway.send(&item.connection_id, &sender.encryption_jwk, reply).await?);
-            };
-            let new = NewRequest { kind, categories: categories.unwrap_or_default(), details, proposed };
-            match submit_request(gateway, connection, request_id, new).await? {
+            let submitted = Submitted { kind, categories: categories.unwrap_or_default(), details, proposed };
+            match submit_request(gateway, connection, request_id, submitted).await? {
                 Some(refusal) => refusal,
                 // Acknowledged through the outbox, which commits with the request.
                 None => return Ok(()),
@@ -346,19 +339,35 @@ async fn receive_blob(
     }
 }
 
+/// A `request.submit` as it came, its type not yet known to be one.
+struct Submitted {
+    kind: String,
+    categories: Vec<String>,
+    details: Option<String>,
+    proposed: Option<serde_json::Value>,
+}
+
 /// Files a wallet's rights request for its connection's account; `None` once filed (or
 /// found filed before under the same id, when the wallet sent it again), else the refusal.
 async fn submit_request(
     gateway: &Gateway,
     connection: &Connection,
     request_id: String,
-    new: NewRequest,
+    submitted: Submitted,
 ) -> Result<Option<Body>, MessageError> {
-    if !message::is_valid_request_id(&request_id) {
+    let invalid = |detail: String| {
         let echo: String = request_id.chars().take(message::MAX_REQUEST_ID_CHARS).collect();
-        let detail = format!("request_id is 1 to {} letters, digits, '_' or '-'", message::MAX_REQUEST_ID_CHARS);
-        return Ok(Some(refused(echo, ErrorCode::InvalidParameter, detail)));
+        Ok(Some(refused(echo, ErrorCode::InvalidParameter, detail)))
+    };
+    if !message::is_valid_request_id(&request_id) {
+        return invalid(format!("request_id is 1 to {} letters, digits, '_' or '-'", message::MAX_REQUEST_ID_CHARS));
     }
+    let Some(kind) = RequestKind::parse(&submitted.kind) else {
+        let known: Vec<&str> = RequestKind::ALL.iter().map(|k| k.as_str()).collect();
+        return invalid(format!("unknown request type; one of {known:?}"));
+    };
+    let Submitted { categories, details, proposed, .. } = submitted;
+    let new = NewRequest { kind, categories, details, proposed };
     let caller = Caller::wallet(&connection.id);
     let filed_by = caller.register_name();
     if let Some(filed) = gateway.requests.by_intake(&filed_by, &request_id).await? {

@@ -23,7 +23,7 @@ pub const DOCUMENT_MEDIA_TYPES: &[&str] =
 pub const MAX_RECEIPT_AGE_DAYS: i64 = 31;
 /// The history action recording that the document was archived.
 const DOCUMENT_ARCHIVED: &str = "document_archived";
-/// Longest intermediary description or identification note, in characters.
+/// Longest intermediary, identification note or referral subject, in characters.
 pub const MAX_WRITTEN_TEXT_CHARS: usize = 500;
 
 /// A request that came in writing, as a handler registers it.
@@ -171,7 +171,7 @@ fn require_role(caller: &Caller, roles: &[StaffRole]) -> Result<(), RequestError
     }
 }
 
-fn check_short_text(text: &str, what: &str) -> Result<(), RequestError> {
+pub(super) fn check_short_text(text: &str, what: &str) -> Result<(), RequestError> {
     if text.chars().count() > MAX_WRITTEN_TEXT_CHARS {
         return Err(RequestError::Invalid(format!("{what} is at most {MAX_WRITTEN_TEXT_CHARS} characters")));
     }

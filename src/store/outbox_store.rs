@@ -222,19 +222,36 @@ impl OutboxStore {
 
     /// Every attempt at notice `id`, oldest first.
     pub async fn attempts(&self, id: &str) -> Result<Vec<Attempt>, StoreError> {
+        Ok(self.attempts_of(&[id.to_owned()]).await?.into_iter().map(|(_, a)| a).collect())
+    }
+
+    /// Every attempt at each of notices `ids`, in one query: by notice, oldest first.
+    pub async fn attempts_of(&self, ids: &[String]) -> Result<Vec<(String, Attempt)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT outbox_id, at, status, error FROM outbox_attempts WHERE outbox_id IN ({}) ORDER BY outbox_id, seq",
+            placeholders.join(", ")
+        );
         on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT at, status, error FROM outbox_attempts WHERE outbox_id = $1 ORDER BY seq")
-                .bind(id)
+            let mut query = sqlx::query(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query
                 .fetch_all(pool)
-                .await?;
-            rows.iter()
+                .await?
+                .iter()
                 .map(|row| {
                     let status: Option<i64> = row.try_get("status")?;
-                    Ok(Attempt {
+                    let attempt = Attempt {
                         at: to_u64(row.try_get("at")?, "at")?,
                         status: status.and_then(|s| u16::try_from(s).ok()),
                         error: row.try_get("error")?,
-                    })
+                    };
+                    Ok((row.try_get("outbox_id")?, attempt))
                 })
                 .collect()
         })

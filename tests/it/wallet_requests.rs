@@ -283,6 +283,8 @@ async fn a_request_for_another_organisations_data_is_referred_with_its_contact()
         handler.step(&part_id, "referral", nobody).await.unwrap_err().error_code.as_str(),
         "controller_not_listed"
     );
+    let long = json!({"controller_id": format!("https://{}.example", "x".repeat(2048))});
+    assert_eq!(handler.step(&part_id, "referral", long).await.unwrap_err().error_code.as_str(), "invalid_parameter");
     let itself = json!({"controller_id": a.gateway.notice().controller.id});
     assert_eq!(handler.step(&part_id, "referral", itself).await.unwrap_err().error_code.as_str(), "invalid_parameter");
     orgs.stop().await;
