@@ -8,6 +8,7 @@ pub(crate) mod csv;
 #[cfg(feature = "server")]
 pub(crate) mod index_html;
 pub mod package;
+mod receipt;
 mod summary;
 mod verify;
 
@@ -18,6 +19,9 @@ use crate::jose::{SigningKeyPair, jws};
 pub use crate::protocol::Purpose;
 use crate::protocol::notice::{Controller, NoticeCategory, Right};
 
+pub use receipt::{
+    CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, RECEIPT_TYP, Receipt, ReceiptClaims, sign_receipt,
+};
 pub use summary::Summary;
 pub use verify::{BundleError, CategorySummary, VerifiedBundle, VerifiedSummary, verify_jwt, verify_jwt_summary};
 
