@@ -9,6 +9,7 @@ mod domain_errors;
 pub(crate) mod export_routes;
 pub(crate) mod import_routes;
 mod intake_routes;
+mod operation_routes;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
@@ -133,6 +134,9 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(intake_routes::register_written_request, register_routes::list_requests))
         .routes(routes!(intake_routes::record_identification))
         .routes(routes!(delivery_routes::list_deliveries))
+        .routes(routes!(operation_routes::settle_operation))
+        .routes(routes!(operation_routes::get_receipt))
+        .routes(routes!(operation_routes::get_subject_receipt))
         // Reads its body itself, capped by `[requests] max_document_bytes` once the member's
         // role allows it.
         .routes(routes!(intake_routes::attach_document, intake_routes::get_document))

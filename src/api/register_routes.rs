@@ -13,7 +13,8 @@ use super::AppState;
 use super::staff_auth::StaffMember;
 use super::subject_routes::page_limit;
 use super::views::{
-    CriterionView, HistoryEntry, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView, WorkflowView,
+    CriterionView, HistoryEntry, OperationView, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView,
+    WorkflowView,
 };
 use crate::calendar::Date;
 use crate::clock::rfc3339;
@@ -180,7 +181,24 @@ pub(crate) async fn detail(
         .into_iter()
         .map(|e| HistoryEntry { at: rfc3339(e.at), actor: e.actor, phase: e.phase, action: e.action, detail: e.detail })
         .collect();
-    Ok(RequestDetail { request: view(state, request), history, workflow })
+    let operations = state
+        .gateway
+        .request_actions(caller, id)
+        .await?
+        .into_iter()
+        .map(|a| OperationView {
+            seq: a.seq,
+            category: a.category,
+            operation: a.operation,
+            argument: a.argument,
+            status: a.status,
+            note: a.note,
+            evidence: (!a.evidence.is_empty()).then(|| serde_json::json!(a.evidence)),
+            updated_at: rfc3339(a.updated_at),
+            updated_by: a.updated_by,
+        })
+        .collect();
+    Ok(RequestDetail { request: view(state, request), history, workflow, operations })
 }
 
 #[cfg(test)]

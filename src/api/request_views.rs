@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub use crate::protocol::rights::Remedies;
-use crate::protocol::rights::StaffRole;
+use crate::protocol::rights::{ActionStatus, Operation, StaffRole};
 use crate::store::request_store::{RequestChannel, RequestKind, RequestState};
 
 /// `POST /v1/subjects/{subject_ref}/requests`: a rights request the portal files for its
@@ -145,6 +145,53 @@ pub struct RequestDetail {
     pub request: RequestView,
     pub history: Vec<HistoryEntry>,
     pub workflow: WorkflowView,
+    /// What carrying it out takes, per category: planned when it enters its last phase.
+    pub operations: Vec<OperationView>,
+}
+
+/// One operation of a request at the source of one category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperationView {
+    /// Its number within the request, for `POST …/operations/{seq}`.
+    pub seq: u32,
+    /// The category, or `*` for the request as a whole (a human review).
+    pub category: String,
+    pub operation: Operation,
+    /// The record and merge patch of a rectification, the purpose of an objection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argument: Option<serde_json::Value>,
+    pub status: ActionStatus,
+    /// A refusal's ground, a handler's account, or why it waits for a handler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What the source reported: records affected, its confirmation id, digests of
+    /// corrected records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub evidence: Option<serde_json::Value>,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// How a handler settled a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutcome {
+    /// Carried out by hand, as the note says.
+    Done,
+    /// Not carried out, on the ground the note gives.
+    Refused,
+}
+
+/// `POST /v1/requests/{request_id}/operations/{seq}`: a task settled by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettleOperation {
+    pub result: TaskOutcome,
+    /// What was done where, or the ground of the refusal, as the receipt will say (1 to
+    /// 2000 characters).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub note: String,
 }
 
 /// The criteria of the phase a request is in, and where it goes next.

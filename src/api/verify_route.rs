@@ -1,4 +1,4 @@
-//! `POST /v1/verify`: anyone can check a bundle this gateway signed.
+//! `POST /v1/verify`: anyone can check a bundle or a receipt this gateway signed.
 
 use crate::http::problem_responses::problems;
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
-use super::views::Verification;
-use crate::bundle::{self, Summary, package};
+use super::views::{ReceiptVerification, Verification, VerifyAnswer};
+use crate::bundle::{self, SignedKind, Summary, package};
 use crate::clock::rfc3339;
 use crate::http::ApiError;
 use crate::protocol::ErrorCode;
@@ -32,24 +32,26 @@ const VERIFY_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 
 problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, RateLimited, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch);
 
-/// Verifies a bundle against this controller's keys, under the rules of
-/// `docs/bundle-format.md`: a compact JWS (`Content-Type: application/jwt`) or a zip
-/// package (`application/zip`).
+/// Verifies a bundle or a receipt against this controller's keys: a compact JWS
+/// (`Content-Type: application/jwt`), a bundle (`typ` `gdpr-bundle+jwt`,
+/// `docs/bundle-format.md`) or a receipt (`gdpr-receipt+jwt`, at most 256 KiB,
+/// `docs/receipt-format.md`) as its header's `typ` says; or a bundle's zip package
+/// (`application/zip`). The answer's `kind` says which verified.
 #[utoipa::path(
     post, path = "/v1/verify", tag = "public",
     request_body(content(
         (String = "application/jwt"),
         (Vec<u8> = "application/zip")
-    ), description = "A compact JWS bundle or a zip package"),
+    ), description = "A compact JWS (bundle or receipt) or a bundle's zip package"),
     responses(
-        (status = 200, body = Verification),
+        (status = 200, body = VerifyAnswer),
         VerifyBundleProblems
     )
 )]
 pub(crate) async fn verify_bundle(
     State(state): State<Arc<AppState>>,
     request: Request,
-) -> Result<Json<Verification>, ApiError> {
+) -> Result<Json<VerifyAnswer>, ApiError> {
     let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -59,7 +61,15 @@ pub(crate) async fn verify_bundle(
         let _memory = admit_jwt(&state, declared).await?;
         let bytes =
             axum::body::to_bytes(body, bundle::MAX_JWT_BYTES).await.map_err(|_| too_large(bundle::MAX_JWT_BYTES))?;
-        Summary::from(&bundle::verify_jwt_summary(&bytes, &state.gateway.keyring().jwks())?)
+        let keys = state.gateway.keyring().jwks();
+        match bundle::signed_kind(&bytes)? {
+            SignedKind::Bundle => Summary::from(&bundle::verify_jwt_summary(&bytes, &keys)?),
+            // Capped at `MAX_RECEIPT_BYTES` by its verifier (`payload_too_large`).
+            SignedKind::Receipt => {
+                let receipt = bundle::verify_receipt(&bytes, &keys)?;
+                return Ok(Json(VerifyAnswer::Receipt(ReceiptVerification::from(receipt))));
+            }
+        }
     } else if essence == package::MEDIA_TYPE {
         let file = spool(&state, body).await?;
         let keys = state.gateway.keyring().jwks();
@@ -73,7 +83,7 @@ pub(crate) async fn verify_bundle(
             format!("send {} or {}, not {content_type:?}", bundle::JWT_MEDIA_TYPE, package::MEDIA_TYPE),
         ));
     };
-    Ok(Json(Verification {
+    Ok(Json(VerifyAnswer::Bundle(Verification {
         valid: true,
         issuer: summary.issuer,
         kid: summary.kid,
@@ -81,7 +91,7 @@ pub(crate) async fn verify_bundle(
         subject: summary.subject,
         bundle_id: summary.bundle_id,
         categories: summary.categories,
-    }))
+    })))
 }
 
 /// A share of the verification memory budget for a compact JWS of `declared` bytes (the

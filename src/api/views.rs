@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::bundle::CategorySummary;
+use crate::bundle::{CategorySummary, Receipt, ReceiptClaims, VerifiedReceipt};
 use crate::jose::Jwks;
 use crate::protocol::Purpose;
 use crate::protocol::notice::PrivacyNotice;
@@ -210,6 +210,17 @@ pub struct Discovery {
     pub privacy_notice: PrivacyNotice,
 }
 
+/// What `POST /v1/verify` answers for what verified, told apart by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VerifyAnswer {
+    /// A bundle, compact or packaged (`docs/bundle-format.md`).
+    Bundle(Verification),
+    /// A receipt (`docs/receipt-format.md`).
+    Receipt(ReceiptVerification),
+}
+
+/// A bundle that verified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Verification {
     /// Always `true`; failures are problem responses.
@@ -221,6 +232,32 @@ pub struct Verification {
     pub subject: String,
     pub bundle_id: String,
     pub categories: Vec<CategorySummary>,
+}
+
+/// A receipt that verified: its claims as signed, `receipt` whole (times in Unix seconds),
+/// as `gdpr-gateway verify --json` prints them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptVerification {
+    /// Always `true`; failures are problem responses.
+    pub valid: bool,
+    /// The key that signed it.
+    pub kid: String,
+    /// Controller id (an https URL).
+    pub iss: String,
+    /// The controller's reference for the data subject.
+    pub sub: String,
+    /// The request id.
+    pub jti: String,
+    /// When it was signed, in Unix seconds.
+    pub iat: u64,
+    pub receipt: Receipt,
+}
+
+impl From<VerifiedReceipt> for ReceiptVerification {
+    fn from(v: VerifiedReceipt) -> Self {
+        let ReceiptClaims { iss, sub, jti, iat, receipt } = v.claims;
+        Self { valid: true, kid: v.kid, iss, sub, jti, iat, receipt }
+    }
 }
 
 pub use super::request_views::*;

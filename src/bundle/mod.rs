@@ -1,6 +1,7 @@
-//! Signed data bundles (format v1, `docs/bundle-format.md`): the model, signing, and the
-//! one verifier that the CLI, the HTTP API and the wallet SDK share. No server
-//! dependencies; building a bundle from connectors is the gateway's job.
+//! Signed data bundles (format v1, `docs/bundle-format.md`) and receipts
+//! (`docs/receipt-format.md`): the model, signing, and the one verifier of each that the
+//! CLI, the HTTP API and the wallet SDK share. No server dependencies; building a bundle
+//! from connectors is the gateway's job.
 
 // The package's CSV and HTML files are written only by the server's export.
 #[cfg(feature = "server")]
@@ -20,10 +21,14 @@ pub use crate::protocol::Purpose;
 use crate::protocol::notice::{Controller, NoticeCategory, Right};
 
 pub use receipt::{
-    CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, RECEIPT_TYP, Receipt, ReceiptClaims, sign_receipt,
+    CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, RECEIPT_TYP, Receipt, ReceiptClaims, VerifiedReceipt,
+    sign_receipt, verify_receipt,
 };
 pub use summary::Summary;
-pub use verify::{BundleError, CategorySummary, VerifiedBundle, VerifiedSummary, verify_jwt, verify_jwt_summary};
+pub use verify::{
+    BundleError, CategorySummary, SignedKind, VerifiedBundle, VerifiedSummary, signed_kind, verify_jwt,
+    verify_jwt_summary,
+};
 
 /// `typ` of every bundle JWS.
 pub const TYP: &str = "gdpr-bundle+jwt";

@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Art15, Claims, MAX_JWT_BYTES, Purpose, TYP, VERSION};
+use serde_json::Value;
+
+use super::{Art15, Claims, MAX_JWT_BYTES, Purpose, RECEIPT_TYP, TYP, VERSION};
 use crate::clock::UnixSeconds;
-use crate::jose::Jwks;
-use crate::jose::jws::{self, JwsError, Policy};
-use crate::jose::strict_json;
+use crate::jose::jws::{self, JwsError, MAX_HEADER_B64_LEN, Policy};
+use crate::jose::{Jwks, b64, strict_json};
 use crate::protocol::ErrorCode;
 use crate::protocol::notice::NoticeCategory;
 
@@ -189,6 +190,57 @@ pub fn verify_jwt_summary(token: &[u8], keys: &Jwks) -> Result<VerifiedSummary, 
             .map(|c| CategorySummary { id: c.info.id, name: c.info.name, records: c.records.0 })
             .collect(),
     })
+}
+
+/// The signed documents a verifier takes, told apart by the `typ` of their header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedKind {
+    /// `gdpr-bundle+jwt`: [`verify_jwt`], [`verify_jwt_summary`].
+    Bundle,
+    /// `gdpr-receipt+jwt`: [`super::verify_receipt`].
+    Receipt,
+}
+
+impl SignedKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bundle => "bundle",
+            Self::Receipt => "receipt",
+        }
+    }
+}
+
+/// Which verifier a compact JWS is for, from its protected header's `typ` alone: nothing
+/// is verified here, and the chosen verifier checks everything again, `typ` included. A
+/// token whose header cannot be read or has no string `typ` goes to the bundle verifier,
+/// which refuses it for the reason it always has; a `typ` that is neither is `wrong_typ`.
+pub fn signed_kind(token: &[u8]) -> Result<SignedKind, BundleError> {
+    let Some(typ) = peek_typ(token) else { return Ok(SignedKind::Bundle) };
+    if same_typ(&typ, TYP) {
+        Ok(SignedKind::Bundle)
+    } else if same_typ(&typ, RECEIPT_TYP) {
+        Ok(SignedKind::Receipt)
+    } else {
+        Err(JwsError::WrongTyp { expected: format!("{TYP} or {RECEIPT_TYP}"), found: typ }.into())
+    }
+}
+
+/// The `typ` of a compact JWS's protected header, read as `jws::verify` reads headers
+/// (at most [`MAX_HEADER_B64_LEN`] characters, strict JSON); `None` when it cannot be.
+fn peek_typ(token: &[u8]) -> Option<String> {
+    let end = token.iter().take(MAX_HEADER_B64_LEN + 1).position(|b| *b == b'.')?;
+    let header = b64::decode(std::str::from_utf8(&token[..end]).ok()?).ok()?;
+    match strict_json::parse_object(&header).ok()?.remove("typ")? {
+        Value::String(typ) => Some(typ),
+        _ => None,
+    }
+}
+
+/// `typ` as `jws::verify` compares it (RFC 7515 §4.1.9): case-insensitive, `application/`
+/// optional.
+fn same_typ(found: &str, expected: &str) -> bool {
+    let found = found.to_ascii_lowercase();
+    found.strip_prefix("application/").unwrap_or(&found) == expected
 }
 
 /// Verifies a compact JWS bundle against pinned keys.

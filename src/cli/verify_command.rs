@@ -1,7 +1,7 @@
 //! `gdpr-gateway verify FILE (--jwks FILE_OR_URL | --trust-list FILE_OR_URL --operator-jwks
-//! FILE_OR_URL) [--json]`: checks a bundle (compact JWS or zip package) offline, with the same
-//! verifier the gateway uses. Exit 0 valid, 1 invalid (reason on stderr), 2 usage
-//! or I/O error.
+//! FILE_OR_URL) [--json]`: checks a bundle (compact JWS or zip package) or a receipt (compact
+//! JWS) offline, with the same verifiers the gateway uses; a compact JWS goes to the one its
+//! header's `typ` names. Exit 0 valid, 1 invalid (reason on stderr), 2 usage or I/O error.
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::bundle::{self, BundleError, Summary, package};
+use crate::bundle::{self, BundleError, SignedKind, Summary, VerifiedReceipt, package};
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::jose::Jwks;
 use crate::jose::jws::JwsError;
@@ -43,24 +43,27 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> Exit
         Err(e) => return usage_error(&format!("{}: {e}", file.display())),
     };
     let outcome = if is_zip {
-        verify_zip(file, &keys).map_err(Rejection::from)
+        verify_zip(file, &keys).map(Verified::Bundle).map_err(Rejection::from)
     } else {
         match read_capped(file, bundle::MAX_JWT_BYTES as u64) {
-            Ok(bytes) => bundle::verify_jwt(&bytes, &keys).map(|v| Summary::from(&v)).map_err(Rejection::from),
+            Ok(bytes) => verify_compact(&bytes, &keys).map_err(Rejection::from),
             Err(message) => return usage_error(&format!("{}: {message}", file.display())),
         }
     };
     // With a trust list, the key that verified must be listed under the claimed issuer.
-    let outcome = outcome.and_then(|summary| match &trust_list {
-        Some(list) => list.check_issuer(&summary.kid, &summary.issuer).map(|()| summary).map_err(Rejection::Issuer),
-        None => Ok(summary),
+    let outcome = outcome.and_then(|verified| match &trust_list {
+        Some(list) => {
+            list.check_issuer(verified.kid(), verified.issuer()).map(|()| verified).map_err(Rejection::Issuer)
+        }
+        None => Ok(verified),
     });
     match outcome {
         Ok(verified) => {
-            if json_output {
-                println!("{}", summary_json(&verified));
-            } else {
-                print_summary(&verified);
+            match (&verified, json_output) {
+                (Verified::Bundle(summary), true) => println!("{}", summary_json(summary)),
+                (Verified::Bundle(summary), false) => print_summary(summary),
+                (Verified::Receipt(receipt), true) => println!("{}", receipt_json(receipt)),
+                (Verified::Receipt(receipt), false) => print_receipt(receipt),
             }
             ExitCode::SUCCESS
         }
@@ -75,7 +78,37 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> Exit
     }
 }
 
-/// Why a bundle was refused: by the verifier, or by the trust list's issuer rule.
+/// What verified: a bundle (compact or packaged) or a receipt.
+enum Verified {
+    Bundle(Summary),
+    Receipt(VerifiedReceipt),
+}
+
+impl Verified {
+    fn kid(&self) -> &str {
+        match self {
+            Self::Bundle(summary) => &summary.kid,
+            Self::Receipt(receipt) => &receipt.kid,
+        }
+    }
+
+    fn issuer(&self) -> &str {
+        match self {
+            Self::Bundle(summary) => &summary.issuer,
+            Self::Receipt(receipt) => &receipt.claims.iss,
+        }
+    }
+}
+
+/// A compact JWS, by the `typ` of its header: the verifier of that type then checks it all.
+fn verify_compact(bytes: &[u8], keys: &Jwks) -> Result<Verified, BundleError> {
+    match bundle::signed_kind(bytes)? {
+        SignedKind::Bundle => bundle::verify_jwt(bytes, keys).map(|v| Verified::Bundle(Summary::from(&v))),
+        SignedKind::Receipt => bundle::verify_receipt(bytes, keys).map(Verified::Receipt),
+    }
+}
+
+/// Why a bundle or receipt was refused: by the verifier, or by the trust list's issuer rule.
 enum Rejection {
     Bundle(BundleError),
     Issuer(TrustListError),
@@ -149,6 +182,7 @@ fn verify_zip(path: &Path, keys: &Jwks) -> Result<Summary, BundleError> {
 fn summary_json(v: &Summary) -> serde_json::Value {
     json!({
         "valid": true,
+        "kind": SignedKind::Bundle.as_str(),
         "issuer": v.issuer,
         "kid": v.kid,
         "issued_at": rfc3339(v.issued_at),
@@ -172,6 +206,79 @@ fn print_summary(v: &Summary) {
         let unit = if c.records == 1 { "record" } else { "records" };
         println!("    {:<24} {:>6} {unit}  {}", c.id, c.records, c.name);
     }
+}
+
+/// The receipt's claims as signed, `receipt` whole (times as Unix seconds).
+fn receipt_json(v: &VerifiedReceipt) -> serde_json::Value {
+    json!({
+        "valid": true,
+        "kind": SignedKind::Receipt.as_str(),
+        "kid": v.kid,
+        "iss": v.claims.iss,
+        "sub": v.claims.sub,
+        "jti": v.claims.jti,
+        "iat": v.claims.iat,
+        "receipt": v.claims.receipt,
+    })
+}
+
+fn print_receipt(v: &VerifiedReceipt) {
+    let r = &v.claims.receipt;
+    println!("valid receipt");
+    println!("  issuer          {}", printable(&v.claims.iss));
+    println!("  kid             {}", v.kid);
+    println!("  issued at       {}", rfc3339(v.claims.iat));
+    println!("  subject         {}", printable(&v.claims.sub));
+    println!("  request id      {}", printable(&v.claims.jti));
+    println!("  request number  {}", printable(&r.request_number));
+    println!("  type            {}", r.kind.as_str());
+    println!("  state           {}", r.state.as_str());
+    println!("  received        {}", rfc3339(r.received_at));
+    println!("  due             {}", rfc3339(r.due_at));
+    println!("  completed       {}", rfc3339(r.completed_at));
+    if let Some(detail) = &r.detail {
+        println!("  detail          {}", printable(detail));
+    }
+    println!("  outcomes");
+    if r.outcomes.is_empty() {
+        println!("    (none)");
+    }
+    for o in &r.outcomes {
+        let mut line =
+            format!("    {:<24} {:<16} {:<8}", printable(&o.category), printable(&o.operation), o.result.as_str());
+        if let Some(note) = &o.note {
+            line.push_str(&format!("  note: {}", printable(note)));
+        }
+        let evidence = evidence_text(&o.evidence);
+        if !evidence.is_empty() {
+            line.push_str(&format!("  evidence: {evidence}"));
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
+fn evidence_text(e: &bundle::Evidence) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = e.records {
+        parts.push(format!("{n} {}", if n == 1 { "record" } else { "records" }));
+    }
+    if let Some(confirmation) = &e.confirmation {
+        parts.push(format!("confirmation {}", printable(confirmation)));
+    }
+    if !e.record_digests.is_empty() {
+        let digests: Vec<String> = e.record_digests.iter().map(|d| printable(d)).collect();
+        parts.push(format!("record digests {}", digests.join(" ")));
+    }
+    if let Some(bundle) = &e.bundle {
+        parts.push(format!("bundle {}", printable(bundle)));
+    }
+    parts.join(", ")
+}
+
+/// A signed text as a terminal should show it: control characters (escape sequences, line
+/// breaks) escaped, so a note cannot rewrite what is on the screen.
+fn printable(text: &str) -> String {
+    text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
 fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {

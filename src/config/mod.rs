@@ -8,6 +8,7 @@ mod key_lines;
 mod request_phases;
 mod request_rules;
 mod secret;
+mod source_operations;
 mod staff_oidc;
 mod webhooks;
 
@@ -24,6 +25,7 @@ pub use request_rules::{
     DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES_LIMIT, RequestsConfig,
 };
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
+pub use source_operations::{HttpMethod, HttpOperation, HttpOperations};
 pub use staff_oidc::StaffOidcConfig;
 pub use webhooks::{MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint};
 
@@ -114,7 +116,8 @@ pub enum SourceConfig {
         /// the built-in demo).
         path: PathBuf,
     },
-    /// `GET {base_url}/subjects/{subject_ref}/{category}` on the source system.
+    /// `GET {base_url}/subjects/{subject_ref}/{category}` on the source system, and the
+    /// writes configured in `operations`.
     Http {
         id: String,
         #[serde(default)]
@@ -126,6 +129,9 @@ pub enum SourceConfig {
         timeout_seconds: u64,
         #[serde(default = "default_max_response")]
         max_response_bytes: u64,
+        /// The writes the source carries out for rights requests; none when absent.
+        #[serde(default)]
+        operations: HttpOperations,
     },
 }
 
@@ -377,7 +383,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         if config.sources[..i].iter().any(|s| s.id() == source.id()) {
             return Err((key("id"), format!("duplicate source id {:?}", source.id())));
         }
-        if let SourceConfig::Http { base_url, auth, timeout_seconds, max_response_bytes, .. } = source {
+        if let SourceConfig::Http { base_url, auth, timeout_seconds, max_response_bytes, operations, .. } = source {
             check_url(base_url, false).map_err(|m| (key("base_url"), m))?;
             if let Some(HttpAuth::Oauth2ClientCredentials { token_url, .. }) = auth {
                 check_url(token_url, false).map_err(|m| (key("auth.token_url"), m))?;
@@ -388,6 +394,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
             if *max_response_bytes == 0 {
                 return Err((key("max_response_bytes"), "must be at least 1".to_owned()));
             }
+            operations.check().map_err(|(field, m)| (key(&format!("operations.{field}")), m))?;
         }
     }
     for (i, client) in config.portal_clients.iter().enumerate() {

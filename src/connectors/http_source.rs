@@ -1,6 +1,7 @@
 //! The HTTP connector: `GET {base_url}/subjects/{subject_ref}/{category}` on a source
 //! system, answering a JSON array of objects or JSON Lines (`application/x-ndjson`),
-//! authenticated by a static bearer token or OAuth 2.0 client credentials.
+//! authenticated by a static bearer token or OAuth 2.0 client credentials. The writes
+//! configured in `operations` are sent by `http_writes`.
 
 use std::time::{Duration, Instant};
 
@@ -14,8 +15,9 @@ use tokio::io::BufReader;
 use tokio::sync::Mutex;
 use tokio_util::io::StreamReader;
 
-use super::{Connector, ConnectorError, Record, RecordStream, json_lines};
-use crate::config::{HttpAuth, Secret};
+use super::http_writes::Write;
+use super::{Capabilities, Connector, ConnectorError, Record, RecordStream, WriteDone, check_patch, json_lines};
+use crate::config::{HttpAuth, HttpOperations, Secret};
 use crate::protocol::subject::SubjectRef;
 
 /// Connection set-up limit, separate from the whole-request timeout.
@@ -26,6 +28,8 @@ pub(super) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 pub(super) const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(30);
 
 const NDJSON: &str = "application/x-ndjson";
+const JSON: &str = "application/json";
+const MERGE_PATCH: &str = "application/merge-patch+json";
 /// Longest a readiness probe of the source may take.
 pub(super) const REACHABILITY_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -36,13 +40,16 @@ pub struct HttpSettings {
     pub auth: Option<HttpAuth>,
     pub timeout: Duration,
     pub max_response_bytes: u64,
+    /// The writes the source carries out; each must pass [`HttpOperations::check`].
+    pub operations: HttpOperations,
 }
 
 pub struct HttpConnector {
-    base_url: url::Url,
-    client: reqwest::Client,
+    pub(super) base_url: url::Url,
+    pub(super) client: reqwest::Client,
     auth: Auth,
-    max_response_bytes: u64,
+    pub(super) max_response_bytes: u64,
+    pub(super) operations: HttpOperations,
 }
 
 enum Auth {
@@ -62,6 +69,7 @@ struct ClientCredentials {
 
 impl HttpConnector {
     pub fn new(settings: HttpSettings) -> Result<Self, ConnectorError> {
+        settings.operations.check().map_err(|(key, m)| ConnectorError::Setup(format!("operations.{key}: {m}")))?;
         let base_url = url::Url::parse(&settings.base_url)
             .map_err(|e| ConnectorError::Unreachable(format!("invalid base_url: {e}")))?;
         if base_url.cannot_be_a_base() {
@@ -89,7 +97,8 @@ impl HttpConnector {
                 }))
             }
         };
-        Ok(Self { base_url, client, auth, max_response_bytes: settings.max_response_bytes })
+        let max_response_bytes = settings.max_response_bytes;
+        Ok(Self { base_url, client, auth, max_response_bytes, operations: settings.operations })
     }
 
     fn url(&self, subject: &SubjectRef, category: &str) -> url::Url {
@@ -101,7 +110,12 @@ impl HttpConnector {
         url
     }
 
-    async fn bearer(&self, renew: bool) -> Result<Option<Secret>, ConnectorError> {
+    /// Whether a refused token may be renewed: tokens from OAuth 2.0 client credentials.
+    pub(super) fn renews_tokens(&self) -> bool {
+        matches!(self.auth, Auth::ClientCredentials(_))
+    }
+
+    pub(super) async fn bearer(&self, renew: bool) -> Result<Option<Secret>, ConnectorError> {
         match &self.auth {
             Auth::None => Ok(None),
             Auth::Bearer(token) => Ok(Some(token.clone())),
@@ -160,7 +174,7 @@ impl Connector for HttpConnector {
         Box::pin(async move {
             let url = self.url(subject, category);
             let mut response = self.get(url.clone(), false).await?;
-            if response.status() == StatusCode::UNAUTHORIZED && matches!(self.auth, Auth::ClientCredentials(_)) {
+            if response.status() == StatusCode::UNAUTHORIZED && self.renews_tokens() {
                 // The cached token may have been revoked early: renew once.
                 response = self.get(url, true).await?;
             }
@@ -191,10 +205,86 @@ impl Connector for HttpConnector {
             }
         })
     }
+
+    fn capabilities(&self) -> Capabilities {
+        let ops = &self.operations;
+        Capabilities {
+            rectify: ops.rectify.is_some(),
+            erase: ops.erase.is_some(),
+            restrict: ops.restrict.is_some() && ops.lift_restriction.is_some(),
+            object: ops.object.is_some(),
+        }
+    }
+
+    fn rectify<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        id_field: &'a str,
+        record_id: &'a str,
+        patch: &'a Record,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async move {
+            let Some(op) = &self.operations.rectify else { return Err(ConnectorError::Unsupported("rectification")) };
+            check_patch(id_field, patch)?;
+            let body = serde_json::to_vec(patch).map_err(|e| ConnectorError::InvalidPatch(e.to_string()))?;
+            let values = [("subject", subject.as_str()), ("category", category), ("id", record_id)];
+            let write = Write { op, values: &values, body: Some((MERGE_PATCH, body.into())), idempotency_key };
+            self.write(write, || ConnectorError::RecordNotFound).await
+        })
+    }
+
+    fn erase<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(self.plain_write(self.operations.erase.as_ref(), "erasure", subject, category, idempotency_key))
+    }
+
+    fn restrict<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(self.plain_write(self.operations.restrict.as_ref(), "restriction", subject, category, idempotency_key))
+    }
+
+    fn lift_restriction<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        let op = self.operations.lift_restriction.as_ref();
+        Box::pin(self.plain_write(op, "lifting a restriction", subject, category, idempotency_key))
+    }
+
+    fn object<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        purpose: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async move {
+            let Some(op) = &self.operations.object else { return Err(ConnectorError::Unsupported("objection")) };
+            let body = serde_json::json!({ "purpose": purpose }).to_string().into_bytes();
+            let values = [("subject", subject.as_str()), ("category", category), ("purpose", purpose)];
+            let write = Write { op, values: &values, body: Some((JSON, body.into())), idempotency_key };
+            self.write(write, || ConnectorError::SubjectNotFound).await
+        })
+    }
 }
 
 /// The response body as a byte stream that fails once more than `limit` bytes arrived.
-fn capped(response: reqwest::Response, limit: u64) -> stream::BoxStream<'static, Result<bytes::Bytes, ConnectorError>> {
+pub(super) fn capped(
+    response: reqwest::Response,
+    limit: u64,
+) -> stream::BoxStream<'static, Result<bytes::Bytes, ConnectorError>> {
     let mut seen = 0u64;
     response
         .bytes_stream()
@@ -226,7 +316,7 @@ async fn json_array(
 }
 
 /// reqwest's Display omits the cause chain; the cause is what an operator needs.
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() { "timed out".to_owned() } else { e.to_string() };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -1,9 +1,13 @@
 //! Connectors fetch a data subject's records of one category from the system that holds
-//! them. The gateway never stores personal data itself; it streams through.
+//! them, and carry out rights requests there where the source can (rectify, erase,
+//! restrict, object). The gateway never stores personal data itself; it streams through.
 
 mod file_source;
+mod file_writes;
 mod http_source;
+mod http_writes;
 mod json_lines;
+mod merge_patch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use futures_util::stream::BoxStream;
 
 pub use file_source::FileConnector;
 pub use http_source::{HttpConnector, HttpSettings};
+pub use merge_patch::merge_patch;
 
 use crate::config::SourceConfig;
 use crate::protocol::subject::SubjectRef;
@@ -26,28 +31,106 @@ pub type Record = serde_json::Map<String, serde_json::Value>;
 /// Records in source order; an error ends the stream.
 pub type RecordStream = BoxStream<'static, Result<Record, ConnectorError>>;
 
-/// Why a connector could not deliver.
+/// Why a connector could not deliver, or could not carry out a write.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectorError {
     #[error("the source does not know this subject")]
     SubjectNotFound,
+    /// A rectification named a record the source does not hold.
+    #[error("the source holds no record with that id")]
+    RecordNotFound,
     #[error("the source does not support {0}")]
     Unsupported(&'static str),
+    /// Refused connections, timeouts and broken transfers.
     #[error("the source is unreachable: {0}")]
     Unreachable(String),
     #[error("{0}")]
     Setup(String),
+    /// The source refused our credentials (HTTP 401 or 403), or no token was issued.
     #[error("the source refused our credentials: {0}")]
     Unauthorized(String),
+    /// The source answered a 5xx status, or one a connector does not expect.
     #[error("the source answered HTTP {0}")]
     Status(u16),
+    /// The source refused the operation for good (an HTTP 4xx other than 401, 403, 408,
+    /// 429 and a 404 that names the subject or record): sending it again will not help.
+    #[error("the source refused the operation: HTTP {status}: {detail}")]
+    Rejected { status: u16, detail: String },
+    /// A rectification whose patch would change the record's id, or leave no object.
+    #[error("invalid patch: {0}")]
+    InvalidPatch(String),
     #[error("the source sent more than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("the source sent malformed data: {0}")]
     Malformed(String),
     #[error("reading the source failed: {0}")]
     Io(std::io::Error),
+}
+
+impl ConnectorError {
+    /// Whether the same operation may succeed when tried again later, unchanged: the
+    /// source was unreachable or timed out, answered a 5xx (or 408 Request Timeout, 429
+    /// Too Many Requests), or a file operation failed at the operating system. Everything
+    /// else (an unknown subject or record, a refusal, bad credentials, a misconfiguration,
+    /// malformed or oversized data, an unsupported operation) needs a person.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::Io(_) => true,
+            Self::Status(status) => *status >= 500 || matches!(status, 408 | 429),
+            Self::SubjectNotFound
+            | Self::RecordNotFound
+            | Self::Unsupported(_)
+            | Self::Setup(_)
+            | Self::Unauthorized(_)
+            | Self::Rejected { .. }
+            | Self::InvalidPatch(_)
+            | Self::TooLarge { .. }
+            | Self::Malformed(_) => false,
+        }
+    }
+}
+
+/// What a source supports besides fetch; anything else becomes a handler's task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// [`Connector::rectify`].
+    pub rectify: bool,
+    /// [`Connector::erase`].
+    pub erase: bool,
+    /// [`Connector::restrict`] and [`Connector::lift_restriction`], always both.
+    pub restrict: bool,
+    /// [`Connector::object`].
+    pub object: bool,
+}
+
+/// What a source reports of a write it carried out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteDone {
+    /// Records the operation affected, when the source says.
+    pub records: Option<u64>,
+    /// The source's own id of the operation, when it gives one.
+    pub confirmation: Option<String>,
+    /// For rectify: the record as the source holds it after the change, when it says.
+    pub record: Option<Record>,
+}
+
+/// Whether a record's id member holds `record_id`: a JSON string equal to it, or a JSON
+/// number whose text equals it.
+pub(crate) fn id_matches(value: &serde_json::Value, record_id: &str) -> bool {
+    match value {
+        serde_json::Value::String(s) => s == record_id,
+        serde_json::Value::Number(n) => n.to_string() == record_id,
+        _ => false,
+    }
+}
+
+/// A rectification may not touch the member that identifies the record.
+pub(crate) fn check_patch(id_field: &str, patch: &Record) -> Result<(), ConnectorError> {
+    if patch.contains_key(id_field) {
+        return Err(ConnectorError::InvalidPatch(format!("the patch may not change the id field {id_field:?}")));
+    }
+    Ok(())
 }
 
 impl From<std::io::Error> for ConnectorError {
@@ -65,8 +148,14 @@ impl From<std::io::Error> for ConnectorError {
     }
 }
 
-/// A source of personal data. Fetch is required; erase and rectify are optional
-/// operations that rights requests will use where a source supports them.
+/// A source of personal data. Fetch is required; the writes are optional operations that
+/// rights requests use where [`Connector::capabilities`] says the source supports them.
+///
+/// Every write carries an idempotency key from the caller (`<request id>:<action seq>`):
+/// the same key means the same operation, so a retry after a transient failure
+/// ([`ConnectorError::is_transient`]) cannot apply it twice. A write a source does not
+/// support answers [`ConnectorError::Unsupported`]; one for a subject the source does not
+/// know, [`ConnectorError::SubjectNotFound`].
 pub trait Connector: Send + Sync + 'static {
     /// The subject's records of `category`; an empty stream when there are none.
     fn fetch<'a>(
@@ -87,19 +176,69 @@ pub trait Connector: Send + Sync + 'static {
         Box::pin(async { self.check_setup() })
     }
 
-    /// Erases the subject's records of `category` at the source.
-    fn erase<'a>(&'a self, _subject: &'a SubjectRef, _category: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>> {
-        Box::pin(async { Err(ConnectorError::Unsupported("erasure")) })
+    /// The writes this source carries out; none by default.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
     }
 
-    /// Applies `changes` to the subject's records of `category` at the source.
+    /// Applies JSON Merge Patch `patch` (RFC 7396) to the subject's one record of
+    /// `category` whose `id_field` equals `record_id` ([`ConnectorError::RecordNotFound`]
+    /// when there is none; [`ConnectorError::InvalidPatch`] when the patch names `id_field`).
     fn rectify<'a>(
         &'a self,
         _subject: &'a SubjectRef,
         _category: &'a str,
-        _changes: &'a Record,
-    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        _id_field: &'a str,
+        _record_id: &'a str,
+        _patch: &'a Record,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("rectification")) })
+    }
+
+    /// Erases every record of the subject in `category`; erasing what is already gone
+    /// succeeds (records: `Some(0)`).
+    fn erase<'a>(
+        &'a self,
+        _subject: &'a SubjectRef,
+        _category: &'a str,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("erasure")) })
+    }
+
+    /// Restricts processing of the subject's records of `category` (art. 18): the source
+    /// keeps them but uses them for nothing else until the restriction is lifted.
+    /// Restricting what is already restricted succeeds.
+    fn restrict<'a>(
+        &'a self,
+        _subject: &'a SubjectRef,
+        _category: &'a str,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("restriction")) })
+    }
+
+    /// Lifts a restriction of [`Connector::restrict`]; lifting none succeeds.
+    fn lift_restriction<'a>(
+        &'a self,
+        _subject: &'a SubjectRef,
+        _category: &'a str,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("lifting a restriction")) })
+    }
+
+    /// Records the subject's objection to `purpose` for `category` (art. 21): the source
+    /// stops that processing. Objecting twice to the same purpose succeeds.
+    fn object<'a>(
+        &'a self,
+        _subject: &'a SubjectRef,
+        _category: &'a str,
+        _purpose: &'a str,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("objection")) })
     }
 }
 
@@ -116,12 +255,13 @@ impl Connectors {
         for source in sources {
             let connector: Arc<dyn Connector> = match source {
                 SourceConfig::File { path, .. } => Arc::new(file_source::FileConnector::new(path.clone())),
-                SourceConfig::Http { base_url, auth, timeout_seconds, max_response_bytes, .. } => {
+                SourceConfig::Http { base_url, auth, timeout_seconds, max_response_bytes, operations, .. } => {
                     Arc::new(http_source::HttpConnector::new(http_source::HttpSettings {
                         base_url: base_url.clone(),
                         auth: auth.clone(),
                         timeout: std::time::Duration::from_secs(*timeout_seconds),
                         max_response_bytes: *max_response_bytes,
+                        operations: operations.clone(),
                     })?)
                 }
             };

@@ -3,6 +3,7 @@
 //! demo all call [`Gateway`], naming a [`Caller`]; the domain enforces who may see what.
 //! Nothing here knows axum, the API or the server's composition.
 
+mod action_runner;
 mod caller;
 mod export_package;
 mod exports;
@@ -11,7 +12,9 @@ pub(crate) mod inbox_poller;
 pub(crate) mod outbox_worker;
 mod pairing;
 pub(crate) mod qr;
+mod request_actions;
 mod request_notices;
+mod request_receipts;
 mod request_referrals;
 mod request_register;
 mod request_workflow;
@@ -22,6 +25,7 @@ mod written_requests;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use action_runner::CARRIED_OUT;
 pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
@@ -30,6 +34,7 @@ pub use outbox_worker::{
     sign as webhook_signature,
 };
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use request_actions::{MAX_ACTION_NOTE_CHARS, TaskResult, WHOLE_REQUEST};
 pub use request_notices::MAX_WALLETS_TOLD;
 pub use request_referrals::MAX_CONTROLLER_ID_CHARS;
 pub use request_register::RequestGauges;
@@ -50,6 +55,7 @@ use crate::http::wakeup::Hub;
 use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
 use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
+use crate::store::action_store::ActionStore;
 use crate::store::document_store::DocumentStore;
 use crate::store::export_store::ExportStore;
 use crate::store::import_store::ImportStore;
@@ -75,6 +81,7 @@ pub struct Gateway {
     pairings: PairingStore,
     imports: ImportStore,
     requests: RequestStore,
+    actions: ActionStore,
     request_rules: RequestRules,
     phase_plan: PhasePlan,
     outbox: OutboxStore,
@@ -135,6 +142,7 @@ impl Gateway {
             pairings: PairingStore::new(db.clone()),
             imports: ImportStore::new(db.clone()),
             requests: RequestStore::new(db.clone()),
+            actions: ActionStore::new(db.clone()),
             request_rules: parts.request_rules,
             phase_plan: parts.phase_plan,
             outbox: OutboxStore::new(db.clone()),

@@ -1,5 +1,6 @@
 //! Delivers the outbox: claims the notices that are due, sends each (a sealed message to a
-//! wallet, a signed POST to a webhook endpoint) and records the attempt. A failure is tried
+//! wallet, a signed POST to a webhook endpoint, an operation to a source system) and
+//! records the attempt. A failure is tried
 //! again on the Standard Webhooks schedule, about a day and a half in all, then abandoned
 //! and left in the delivery log: a receiver down for hours loses nothing. Settled notices
 //! leave the log after [`SETTLED_NOTICE_RETENTION_SECS`].
@@ -10,6 +11,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 
 use super::Gateway;
+use super::action_runner::ACTION_TARGET;
 use super::request_notices::{WALLET_TARGET, WEBHOOK_TARGET};
 use crate::protocol::message::Body;
 use crate::relay_client::is_transient;
@@ -59,7 +61,7 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
 }
 
 /// How one attempt ended.
-enum Outcome {
+pub(super) enum Outcome {
     Delivered(Option<u16>),
     /// Worth another try later.
     Failed(Option<u16>, String),
@@ -87,7 +89,12 @@ impl Gateway {
                 let after = if retry_at.is_some() { "will retry" } else { "abandoned" };
                 tracing::warn!(notice = %claimed.notice.id, target = %claimed.notice.target, "outbox: attempt {} failed, {after}", claimed.attempts);
             }
-            let error = error.map(|e| e.chars().take(MAX_ERROR_CHARS).collect());
+            let error: Option<String> = error.map(|e| e.chars().take(MAX_ERROR_CHARS).collect());
+            if !delivered && retry_at.is_none() {
+                if let Some(operation) = claimed.notice.target.strip_prefix(ACTION_TARGET) {
+                    self.give_up_operation(operation, error.as_deref().unwrap_or("no answer")).await;
+                }
+            }
             let attempt = Attempt { at, status, error };
             let (id, attempt_no) = (&claimed.notice.id, claimed.attempts);
             if !self.outbox.record(id, attempt_no, &attempt, delivered, retry_at).await? {
@@ -102,6 +109,8 @@ impl Gateway {
             self.deliver_to_wallet(connection, notice).await
         } else if let Some(endpoint) = notice.target.strip_prefix(WEBHOOK_TARGET) {
             self.deliver_to_webhook(endpoint, notice).await
+        } else if let Some(operation) = notice.target.strip_prefix(ACTION_TARGET) {
+            self.carry_out(operation).await
         } else {
             Outcome::Gone(format!("unknown target {:?}", notice.target))
         }

@@ -10,7 +10,7 @@ use super::rights_requests::{IDENTIFICATION_PENDING, IDENTITY_VERIFIED, criterio
 use super::{Caller, Gateway, RequestError};
 use crate::calendar::{FIRST_PERIOD_MONTHS, MAX_EXTENSION_MONTHS};
 use crate::config::{CLOSED_PHASE, PhaseConfig};
-use crate::protocol::rights::{RequestKind, RequestState, RequestUpdate, StaffRole};
+use crate::protocol::rights::{ActionStatus, RequestKind, RequestState, RequestUpdate, StaffRole};
 use crate::store::request_store::{RequestChange, RequestEvent, RightsRequest};
 
 /// Longest reason or note staff may give, in characters.
@@ -148,9 +148,26 @@ impl Gateway {
         let mut change = unchanged(&request, now);
         change.phase = &next;
         let outcome = note.map(str::to_owned).unwrap_or_else(|| "carried out".to_owned());
+        let planned;
+        let receipt;
         if closing {
             change.state = RequestState::Closed;
             change.outcome = Some(&outcome);
+            let actions = self.actions.of_request(&request.id).await?;
+            let unsettled: Vec<String> = actions
+                .iter()
+                .filter(|a| !a.status.is_settled())
+                .map(|a| format!("{} ({} {}, {})", a.seq, a.operation.as_str(), a.category, a.status.as_str()))
+                .collect();
+            if !unsettled.is_empty() {
+                return Err(RequestError::OperationsPending(unsettled.join("; ")));
+            }
+            receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
+            change.receipt = Some(&receipt);
+        } else if self.phase_plan.next_after(request.kind, &next) == CLOSED_PHASE {
+            // The last phase carries the request out: its operations are planned now.
+            planned = self.plan_actions(&request, now);
+            change.actions = &planned;
         }
         let action = if phase.approver_role.is_some() { "approved" } else { "advanced" };
         let mut events = vec![self.event(caller, &phase.id, action, Some(format!("to {next}")))];
@@ -209,6 +226,9 @@ impl Gateway {
         change.phase = CLOSED_PHASE;
         change.state = RequestState::Refused;
         change.outcome = Some(reason);
+        let actions = self.actions.of_request(&request.id).await?;
+        let receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
+        change.receipt = Some(&receipt);
         let event = self.event(caller, &request.phase, "refused", Some(reason.to_owned()));
         let happened = Happened::new("request.refused", Some(RequestUpdate::Refused), Some(reason.to_owned()));
         self.apply(&request, change, &[event], &[happened]).await
@@ -268,17 +288,10 @@ impl Gateway {
         events: &[RequestEvent],
         happened: &[Happened],
     ) -> Result<(), RequestError> {
-        let notices = if happened.is_empty() {
+        let mut notices = if happened.is_empty() {
             Vec::new()
         } else {
-            let mut after = request.clone();
-            after.phase = change.phase.to_owned();
-            after.state = change.state;
-            after.identification = change.identification.to_owned();
-            after.outcome = change.outcome.map(str::to_owned);
-            after.due_on = change.due_on;
-            after.due_at = change.due_at;
-            after.updated_at = change.at;
+            let after = ended(request, &change);
             // The person's wallets are looked up only when something is theirs to know.
             let audience = if happened.iter().any(|h| h.update.is_some()) {
                 self.audience(&request.subject_ref, None).await?
@@ -287,6 +300,9 @@ impl Gateway {
             };
             self.request_notices(&after, &audience, happened)
         };
+        notices.extend(
+            change.actions.iter().filter(|a| a.status == ActionStatus::Pending).map(|a| self.action_notice(a)),
+        );
         if self.requests.change(&change, events, &notices).await? {
             if !notices.is_empty() {
                 self.outbox_wake.notify_one();
@@ -296,6 +312,19 @@ impl Gateway {
             Err(RequestError::Conflict(format!("request {} changed meanwhile; read it again", request.number)))
         }
     }
+}
+
+/// The request as `change` leaves it.
+fn ended(request: &RightsRequest, change: &RequestChange<'_>) -> RightsRequest {
+    let mut after = request.clone();
+    after.phase = change.phase.to_owned();
+    after.state = change.state;
+    after.identification = change.identification.to_owned();
+    after.outcome = change.outcome.map(str::to_owned);
+    after.due_on = change.due_on;
+    after.due_at = change.due_at;
+    after.updated_at = change.at;
+    after
 }
 
 pub(crate) fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
@@ -311,6 +340,8 @@ pub(crate) fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
         due_on: request.due_on,
         due_at: request.due_at,
         at,
+        actions: &[],
+        receipt: None,
     }
 }
 

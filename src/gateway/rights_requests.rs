@@ -100,6 +100,14 @@ pub enum RequestError {
     AlreadyIdentified(String),
     #[error("{0}")]
     NotListed(String),
+    #[error("{0}")]
+    NoReceipt(String),
+    #[error("operations not yet settled: {0}")]
+    OperationsPending(String),
+    #[error("the request has no operation {0}")]
+    NoOperation(u32),
+    #[error("{0}")]
+    NotATask(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -124,6 +132,10 @@ impl RequestError {
             Self::NoDocument => ErrorCode::DocumentNotFound,
             Self::AlreadyIdentified(_) => ErrorCode::AlreadyIdentified,
             Self::NotListed(_) => ErrorCode::ControllerNotListed,
+            Self::NoReceipt(_) => ErrorCode::ReceiptNotFound,
+            Self::OperationsPending(_) => ErrorCode::OperationsPending,
+            Self::NoOperation(_) => ErrorCode::OperationNotFound,
+            Self::NotATask(_) => ErrorCode::OperationNotATask,
             Self::Store(_) => ErrorCode::StoreUnavailable,
         }
     }
@@ -318,7 +330,8 @@ impl Gateway {
     }
 
     /// Proposed values name known categories (among those the request names, if any) and
-    /// only fields the inventory lets people correct.
+    /// only fields the inventory lets people correct, and at most the record id field
+    /// besides, to say which record.
     fn check_proposed(&self, proposed: &Value, named: &[String]) -> Result<(), RequestError> {
         if proposed.to_string().len() > MAX_PROPOSED_BYTES {
             return Err(RequestError::Invalid(format!("proposed values are at most {MAX_PROPOSED_BYTES} bytes")));
@@ -338,10 +351,22 @@ impl Gateway {
                 .as_object()
                 .filter(|o| !o.is_empty())
                 .ok_or_else(|| RequestError::Invalid(format!("`proposed.{id}` maps field paths to values")))?;
-            for field in fields.keys() {
+            for (field, value) in fields {
+                // The id field names which record to correct; it is never changed.
+                if *field == category.id_field {
+                    if !(value.is_string() || value.is_number()) {
+                        return Err(RequestError::Invalid(format!(
+                            "`proposed.{id}.{field}` names the record to correct: a string or number"
+                        )));
+                    }
+                    continue;
+                }
                 if !category.rectifiable.contains(field) {
                     return Err(RequestError::NotRectifiable { category: id.clone(), field: field.clone() });
                 }
+            }
+            if fields.keys().all(|field| *field == category.id_field) {
+                return Err(RequestError::Invalid(format!("`proposed.{id}` names a record but no field to correct")));
             }
         }
         Ok(())

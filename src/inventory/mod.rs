@@ -46,6 +46,41 @@ pub struct Category {
     /// record (`address.street`); none by default.
     #[serde(default)]
     pub rectifiable: Vec<String>,
+    /// The field that identifies one record of this category at its source (`id` by
+    /// default): a rectification names the record by it, and it is never itself changed.
+    #[serde(default = "default_id_field")]
+    pub id_field: String,
+    /// Why this category is kept when a person asks for erasure, besides a legal
+    /// obligation (art. 17(3)): e.g. "art. 17(3)(e): needed to defend legal claims". The
+    /// person is told this ground.
+    #[serde(default)]
+    pub erasure_exception: Option<String>,
+}
+
+fn default_id_field() -> String {
+    DEFAULT_ID_FIELD.to_owned()
+}
+
+/// The record id field of a category that names none.
+pub(crate) const DEFAULT_ID_FIELD: &str = "id";
+/// Longest art. 17(3) ground, in characters.
+pub(crate) const MAX_GROUND_CHARS: usize = 500;
+
+impl Category {
+    /// The ground on which this category is kept despite an erasure request (art. 17(3)),
+    /// if any: a legal obligation to keep it, or the exception the organisation configured.
+    pub fn legal_hold(&self) -> Option<String> {
+        if let Some(ground) = &self.erasure_exception {
+            return Some(ground.clone());
+        }
+        (self.legal_basis == LegalBasis::LegalObligation).then(|| {
+            format!(
+                "art. 17(3)(b) GDPR: kept to comply with a legal obligation ({}): {}",
+                self.legal_basis.article(),
+                self.purposes.join("; ")
+            )
+        })
+    }
 }
 
 /// Why an inventory is not coherent; `key` is the config path of the offending value.
@@ -99,6 +134,17 @@ impl Inventory {
                 if c.rectifiable[..j].contains(field) {
                     return Err(err("rectifiable", format!("{field:?} is listed twice")));
                 }
+                if *field == c.id_field || field.starts_with(&format!("{}.", c.id_field)) {
+                    return Err(err("rectifiable", format!("{field:?} is the record id field, which never changes")));
+                }
+            }
+            if c.id_field.is_empty() || c.id_field.len() > MAX_ID_LEN || c.id_field.contains('.') {
+                return Err(err("id_field", "must be a top-level field name of 1 to 64 characters".into()));
+            }
+            if let Some(ground) = &c.erasure_exception {
+                if ground.trim().is_empty() || ground.chars().count() > MAX_GROUND_CHARS {
+                    return Err(err("erasure_exception", format!("must be 1 to {MAX_GROUND_CHARS} characters")));
+                }
             }
         }
         Ok(Self { categories })
@@ -142,6 +188,8 @@ mod tests {
             source: "crm".into(),
             portable: true,
             rectifiable: vec!["address.street".into()],
+            id_field: DEFAULT_ID_FIELD.into(),
+            erasure_exception: None,
         }
     }
 
@@ -168,6 +216,9 @@ mod tests {
                 vec![Category { rectifiable: vec!["a".into(), "a".into()], ..category("a") }],
                 "categories[0].rectifiable",
             ),
+            (vec![Category { rectifiable: vec!["id".into()], ..category("a") }], "categories[0].rectifiable"),
+            (vec![Category { id_field: "a.b".into(), ..category("a") }], "categories[0].id_field"),
+            (vec![Category { erasure_exception: Some(" ".into()), ..category("a") }], "categories[0].erasure_exception"),
         ];
         for (cats, key) in cases {
             assert_eq!(Inventory::new(cats, &["crm"]).unwrap_err().key, key);

@@ -181,6 +181,17 @@ error_codes! {
     ExtensionNotAllowed = "extension_not_allowed", 409, "Extension not allowed";
     /// Another member moved the request first; read it again.
     RequestChanged = "request_changed", 409, "Request changed meanwhile";
+    /// The request has no receipt: it is still open, or it ended before receipts were
+    /// signed.
+    ReceiptNotFound = "receipt_not_found", 404, "Receipt not found";
+    /// The request cannot close while operations are pending at a source or wait for a
+    /// handler; `detail` names them.
+    OperationsPending = "operations_pending", 409, "Operations not yet settled";
+    /// The request has no operation with this number.
+    OperationNotFound = "operation_not_found", 404, "Operation not found";
+    /// Only a task (an operation waiting for a handler) is settled by hand; this one is
+    /// pending at its source or settled already.
+    OperationNotATask = "operation_not_a_task", 409, "Operation is not a task";
     /// The person filed as many requests today as the organisation allows.
     RequestLimitReached = "request_limit_reached", 429, "Request limit reached for today";
     /// A written request's document is archived once and never replaced.

@@ -151,6 +151,48 @@ pub const REQUEST_EVENTS: &[&str] = &[
     "request.approval_requested",
     "request.extended",
     "request.referred",
+    "request.carried_out",
     "request.closed",
     "request.refused",
 ];
+
+text_enum! {
+    /// What carrying out a request does to one category at its source.
+    Operation {
+        /// Apply the proposed values to one record (art. 16).
+        Rectify = "rectify",
+        /// Erase the person's records (art. 17).
+        Erase = "erase",
+        /// Keep the records but stop using them (art. 18).
+        Restrict = "restrict",
+        /// End a restriction (art. 18(3)).
+        LiftRestriction = "lift_restriction",
+        /// Stop processing for a purpose the person objected to (art. 21).
+        Object = "object",
+        /// A person reviews an automated decision (art. 22(3)).
+        Review = "review",
+    }
+}
+
+text_enum! {
+    /// Where one operation of a request stands.
+    ActionStatus {
+        /// Waiting to be carried out at the source by the gateway, retried until it is.
+        Pending = "pending",
+        /// Waiting for a handler: the source cannot do it, refused it or never answered.
+        Task = "task",
+        /// Carried out at the source by the gateway.
+        Done = "done",
+        /// Carried out by a member of staff, who said how.
+        Manual = "manual",
+        /// Not carried out, for the ground given.
+        Refused = "refused",
+    }
+}
+
+impl ActionStatus {
+    /// Whether nothing more will happen to the operation.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Done | Self::Manual | Self::Refused)
+    }
+}

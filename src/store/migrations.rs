@@ -26,6 +26,7 @@ pub(super) fn sqlite() -> Migrator {
         (8, "relay encryption kid", include_str!("../../migrations/sqlite/0008_relay_encryption_kid.sql")),
         (9, "rights requests", include_str!("../../migrations/sqlite/0009_rights_requests.sql")),
         (10, "intake and outbox", include_str!("../../migrations/sqlite/0010_intake_and_outbox.sql")),
+        (11, "actions and receipts", include_str!("../../migrations/sqlite/0011_actions_and_receipts.sql")),
     ])
 }
 
@@ -41,5 +42,6 @@ pub(super) fn postgres() -> Migrator {
         (8, "relay encryption kid", include_str!("../../migrations/postgres/0008_relay_encryption_kid.sql")),
         (9, "rights requests", include_str!("../../migrations/postgres/0009_rights_requests.sql")),
         (10, "intake and outbox", include_str!("../../migrations/postgres/0010_intake_and_outbox.sql")),
+        (11, "actions and receipts", include_str!("../../migrations/postgres/0011_actions_and_receipts.sql")),
     ])
 }

@@ -3,6 +3,7 @@
 //! with `$N` SQL that both backends run. A new table group adds a migration per backend
 //! and a `*_store.rs` here, tested on both (`tests/it/store/<name>_store.rs`).
 
+pub mod action_store;
 pub(crate) mod db;
 pub mod document_store;
 pub mod export_store;

@@ -6,6 +6,7 @@ use sqlx::Row;
 use crate::calendar::Date;
 use crate::clock::UnixSeconds;
 pub use crate::protocol::rights::{RequestChannel, RequestKind, RequestState};
+use crate::store::action_store::{Action, insert_actions, insert_receipt};
 use crate::store::db::{Db, on_db};
 use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::{StoreError, to_i64, to_u64};
@@ -69,6 +70,10 @@ pub struct RequestChange<'a> {
     pub due_on: Date,
     pub due_at: UnixSeconds,
     pub at: UnixSeconds,
+    /// The operations a step into execution plans.
+    pub actions: &'a [Action],
+    /// The signed receipt of a step that ends the request.
+    pub receipt: Option<&'a str>,
 }
 
 /// Which requests a listing shows; every condition set must hold.
@@ -290,6 +295,22 @@ impl RequestStore {
                 .try_get("last")?;
             for (i, event) in events.iter().enumerate() {
                 insert_event!(tx, change.id, last + i as i64 + 1, event);
+            }
+            insert_actions!(tx, change.actions);
+            // A refused request's unsettled operations are refused with it.
+            if change.state == RequestState::Refused {
+                sqlx::query(
+                    "UPDATE request_actions SET status = 'refused', note = $1, updated_at = $2, updated_by = 'gateway'
+                     WHERE request_id = $3 AND status IN ('pending', 'task')",
+                )
+                .bind(change.outcome)
+                .bind(at)
+                .bind(change.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(token) = change.receipt {
+                insert_receipt!(tx, change.id, token, change.at);
             }
             insert_notices!(tx, notices);
             tx.commit().await?;

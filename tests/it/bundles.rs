@@ -169,7 +169,7 @@ async fn verify_endpoint_accepts_ours_and_names_each_failure() {
     let gw = TestGateway::demo().await;
     let token = jwt(&gw, "alice", json!({"format": "jwt", "purpose": "access"})).await;
     let ok: Value = verify_http(&gw, token.clone()).await.json().await.unwrap();
-    assert_eq!(ok["valid"], true);
+    assert_eq!((ok["valid"].as_bool(), ok["kind"].as_str()), (Some(true), Some("bundle")));
     assert_eq!((ok["subject"].as_str(), ok["issued_at"].as_str()), (Some("alice"), Some("2026-11-22T00:00:00Z")));
     assert_eq!(ok["categories"][3], json!({"id": "payments", "name": "Invoices and payments", "records": 2}));
 
@@ -266,6 +266,7 @@ async fn verify_command_reports_and_exits_by_outcome() {
     .await;
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((report["valid"].as_bool(), report["subject"].as_str()), (Some(true), Some("bob")));
+    assert_eq!(report["kind"], "bundle");
 
     let tampered = dir.path().join("tampered.jwt");
     let mut bytes = token.into_bytes();
@@ -365,6 +366,7 @@ async fn zip_package_holds_json_csv_and_a_readable_page_and_verifies() {
 
     let ok: Value = verify_zip_http(&gw, package.clone()).await.json().await.unwrap();
     assert_eq!((ok["valid"].as_bool(), ok["subject"].as_str()), (Some(true), Some("alice")));
+    assert_eq!(ok["kind"], "bundle", "a package is a bundle");
     assert_eq!(ok["categories"][2], json!({"id": "meter_readings", "name": "Meter readings", "records": 5}));
     let list: Value = gw.portal_get("/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
     assert_eq!(

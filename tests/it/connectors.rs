@@ -1,5 +1,6 @@
 //! The HTTP connector against a real source system (axum on 127.0.0.1:0) that requires a
-//! token, and the file connector against a temporary directory.
+//! token, and the file connector against a temporary directory: fetches, and the writes of
+//! rights requests (rectify, erase, restrict, object), including a writer killed mid-way.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,10 +14,11 @@ use axum::response::{IntoResponse, Json, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{StreamExt, TryStreamExt};
-use gdpr_gateway::config::{HttpAuth, Secret};
+use gdpr_gateway::config::{HttpAuth, HttpMethod, HttpOperation, HttpOperations, Secret};
 
 use gdpr_gateway::connectors::{
-    Connector, ConnectorError, FileConnector, HttpConnector, HttpSettings, MAX_RECORD_BYTES, Record,
+    Capabilities, Connector, ConnectorError, FileConnector, HttpConnector, HttpSettings, MAX_RECORD_BYTES, Record,
+    WriteDone,
 };
 use gdpr_gateway::protocol::subject::SubjectRef;
 use serde_json::{Value, json};
@@ -52,7 +54,13 @@ where
 }
 
 fn settings(base_url: &str, auth: Option<HttpAuth>) -> HttpSettings {
-    HttpSettings { base_url: base_url.to_owned(), auth, timeout: Duration::from_secs(10), max_response_bytes: 1 << 20 }
+    HttpSettings {
+        base_url: base_url.to_owned(),
+        auth,
+        timeout: Duration::from_secs(10),
+        max_response_bytes: 1 << 20,
+        operations: HttpOperations::default(),
+    }
 }
 
 fn bearer(token: &str) -> Option<HttpAuth> {
@@ -103,7 +111,7 @@ async fn oauth_endpoints(
 ) -> Response {
     match (method, uri.path()) {
         (Method::POST, "/oauth/token") => issue_token(&source, &headers, &body),
-        (Method::GET, "/subjects/alice/contact") => oauth_data(&source, &headers),
+        (Method::GET | Method::DELETE, "/subjects/alice/contact") => oauth_data(&source, &headers),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -130,7 +138,8 @@ fn oauth_data(source: &OAuthSource, headers: &HeaderMap) -> Response {
     Json(json!([{"email": "alice@example.org"}, {"phone": "+49 30 123456"}])).into_response()
 }
 
-/// Starts an [`OAuthSource`]; returns it and a connector using `client_secret`.
+/// Starts an [`OAuthSource`]; returns it and a connector using `client_secret`, which
+/// erases with `DELETE /subjects/{subject}/{category}`.
 async fn oauth_source(first_accepted: usize, client_secret: &str) -> (Arc<OAuthSource>, HttpConnector) {
     let source = Arc::new(OAuthSource { token_requests: AtomicUsize::new(0), first_accepted });
     let url = serve(Router::new().fallback(oauth_endpoints).with_state(source.clone())).await;
@@ -140,7 +149,11 @@ async fn oauth_source(first_accepted: usize, client_secret: &str) -> (Arc<OAuthS
         client_secret: Secret::new(client_secret),
         scopes: Vec::new(),
     };
-    (source, HttpConnector::new(settings(&url, Some(auth))).unwrap())
+    let operations = HttpOperations {
+        erase: operation(HttpMethod::Delete, "/subjects/{subject}/{category}"),
+        ..HttpOperations::default()
+    };
+    (source, HttpConnector::new(HttpSettings { operations, ..settings(&url, Some(auth)) }).unwrap())
 }
 
 fn alice_contact() -> Vec<Record> {
@@ -165,6 +178,14 @@ async fn oauth2_token_refused_by_the_source_is_renewed_once() {
     let (source, connector) = oauth_source(usize::MAX, CLIENT_SECRET).await;
     let err = fetch(&connector, "alice", "contact").await.unwrap_err();
     assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err:?}");
+    assert_eq!(source.token_requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn oauth2_token_refused_for_a_write_is_renewed_once() {
+    let (source, connector) = oauth_source(2, CLIENT_SECRET).await;
+    let alice = SubjectRef::parse("alice").unwrap();
+    connector.erase(&alice, "contact", "req-1:1").await.unwrap();
     assert_eq!(source.token_requests.load(Ordering::SeqCst), 2);
 }
 
@@ -480,4 +501,512 @@ async fn a_missing_or_silent_source_is_named_never_taken_for_an_unknown_subject(
     let request = serde_json::from_value(json!({"format": "jwt", "purpose": "access"})).unwrap();
     let export = gw.portal_client().export("alice", &request).await;
     crate::common::assert_problem(export, 503, "source_unavailable").await;
+}
+
+// ---- Writes: the HTTP connector ----
+
+fn operation(method: HttpMethod, path: &str) -> Option<HttpOperation> {
+    Some(HttpOperation { method, path: path.to_owned() })
+}
+
+/// Every write, on paths of different shapes.
+fn all_operations() -> HttpOperations {
+    HttpOperations {
+        rectify: operation(HttpMethod::Patch, "/subjects/{subject}/{category}/{id}"),
+        erase: operation(HttpMethod::Delete, "/subjects/{subject}/{category}"),
+        restrict: operation(HttpMethod::Put, "/v2/{category}/restrictions/{subject}"),
+        lift_restriction: operation(HttpMethod::Delete, "/v2/{category}/restrictions/{subject}"),
+        object: operation(HttpMethod::Post, "/subjects/{subject}/{category}/objections/{purpose}"),
+    }
+}
+
+/// An HTTP connector to `base_url` with `Bearer TOKEN` and `operations`.
+fn writer(base_url: &str, operations: HttpOperations) -> HttpConnector {
+    HttpConnector::new(HttpSettings { operations, ..settings(base_url, bearer(TOKEN)) }).unwrap()
+}
+
+/// A request as the source saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    /// As sent, percent-encoded.
+    path: String,
+    idempotency_key: Option<String>,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    body: String,
+}
+
+type SeenLog = Arc<std::sync::Mutex<Vec<Seen>>>;
+
+/// A source that logs every request and answers `respond(request)`.
+async fn logging_source<F>(respond: F) -> (String, SeenLog)
+where
+    F: Fn(&Seen) -> Response + Clone + Send + Sync + 'static,
+{
+    let log = SeenLog::default();
+    let seen = log.clone();
+    let url = serve(Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: String| {
+        let (seen, respond) = (seen.clone(), respond.clone());
+        async move {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let request = Seen {
+                method: method.to_string(),
+                path: uri.path().to_owned(),
+                idempotency_key: header("idempotency-key"),
+                authorization: header("authorization"),
+                content_type: header("content-type"),
+                body,
+            };
+            let response = respond(&request);
+            seen.lock().unwrap().push(request);
+            response
+        }
+    }))
+    .await;
+    (url, log)
+}
+
+#[tokio::test]
+async fn http_writes_use_the_configured_method_path_key_and_credentials() {
+    let (url, log) = logging_source(|request| match request.method.as_str() {
+        "PATCH" => Json(json!({
+            "records": 1,
+            "confirmation": "chg-42",
+            "record": {"id": "a/b", "email": "new@example.org"},
+            "unknown_member": true
+        }))
+        .into_response(),
+        "DELETE" if request.path.starts_with("/subjects/") => Json(json!({"records": 3})).into_response(),
+        _ => StatusCode::NO_CONTENT.into_response(),
+    })
+    .await;
+    let connector = writer(&url, all_operations());
+    assert_eq!(connector.capabilities(), Capabilities { rectify: true, erase: true, restrict: true, object: true });
+    let alice = SubjectRef::parse("alice").unwrap();
+    let patch = records(json!([{"email": "new@example.org", "phone": null}])).remove(0);
+
+    let done = connector.rectify(&alice, "contact", "id", "a/b", &patch, "req-1:1").await.unwrap();
+    let record = records(json!([{"id": "a/b", "email": "new@example.org"}])).remove(0);
+    assert_eq!(done, WriteDone { records: Some(1), confirmation: Some("chg-42".into()), record: Some(record) });
+    assert_eq!(connector.erase(&alice, "contact", "req-1:2").await.unwrap().records, Some(3));
+    assert_eq!(connector.restrict(&alice, "orders", "req-1:3").await.unwrap(), WriteDone::default());
+    connector.lift_restriction(&alice, "orders", "req-1:4").await.unwrap();
+    connector.object(&alice, "orders", "Marketing e-mails", "req-1:5").await.unwrap();
+
+    let seen = log.lock().unwrap().clone();
+    let expected = [
+        ("PATCH", "/subjects/alice/contact/a%2Fb", "req-1:1"),
+        ("DELETE", "/subjects/alice/contact", "req-1:2"),
+        ("PUT", "/v2/orders/restrictions/alice", "req-1:3"),
+        ("DELETE", "/v2/orders/restrictions/alice", "req-1:4"),
+        ("POST", "/subjects/alice/orders/objections/Marketing%20e-mails", "req-1:5"),
+    ];
+    assert_eq!(seen.len(), expected.len(), "{seen:?}");
+    for (request, (method, path, key)) in seen.iter().zip(expected) {
+        assert_eq!((request.method.as_str(), request.path.as_str()), (method, path));
+        assert_eq!(request.idempotency_key.as_deref(), Some(key), "{request:?}");
+        assert_eq!(request.authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()), "{request:?}");
+    }
+    assert_eq!(seen[0].content_type.as_deref(), Some("application/merge-patch+json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[0].body).unwrap(),
+        json!({"email": "new@example.org", "phone": null})
+    );
+    assert_eq!(seen[4].content_type.as_deref(), Some("application/json"));
+    assert_eq!(serde_json::from_str::<Value>(&seen[4].body).unwrap(), json!({"purpose": "Marketing e-mails"}));
+    for request in &seen[1..4] {
+        assert!(request.body.is_empty() && request.content_type.is_none(), "{request:?}");
+    }
+}
+
+#[tokio::test]
+async fn http_write_answers_map_to_errors() {
+    let long_detail = format!("email: not a valid address {}", "x".repeat(1000));
+    let detail = long_detail.clone();
+    let (url, log) = logging_source(move |request| match request.path.rsplit('/').next().unwrap() {
+        "missing" | "nobody" => StatusCode::NOT_FOUND.into_response(),
+        "broken" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        "busy" => StatusCode::TOO_MANY_REQUESTS.into_response(),
+        "invalid" => (StatusCode::UNPROCESSABLE_ENTITY, detail.clone()).into_response(),
+        "forbidden" => StatusCode::FORBIDDEN.into_response(),
+        "moved" => (StatusCode::FOUND, [(header::LOCATION, "/elsewhere")]).into_response(),
+        _ => StatusCode::NO_CONTENT.into_response(),
+    })
+    .await;
+    let connector = writer(&url, all_operations());
+    let alice = SubjectRef::parse("alice").unwrap();
+    let patch = records(json!([{"email": "new@example.org"}])).remove(0);
+    let rectify = async |id: &str| connector.rectify(&alice, "contact", "id", id, &patch, "req-2:1").await.unwrap_err();
+
+    let err = rectify("broken").await;
+    assert!(matches!(err, ConnectorError::Status(500)) && err.is_transient(), "{err:?}");
+    let err = rectify("busy").await;
+    assert!(matches!(err, ConnectorError::Status(429)) && err.is_transient(), "{err:?}");
+    let err = rectify("missing").await;
+    assert!(matches!(err, ConnectorError::RecordNotFound) && !err.is_transient(), "{err:?}");
+    let err = rectify("forbidden").await;
+    assert!(matches!(&err, ConnectorError::Unauthorized(m) if m == "HTTP 403"), "{err:?}");
+    let err = rectify("moved").await;
+    assert!(matches!(err, ConnectorError::Status(302)) && !err.is_transient(), "{err:?}");
+    match rectify("invalid").await {
+        err @ ConnectorError::Rejected { status: 422, .. } => {
+            assert!(!err.is_transient());
+            let ConnectorError::Rejected { detail, .. } = err else { unreachable!() };
+            assert_eq!(detail, long_detail.chars().take(300).collect::<String>());
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    // Erasure for a subject the source does not know.
+    let nobody = SubjectRef::parse("nobody").unwrap();
+    let err = writer(
+        &url,
+        HttpOperations {
+            erase: operation(HttpMethod::Delete, "/erase/{category}/{subject}"),
+            ..HttpOperations::default()
+        },
+    )
+    .erase(&nobody, "contact", "req-2:2")
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ConnectorError::SubjectNotFound), "{err:?}");
+
+    // A patch that touches the id field never leaves the gateway.
+    let sent = log.lock().unwrap().len();
+    let renaming = records(json!([{"id": "other"}])).remove(0);
+    let err = connector.rectify(&alice, "contact", "id", "o-1", &renaming, "req-2:3").await.unwrap_err();
+    assert!(matches!(err, ConnectorError::InvalidPatch(_)) && !err.is_transient(), "{err:?}");
+    assert_eq!(log.lock().unwrap().len(), sent);
+}
+
+#[tokio::test]
+async fn http_write_to_a_hanging_source_is_unreachable_after_the_timeout() {
+    let url = bearer_source(|_| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        StatusCode::NO_CONTENT.into_response()
+    })
+    .await;
+    // As configured: timeout_seconds = 1.
+    let settings =
+        HttpSettings { timeout: Duration::from_secs(1), operations: all_operations(), ..settings(&url, bearer(TOKEN)) };
+    let connector = HttpConnector::new(settings).unwrap();
+    let started = std::time::Instant::now();
+    let err = connector.erase(&SubjectRef::parse("alice").unwrap(), "contact", "req-3:1").await.unwrap_err();
+    assert!(matches!(&err, ConnectorError::Unreachable(m) if m.contains("timed out")), "{err:?}");
+    assert!(err.is_transient());
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test]
+async fn http_source_does_only_the_configured_writes() {
+    let (url, log) = logging_source(|_| StatusCode::NO_CONTENT.into_response()).await;
+    let only_erase = HttpOperations {
+        erase: operation(HttpMethod::Delete, "/subjects/{subject}/{category}"),
+        ..HttpOperations::default()
+    };
+    let connector = writer(&url, only_erase);
+    assert_eq!(connector.capabilities(), Capabilities { erase: true, ..Capabilities::default() });
+    let alice = SubjectRef::parse("alice").unwrap();
+    let patch = records(json!([{"email": "new@example.org"}])).remove(0);
+    let results = [
+        connector.rectify(&alice, "contact", "id", "o-1", &patch, "k:1").await,
+        connector.restrict(&alice, "contact", "k:2").await,
+        connector.lift_restriction(&alice, "contact", "k:3").await,
+        connector.object(&alice, "contact", "Marketing", "k:4").await,
+    ];
+    for result in results {
+        let err = result.unwrap_err();
+        assert!(matches!(err, ConnectorError::Unsupported(_)) && !err.is_transient(), "{err:?}");
+    }
+    assert!(log.lock().unwrap().is_empty());
+    assert_eq!(connector.erase(&alice, "contact", "k:5").await.unwrap(), WriteDone::default());
+    assert_eq!(writer(&url, HttpOperations::default()).capabilities(), Capabilities::default());
+
+    // Templates are checked when the connector is made, too (config load: see config.rs).
+    let new = |operations| HttpConnector::new(HttpSettings { operations, ..settings(&url, bearer(TOKEN)) });
+    let bad = HttpOperations {
+        erase: operation(HttpMethod::Delete, "/subjects/{subject}/{id}"),
+        ..HttpOperations::default()
+    };
+    let err = new(bad).err().unwrap();
+    assert!(
+        matches!(&err, ConnectorError::Setup(m) if m.contains("operations.erase.path") && m.contains("{id}")),
+        "{err:?}"
+    );
+    let half = HttpOperations { restrict: operation(HttpMethod::Post, "/r/{subject}"), ..HttpOperations::default() };
+    let err = new(half).err().unwrap();
+    assert!(matches!(&err, ConnectorError::Setup(m) if m.contains("operations.lift_restriction")), "{err:?}");
+}
+
+// ---- Writes: the file connector ----
+
+fn file_connector(root: &tempfile::TempDir) -> FileConnector {
+    FileConnector::new(root.path().to_owned())
+}
+
+fn alice() -> SubjectRef {
+    SubjectRef::parse("alice").unwrap()
+}
+
+const ORDERS: &str = "{\"id\":\"o-1\",\"status\":\"new\"}\n\n\
+{\"id\":\"o-2\",\"status\":\"new\",\"note\":\"ring twice\",\"address\":{\"city\":\"Delft\",\"street\":\"Markt 1\"}}\n\
+{\"id\":7,\"status\":\"paid\"}\r\n\
+{\"id\":\"o-4\",\"status\":\"new\"}";
+
+#[tokio::test]
+async fn file_rectify_changes_exactly_the_record() {
+    let root = file_root(&[("orders", ORDERS)]);
+    let connector = file_connector(&root);
+    assert_eq!(connector.capabilities(), Capabilities { rectify: true, erase: true, restrict: true, object: true });
+    let patch = records(json!([{"status": "shipped", "note": null, "address": {"city": "Utrecht"}}])).remove(0);
+    let done = connector.rectify(&alice(), "orders", "id", "o-2", &patch, "req-1:1").await.unwrap();
+    let updated =
+        records(json!([{"id": "o-2", "status": "shipped", "address": {"city": "Utrecht", "street": "Markt 1"}}]))
+            .remove(0);
+    assert_eq!(done, WriteDone { records: Some(1), confirmation: None, record: Some(updated) });
+
+    // The other lines, blank and CRLF ones too, are kept byte for byte and in order.
+    let text = std::fs::read_to_string(root.path().join("alice/orders.jsonl")).unwrap();
+    let lines: Vec<&str> = ORDERS.split('\n').collect();
+    let expected = [
+        lines[0],
+        lines[1],
+        r#"{"id":"o-2","status":"shipped","address":{"city":"Utrecht","street":"Markt 1"}}"#,
+        lines[3],
+        lines[4],
+    ]
+    .join("\n");
+    assert_eq!(text, expected);
+
+    // A number id is matched by its text; the last line keeps having no terminator.
+    let paid = records(json!([{"status": "refunded"}])).remove(0);
+    connector.rectify(&alice(), "orders", "id", "7", &paid, "req-1:2").await.unwrap();
+    let got = fetch(&connector, "alice", "orders").await.unwrap();
+    let ids: Vec<&Value> = got.iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids, [&json!("o-1"), &json!("o-2"), &json!(7), &json!("o-4")]);
+    assert_eq!(got[2]["status"], "refunded");
+    let text = std::fs::read_to_string(root.path().join("alice/orders.jsonl")).unwrap();
+    assert!(
+        text.contains("{\"id\":7,\"status\":\"refunded\"}\r\n")
+            && text.ends_with("{\"id\":\"o-4\",\"status\":\"new\"}")
+    );
+    assert!(stray_files(&root.path().join("alice")).is_empty());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_rectify_keeps_the_file_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = file_root(&[("orders", ORDERS)]);
+    let path = root.path().join("alice/orders.jsonl");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let patch = records(json!([{"status": "shipped"}])).remove(0);
+    file_connector(&root).rectify(&alice(), "orders", "id", "o-1", &patch, "k").await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[tokio::test]
+async fn file_rectify_refusals_leave_the_file_alone() {
+    let duplicated = "{\"id\":\"d\"}\n{\"id\":\"d\"}\n";
+    let root = file_root(&[("orders", ORDERS), ("duplicated", duplicated)]);
+    let connector = file_connector(&root);
+    let patch = records(json!([{"status": "shipped"}])).remove(0);
+    let rectify = async |subject: &str, category: &str, id: &str, patch: &Record| {
+        let subject = SubjectRef::parse(subject).unwrap();
+        connector.rectify(&subject, category, "id", id, patch, "k").await.unwrap_err()
+    };
+
+    let err = rectify("alice", "orders", "o-9", &patch).await;
+    assert!(matches!(err, ConnectorError::RecordNotFound), "{err:?}");
+    // "7" names the number 7, but "o-1" is no number and 7 is no string "07".
+    let err = rectify("alice", "orders", "07", &patch).await;
+    assert!(matches!(err, ConnectorError::RecordNotFound), "{err:?}");
+    let err = rectify("alice", "no_such_category", "o-1", &patch).await;
+    assert!(matches!(err, ConnectorError::RecordNotFound), "{err:?}");
+    let err = rectify("bob", "orders", "o-1", &patch).await;
+    assert!(matches!(err, ConnectorError::SubjectNotFound), "{err:?}");
+    for renaming in [json!({"id": "o-5"}), json!({"id": null}), json!({"id": "o-1"})] {
+        let renaming = records(json!([renaming])).remove(0);
+        let err = rectify("alice", "orders", "o-1", &renaming).await;
+        assert!(matches!(err, ConnectorError::InvalidPatch(_)), "{err:?}");
+    }
+    let err = rectify("alice", "duplicated", "d", &patch).await;
+    assert!(matches!(&err, ConnectorError::Malformed(m) if m.contains("line 2")), "{err:?}");
+
+    assert_eq!(std::fs::read_to_string(root.path().join("alice/orders.jsonl")).unwrap(), ORDERS);
+    assert_eq!(std::fs::read_to_string(root.path().join("alice/duplicated.jsonl")).unwrap(), duplicated);
+    assert!(stray_files(&root.path().join("alice")).is_empty());
+}
+
+#[tokio::test]
+async fn file_erase_counts_then_finds_nothing_and_keeps_the_markers() {
+    let root = file_root(&[("orders", ORDERS), ("contact", "{\"email\":\"alice@example.org\"}\n")]);
+    let connector = file_connector(&root);
+    connector.restrict(&alice(), "orders", "k:1").await.unwrap();
+    connector.object(&alice(), "orders", "Marketing", "k:2").await.unwrap();
+
+    let done = connector.erase(&alice(), "orders", "k:3").await.unwrap();
+    assert_eq!(done, WriteDone { records: Some(4), ..WriteDone::default() });
+    assert_eq!(connector.erase(&alice(), "orders", "k:3").await.unwrap().records, Some(0));
+    assert_eq!(fetch(&connector, "alice", "orders").await.unwrap(), Vec::<Record>::new());
+    let dir = root.path().join("alice");
+    assert!(!dir.join("orders.jsonl").exists());
+    assert!(dir.join("orders.restricted").is_file() && dir.join("orders.objections.json").is_file());
+    assert_eq!(fetch(&connector, "alice", "contact").await.unwrap().len(), 1, "other categories stay");
+    let err = connector.erase(&SubjectRef::parse("bob").unwrap(), "orders", "k:4").await.unwrap_err();
+    assert!(matches!(err, ConnectorError::SubjectNotFound), "{err:?}");
+}
+
+#[tokio::test]
+async fn file_restriction_marker_comes_and_goes() {
+    let root = file_root(&[("orders", ORDERS)]);
+    let connector = file_connector(&root);
+    let marker = root.path().join("alice/orders.restricted");
+    connector.restrict(&alice(), "orders", "k:1").await.unwrap();
+    let first: Value = serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    assert!(first["since"].as_u64().unwrap() > 1_700_000_000, "{first}");
+    // Restricting again keeps the first time; a restricted category can still be read.
+    std::fs::write(&marker, "{\"since\":1}\n").unwrap();
+    connector.restrict(&alice(), "orders", "k:2").await.unwrap();
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "{\"since\":1}\n");
+    assert_eq!(fetch(&connector, "alice", "orders").await.unwrap().len(), 4);
+
+    connector.lift_restriction(&alice(), "orders", "k:3").await.unwrap();
+    assert!(!marker.exists());
+    connector.lift_restriction(&alice(), "orders", "k:3").await.unwrap();
+    assert!(stray_files(&root.path().join("alice")).is_empty());
+}
+
+#[tokio::test]
+async fn file_objection_is_recorded_once() {
+    let root = file_root(&[("orders", ORDERS)]);
+    let connector = file_connector(&root);
+    connector.object(&alice(), "orders", "Marketing e-mails", "k:1").await.unwrap();
+    connector.object(&alice(), "orders", "Marketing e-mails", "k:1").await.unwrap();
+    connector.object(&alice(), "orders", "Profiling", "k:2").await.unwrap();
+    let file = root.path().join("alice/orders.objections.json");
+    let purposes: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(purposes, json!(["Marketing e-mails", "Profiling"]));
+    std::fs::write(&file, "{\"not\": \"an array\"}").unwrap();
+    let err = connector.object(&alice(), "orders", "Analytics", "k:3").await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Malformed(_)), "{err:?}");
+}
+
+/// The temporary files interrupted rewrites left in `dir`.
+fn stray_files(dir: &std::path::Path) -> Vec<String> {
+    let names = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap());
+    names.filter(|n| n.starts_with('.') && n.ends_with(".tmp")).collect()
+}
+
+// ---- A rewrite killed mid-way ----
+
+/// Set in the child process of [`file_rewrite_killed_mid_way_leaves_the_old_or_the_new_file`]:
+/// the file connector's root.
+const REWRITE_CHILD_DIR: &str = "GDPR_REWRITE_CHILD_DIR";
+/// Records in the rewritten file: about 2 MB.
+const REWRITE_RECORDS: usize = 10_000;
+/// The two values the child writes, in turn, into the last record.
+const REWRITE_VALUES: [&str; 2] = ["old", "a new and longer value"];
+
+/// The rewritten file, its last record's `v` being `value`.
+fn rewrite_version(value: &str) -> String {
+    let mut text = String::new();
+    for i in 0..REWRITE_RECORDS {
+        let v = if i == REWRITE_RECORDS - 1 { value } else { "fixed" };
+        text.push_str(&json!({"id": format!("r{i}"), "v": v, "pad": format!("{i:0>180}")}).to_string());
+        text.push('\n');
+    }
+    text
+}
+
+/// Rectifies `alice/events.jsonl` under `root`, setting its last record's `v`.
+async fn rewrite_once(connector: &FileConnector, value: &str) {
+    let patch = records(json!([{"v": value}])).remove(0);
+    let last = format!("r{}", REWRITE_RECORDS - 1);
+    connector.rectify(&alice(), "events", "id", &last, &patch, "kill-test").await.unwrap();
+}
+
+/// Not a test of its own: the child process of the kill test, which rewrites the file
+/// for ever (or a minute, should its parent be gone) until it is killed. Does nothing
+/// without [`REWRITE_CHILD_DIR`].
+#[test]
+fn file_rewrite_child() {
+    let Some(root) = std::env::var_os(REWRITE_CHILD_DIR) else { return };
+    let root = std::path::PathBuf::from(root);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let connector = FileConnector::new(root.clone());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        for round in 0.. {
+            rewrite_once(&connector, REWRITE_VALUES[(round + 1) % 2]).await;
+            if round == 0 {
+                std::fs::write(root.join("started"), "").unwrap();
+            }
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+    });
+}
+
+/// A random duration below `max`.
+fn random_below(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    Duration::from_micros(random % max.as_micros() as u64)
+}
+
+/// A process rewriting a category file is killed (SIGKILL) at random moments: every time
+/// the file is the old version or the new one, whole, a stray temporary file does not
+/// disturb a fetch, and the next rewrite removes it.
+#[test]
+fn file_rewrite_killed_mid_way_leaves_the_old_or_the_new_file() {
+    const MAX_ROUNDS: usize = 20;
+    let versions = REWRITE_VALUES.map(rewrite_version);
+    let root = file_root(&[("events", &versions[0])]);
+    let (started, path, dir) =
+        (root.path().join("started"), root.path().join("alice/events.jsonl"), root.path().join("alice"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let connector = file_connector(&root);
+    let (mut kills_mid_rewrite, mut rounds) = (0, 0);
+    for round in 0..MAX_ROUNDS {
+        rounds += 1;
+        let _ = std::fs::remove_file(&started);
+        // The test harness's own arguments, so both libtest and nextest runs work.
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["connectors::file_rewrite_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(REWRITE_CHILD_DIR, root.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let waiting = std::time::Instant::now();
+        while !started.exists() {
+            assert!(child.try_wait().unwrap().is_none(), "round {round}: the child ended before rewriting");
+            assert!(waiting.elapsed() < Duration::from_secs(60), "round {round}: the child never rewrote");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(random_below(Duration::from_millis(60)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(versions.contains(&text), "round {round}: a torn file of {} bytes", text.len());
+        let strays = stray_files(&dir);
+        assert!(strays.len() <= 1, "round {round}: {strays:?}");
+        if !strays.is_empty() {
+            kills_mid_rewrite += 1;
+        }
+        let got = runtime.block_on(fetch(&connector, "alice", "events")).unwrap();
+        assert_eq!(got.len(), REWRITE_RECORDS, "round {round}");
+        if round >= 4 && kills_mid_rewrite > 0 {
+            break;
+        }
+    }
+    eprintln!("{kills_mid_rewrite} of {rounds} kills landed mid-rewrite");
+    assert!(kills_mid_rewrite > 0, "no kill in {MAX_ROUNDS} rounds landed mid-rewrite");
+    runtime.block_on(rewrite_once(&connector, REWRITE_VALUES[0]));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), versions[0]);
+    assert!(stray_files(&dir).is_empty(), "the next rewrite removes what a killed one left");
 }

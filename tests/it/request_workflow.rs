@@ -47,7 +47,7 @@ async fn every_type_goes_from_intake_to_closed_through_the_phases() {
             ("approval", Some(StaffRole::Approver))
         );
         assert_eq!(approver.advance(&id).await.unwrap().request.phase, "execution", "{kind}");
-        handler.meet(&id, &["carried_out"]).await;
+        handler.carried_out(&id).await;
         let closed = handler.step(&id, "advance", json!({"note": "done as asked"})).await.unwrap();
         assert_eq!((closed.request.state.as_str(), closed.request.phase.as_str()), ("closed", "closed"), "{kind}");
         assert_eq!(closed.request.outcome.as_deref(), Some("done as asked"));

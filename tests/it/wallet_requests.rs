@@ -52,7 +52,7 @@ async fn carry_out(handler: &StaffClient, approver: &StaffClient, id: &str) {
     handler.meet(id, &["scope_determined", "legal_holds_checked"]).await;
     handler.advance(id).await.unwrap();
     approver.advance(id).await.unwrap();
-    handler.meet(id, &["carried_out"]).await;
+    handler.carried_out(id).await;
     handler.step(id, "advance", json!({"note": "done as asked"})).await.unwrap();
 }
 

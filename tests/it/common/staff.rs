@@ -2,6 +2,7 @@
 //! API's views and refusals into problem bodies.
 
 use gdpr_gateway::protocol::Problem;
+use gdpr_gateway::protocol::rights::ActionStatus;
 use gdpr_gateway::views::{RequestDetail, RequestList};
 use reqwest::{Method, RequestBuilder};
 
@@ -47,6 +48,27 @@ impl StaffClient {
             last = Some(self.step(id, "criteria", body).await.unwrap());
         }
         last.expect("at least one criterion")
+    }
+
+    /// Waits for the gateway to carry the request out at the sources, settles what is
+    /// left for a person by hand, meets `carried_out` where there was nothing to do, and
+    /// answers once it is met.
+    pub async fn carried_out(&self, id: &str) -> RequestDetail {
+        for _ in 0..200 {
+            let detail = self.rights_request(id).await.unwrap();
+            if detail.workflow.criteria.iter().any(|c| c.id == "carried_out" && c.met) {
+                return detail;
+            }
+            for task in detail.operations.iter().filter(|o| o.status == ActionStatus::Task) {
+                let body = serde_json::json!({"result": "done", "note": "done by hand"});
+                self.step(id, &format!("operations/{}", task.seq), body).await.unwrap();
+            }
+            if detail.operations.is_empty() {
+                return self.meet(id, &["carried_out"]).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("request {id} was not carried out within 10 s");
     }
 
     pub async fn advance(&self, id: &str) -> Result<RequestDetail, Problem> {

@@ -110,6 +110,8 @@ async fn suite(store: &RequestStore) {
         due_on: extended_to,
         due_at: 1_803_000_000,
         at: 1_798_700_000,
+        actions: &[],
+        receipt: None,
     };
     assert!(store.change(&step, &[event("extended", 1_798_700_000)], &[]).await.unwrap());
     assert!(!store.change(&step, &[event("extended", 1_798_700_001)], &[]).await.unwrap(), "read before the extension");

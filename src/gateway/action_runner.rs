@@ -1,0 +1,314 @@
+//! Carries out a request's pending operations at their sources, each as an outbox notice
+//! (target `action:<request id>:<seq>`), so an operation survives restarts and is retried on
+//! the outbox's schedule while the source is down or slow. Every attempt sends the same
+//! idempotency key, so a retry after a crash is not a second operation. A source's refusal
+//! (a 4xx, a record it does not hold) is not retried: it becomes a handler's task, as do
+//! retries that ran out. Once every operation is settled the gateway meets the execution
+//! phase's `carried_out` criterion, and a handler can close the request.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::Gateway;
+use super::outbox_worker::Outcome;
+use super::request_actions::GATEWAY_ACTOR;
+use super::request_notices::Happened;
+use super::request_workflow::unchanged;
+use super::rights_requests::criterion_met;
+use crate::bundle::Evidence;
+use crate::connectors::{Connector, ConnectorError, Record, WriteDone};
+use crate::inventory::Category;
+use crate::protocol::rights::{ActionStatus, Operation, RequestState};
+use crate::protocol::subject::SubjectRef;
+use crate::store::action_store::{Action, Settlement};
+use crate::store::outbox_store::Notice;
+use crate::store::request_store::{RequestEvent, RightsRequest};
+
+/// Notice target prefix of an operation to carry out.
+pub(crate) const ACTION_TARGET: &str = "action:";
+/// The criterion the gateway meets once every operation is settled.
+pub const CARRIED_OUT: &str = "carried_out";
+/// Most records fetched to find the one a rectification concerns, when the person named
+/// none.
+const MAX_RECORDS_SCANNED: usize = 10_000;
+
+/// Why an operation did not happen on this attempt.
+enum NotDone {
+    /// Worth another attempt later: the source is down, slow or failing.
+    Transient(String),
+    /// Not worth another attempt: a handler must look at it.
+    Task(String),
+}
+
+impl From<ConnectorError> for NotDone {
+    fn from(e: ConnectorError) -> Self {
+        if e.is_transient() { Self::Transient(e.to_string()) } else { Self::Task(format!("the source refused: {e}")) }
+    }
+}
+
+impl Gateway {
+    /// The outbox notice that has `action` carried out.
+    pub(super) fn action_notice(&self, action: &Action) -> Notice {
+        Notice {
+            id: format!("op_{}_{}", action.request_id, action.seq),
+            target: format!("{ACTION_TARGET}{}:{}", action.request_id, action.seq),
+            event_type: format!("operation.{}", action.operation.as_str()),
+            payload: serde_json::json!({ "request_id": action.request_id, "seq": action.seq }).to_string(),
+            created_at: action.updated_at,
+        }
+    }
+
+    /// One attempt at the operation a notice names.
+    pub(super) async fn carry_out(&self, target: &str) -> Outcome {
+        let Some((request_id, seq)) = parse_target(target) else {
+            return Outcome::Gone(format!("not an operation: {target:?}"));
+        };
+        let action = match self.actions.action(request_id, seq).await {
+            Ok(Some(action)) => action,
+            Ok(None) => return Outcome::Gone("no such operation".to_owned()),
+            Err(e) => return Outcome::Failed(None, e.to_string()),
+        };
+        if action.status != ActionStatus::Pending {
+            return Outcome::Delivered(None);
+        }
+        let request = match self.requests.by_id(request_id).await {
+            Ok(Some(request)) => request,
+            Ok(None) => return Outcome::Gone("no such request".to_owned()),
+            Err(e) => return Outcome::Failed(None, e.to_string()),
+        };
+        if request.state != RequestState::Open {
+            let note = format!("not carried out: the request was {} first", request.state.as_str());
+            return match self.settle_by_gateway(&action, ActionStatus::Refused, &note, &Evidence::default()).await {
+                Ok(_) => Outcome::Delivered(None),
+                Err(e) => Outcome::Failed(None, e.to_string()),
+            };
+        }
+        let (status, note, evidence, outcome) = match self.run_operation(&request, &action).await {
+            Ok(evidence) => (ActionStatus::Done, String::new(), evidence, Outcome::Delivered(None)),
+            Err(NotDone::Transient(error)) => return Outcome::Failed(None, error),
+            Err(NotDone::Task(why)) => (ActionStatus::Task, why.clone(), Evidence::default(), Outcome::Gone(why)),
+        };
+        match self.settle_by_gateway(&action, status, &note, &evidence).await {
+            Ok(true) => {
+                if let Err(e) = self.after_settled(&request).await {
+                    tracing::warn!(request = %request.number, "recording that every operation is settled: {e}");
+                }
+                outcome
+            }
+            Ok(false) => Outcome::Delivered(None),
+            Err(e) => Outcome::Failed(None, e.to_string()),
+        }
+    }
+
+    /// The outbox gave up on an operation (its retries ran out): a handler takes it over.
+    pub(super) async fn give_up_operation(&self, target: &str, error: &str) {
+        let Some((request_id, seq)) = parse_target(target) else { return };
+        let Ok(Some(action)) = self.actions.action(request_id, seq).await else { return };
+        let note = format!("the source did not carry it out after every retry: {error}");
+        if let Err(e) = self.settle_by_gateway(&action, ActionStatus::Task, &note, &Evidence::default()).await {
+            tracing::warn!(request = %request_id, seq, "handing operation over to staff: {e}");
+        }
+    }
+
+    async fn settle_by_gateway(
+        &self,
+        action: &Action,
+        status: ActionStatus,
+        note: &str,
+        evidence: &Evidence,
+    ) -> Result<bool, crate::store::StoreError> {
+        let settlement = Settlement {
+            status,
+            note: (!note.is_empty()).then_some(note),
+            evidence,
+            at: self.clock.now(),
+            by: GATEWAY_ACTOR,
+        };
+        self.actions.settle(&action.request_id, action.seq, &[ActionStatus::Pending], &settlement).await
+    }
+
+    async fn run_operation(&self, request: &RightsRequest, action: &Action) -> Result<Evidence, NotDone> {
+        let category = self
+            .inventory
+            .category(&action.category)
+            .ok_or_else(|| NotDone::Task(format!("category {:?} is no longer in the inventory", action.category)))?;
+        let connector = self
+            .connectors
+            .source(&category.source)
+            .ok_or_else(|| NotDone::Task(format!("source {:?} is no longer configured", category.source)))?;
+        let subject = SubjectRef::parse(&request.subject_ref)
+            .map_err(|_| NotDone::Task("the request's subject reference is not valid".to_owned()))?;
+        let key = action.idempotency_key();
+        let argument = action.argument.as_ref().and_then(Value::as_object);
+        let text = |name: &str| argument.and_then(|a| a.get(name)).and_then(Value::as_str).map(str::to_owned);
+        let done: WriteDone = match action.operation {
+            Operation::Rectify => {
+                let patch: Record =
+                    argument.and_then(|a| a.get("patch")).and_then(Value::as_object).cloned().unwrap_or_default();
+                let record_id = match text("record") {
+                    Some(id) => id,
+                    None => only_record_id(connector.as_ref(), &subject, category).await?,
+                };
+                let mut done =
+                    connector.rectify(&subject, &category.id, &category.id_field, &record_id, &patch, &key).await?;
+                if done.record.is_none() {
+                    done.record = find_record(connector.as_ref(), &subject, category, &record_id).await?;
+                }
+                done
+            }
+            Operation::Erase => connector.erase(&subject, &category.id, &key).await?,
+            Operation::Restrict => connector.restrict(&subject, &category.id, &key).await?,
+            Operation::LiftRestriction => connector.lift_restriction(&subject, &category.id, &key).await?,
+            Operation::Object => {
+                let purpose = text("purpose").ok_or_else(|| NotDone::Task("the objection names no purpose".into()))?;
+                connector.object(&subject, &category.id, &purpose, &key).await?
+            }
+            Operation::Review => return Err(NotDone::Task("a person reviews the decision".to_owned())),
+        };
+        Ok(Evidence {
+            records: done.records,
+            confirmation: done.confirmation,
+            record_digests: done.record.iter().map(record_digest).collect(),
+            bundle: None,
+        })
+    }
+
+    /// Once every operation of `request` is settled, meets its phase's `carried_out`
+    /// criterion (when the phase has one) and tells the staff tools it can be closed.
+    pub(super) async fn after_settled(&self, request: &RightsRequest) -> Result<(), super::RequestError> {
+        let actions = self.actions.of_request(&request.id).await?;
+        if !actions.iter().all(|a| a.status.is_settled()) {
+            return Ok(());
+        }
+        let Some(request) = self.requests.by_id(&request.id).await? else { return Ok(()) };
+        let history = self.requests.history(&request.id).await?;
+        let action = criterion_met(CARRIED_OUT);
+        let in_phase = self.phase_plan.status(&request, &history).criteria.iter().any(|c| c.id == CARRIED_OUT);
+        if request.state != RequestState::Open || !in_phase || history.iter().any(|e| e.action == action) {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let event = RequestEvent {
+            at: now,
+            actor: GATEWAY_ACTOR.to_owned(),
+            phase: request.phase.clone(),
+            action,
+            detail: Some(format!("every operation settled: {}", summary(&actions))),
+        };
+        let happened = Happened::new("request.carried_out", None, Some(summary(&actions)));
+        self.apply(&request, unchanged(&request, now), &[event], &[happened]).await
+    }
+}
+
+/// `3 done, 1 refused`: how a request's operations settled.
+fn summary(actions: &[Action]) -> String {
+    let mut counts: Vec<(ActionStatus, usize)> = Vec::new();
+    for action in actions {
+        match counts.iter_mut().find(|(s, _)| *s == action.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((action.status, 1)),
+        }
+    }
+    counts.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+fn parse_target(target: &str) -> Option<(&str, u32)> {
+    let (request_id, seq) = target.rsplit_once(':')?;
+    Some((request_id, seq.parse().ok()?))
+}
+
+/// The id of the subject's one record of `category`, for a rectification that named none.
+async fn only_record_id(
+    connector: &dyn Connector,
+    subject: &SubjectRef,
+    category: &Category,
+) -> Result<String, NotDone> {
+    let records = fetch_all(connector, subject, category).await?;
+    match records.as_slice() {
+        [] => Err(NotDone::Task(format!("the source holds no record of {} for this person", category.id))),
+        [record] => record_id(record, &category.id_field).ok_or_else(|| {
+            NotDone::Task(format!("the record has no id field {:?}: correct it by hand", category.id_field))
+        }),
+        many => Err(NotDone::Task(format!(
+            "the source holds {} records of {}; the request must name one by {:?}",
+            many.len(),
+            category.id,
+            category.id_field
+        ))),
+    }
+}
+
+async fn find_record(
+    connector: &dyn Connector,
+    subject: &SubjectRef,
+    category: &Category,
+    id: &str,
+) -> Result<Option<Record>, NotDone> {
+    let records = fetch_all(connector, subject, category).await?;
+    Ok(records.into_iter().find(|r| record_id(r, &category.id_field).as_deref() == Some(id)))
+}
+
+async fn fetch_all(connector: &dyn Connector, subject: &SubjectRef, category: &Category) -> Result<Vec<Record>, NotDone> {
+    use futures_util::StreamExt as _;
+    let mut stream = match connector.fetch(subject, &category.id).await {
+        Ok(stream) => stream,
+        Err(ConnectorError::SubjectNotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut records = Vec::new();
+    while let Some(record) = stream.next().await {
+        records.push(record?);
+        if records.len() > MAX_RECORDS_SCANNED {
+            return Err(NotDone::Task(format!("more than {MAX_RECORDS_SCANNED} records of {}", category.id)));
+        }
+    }
+    Ok(records)
+}
+
+/// A record's id as text: a string as it is, a number as written.
+fn record_id(record: &Record, id_field: &str) -> Option<String> {
+    match record.get(id_field)? {
+        Value::String(id) => Some(id.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `sha256:<hex>` of a record's JSON with every object's keys sorted, without whitespace:
+/// what a receipt shows of a corrected record, checkable against a later export.
+pub(crate) fn record_digest(record: &Record) -> String {
+    let canonical = canonical(&Value::Object(record.clone())).to_string();
+    format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
+}
+
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k]))).collect::<Map<_, _>>())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_does_not_depend_on_key_order() {
+        let a: Record = serde_json::from_str(r#"{"b":1,"a":{"y":2,"x":[{"q":1,"p":2}]}}"#).unwrap();
+        let b: Record = serde_json::from_str(r#"{"a":{"x":[{"p":2,"q":1}],"y":2},"b":1}"#).unwrap();
+        assert_eq!(record_digest(&a), record_digest(&b));
+        let expected = hex::encode(Sha256::digest(br#"{"a":{"x":[{"p":2,"q":1}],"y":2},"b":1}"#));
+        assert_eq!(record_digest(&a), format!("sha256:{expected}"));
+    }
+
+    #[test]
+    fn targets_name_the_request_and_the_operation() {
+        assert_eq!(parse_target("6f0c:12"), Some(("6f0c", 12)));
+        assert_eq!(parse_target("6f0c"), None);
+    }
+}

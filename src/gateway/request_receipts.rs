@@ -1,0 +1,89 @@
+//! The receipt every ended request yields (bijlage 2, step 7): a JWS signed with the
+//! bundle key, naming per category what was done, refused (with the ground) or done by
+//! hand (with the note), and the evidence the gateway can honestly show. Signed in the
+//! transaction that ends the request, so it is signed exactly once; the person's portal,
+//! their wallet and the staff read the same token.
+
+use super::{Caller, Gateway, RequestError};
+use crate::bundle::{CategoryOutcome, Evidence, OutcomeResult, Receipt, ReceiptClaims, sign_receipt};
+use crate::protocol::rights::{ActionStatus, RequestState};
+use crate::protocol::subject::SubjectRef;
+use crate::store::action_store::{Action, StoredReceipt};
+use crate::store::request_store::RightsRequest;
+
+impl Gateway {
+    /// Signs the receipt of `ended`, the request as it is once ended, with `actions`.
+    /// Operations a refusal left unsettled are reported refused, with the refusal's reason.
+    pub(super) fn sign_request_receipt(&self, ended: &RightsRequest, actions: &[Action]) -> Result<String, RequestError> {
+        let refusal = ended.outcome.clone().unwrap_or_default();
+        let outcomes = actions
+            .iter()
+            .map(|action| {
+                let (result, note) = match action.status {
+                    ActionStatus::Done => (OutcomeResult::Done, action.note.clone()),
+                    ActionStatus::Manual => (OutcomeResult::Manual, action.note.clone()),
+                    ActionStatus::Refused => (OutcomeResult::Refused, action.note.clone()),
+                    ActionStatus::Pending | ActionStatus::Task => (OutcomeResult::Refused, Some(refusal.clone())),
+                };
+                let evidence = if result == OutcomeResult::Done { action.evidence.clone() } else { Evidence::default() };
+                CategoryOutcome {
+                    category: action.category.clone(),
+                    operation: action.operation.as_str().to_owned(),
+                    result,
+                    note,
+                    evidence,
+                }
+            })
+            .collect();
+        let claims = ReceiptClaims {
+            iss: self.notice.controller.id.clone(),
+            sub: ended.subject_ref.clone(),
+            jti: ended.id.clone(),
+            iat: ended.updated_at,
+            receipt: Receipt {
+                request_number: ended.number.clone(),
+                kind: ended.kind,
+                state: ended.state,
+                received_at: ended.received_at,
+                due_at: ended.due_at,
+                completed_at: ended.updated_at,
+                outcomes,
+                detail: ended.outcome.clone(),
+            },
+        };
+        sign_receipt(&claims, self.keyring.active_signing())
+            .map_err(|e| RequestError::Invalid(format!("the receipt could not be written: {e}")))
+    }
+
+    /// The receipt of request `id`, for every staff role.
+    pub async fn request_receipt(&self, caller: &Caller, id: &str) -> Result<StoredReceipt, RequestError> {
+        let (request, _) = self.request_with_history(caller, id).await?;
+        self.receipt_of(&request).await
+    }
+
+    /// The receipt of request `id` of `subject`, for the organisation's portal.
+    pub async fn subject_request_receipt(
+        &self,
+        caller: &Caller,
+        subject: &SubjectRef,
+        id: &str,
+    ) -> Result<StoredReceipt, RequestError> {
+        if !caller.acts_for_organisation() {
+            return Err(RequestError::NotFound);
+        }
+        let request = self.requests.by_id(id).await?.ok_or(RequestError::NotFound)?;
+        if request.subject_ref != subject.as_str() {
+            return Err(RequestError::NotFound);
+        }
+        self.receipt_of(&request).await
+    }
+
+    async fn receipt_of(&self, request: &RightsRequest) -> Result<StoredReceipt, RequestError> {
+        if request.state == RequestState::Open {
+            return Err(RequestError::NoReceipt("the request is still open; its receipt is signed when it ends".into()));
+        }
+        self.actions.receipt(&request.id).await?.ok_or_else(|| {
+            RequestError::NoReceipt("the request ended before receipts were signed".into())
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! Rights requests carried out at the sources and proven with signed receipts, over real
+//! HTTP on the demo (its file sources in a temporary data dir; SQLite, or PostgreSQL when
+//! CI sets the URL): a rectification corrects the record, an erasure erases everything but
+//! what a legal obligation holds, tasks are settled by hand, a refusal refuses what was
+//! not done, and every ended request has one receipt that verifies with the JWKS alone.
+
+use std::time::Duration;
+
+use gdpr_gateway::bundle::{OutcomeResult, RECEIPT_TYP, ReceiptClaims};
+use gdpr_gateway::jose::Jwks;
+use gdpr_gateway::jose::jws::{self, Policy};
+use gdpr_gateway::protocol::rights::{ActionStatus, StaffRole};
+use gdpr_gateway::views::RequestDetail;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::common::{StaffClient, TestGateway};
+
+/// Files `body` for `subject` and takes it to the execution phase: a handler prepares it,
+/// the approver approves it.
+async fn to_execution(gw: &TestGateway, subject: &str, body: Value) -> (String, RequestDetail) {
+    let id = gw.portal_client().file_request(subject, &body).await.unwrap().id;
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+    handler.advance(&id).await.unwrap();
+    handler.meet(&id, &["scope_determined", "legal_holds_checked"]).await;
+    handler.advance(&id).await.unwrap();
+    let execution = approver.advance(&id).await.unwrap();
+    assert_eq!(execution.request.phase, "execution");
+    (id, execution)
+}
+
+/// The request once none of its operations is pending at a source any more.
+async fn settled(staff: &StaffClient, id: &str) -> RequestDetail {
+    for _ in 0..200 {
+        let detail = staff.rights_request(id).await.unwrap();
+        if detail.operations.iter().all(|o| o.status != ActionStatus::Pending) {
+            return detail;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("operations still pending after 10 s");
+}
+
+/// The receipt as staff download it, verified against the published JWKS only.
+async fn receipt(gw: &TestGateway, staff: &StaffClient, id: &str) -> (String, ReceiptClaims) {
+    let response = staff.request(reqwest::Method::GET, &format!("/v1/requests/{id}/receipt")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/jwt");
+    let token = response.text().await.unwrap();
+    let jwks: Jwks = gw.get("/.well-known/jwks.json").send().await.unwrap().json().await.unwrap();
+    let verified = jws::verify(token.as_bytes(), &jwks, Policy { typ: RECEIPT_TYP, max_bytes: 1 << 20 }).unwrap();
+    let header: Vec<&String> = verified.header.keys().collect();
+    assert_eq!(header, ["alg", "kid", "typ"]);
+    (token.clone(), serde_json::from_slice(&verified.payload).unwrap())
+}
+
+fn records(gw: &TestGateway, subject: &str, category: &str) -> Option<Vec<Value>> {
+    let path = gw.dir.join("demo-data").join(subject).join(format!("{category}.jsonl"));
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+}
+
+/// `sha256:` of the record's JSON with keys sorted, computed apart from the gateway.
+fn digest(record: &Value) -> String {
+    fn sorted(value: &Value) -> String {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let members: Vec<String> =
+                    keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), sorted(&map[*k]))).collect();
+                format!("{{{}}}", members.join(","))
+            }
+            Value::Array(items) => format!("[{}]", items.iter().map(sorted).collect::<Vec<_>>().join(",")),
+            other => other.to_string(),
+        }
+    }
+    format!("sha256:{}", hex::encode(Sha256::digest(sorted(record).as_bytes())))
+}
+
+#[tokio::test]
+async fn a_rectification_corrects_the_record_at_its_source_and_the_receipt_proves_it() {
+    let gw = TestGateway::demo().await;
+    let handler = gw.staff_client(StaffRole::Handler);
+    let proposed = json!({"contact": {"address.street": "Kerkstraat 2", "address.city": "Utrecht"}});
+    let (id, execution) =
+        to_execution(&gw, "alice", json!({"type": "rectification", "categories": ["contact"], "proposed": proposed})).await;
+    assert_eq!(execution.operations.len(), 1);
+    assert_eq!(execution.operations[0].argument.as_ref().unwrap()["patch"]["address"]["street"], "Kerkstraat 2");
+
+    let done = settled(&handler, &id).await;
+    let operation = &done.operations[0];
+    assert_eq!((operation.status, operation.updated_by.as_str()), (ActionStatus::Done, "gateway"));
+    let contact = records(&gw, "alice", "contact").unwrap();
+    assert_eq!(contact.len(), 1);
+    assert_eq!(contact[0]["address"], json!({"street": "Kerkstraat 2", "postcode": "1015 CJ", "city": "Utrecht"}));
+    assert_eq!(contact[0]["name"], "Alice de Vries", "fields not proposed are kept");
+    assert!(done.workflow.criteria.iter().any(|c| c.id == "carried_out" && c.met), "the gateway meets carried_out");
+
+    // The receipt does not exist before the request ends.
+    let early = handler.request(reqwest::Method::GET, &format!("/v1/requests/{id}/receipt")).send().await.unwrap();
+    assert_eq!(early.status(), 404);
+    let closed = handler.step(&id, "advance", json!({"note": "address corrected"})).await.unwrap();
+    assert_eq!(closed.request.state.as_str(), "closed");
+
+    let (token, claims) = receipt(&gw, &handler, &id).await;
+    assert_eq!((claims.jti.as_str(), claims.sub.as_str()), (id.as_str(), "alice"));
+    let receipt = &claims.receipt;
+    assert_eq!(receipt.request_number, closed.request.number);
+    assert_eq!(receipt.detail.as_deref(), Some("address corrected"));
+    assert!(receipt.received_at <= receipt.completed_at && receipt.completed_at == claims.iat);
+    assert_eq!(receipt.outcomes.len(), 1);
+    let outcome = &receipt.outcomes[0];
+    assert_eq!((outcome.category.as_str(), outcome.operation.as_str()), ("contact", "rectify"));
+    assert_eq!(outcome.result, OutcomeResult::Done);
+    assert_eq!(outcome.evidence.records, Some(1));
+    assert_eq!(outcome.evidence.record_digests, [digest(&contact[0])], "the digest of the record as the source holds it");
+
+    // The portal reads the same receipt for its customer, and nobody else's.
+    let portal = gw.portal_get(&format!("/v1/subjects/alice/requests/{id}/receipt")).send().await.unwrap();
+    assert_eq!(portal.status(), 200);
+    assert_eq!(portal.text().await.unwrap(), token);
+    let other = gw.portal_get(&format!("/v1/subjects/bob/requests/{id}/receipt")).send().await.unwrap();
+    assert_eq!(other.status(), 404);
+    gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_erasure_erases_every_category_but_those_a_legal_obligation_holds() {
+    let gw = TestGateway::demo().await;
+    let handler = gw.staff_client(StaffRole::Handler);
+    let (id, execution) = to_execution(&gw, "bob", json!({"type": "erasure"})).await;
+    let planned: Vec<(&str, ActionStatus)> =
+        execution.operations.iter().map(|o| (o.category.as_str(), o.status)).collect();
+    assert_eq!(planned.len(), 6, "one operation per category of the inventory: {planned:?}");
+    let payments = execution.operations.iter().find(|o| o.category == "payments").unwrap();
+    assert_eq!(payments.status, ActionStatus::Refused, "a legal obligation holds the invoices");
+    assert!(payments.note.as_deref().unwrap().contains("17(3)(b)"), "{:?}", payments.note);
+
+    let done = settled(&handler, &id).await;
+    for operation in done.operations.iter().filter(|o| o.category != "payments") {
+        assert_eq!(operation.status, ActionStatus::Done, "{operation:?}");
+    }
+    for category in ["contact", "contracts", "meter_readings"] {
+        assert_eq!(records(&gw, "bob", category), None, "{category} erased at its source");
+    }
+    assert_eq!(records(&gw, "bob", "payments").map(|r| r.len()), Some(1), "held under the legal obligation");
+    assert!(records(&gw, "alice", "contact").is_some(), "another person's data is untouched");
+
+    handler.step(&id, "advance", json!({"note": "erased except invoices"})).await.unwrap();
+    let (_, claims) = receipt(&gw, &handler, &id).await;
+    let by_category = |c: &str| claims.receipt.outcomes.iter().find(|o| o.category == c).unwrap().clone();
+    assert_eq!(by_category("contact").evidence.records, Some(1));
+    assert_eq!(by_category("medical_priority").evidence.records, Some(0), "nothing held, nothing erased");
+    let held = by_category("payments");
+    assert_eq!(held.result, OutcomeResult::Refused);
+    assert!(held.note.unwrap().contains("legal obligation"));
+    gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn tasks_are_settled_by_hand_and_a_request_closes_only_when_all_are_settled() {
+    let gw = TestGateway::demo().await;
+    let [handler, approver, auditor] =
+        [StaffRole::Handler, StaffRole::Approver, StaffRole::Auditor].map(|r| gw.staff_client(r));
+    // A human review is always a person's task.
+    let (id, execution) = to_execution(&gw, "alice", json!({"type": "human_review"})).await;
+    let review = &execution.operations[0];
+    assert_eq!((review.category.as_str(), review.status), ("*", ActionStatus::Task));
+    handler.meet(&id, &["carried_out"]).await;
+    let pending = handler.advance(&id).await.unwrap_err();
+    assert_eq!(pending.error_code.as_str(), "operations_pending");
+    assert!(pending.detail.unwrap().contains("review"));
+
+    let settle = |staff: &StaffClient, seq: u32, body: Value| {
+        let request = staff.request(reqwest::Method::POST, &format!("/v1/requests/{id}/operations/{seq}")).json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let done = json!({"result": "done", "note": "reviewed by J. de Boer: the credit decision stands"});
+    assert_eq!(settle(&auditor, 1, done.clone()).await.status(), 403);
+    assert_eq!(settle(&handler, 9, done.clone()).await.status(), 404);
+    assert_eq!(settle(&handler, 1, json!({"result": "done", "note": "  "})).await.status(), 400);
+    assert_eq!(settle(&handler, 1, done.clone()).await.status(), 200);
+    let again = settle(&handler, 1, done).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(again.json::<Value>().await.unwrap()["error_code"], "operation_not_a_task");
+    let closed = handler.advance(&id).await.unwrap();
+    assert!(closed.history.iter().any(|h| h.action == "operation 1 settled"));
+    let (_, claims) = receipt(&gw, &approver, &id).await;
+    assert_eq!(claims.receipt.outcomes[0].result, OutcomeResult::Manual);
+    assert!(claims.receipt.outcomes[0].note.as_deref().unwrap().contains("J. de Boer"));
+
+    // An objection to processing on a contract is refused with the ground; one on
+    // legitimate interests is carried out.
+    let (id, execution) =
+        to_execution(&gw, "alice", json!({"type": "objection", "categories": ["contact", "service_notes"]})).await;
+    let contact = execution.operations.iter().find(|o| o.category == "contact").unwrap();
+    assert_eq!(contact.status, ActionStatus::Refused);
+    assert!(contact.note.as_deref().unwrap().contains("art. 21(1)"));
+    let notes = settled(&handler, &id).await;
+    let objected = notes.operations.iter().find(|o| o.category == "service_notes").unwrap();
+    assert_eq!((objected.status, objected.argument.clone().unwrap()["purpose"].is_string()), (ActionStatus::Done, true));
+    gw.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refusal_is_receipted_and_what_was_not_done_is_refused_with_it() {
+    let gw = TestGateway::demo().await;
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+    let (id, _) = to_execution(&gw, "alice", json!({"type": "human_review"})).await;
+    let refused =
+        approver.step(&id, "refusal", json!({"reason": "no automated decision was taken about you"})).await.unwrap();
+    assert_eq!(refused.operations[0].status, ActionStatus::Refused);
+    assert_eq!(refused.operations[0].note.as_deref(), Some("no automated decision was taken about you"));
+    let (_, claims) = receipt(&gw, &handler, &id).await;
+    assert_eq!(claims.receipt.state.as_str(), "refused");
+    assert_eq!(claims.receipt.outcomes[0].result, OutcomeResult::Refused);
+    // A request refused at intake has a receipt too, with no operations.
+    let early = gw.portal_client().file_request("bob", &json!({"type": "access"})).await.unwrap().id;
+    approver.step(&early, "refusal", json!({"reason": "manifestly unfounded"})).await.unwrap();
+    let (_, claims) = receipt(&gw, &handler, &early).await;
+    assert!(claims.receipt.outcomes.is_empty());
+    assert_eq!(claims.receipt.detail.as_deref(), Some("manifestly unfounded"));
+    gw.stop().await.unwrap();
+}
