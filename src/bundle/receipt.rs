@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::BundleError;
 use crate::clock::UnixSeconds;
@@ -139,9 +140,23 @@ pub fn verify_receipt(token: &[u8], keys: &Jwks) -> Result<VerifiedReceipt, Bund
     // Duplicate members are refused as in bundles: a reader must never see other values
     // than the verifier did.
     let value = strict_json::parse(&verified.payload).map_err(JwsError::from)?;
+    // An absent member is left out, never `null`: one way to write each receipt.
+    if let Some(path) = null_member(&value, "") {
+        return Err(BundleError::InvalidClaims(format!("{path} is null; leave an absent member out")));
+    }
     let claims: ReceiptClaims = serde_json::from_value(value).map_err(|e| BundleError::InvalidClaims(e.to_string()))?;
     check_claims(&claims).map_err(BundleError::InvalidClaims)?;
     Ok(VerifiedReceipt { kid: verified.kid, claims })
+}
+
+/// The path of the first member whose value is `null`, at any depth.
+fn null_member(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::Null => Some(if path.is_empty() { "the payload".to_owned() } else { path.to_owned() }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| null_member(v, &format!("{path}/{k}"))),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| null_member(v, &format!("{path}/{i}"))),
+        _ => None,
+    }
 }
 
 /// The rules of a receipt's claims beyond their shape.
@@ -205,14 +220,15 @@ mod tests {
             iss: "https://energie.example".into(),
             sub: "alice".into(),
             jti: "6f1c2b1e-4d7a-4a51-9a43-0c6f0f6f9d11".into(),
-            iat: 1_797_249_600,
+            // 2026-06-20T10:30:00Z: in the past, as PyJWT wants `iat` to be.
+            iat: 1_781_951_400,
             receipt: Receipt {
                 request_number: "2026-000123".into(),
                 kind: RequestKind::Erasure,
                 state: RequestState::Closed,
-                received_at: 1_795_305_600,
-                due_at: 1_797_983_999,
-                completed_at: 1_797_249_600,
+                received_at: 1_780_272_000,
+                due_at: 1_782_950_399,
+                completed_at: 1_781_951_400,
                 outcomes: vec![
                     outcome(
                         "contact",
@@ -334,7 +350,7 @@ mod tests {
             ("missing completed_at", with(&|v| drop(v["receipt"].as_object_mut().unwrap().remove("completed_at")))),
             ("open", with(&|v| v["receipt"]["state"] = json!("open"))),
             ("empty jti", with(&|v| v["jti"] = json!(""))),
-            ("completed before received", with(&|v| v["receipt"]["completed_at"] = json!(1_795_305_599))),
+            ("completed before received", with(&|v| v["receipt"]["completed_at"] = json!(1_780_271_999))),
             (
                 "refused without note",
                 with(&|v| drop(v["receipt"]["outcomes"][1].as_object_mut().unwrap().remove("note"))),
@@ -343,6 +359,8 @@ mod tests {
             ("manual without note", with(&|v| v["receipt"]["outcomes"][0]["result"] = json!("manual"))),
             ("category twice", with(&|v| v["receipt"]["outcomes"][1]["category"] = json!("contact"))),
             ("not an object", sign_json(&key, &json!([]))),
+            ("null note", with(&|v| v["receipt"]["outcomes"][0]["note"] = Value::Null)),
+            ("null detail", with(&|v| v["receipt"]["detail"] = Value::Null)),
         ];
         for (case, token) in cases {
             let err = verify_receipt(token.as_bytes(), &keys(&key)).unwrap_err();

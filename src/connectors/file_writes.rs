@@ -182,8 +182,7 @@ fn replace(
     remove_strays(dir, name)?;
     let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let result = (|| {
-        let _ = &temp;
-        let file = OpenOptions::new().write(true).truncate(true).create(true).open(dir.join(name))?;
+        let file = OpenOptions::new().write(true).create_new(true).open(&temp)?;
         if let Some(permissions) = permissions {
             // Before any record is written: a copy is never readable by more than the original.
             file.set_permissions(permissions)?;
@@ -193,7 +192,7 @@ fn replace(
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
-        File::create(&temp)?;
+        std::fs::rename(&temp, dir.join(name))?;
         sync_dir(dir)
     })();
     if result.is_err() {

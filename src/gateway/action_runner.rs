@@ -13,7 +13,8 @@ use super::Gateway;
 use super::outbox_worker::Outcome;
 use super::request_actions::GATEWAY_ACTOR;
 use super::request_notices::Happened;
-use super::request_workflow::unchanged;
+use super::request_actions::needs_no_staff;
+use super::request_workflow::{gateway_event, unchanged};
 use super::rights_requests::criterion_met;
 use crate::bundle::Evidence;
 use crate::connectors::{Connector, ConnectorError, Record, WriteDone};
@@ -22,7 +23,7 @@ use crate::protocol::rights::{ActionStatus, Operation, RequestState};
 use crate::protocol::subject::SubjectRef;
 use crate::store::action_store::{Action, Settlement};
 use crate::store::outbox_store::Notice;
-use crate::store::request_store::{RequestEvent, RightsRequest};
+use crate::store::request_store::RightsRequest;
 
 /// Notice target prefix of an operation to carry out.
 pub(crate) const ACTION_TARGET: &str = "action:";
@@ -181,20 +182,21 @@ impl Gateway {
             return Ok(());
         }
         let Some(request) = self.requests.by_id(&request.id).await? else { return Ok(()) };
+        if request.state != RequestState::Open {
+            return Ok(());
+        }
+        if needs_no_staff(&self.inventory, &request) {
+            return self.close_by_gateway(&request, "carried out at once").await;
+        }
         let history = self.requests.history(&request.id).await?;
         let action = criterion_met(CARRIED_OUT);
         let in_phase = self.phase_plan.status(&request, &history).criteria.iter().any(|c| c.id == CARRIED_OUT);
-        if request.state != RequestState::Open || !in_phase || history.iter().any(|e| e.action == action) {
+        if !in_phase || history.iter().any(|e| e.action == action) {
             return Ok(());
         }
         let now = self.clock.now();
-        let event = RequestEvent {
-            at: now,
-            actor: GATEWAY_ACTOR.to_owned(),
-            phase: request.phase.clone(),
-            action,
-            detail: Some(format!("every operation settled: {}", summary(&actions))),
-        };
+        let event =
+            gateway_event(now, &request.phase, &action, Some(format!("every operation settled: {}", summary(&actions))));
         let happened = Happened::new("request.carried_out", None, Some(summary(&actions)));
         self.apply(&request, unchanged(&request, now), &[event], &[happened]).await
     }

@@ -34,6 +34,19 @@ pub enum TaskResult {
     Refused,
 }
 
+/// Whether `request` is carried out without staff: an information request is answered
+/// from the inventory, and an objection to direct marketing only is absolute (art. 21(3)).
+pub(super) fn needs_no_staff(inventory: &crate::inventory::Inventory, request: &RightsRequest) -> bool {
+    match request.kind {
+        RequestKind::Information => true,
+        RequestKind::Objection => {
+            !request.categories.is_empty()
+                && request.categories.iter().all(|c| inventory.category(c).is_some_and(|c| c.direct_marketing))
+        }
+        _ => false,
+    }
+}
+
 impl Gateway {
     /// The operations that carry out `request`, planned as it enters its last phase.
     pub(super) fn plan_actions(&self, request: &RightsRequest, now: u64) -> Vec<Action> {
@@ -214,9 +227,13 @@ fn insert_path(node: &mut Map<String, Value>, path: &[&str], value: Value) {
     }
 }
 
-/// Whether art. 21 lets the person object to processing `category`: it covers processing
-/// on public task or legitimate interests (21(1)); other bases have their own remedies.
+/// Whether art. 21 lets the person object to processing `category`: always to direct
+/// marketing (21(2)), otherwise to processing on public task or legitimate interests
+/// (21(1)); other bases have their own remedies.
 fn objection_ground(category: &Category) -> Result<(), String> {
+    if category.direct_marketing {
+        return Ok(());
+    }
     match category.legal_basis {
         LegalBasis::PublicTask | LegalBasis::LegitimateInterests => Ok(()),
         LegalBasis::Consent => Err(format!(

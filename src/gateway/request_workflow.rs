@@ -5,6 +5,7 @@
 //! A request may be extended once, within its first month, with a reason; a refusal carries
 //! its reason and the person's remedies (art. 12(4)). Every step appends to the history.
 
+use super::request_actions::GATEWAY_ACTOR;
 use super::request_notices::{Audience, Happened};
 use super::rights_requests::{IDENTIFICATION_PENDING, IDENTITY_VERIFIED, criterion_met};
 use super::{Caller, Gateway, RequestError};
@@ -234,6 +235,50 @@ impl Gateway {
         self.apply(&request, change, &[event], &[happened]).await
     }
 
+    /// Carries out a request that needs no staff, just filed: an information request is
+    /// answered and closed at once; an objection to direct marketing goes straight to its
+    /// last phase with its operations planned, and closes once they are carried out.
+    pub(super) async fn without_staff(&self, request: &RightsRequest) -> Result<(), RequestError> {
+        if request.kind == RequestKind::Information {
+            return self.close_by_gateway(request, "answered at once from the inventory (art. 13 and 14)").await;
+        }
+        let Some(last) = self.phase_plan.phases_for(request.kind).last().map(|p| p.id.clone()) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let planned = self.plan_actions(request, now);
+        let mut change = unchanged(request, now);
+        change.phase = &last;
+        change.actions = &planned;
+        let detail = format!("to {last}: an objection to direct marketing is absolute (art. 21(3)), no approval");
+        let event = gateway_event(now, &request.phase, "advanced", Some(detail));
+        self.apply(request, change, &[event], &[]).await?;
+        if planned.iter().all(|a| a.status.is_settled()) {
+            let moved = self.requests.by_id(&request.id).await?.ok_or(RequestError::NotFound)?;
+            self.close_by_gateway(&moved, "carried out at once").await?;
+        }
+        Ok(())
+    }
+
+    /// Closes a request the gateway carried out by itself, with its receipt, once every
+    /// operation is settled; does nothing while some are not.
+    pub(super) async fn close_by_gateway(&self, request: &RightsRequest, outcome: &str) -> Result<(), RequestError> {
+        let actions = self.actions.of_request(&request.id).await?;
+        if !actions.iter().all(|a| a.status.is_settled()) {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut change = unchanged(request, now);
+        change.phase = CLOSED_PHASE;
+        change.state = RequestState::Closed;
+        change.outcome = Some(outcome);
+        let receipt = self.sign_request_receipt(&ended(request, &change), &actions)?;
+        change.receipt = Some(&receipt);
+        let event = gateway_event(now, CLOSED_PHASE, "closed", Some(outcome.to_owned()));
+        let happened = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.to_owned()));
+        self.apply(request, change, &[event], &[happened]).await
+    }
+
     /// The phase plan, for views that show what a request still needs.
     pub fn phase_plan(&self) -> &PhasePlan {
         &self.phase_plan
@@ -312,6 +357,11 @@ impl Gateway {
             Err(RequestError::Conflict(format!("request {} changed meanwhile; read it again", request.number)))
         }
     }
+}
+
+/// A history line the gateway writes by itself.
+pub(super) fn gateway_event(at: u64, phase: &str, action: &str, detail: Option<String>) -> RequestEvent {
+    RequestEvent { at, actor: GATEWAY_ACTOR.to_owned(), phase: phase.to_owned(), action: action.to_owned(), detail }
 }
 
 /// The request as `change` leaves it.

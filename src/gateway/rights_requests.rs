@@ -270,6 +270,16 @@ impl Gateway {
         let number = self.requests.insert(&request, &history, Some(limit), notices).await?;
         request.number = number.ok_or(RequestError::LimitReached(rules.max_per_subject_per_day))?;
         self.outbox_wake.notify_one();
+        if super::request_actions::needs_no_staff(&self.inventory, &request) {
+            // Filed either way; what needs no staff is done at once, or by staff should
+            // this fail.
+            if let Err(e) = self.without_staff(&request).await {
+                tracing::warn!(request = %request.number, "carrying out without staff: {e}");
+            }
+            if let Some(now) = self.requests.by_id(&request.id).await? {
+                request = now;
+            }
+        }
         Ok(Filed { request, contact: self.contact().to_owned() })
     }
 

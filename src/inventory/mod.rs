@@ -55,6 +55,10 @@ pub struct Category {
     /// person is told this ground.
     #[serde(default)]
     pub erasure_exception: Option<String>,
+    /// Whether this category is used for direct marketing: an objection to it is absolute
+    /// (art. 21(3)), carried out without approval and whatever the legal basis.
+    #[serde(default)]
+    pub direct_marketing: bool,
 }
 
 fn default_id_field() -> String {
@@ -190,6 +194,7 @@ mod tests {
             rectifiable: vec!["address.street".into()],
             id_field: DEFAULT_ID_FIELD.into(),
             erasure_exception: None,
+            direct_marketing: false,
         }
     }
 

@@ -2,7 +2,8 @@
 agree with ourselves: jwcrypto and PyJWT read our JWKS, recompute every kid as an
 RFC 7638 thumbprint, and verify a bundle downloaded through the portal API; our own
 verifier (command and HTTP) accepts a bundle that jwcrypto signed with the key on disk;
-bagit-python validates an unzipped package; openapi-spec-validator validates the
+PyJWT and jwcrypto verify a receipt our signer made (tests/vectors/receipt.json) with its
+JWKS alone, and our verifier accepts a receipt jwcrypto signed; bagit-python validates an unzipped package; openapi-spec-validator validates the
 generated OpenAPI document; zxing-cpp decodes a pairing's QR code to its connect URI;
 the Standard Webhooks reference library verifies a webhook the gateway signed.
 
@@ -174,6 +175,7 @@ def run_checks(binary, base, data_dir):
     check("discovery names the JWKS", discovery["endpoints"]["jwks_uri"] == f"{base}/.well-known/jwks.json")
 
     check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
+    check_receipts(binary, base, active_kid, private)
     check_pairing_qr(base, (data_dir / "demo-portal-token").read_text().strip())
 
     spec = json.loads(subprocess.run([binary, "openapi"], check=True, capture_output=True, text=True).stdout)
@@ -252,6 +254,63 @@ def check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
         result = subprocess.run([binary, "verify", str(package), "--jwks", f"{base}/.well-known/jwks.json"],
                                 capture_output=True, text=True)
         check("our verify command accepts the package", result.returncode == 0, result.stderr)
+
+
+def verify_with_command(binary, base, token):
+    """Our `verify --json` on `token` with the gateway's JWKS URL: (exit code, report)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "token.jwt"
+        path.write_text(token)
+        result = subprocess.run([binary, "verify", str(path), "--jwks", f"{base}/.well-known/jwks.json", "--json"],
+                                capture_output=True, text=True)
+    return result.returncode, json.loads(result.stdout or "{}")
+
+
+def check_receipts(binary, base, kid, private):
+    """A receipt our signer made (the committed vector, which a Rust test reproduces byte
+    for byte with sign_receipt) verifies in PyJWT and jwcrypto with only its JWKS; a receipt
+    jwcrypto signs with the gateway's key verifies in our command and POST /v1/verify."""
+    vector = json.loads(Path(__file__).resolve().parents[2].joinpath("tests/vectors/receipt.json").read_text())
+    receipt = vector["token"]
+    header = jwt.get_unverified_header(receipt)
+    check("receipt header is exactly alg, kid, typ",
+          sorted(header) == ["alg", "kid", "typ"] and header["alg"] == "EdDSA"
+          and header["typ"].lower().removeprefix("application/") == "gdpr-receipt+jwt", header)
+    key = next(k for k in vector["jwks"]["keys"] if k["kid"] == header["kid"])
+    claims = jwt.decode(receipt, jwt.PyJWK(key), algorithms=["EdDSA"], options={"verify_aud": False})
+    check("pyjwt: receipt verifies with only the JWKS", claims == vector["claims"], claims)
+    verifier = jws.JWS()
+    verifier.deserialize(receipt)
+    verifier.verify(jwk.JWK(**key), alg="EdDSA")
+    check("jwcrypto: receipt verifies with only the JWKS", json.loads(verifier.payload) == vector["claims"])
+    tampered = receipt[:-10] + ("A" if receipt[-10] != "A" else "B") + receipt[-9:]
+    try:
+        jwt.decode(tampered, jwt.PyJWK(key), algorithms=["EdDSA"], options={"verify_aud": False})
+        check("pyjwt: tampered receipt is refused", False)
+    except jwt.InvalidSignatureError:
+        check("pyjwt: tampered receipt is refused", True)
+
+    # The other direction: jwcrypto signs with the gateway's key, our verifiers accept.
+    def sign(claims):
+        signed = jws.JWS(json.dumps(claims).encode())
+        signed.add_signature(private, alg="EdDSA",
+                             protected=json.dumps({"alg": "EdDSA", "kid": kid, "typ": "gdpr-receipt+jwt"}))
+        return signed.serialize(compact=True)
+
+    ours = dict(vector["claims"], jti="signed-by-jwcrypto")
+    token = sign(ours)
+    code, report = verify_with_command(binary, base, token)
+    check("our verify command accepts a jwcrypto-signed receipt",
+          code == 0 and report.get("kind") == "receipt" and report.get("receipt") == ours["receipt"]
+          and report.get("jti") == "signed-by-jwcrypto", report)
+    status, _, body = post(f"{base}/v1/verify", token.encode(), {"Content-Type": "application/jwt"})
+    check("POST /v1/verify answers as the command does", status == 200 and json.loads(body) == report, body[:300])
+    still_open = sign(dict(ours, receipt=dict(ours["receipt"], state="open")))
+    code, report = verify_with_command(binary, base, still_open)
+    status, _, body = post(f"{base}/v1/verify", still_open.encode(), {"Content-Type": "application/jwt"})
+    check("an open request's receipt is refused by both",
+          code == 1 and report.get("error_code") == "invalid_claims" and status == 422
+          and json.loads(body)["error_code"] == "invalid_claims", (report, body[:300]))
 
 
 def check_pairing_qr(base, token):

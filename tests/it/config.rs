@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use gdpr_gateway::config::{self, ConfigError, Origin, Overrides, SourceConfig};
+use gdpr_gateway::config::{self, ConfigError, HttpMethod, Origin, Overrides, SourceConfig};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
 
@@ -177,4 +177,47 @@ fn oversized_and_missing_files_are_refused() {
     let missing = dir.path().join("missing.toml");
     let err = config::load(Some(&missing), "", Vec::new(), Overrides::default()).unwrap_err();
     assert!(err.to_string().contains("missing.toml"), "{err}");
+}
+
+#[test]
+fn http_source_operations_load_and_bad_templates_are_named() {
+    let loaded = from_text(&example_text(), &[]).unwrap();
+    let SourceConfig::Http { operations, .. } = &loaded.config.sources[1] else { panic!("expected an http source") };
+    let rectify = operations.rectify.as_ref().unwrap();
+    assert_eq!((rectify.method, rectify.path.as_str()), (HttpMethod::Patch, "/subjects/{subject}/{category}/{id}"));
+    assert_eq!(operations.configured().count(), 5);
+
+    let rectify_line = "rectify = { method = \"PATCH\", path = \"/subjects/{subject}/{category}/{id}\" }";
+    let erase_line = "erase = { method = \"DELETE\", path = \"/subjects/{subject}/{category}\" }";
+    let lift_line = "lift_restriction = { method = \"DELETE\", path = \"/subjects/{subject}/{category}/restriction\" }";
+    for (from, to, key, needle) in [
+        (rectify_line, rectify_line.replace("{id}", "{record}"), "sources[1].operations.rectify.path", "{record}"),
+        // `{id}` is rectify's alone.
+        (erase_line, erase_line.replace("{category}", "{id}"), "sources[1].operations.erase.path", "{id}"),
+        (erase_line, erase_line.replace("{category}", "{category"), "sources[1].operations.erase.path", "unbalanced"),
+        (lift_line, String::new(), "sources[1].operations.lift_restriction", "together"),
+    ] {
+        let text = example_text().replace(from, &to);
+        assert_ne!(text, example_text(), "{from}");
+        match from_text(&text, &[]).unwrap_err() {
+            ConfigError::Invalid { key: got, line, message, .. } => {
+                assert_eq!(got, key);
+                assert!(message.contains(needle), "{key}: {message}");
+                assert!(line.is_some(), "{key}: no line");
+            }
+            other => panic!("{key}: unexpected {other:?}"),
+        }
+    }
+    let line = |text: &str, needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let text = example_text().replace(rectify_line, &rectify_line.replace("{id}", "{record}"));
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains(&format!(":{}:", line(&text, "rectify = "))), "names the line: {err}");
+
+    // Methods are the four that write.
+    let text = example_text().replace("method = \"PATCH\"", "method = \"GET\"");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("GET") && err.contains("PATCH"), "{err}");
+    let text = example_text().replace(erase_line, "erase = { method = \"DELETE\", path = \"/x\", body = true }");
+    let err = from_text(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("body"), "{err}");
 }

@@ -223,3 +223,57 @@ async fn a_refusal_is_receipted_and_what_was_not_done_is_refused_with_it() {
     assert_eq!(claims.receipt.detail.as_deref(), Some("manifestly unfounded"));
     gw.stop().await.unwrap();
 }
+
+/// A category used for direct marketing, beside the demo's.
+const NEWSLETTER: &str = r#"
+[[categories]]
+id = "newsletter"
+name = "Newsletter"
+purposes = ["Sending you offers by e-mail"]
+legal_basis = "legitimate_interests"
+retention = "P1Y"
+source = "crm"
+portable = false
+direct_marketing = true
+"#;
+
+#[tokio::test]
+async fn information_and_an_objection_to_direct_marketing_need_no_staff() {
+    let gw = TestGateway::demo_with(NEWSLETTER).await;
+    let auditor = gw.staff_client(StaffRole::Auditor);
+    let portal = gw.portal_client();
+
+    let information = portal.file_request("alice", &json!({"type": "information"})).await.unwrap();
+    assert_eq!(information.state.as_str(), "closed", "answered at once");
+    let (_, claims) = receipt(&gw, &auditor, &information.id).await;
+    assert_eq!(claims.receipt.kind.as_str(), "information");
+    assert!(claims.receipt.outcomes.is_empty());
+
+    let objection =
+        portal.file_request("alice", &json!({"type": "objection", "categories": ["newsletter"]})).await.unwrap();
+    let mut detail = auditor.rights_request(&objection.id).await.unwrap();
+    for _ in 0..200 {
+        if detail.request.state.as_str() == "closed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        detail = auditor.rights_request(&objection.id).await.unwrap();
+    }
+    assert_eq!(detail.request.state.as_str(), "closed", "closed without staff: {:?}", detail.history);
+    assert!(detail.history.iter().all(|h| !h.actor.starts_with("staff:")));
+    assert!(!detail.history.iter().any(|h| h.action == "approved"), "absolute: no approval (art. 21(3))");
+    let objections = gw.dir.join("demo-data/alice/newsletter.objections.json");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(objections).unwrap()).unwrap();
+    assert_eq!(recorded, json!(["Sending you offers by e-mail"]));
+    let (_, claims) = receipt(&gw, &auditor, &objection.id).await;
+    assert_eq!(claims.receipt.outcomes.len(), 1);
+    assert_eq!(claims.receipt.outcomes[0].result, OutcomeResult::Done);
+
+    // An objection that also names other categories goes through the phases as usual.
+    let mixed = portal
+        .file_request("alice", &json!({"type": "objection", "categories": ["newsletter", "service_notes"]}))
+        .await
+        .unwrap();
+    assert_eq!((mixed.state.as_str(), mixed.phase.as_str()), ("open", "intake"));
+    gw.stop().await.unwrap();
+}

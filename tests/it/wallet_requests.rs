@@ -82,7 +82,12 @@ async fn every_type_from_the_wallet_is_acknowledged_carried_out_and_told() {
         assert_eq!(request.identification, "wallet connection");
         let proposed = request.proposed.as_ref().map(|p| p["contact"]["email"].clone());
         assert_eq!(proposed.is_some(), request.kind == RequestKind::Rectification);
-        carry_out(&handler, &approver, &request.id).await;
+        // An information request is answered at once, from the inventory.
+        if request.kind == RequestKind::Information {
+            assert_eq!(request.state, RequestState::Closed);
+        } else {
+            carry_out(&handler, &approver, &request.id).await;
+        }
     }
 
     let events = told(&wallet, 8, |e| e.detail.contains("closed")).await;
@@ -91,7 +96,11 @@ async fn every_type_from_the_wallet_is_acknowledged_carried_out_and_told() {
     assert_eq!(tracked.len(), 8);
     for request in &tracked {
         assert_eq!((request.state, request.update), (RequestState::Closed, RequestUpdate::Closed), "{request:?}");
-        assert_eq!(request.detail.as_deref(), Some("done as asked"));
+        let outcome = match request.kind {
+            RequestKind::Information => "answered at once from the inventory (art. 13 and 14)",
+            _ => "done as asked",
+        };
+        assert_eq!(request.detail.as_deref(), Some(outcome));
         assert!(request.remedies.is_none());
     }
     gw.stop().await.unwrap();
