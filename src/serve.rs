@@ -144,6 +144,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         warning_days: config.requests.warning_days.clone(),
         document_retention_days: config.requests.document_retention_days,
         max_document_bytes: config.requests.max_document_bytes,
+        receipt_ack_days: config.requests.receipt_ack_days,
     };
     let gateway = Gateway::new(GatewayParts {
         keyring,

@@ -19,5 +19,7 @@ CREATE TABLE request_receipts (
     request_id      TEXT PRIMARY KEY NOT NULL REFERENCES rights_requests (id),
     token           TEXT NOT NULL,
     signed_at       BIGINT NOT NULL,
-    acknowledged_at BIGINT
+    acknowledged_at BIGINT,
+    -- When staff were told no wallet acknowledged it, so they send it another way.
+    flagged_at      BIGINT
 );

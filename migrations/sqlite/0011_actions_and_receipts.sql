@@ -19,5 +19,7 @@ CREATE TABLE request_receipts (
     request_id      TEXT PRIMARY KEY NOT NULL REFERENCES rights_requests (id),
     token           TEXT NOT NULL,
     signed_at       INTEGER NOT NULL,
-    acknowledged_at INTEGER
+    acknowledged_at INTEGER,
+    -- When staff were told no wallet acknowledged it, so they send it another way.
+    flagged_at      INTEGER
 ) STRICT;

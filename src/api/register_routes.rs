@@ -13,12 +13,13 @@ use super::AppState;
 use super::staff_auth::StaffMember;
 use super::subject_routes::page_limit;
 use super::views::{
-    CriterionView, HistoryEntry, OperationView, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView,
+    CriterionView, HistoryEntry, OperationView, ReceiptView, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView,
     WorkflowView,
 };
 use crate::calendar::Date;
 use crate::clock::rfc3339;
 use crate::http::problem_responses::problems;
+use crate::gateway::RequestError;
 use crate::http::{ApiError, ApiQuery};
 use crate::protocol::ErrorCode;
 use crate::protocol::relay_wire::is_valid_id;
@@ -198,7 +199,16 @@ pub(crate) async fn detail(
             updated_by: a.updated_by,
         })
         .collect();
-    Ok(RequestDetail { request: view(state, request), history, workflow, operations })
+    let receipt = match state.gateway.request_receipt(caller, id).await {
+        Ok(r) => Some(ReceiptView {
+            signed_at: rfc3339(r.signed_at),
+            acknowledged_at: r.acknowledged_at.map(rfc3339),
+            flagged_at: r.flagged_at.map(rfc3339),
+        }),
+        Err(RequestError::NoReceipt(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(RequestDetail { request: view(state, request), history, workflow, operations, receipt })
 }
 
 #[cfg(test)]

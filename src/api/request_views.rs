@@ -147,6 +147,21 @@ pub struct RequestDetail {
     pub workflow: WorkflowView,
     /// What carrying it out takes, per category: planned when it enters its last phase.
     pub operations: Vec<OperationView>,
+    /// Once ended: its signed receipt's delivery (`GET …/receipt` for the token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptView>,
+}
+
+/// Where an ended request's receipt stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptView {
+    pub signed_at: String,
+    /// When a wallet of the person said it received and verified it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<String>,
+    /// When staff were told no wallet acknowledged it in time: send it another way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flagged_at: Option<String>,
 }
 
 /// One operation of a request at the source of one category.

@@ -22,7 +22,8 @@ pub use crate::protocol::rights::StaffRole;
 pub use http_limits::ServerConfig;
 pub use request_phases::{CLOSED_PHASE, CriterionConfig, PhaseConfig, default_phases};
 pub use request_rules::{
-    DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES_LIMIT, RequestsConfig,
+    DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_RECEIPT_ACK_DAYS, MAX_DOCUMENT_BYTES_LIMIT,
+    RequestsConfig,
 };
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 pub use source_operations::{HttpMethod, HttpOperation, HttpOperations};
@@ -129,9 +130,10 @@ pub enum SourceConfig {
         timeout_seconds: u64,
         #[serde(default = "default_max_response")]
         max_response_bytes: u64,
-        /// The writes the source carries out for rights requests; none when absent.
+        /// The writes the source carries out for rights requests; none when absent. Boxed:
+        /// the other variants are small.
         #[serde(default)]
-        operations: HttpOperations,
+        operations: Box<HttpOperations>,
     },
 }
 

@@ -20,6 +20,11 @@ pub const MAX_DOCUMENT_BYTES_LIMIT: u64 = 100 * 1024 * 1024;
 const MIN_DOCUMENT_RETENTION_DAYS: u32 = 100;
 /// Longest document retention that may be configured: ten years.
 const MAX_DOCUMENT_RETENTION_DAYS: u32 = 3660;
+/// Days a receipt may go unacknowledged by the person's wallet before staff are told to
+/// send it another way.
+pub const DEFAULT_RECEIPT_ACK_DAYS: u32 = 7;
+/// Longest wait for an acknowledgement that may be configured.
+const MAX_RECEIPT_ACK_DAYS: u32 = 90;
 /// Most warning distances.
 const MAX_WARNINGS: usize = 5;
 /// Most holidays a config may list (decades of them).
@@ -47,6 +52,9 @@ pub struct RequestsConfig {
     pub document_retention_days: u32,
     /// Largest document a written request may carry, in bytes.
     pub max_document_bytes: u64,
+    /// Days after which a receipt no wallet acknowledged is flagged, so staff send it
+    /// another way (`request.receipt_unacknowledged`).
+    pub receipt_ack_days: u32,
 }
 
 impl Default for RequestsConfig {
@@ -60,6 +68,7 @@ impl Default for RequestsConfig {
             four_eyes: vec![RequestKind::Erasure, RequestKind::Rectification, RequestKind::Restriction],
             document_retention_days: DEFAULT_DOCUMENT_RETENTION_DAYS,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            receipt_ack_days: DEFAULT_RECEIPT_ACK_DAYS,
         }
     }
 }
@@ -91,6 +100,9 @@ impl RequestsConfig {
         if !(1..=MAX_DOCUMENT_BYTES_LIMIT).contains(&self.max_document_bytes) {
             let message = format!("must be 1 to {MAX_DOCUMENT_BYTES_LIMIT} bytes");
             return Err(("requests.max_document_bytes".to_owned(), message));
+        }
+        if !(1..=MAX_RECEIPT_ACK_DAYS).contains(&self.receipt_ack_days) {
+            return Err(("requests.receipt_ack_days".to_owned(), format!("must be 1 to {MAX_RECEIPT_ACK_DAYS} days")));
         }
         request_phases::check(&self.phases)?;
         // Four eyes bind at an approval: every such type must pass one.

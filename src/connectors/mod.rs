@@ -19,7 +19,7 @@ pub use file_source::FileConnector;
 pub use http_source::{HttpConnector, HttpSettings};
 pub use merge_patch::merge_patch;
 
-use crate::config::SourceConfig;
+use crate::config::{HttpOperations, SourceConfig};
 use crate::protocol::subject::SubjectRef;
 
 /// Longest single record a connector accepts (one JSON object).
@@ -261,7 +261,7 @@ impl Connectors {
                         auth: auth.clone(),
                         timeout: std::time::Duration::from_secs(*timeout_seconds),
                         max_response_bytes: *max_response_bytes,
-                        operations: operations.clone(),
+                        operations: HttpOperations::clone(operations),
                     })?)
                 }
             };

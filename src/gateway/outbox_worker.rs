@@ -51,6 +51,11 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
                 Ok(n) => tracing::info!("outbox: deleted {n} settled notices past their retention"),
                 Err(e) => tracing::warn!("outbox: sweeping settled notices failed: {e}"),
             }
+            match gateway.flag_unacknowledged_receipts().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("receipts: flagged {n} no wallet acknowledged"),
+                Err(e) => tracing::warn!("receipts: flagging unacknowledged ones failed: {e}"),
+            }
         }
         tokio::select! {
             _ = stop.changed() => return,

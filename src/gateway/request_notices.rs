@@ -29,11 +29,13 @@ pub(crate) struct Happened {
     pub detail: Option<String>,
     /// The role that must act next (`request.approval_requested`).
     pub role: Option<StaffRole>,
+    /// The signed receipt of a step that ends the request, for the person's wallets.
+    pub receipt: Option<String>,
 }
 
 impl Happened {
     pub(crate) fn new(event: &'static str, update: Option<RequestUpdate>, detail: Option<String>) -> Self {
-        Self { event, update, detail, role: None }
+        Self { event, update, detail, role: None, receipt: None }
     }
 }
 
@@ -75,6 +77,7 @@ impl Gateway {
             contact: self.contact().to_owned(),
             detail,
             remedies: self.remedies(request),
+            receipt: None,
         }
     }
 
@@ -123,7 +126,8 @@ impl Gateway {
         let now = self.clock.now();
         for h in happened {
             if let Some(update) = h.update {
-                let status = self.request_status(request, update, h.detail.clone());
+                let mut status = self.request_status(request, update, h.detail.clone());
+                status.receipt.clone_from(&h.receipt);
                 for connection in &audience.connections {
                     let request_id = audience
                         .reply_to

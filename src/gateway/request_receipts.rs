@@ -4,11 +4,16 @@
 //! transaction that ends the request, so it is signed exactly once; the person's portal,
 //! their wallet and the staff read the same token.
 
+use super::request_notices::{Audience, Happened};
 use super::{Caller, Gateway, RequestError};
+
+/// Most receipts flagged in one sweep; the next sweep takes the rest.
+const FLAG_BATCH: u32 = 500;
 use crate::bundle::{CategoryOutcome, Evidence, OutcomeResult, Receipt, ReceiptClaims, sign_receipt};
 use crate::protocol::rights::{ActionStatus, RequestState};
 use crate::protocol::subject::SubjectRef;
 use crate::store::action_store::{Action, StoredReceipt};
+use crate::store::pairing_store::Connection;
 use crate::store::request_store::RightsRequest;
 
 impl Gateway {
@@ -85,5 +90,48 @@ impl Gateway {
         self.actions.receipt(&request.id).await?.ok_or_else(|| {
             RequestError::NoReceipt("the request ended before receipts were signed".into())
         })
+    }
+
+    /// A wallet of the person says the receipt of request `receipt_id` arrived and
+    /// verified: the register records when, once. Acknowledgements for requests that are
+    /// not the person's, or unknown, are dropped.
+    pub(super) async fn receipt_acknowledged(
+        &self,
+        connection: &Connection,
+        receipt_id: &str,
+    ) -> Result<(), crate::store::StoreError> {
+        let mine = match self.requests.by_id(receipt_id).await? {
+            Some(request) => request.subject_ref == connection.subject_ref,
+            None => false,
+        };
+        if !mine {
+            tracing::info!(connection = %connection.id, "dropping an acknowledgement of a receipt not the person's");
+            return Ok(());
+        }
+        let actor = format!("connection:{}", connection.id);
+        self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor).await?;
+        Ok(())
+    }
+
+    /// Flags receipts no wallet acknowledged within `receipt_ack_days`: a history line,
+    /// and the `request.receipt_unacknowledged` webhook so staff send them another way.
+    /// Answers how many were flagged.
+    pub async fn flag_unacknowledged_receipts(&self) -> Result<usize, RequestError> {
+        let now = self.clock.now();
+        let before = now.saturating_sub(u64::from(self.request_rules.receipt_ack_days) * 86_400);
+        let mut flagged = 0;
+        for id in self.actions.unacknowledged(before, FLAG_BATCH).await? {
+            let Some(request) = self.requests.by_id(&id).await? else { continue };
+            let detail = format!("no wallet acknowledged the receipt in {} days", self.request_rules.receipt_ack_days);
+            let happened = [Happened::new("request.receipt_unacknowledged", None, Some(detail))];
+            let notices = self.request_notices(&request, &Audience::default(), &happened);
+            if self.actions.flag_unacknowledged(&id, now, &notices).await? {
+                flagged += 1;
+            }
+        }
+        if flagged > 0 {
+            self.outbox_wake.notify_one();
+        }
+        Ok(flagged)
     }
 }

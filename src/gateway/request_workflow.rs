@@ -175,7 +175,9 @@ impl Gateway {
         let mut happened = vec![Happened::new("request.advanced", None, Some(format!("{} to {next}", phase.id)))];
         if closing {
             events.push(self.event(caller, CLOSED_PHASE, "closed", Some(outcome.clone())));
-            happened.push(Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.clone())));
+            let mut closed = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.clone()));
+            closed.receipt = change.receipt.map(str::to_owned);
+            happened.push(closed);
         } else if let Some(role) = self.phase_plan.phase(request.kind, &next).and_then(|p| p.approver_role) {
             // The designated role is told a request waits for it.
             let mut waiting = Happened::new("request.approval_requested", None, Some(format!("phase {next}")));
@@ -231,7 +233,8 @@ impl Gateway {
         let receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
         change.receipt = Some(&receipt);
         let event = self.event(caller, &request.phase, "refused", Some(reason.to_owned()));
-        let happened = Happened::new("request.refused", Some(RequestUpdate::Refused), Some(reason.to_owned()));
+        let mut happened = Happened::new("request.refused", Some(RequestUpdate::Refused), Some(reason.to_owned()));
+        happened.receipt = Some(receipt.clone());
         self.apply(&request, change, &[event], &[happened]).await
     }
 
@@ -275,7 +278,8 @@ impl Gateway {
         let receipt = self.sign_request_receipt(&ended(request, &change), &actions)?;
         change.receipt = Some(&receipt);
         let event = gateway_event(now, CLOSED_PHASE, "closed", Some(outcome.to_owned()));
-        let happened = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.to_owned()));
+        let mut happened = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.to_owned()));
+        happened.receipt = Some(receipt.clone());
         self.apply(request, change, &[event], &[happened]).await
     }
 

@@ -53,6 +53,8 @@ pub struct RequestRules {
     pub document_retention_days: u32,
     /// Largest document a written request may carry.
     pub max_document_bytes: u64,
+    /// Days a receipt may go unacknowledged before it is flagged.
+    pub receipt_ack_days: u32,
 }
 
 /// A filed request with what its acknowledgement tells the person.

@@ -113,6 +113,10 @@ async fn answer(gateway: &Arc<Gateway>, item: &MailboxItem, sender: &Sender, bod
                 None => return Ok(()),
             }
         }
+        (Body::ReceiptAck { receipt_id }, Some(connection)) => {
+            gateway.receipt_acknowledged(connection, &receipt_id).await?;
+            return Ok(());
+        }
         (other, _) => {
             // The type only: a body may hold personal data or a blob key.
             tracing::info!(connection = %item.connection_id, "no handler for {} on this connection", other.type_name());

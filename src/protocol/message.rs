@@ -118,6 +118,10 @@ pub enum Body {
         request_id: Option<String>,
         status: Box<RequestStatus>,
     },
+    /// Wallet → controller: the receipt of request `receipt_id` (its `jti`) arrived and
+    /// verified; the register records when.
+    #[serde(rename = "receipt.ack")]
+    ReceiptAck { receipt_id: String },
 }
 
 impl Body {
@@ -140,6 +144,7 @@ impl Body {
             Self::RequestRefused { .. } => "request.refused",
             Self::RequestSubmit { .. } => "request.submit",
             Self::RequestStatus { .. } => "request.status",
+            Self::ReceiptAck { .. } => "receipt.ack",
         }
     }
 }

@@ -141,6 +141,10 @@ pub struct RequestStatus {
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remedies: Option<Remedies>,
+    /// On the update that ends the request: its signed receipt (`gdpr-receipt+jwt`), to
+    /// verify with the organisation's keys and acknowledge with `receipt.ack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// The request events webhook endpoints may subscribe to (`request.*` for all).
@@ -154,6 +158,7 @@ pub const REQUEST_EVENTS: &[&str] = &[
     "request.carried_out",
     "request.closed",
     "request.refused",
+    "request.receipt_unacknowledged",
 ];
 
 text_enum! {

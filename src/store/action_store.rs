@@ -9,6 +9,7 @@ use crate::bundle::Evidence;
 use crate::clock::UnixSeconds;
 pub use crate::protocol::rights::{ActionStatus, Operation};
 use crate::store::db::{Db, on_db};
+use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::{StoreError, to_i64, to_u64};
 
 /// One operation of a request on one category.
@@ -47,6 +48,8 @@ pub struct StoredReceipt {
     pub signed_at: UnixSeconds,
     /// When the person's wallet said it received and verified the receipt.
     pub acknowledged_at: Option<UnixSeconds>,
+    /// When staff were told no wallet acknowledged it in time.
+    pub flagged_at: Option<UnixSeconds>,
 }
 
 /// Adds actions inside a transaction another store opened, so they commit with the step
@@ -172,34 +175,113 @@ impl ActionStore {
     pub async fn receipt(&self, request_id: &str) -> Result<Option<StoredReceipt>, StoreError> {
         on_db!(&self.db, pool => {
             let row = sqlx::query(
-                "SELECT token, signed_at, acknowledged_at FROM request_receipts WHERE request_id = $1",
+                "SELECT token, signed_at, acknowledged_at, flagged_at FROM request_receipts WHERE request_id = $1",
             )
             .bind(request_id)
             .fetch_optional(pool)
             .await?;
             row.map(|row| {
-                let acknowledged_at: Option<i64> = row.try_get("acknowledged_at")?;
+                let time = |column: &'static str| -> Result<Option<UnixSeconds>, StoreError> {
+                    let value: Option<i64> = row.try_get(column)?;
+                    value.map(|t| to_u64(t, column)).transpose()
+                };
                 Ok(StoredReceipt {
                     token: row.try_get("token")?,
                     signed_at: to_u64(row.try_get("signed_at")?, "signed_at")?,
-                    acknowledged_at: acknowledged_at.map(|t| to_u64(t, "acknowledged_at")).transpose()?,
+                    acknowledged_at: time("acknowledged_at")?,
+                    flagged_at: time("flagged_at")?,
                 })
             })
             .transpose()
         })
     }
 
-    /// Records when the person acknowledged the receipt; the first acknowledgement counts.
-    pub async fn acknowledge_receipt(&self, request_id: &str, at: UnixSeconds) -> Result<bool, StoreError> {
+    /// Records when the person acknowledged the receipt, with a history line naming who
+    /// (`actor`); the first acknowledgement counts.
+    pub async fn acknowledge_receipt(&self, request_id: &str, at: UnixSeconds, actor: &str) -> Result<bool, StoreError> {
+        let at = to_i64(at, "at")?;
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE request_receipts SET acknowledged_at = $1 WHERE request_id = $2 AND acknowledged_at IS NULL",
             )
-            .bind(to_i64(at, "at")?)
+            .bind(at)
             .bind(request_id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, 'closed', 'receipt acknowledged', NULL
+                 FROM request_events WHERE request_id = $1",
+            )
+            .bind(request_id)
+            .bind(at)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}
+
+impl ActionStore {
+    /// Requests whose receipt was signed before `signed_before`, never acknowledged and not
+    /// yet flagged: at most `limit`, oldest first.
+    pub async fn unacknowledged(&self, signed_before: UnixSeconds, limit: u32) -> Result<Vec<String>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT request_id FROM request_receipts
+                 WHERE acknowledged_at IS NULL AND flagged_at IS NULL AND signed_at < $1
+                 ORDER BY signed_at LIMIT $2",
+            )
+            .bind(to_i64(signed_before, "signed_before")?)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|row| Ok(row.try_get("request_id")?)).collect()
+        })
+    }
+
+    /// Flags request `request_id`'s receipt as unacknowledged, with a history line and the
+    /// `notices` that tell staff, in one transaction; false when it was acknowledged or
+    /// flagged meanwhile.
+    pub async fn flag_unacknowledged(
+        &self,
+        request_id: &str,
+        at: UnixSeconds,
+        notices: &[Notice],
+    ) -> Result<bool, StoreError> {
+        let at = to_i64(at, "at")?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE request_receipts SET flagged_at = $1
+                 WHERE request_id = $2 AND acknowledged_at IS NULL AND flagged_at IS NULL",
+            )
+            .bind(at)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, 'gateway', 'closed', 'receipt unacknowledged',
+                        'no wallet acknowledged the receipt: send it another way'
+                 FROM request_events WHERE request_id = $1",
+            )
+            .bind(request_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            insert_notices!(tx, notices);
+            tx.commit().await?;
+            Ok(true)
         })
     }
 }

@@ -9,6 +9,7 @@ mod downloads;
 mod inbox;
 mod keystore;
 mod pinning;
+mod receipts;
 mod request_tracking;
 mod stored;
 mod wallet_error;
@@ -30,6 +31,7 @@ pub use crate::protocol::rights::{Remedies, RequestKind, RequestState, RequestUp
 pub use catalogue::{Catalogue, CatalogueCategory};
 pub use downloads::{MAX_PACKAGE_BYTES, Package};
 pub use keystore::{FileKeyStore, KeyStore, MAX_ENTRY_BYTES};
+pub use receipts::ReceiptOutcome;
 pub use request_tracking::{MAX_TRACKED_REQUESTS, RequestForm, TrackedRequest};
 
 use downloads::{Delivered, RemoveOnDrop, bundle_issued_by, summary};
@@ -121,12 +123,13 @@ pub enum EventKind {
     /// An item from the relay was refused: it did not open, did not verify, was for
     /// another connection, was too old, or was seen before. Nothing of it was kept.
     Refused,
-    /// A message arrived that answers nothing the wallet is waiting for.
+    /// A message arrived that answers nothing the wallet is waiting for, or a request's
+    /// receipt did not verify (kept unverified, never acknowledged).
     Unexpected,
     /// The connection's mailbox could not be read (relay away, key store trouble).
     Unreachable,
     /// One of the person's rights requests moved on: acknowledged, extended, closed or
-    /// refused. [`Wallet::requests`] has it.
+    /// refused. [`Wallet::requests`] has it, with the receipt of one that ended.
     Request,
 }
 
@@ -396,11 +399,14 @@ impl Wallet {
     /// Reads what waits on every confirmed connection (a revocation by the organisation is
     /// applied at once) and returns, oldest first, everything that happened outside a
     /// call's own answer since the last call: revocations, items refused with the reason,
-    /// messages nobody waited for.
+    /// messages nobody waited for, updates to rights requests. Then tells each
+    /// organisation of the receipts that verified since (`receipt.ack`, once per receipt;
+    /// one that could not be sent is sent on a later call).
     pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
         for stored in self.all_stored()? {
             if stored.state == ConnectionState::Connected {
                 self.drain(&stored).await;
+                self.acknowledge_receipts(&stored.connection_id).await;
             }
         }
         let mut log = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConnectionState, Wallet, WalletError};
+use super::{ConnectionState, MAX_ENTRY_BYTES, Wallet, WalletError};
 use crate::jose::{OkpPublicJwk, PrivateOkpJwk, SigningKeyPair};
 use crate::protocol::rights::RequestStatus;
 use crate::protocol::trust_list::Entry;
@@ -31,7 +31,26 @@ pub(super) struct Stored {
     pub(super) operator: Option<OkpPublicJwk>,
     /// The person's rights requests with this organisation, as last told of each.
     #[serde(default)]
-    pub(super) requests: Vec<RequestStatus>,
+    pub(super) requests: Vec<StoredRequest>,
+}
+
+/// A rights request as the organisation last told of it, with what the wallet made of its
+/// receipt. Stored as the status's own members plus the wallet's, so entries written
+/// before receipts existed (a bare status) read back unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredRequest {
+    #[serde(flatten)]
+    pub(super) status: RequestStatus,
+    /// The status's receipt verified against the organisation's pinned keys and is about
+    /// this request, this organisation and this account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) receipt_verified: bool,
+    /// The organisation was told it arrived (`receipt.ack`); sent once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) receipt_acknowledged: bool,
+    /// Why the receipt did not verify; it is kept, never acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) receipt_problem: Option<String>,
 }
 
 impl Wallet {
@@ -87,6 +106,11 @@ impl Wallet {
 
     pub(super) fn save(&self, stored: &Stored) -> Result<(), WalletError> {
         let bytes = serde_json::to_vec(stored).map_err(|e| WalletError::Storage(e.to_string()))?;
+        // An entry over the cap would never read back: refuse it here, the old one stays.
+        if bytes.len() as u64 > MAX_ENTRY_BYTES {
+            let (id, size) = (&stored.connection_id, bytes.len());
+            return Err(WalletError::Storage(format!("{id}: {size} bytes is more than an entry holds")));
+        }
         self.store.save(stored.connection_id.clone(), bytes)
     }
 }

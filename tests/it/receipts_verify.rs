@@ -212,3 +212,56 @@ async fn the_verify_endpoint_answers_for_a_receipt_the_gateway_signed() {
         assert_problem(verify_http(&gw, body).await, status, code).await;
     }
 }
+
+/// With a trust list, a receipt's key must be listed under the controller its `iss` names,
+/// exactly as a bundle's.
+#[test]
+fn the_verify_command_takes_a_receipts_issuer_keys_from_a_trust_list() {
+    use gdpr_gateway::protocol::trust_list::{Entry, TrustList, VERSION};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (operator, controller) = (SigningKeyPair::generate(), SigningKeyPair::generate());
+    let receipt = dir.path().join("receipt.jwt");
+    std::fs::write(&receipt, bundle::sign_receipt(&claims(), &controller).unwrap()).unwrap();
+    let operator_jwks = dir.path().join("operator.json");
+    std::fs::write(&operator_jwks, serde_json::to_vec(&Jwks { keys: vec![operator.public_jwk().clone()] }).unwrap())
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let verify_with_list = |id: &str| {
+        let list = TrustList {
+            iss: "https://operator.example".into(),
+            iat: now,
+            exp: now + 3600,
+            version: VERSION,
+            controllers: vec![Entry {
+                id: id.into(),
+                name: "Demo".into(),
+                jwks: Jwks { keys: vec![controller.public_jwk().clone()] },
+                encryption_jwks: Jwks::default(),
+                import_endpoint: None,
+                token_endpoint: None,
+                privacy_contact: None,
+            }],
+        };
+        let path = dir.path().join("list.jwt");
+        std::fs::write(&path, list.sign(&operator).unwrap()).unwrap();
+        Command::new(BIN)
+            .arg("verify")
+            .arg(&receipt)
+            .arg("--trust-list")
+            .arg(&path)
+            .arg("--operator-jwks")
+            .arg(&operator_jwks)
+            .arg("--json")
+            .output()
+            .unwrap()
+    };
+    let out = verify_with_list("https://demo.gdpr-gateway.example");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report, expected_report(controller.kid(), &claims()));
+    let out = verify_with_list("https://other.example");
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["error_code"], "issuer_mismatch");
+}

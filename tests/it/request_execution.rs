@@ -215,6 +215,17 @@ async fn a_refusal_is_receipted_and_what_was_not_done_is_refused_with_it() {
     let (_, claims) = receipt(&gw, &handler, &id).await;
     assert_eq!(claims.receipt.state.as_str(), "refused");
     assert_eq!(claims.receipt.outcomes[0].result, OutcomeResult::Refused);
+    // Not acknowledged by any wallet (alice has none): flagged once after seven days, with a
+    // history line, so staff send it another way.
+    gw.clock.advance(6 * 86_400);
+    assert_eq!(gw.gateway.flag_unacknowledged_receipts().await.unwrap(), 0);
+    gw.clock.advance(86_400 + 1);
+    assert_eq!(gw.gateway.flag_unacknowledged_receipts().await.unwrap(), 1);
+    assert_eq!(gw.gateway.flag_unacknowledged_receipts().await.unwrap(), 0, "flagged once");
+    let flagged = handler.rights_request(&id).await.unwrap();
+    assert!(flagged.receipt.as_ref().unwrap().flagged_at.is_some());
+    assert!(flagged.receipt.unwrap().acknowledged_at.is_none());
+    assert_eq!(flagged.history.last().unwrap().action, "receipt unacknowledged");
     // A request refused at intake has a receipt too, with no operations.
     let early = gw.portal_client().file_request("bob", &json!({"type": "access"})).await.unwrap().id;
     approver.step(&early, "refusal", json!({"reason": "manifestly unfounded"})).await.unwrap();
