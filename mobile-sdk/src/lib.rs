@@ -2,7 +2,7 @@
 //! layer (proc-macros, no UDL) over the platform-free wallet in the gateway's core
 //! (`gdpr_gateway::wallet`): pair with an organisation by QR code, see what it holds,
 //! download its signed data, check it, forward it to another organisation, and file and
-//! follow rights requests (art. 15-22 GDPR). Key
+//! follow rights requests (art. 15-22 GDPR) to their signed receipts. Key
 //! material is generated in Rust and persisted through a [`KeyStore`] the app implements
 //! (Keychain, Android Keystore). `mobile-sdk/bindings.sh` generates the Kotlin, Swift and
 //! Python bindings.
@@ -19,6 +19,6 @@ pub use error::WalletError;
 pub use keystore::{FileKeyStore, KeyStore};
 pub use wallet::{
     Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ExportPurpose, ImportReceipt,
-    Package, PendingConnection, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest,
-    Wallet, WalletEvent,
+    Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate,
+    TrackedRequest, Wallet, WalletEvent, rectification_form,
 };

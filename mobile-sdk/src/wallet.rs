@@ -7,7 +7,8 @@ use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
     Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ImportReceipt, Package,
-    PendingConnection, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest, WalletEvent,
+    PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest,
+    WalletEvent,
 };
 
 use crate::keystore::Bridge;
@@ -88,6 +89,23 @@ pub struct TrackedRequest {
     pub contact: String,
     pub detail: Option<String>,
     pub remedies: Option<Remedies>,
+    pub receipt: Option<String>,
+    pub receipt_verified: bool,
+    pub receipt_acknowledged: bool,
+    pub receipt_problem: Option<String>,
+    pub outcomes: Vec<ReceiptOutcome>,
+}
+
+#[uniffi::remote(Record)]
+pub struct ReceiptOutcome {
+    pub category: String,
+    pub operation: String,
+    pub result: String,
+    pub note: Option<String>,
+    pub records: Option<u64>,
+    pub confirmation: Option<String>,
+    pub record_digests: Vec<String>,
+    pub bundle_id: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -183,6 +201,21 @@ impl From<ExportPurpose> for Purpose {
     }
 }
 
+/// A rectification (art. 16) of one record of `category` from a downloaded bundle:
+/// `record_json` is the record as the bundle holds it, `id_field` the category's record id
+/// (`id` unless the organisation says otherwise), `changes_json` an object of dotted field
+/// paths to their correct values (`{"address.street":"Kerkstraat 2"}`). File the form with
+/// `Wallet.submit_request`.
+#[uniffi::export]
+pub fn rectification_form(
+    category: String,
+    record_json: String,
+    id_field: String,
+    changes_json: String,
+) -> Result<RequestForm, WalletError> {
+    Ok(RequestForm::rectification_json(&category, &record_json, &id_field, &changes_json)?)
+}
+
 #[derive(uniffi::Object)]
 pub struct Wallet(core::Wallet);
 
@@ -275,14 +308,16 @@ impl Wallet {
     }
 
     /// The person's rights requests, newest first, as each organisation last told of them
-    /// (call `events` first to read what arrived since).
+    /// (call `events` first to read what arrived since); an ended one with its signed
+    /// receipt, whether it verified and was acknowledged, and its outcomes per category.
     pub fn requests(&self) -> Result<Vec<TrackedRequest>, WalletError> {
         Ok(self.0.requests()?)
     }
 
     /// What happened outside the calls' own answers since the last call: revocations by
     /// the organisation (applied), items refused with the reason, messages nobody asked
-    /// for, and updates to the person's rights requests.
+    /// for, updates to the person's rights requests, and receipts that did not verify.
+    /// Acknowledges each receipt that verified to its organisation, once.
     pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
         Ok(self.0.events().await?)
     }

@@ -1,5 +1,6 @@
 //! The wallet against a real gateway with its embedded relay, over loopback HTTP: pair,
-//! confirm, download, verify, file a rights request, revoke.
+//! confirm, download, verify, file a rights request, revoke; a rectification built from
+//! the downloaded bundle, carried out, and its signed receipt verified and acknowledged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestGateway;
+use gdpr_gateway::protocol::rights::StaffRole;
 use gdpr_gateway::views::PairingView;
 use gdpr_wallet::{
-    ConnectionState, ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, RequestState, RequestUpdate,
-    Wallet, WalletError,
+    ConnectionState, EventKind, ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, RequestState,
+    RequestUpdate, Wallet, WalletError, rectification_form,
 };
 
 const WAIT: u64 = 10;
@@ -83,6 +85,67 @@ async fn pair_confirm_download_verify_revoke() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the gateway never learnt of the revocation");
+}
+
+#[tokio::test]
+async fn a_rectification_from_the_bundle_ends_with_a_verified_acknowledged_receipt() {
+    let gw = TestGateway::demo().await;
+    let portal = gw.portal_client();
+    let keys = tempfile::tempdir().unwrap();
+    let wallet = wallet(&gw, keys.path());
+    let pairing = portal.create_pairing("alice").await;
+    let pending = wallet.connect(pairing.connect_uri.clone().unwrap()).await.unwrap();
+    portal.confirm(&pairing.pairing_id, &pending.code).await.unwrap();
+    wallet.wait_connected(pending.connection_id.clone(), WAIT).await.unwrap();
+    let connection = pending.connection_id;
+
+    // The record as the downloaded bundle holds it, as an app reads it from the token.
+    let contact = Some(vec!["contact".to_owned()]);
+    let bundle = wallet.request_export(connection.clone(), Purpose::Access, contact, WAIT).await.unwrap();
+    let claims =
+        gdpr_gateway::bundle::verify_jwt(bundle.token.as_bytes(), &gw.gateway.keyring().jwks()).unwrap().claims;
+    let record = serde_json::to_string(&claims.bundle.categories[0].records[0]).unwrap();
+    let changes = r#"{"address.street":"Kerkstraat 2"}"#.to_owned();
+    let form = rectification_form("contact".into(), record.clone(), "id".into(), changes).unwrap();
+    assert_eq!(form.proposed_json.as_deref(), Some(r#"{"contact":{"id":"C-1001","address.street":"Kerkstraat 2"}}"#));
+    let changes_id = r#"{"id":"C-2"}"#.to_owned();
+    let refused = rectification_form("contact".into(), record, "id".into(), changes_id);
+    assert!(matches!(refused, Err(WalletError::InvalidInput(_))), "{refused:?}");
+    let filed = wallet.submit_request(connection.clone(), form, WAIT).await.unwrap();
+
+    // The organisation's staff take it through; the gateway corrects it at the source.
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+    let id = handler.register("").await.unwrap().requests[0].id.clone();
+    handler.advance(&id).await.unwrap();
+    handler.meet(&id, &["scope_determined", "legal_holds_checked"]).await;
+    handler.advance(&id).await.unwrap();
+    approver.advance(&id).await.unwrap();
+    handler.carried_out(&id).await;
+    handler.step(&id, "advance", serde_json::json!({"note": "your address is corrected"})).await.unwrap();
+
+    let mut acknowledged = false;
+    for _ in 0..100 {
+        let events = wallet.events().await.unwrap();
+        assert!(events.iter().all(|e| e.kind != EventKind::Unexpected), "{events:?}");
+        let history = handler.rights_request(&id).await.unwrap().history;
+        if let Some(line) = history.iter().find(|h| h.action == "receipt acknowledged") {
+            assert_eq!(line.actor, format!("connection:{connection}"));
+            acknowledged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(acknowledged, "the register never learnt the receipt arrived");
+    let closed = &wallet.requests().unwrap()[0];
+    assert_eq!((closed.number.as_str(), closed.state), (filed.number.as_str(), RequestState::Closed));
+    assert!(closed.receipt.is_some() && closed.receipt_verified && closed.receipt_acknowledged, "{closed:?}");
+    let outcome = &closed.outcomes[..];
+    assert_eq!(outcome.len(), 1, "{outcome:?}");
+    assert_eq!((outcome[0].category.as_str(), outcome[0].operation.as_str()), ("contact", "rectify"));
+    assert_eq!((outcome[0].result.as_str(), outcome[0].record_digests.len()), ("done", 1));
+    // After a restart the app still holds the receipt and knows it was acknowledged.
+    let restarted = self::wallet(&gw, keys.path());
+    assert_eq!(&restarted.requests().unwrap()[0], closed);
 }
 
 #[tokio::test]

@@ -120,6 +120,18 @@ impl Gateway {
         let (request, history) = self.open_request(caller, id, &[StaffRole::Handler, StaffRole::Approver]).await?;
         check_note(note)?;
         let phase = self.phase_of(&request)?;
+        let next = self.phase_plan.next_after(request.kind, &phase.id);
+        let closing = next == CLOSED_PHASE;
+        // What is still to be done at the sources says more than the criterion it blocks.
+        let actions = if closing { self.actions.of_request(&request.id).await? } else { Vec::new() };
+        let unsettled: Vec<String> = actions
+            .iter()
+            .filter(|a| !a.status.is_settled())
+            .map(|a| format!("{} ({} {}, {})", a.seq, a.operation.as_str(), a.category, a.status.as_str()))
+            .collect();
+        if !unsettled.is_empty() {
+            return Err(RequestError::OperationsPending(unsettled.join("; ")));
+        }
         let unmet: Vec<&str> =
             phase.criteria.iter().filter(|c| c.mandatory && !is_met(&history, &c.id)).map(|c| c.id.as_str()).collect();
         if !unmet.is_empty() {
@@ -143,9 +155,7 @@ impl Gateway {
                 )));
             }
         }
-        let next = self.phase_plan.next_after(request.kind, &phase.id);
         let now = self.clock.now();
-        let closing = next == CLOSED_PHASE;
         let mut change = unchanged(&request, now);
         change.phase = &next;
         let outcome = note.map(str::to_owned).unwrap_or_else(|| "carried out".to_owned());
@@ -154,15 +164,6 @@ impl Gateway {
         if closing {
             change.state = RequestState::Closed;
             change.outcome = Some(&outcome);
-            let actions = self.actions.of_request(&request.id).await?;
-            let unsettled: Vec<String> = actions
-                .iter()
-                .filter(|a| !a.status.is_settled())
-                .map(|a| format!("{} ({} {}, {})", a.seq, a.operation.as_str(), a.category, a.status.as_str()))
-                .collect();
-            if !unsettled.is_empty() {
-                return Err(RequestError::OperationsPending(unsettled.join("; ")));
-            }
             receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
             change.receipt = Some(&receipt);
         } else if self.phase_plan.next_after(request.kind, &next) == CLOSED_PHASE {

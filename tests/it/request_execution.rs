@@ -288,3 +288,109 @@ async fn information_and_an_objection_to_direct_marketing_need_no_staff() {
     assert_eq!((mixed.state.as_str(), mixed.phase.as_str()), ("open", "intake"));
     gw.stop().await.unwrap();
 }
+
+/// What the partner source saw: each erasure's category and idempotency key.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A source system whose erasures go differently per category: `loyalty` fails three
+/// times, then succeeds; `chat_logs` refuses; `call_recordings` never answers.
+async fn partner_source(seen: Seen) -> String {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let seen = seen.clone();
+        async move {
+            let category = request.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
+            let key = request.headers().get("idempotency-key").map(|v| v.to_str().unwrap().to_owned());
+            let tries = {
+                let mut seen = seen.lock().unwrap();
+                seen.push((category.clone(), key.unwrap_or_default()));
+                seen.iter().filter(|(c, _)| *c == category).count()
+            };
+            match category.as_str() {
+                "loyalty" if tries <= 3 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                "loyalty" => axum::Json(json!({"records": 4, "confirmation": "ERA-1"})).into_response(),
+                "chat_logs" => (StatusCode::UNPROCESSABLE_ENTITY, "retention hold in the chat system").into_response(),
+                _ => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    StatusCode::OK.into_response()
+                }
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn partner_config(url: &str) -> String {
+    let mut config = format!(
+        "[[sources]]\nid = \"partner\"\ntype = \"http\"\nbase_url = \"{url}\"\ntimeout_seconds = 1\n\
+         [sources.operations]\nerase = {{ method = \"DELETE\", path = \"/subjects/{{subject}}/{{category}}\" }}\n"
+    );
+    for id in ["loyalty", "chat_logs", "call_recordings"] {
+        config.push_str(&format!(
+            "[[categories]]\nid = \"{id}\"\nname = \"{id}\"\npurposes = [\"Service\"]\nlegal_basis = \"contract\"\n\
+             retention = \"P1Y\"\nsource = \"partner\"\nportable = false\n"
+        ));
+    }
+    config
+}
+
+#[tokio::test]
+async fn a_failing_source_is_retried_a_refusing_one_and_a_silent_one_become_tasks() {
+    let seen = Seen::default();
+    let url = partner_source(seen.clone()).await;
+    let gw = TestGateway::demo_with(&partner_config(&url)).await;
+    let handler = gw.staff_client(StaffRole::Handler);
+    let categories = ["loyalty", "chat_logs", "call_recordings"];
+    let (id, _) = to_execution(&gw, "alice", json!({"type": "erasure", "categories": categories})).await;
+
+    // The outbox retries on the injected clock: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    let mut detail = handler.rights_request(&id).await.unwrap();
+    for _ in 0..60 {
+        if detail.operations.iter().all(|o| o.status != ActionStatus::Pending) {
+            break;
+        }
+        gw.clock.advance(10 * 3600);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        detail = handler.rights_request(&id).await.unwrap();
+    }
+    let by_category = |c: &str| detail.operations.iter().find(|o| o.category == c).unwrap().clone();
+    let loyalty = by_category("loyalty");
+    assert_eq!(loyalty.status, ActionStatus::Done, "{loyalty:?}");
+    assert_eq!(loyalty.evidence.clone().unwrap(), json!({"records": 4, "confirmation": "ERA-1"}));
+    let chat = by_category("chat_logs");
+    assert_eq!(chat.status, ActionStatus::Task);
+    assert!(chat.note.as_deref().unwrap().contains("422"), "{chat:?}");
+    let silent = by_category("call_recordings");
+    assert_eq!(silent.status, ActionStatus::Task);
+    assert!(silent.note.as_deref().unwrap().contains("every retry"), "{silent:?}");
+
+    let seen = seen.lock().unwrap().clone();
+    let tries = |c: &str| seen.iter().filter(|(category, _)| category == c).map(|(_, k)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(tries("loyalty").len(), 4, "three failures, then done, never again");
+    assert!(tries("loyalty").iter().all(|k| *k == format!("{id}:{}", loyalty.seq)), "one idempotency key");
+    assert_eq!(tries("chat_logs").len(), 1, "a refusal is not retried");
+    assert_eq!(tries("call_recordings").len(), 8, "the first attempt and seven retries");
+
+    // The request waits for the handler, who settles both tasks.
+    assert_eq!(handler.advance(&id).await.unwrap_err().error_code.as_str(), "operations_pending");
+    let refuse = json!({"result": "refused", "note": "kept under the chat system's retention hold"});
+    handler.step(&id, &format!("operations/{}", chat.seq), refuse).await.unwrap();
+    let by_hand = json!({"result": "done", "note": "erased in the recording system by its admin"});
+    handler.step(&id, &format!("operations/{}", silent.seq), by_hand).await.unwrap();
+    let closed = handler.carried_out(&id).await;
+    assert!(closed.history.iter().any(|h| h.actor == "gateway" && h.action == "criterion_met:carried_out"));
+    handler.advance(&id).await.unwrap();
+    let (_, claims) = receipt(&gw, &handler, &id).await;
+    let results: Vec<(&str, OutcomeResult)> =
+        claims.receipt.outcomes.iter().map(|o| (o.category.as_str(), o.result)).collect();
+    assert_eq!(
+        results,
+        [("loyalty", OutcomeResult::Done), ("chat_logs", OutcomeResult::Refused), ("call_recordings", OutcomeResult::Manual)]
+    );
+    assert_eq!(claims.receipt.outcomes[0].evidence.confirmation.as_deref(), Some("ERA-1"));
+    gw.stop().await.unwrap();
+}

@@ -2,15 +2,19 @@
 //! the URL): every type filed with the SDK's wallet is acknowledged with its number, due
 //! date and contact, carried to closed by staff, and every change is told to the wallet;
 //! bad requests are refused by code; replays and retries file nothing twice; a revoked
-//! connection files nothing; a request for another organisation's data is referred to it.
+//! connection files nothing; a request for another organisation's data is referred to it;
+//! a rectification built from a downloaded bundle is carried out at the source and its
+//! signed receipt verified in the wallet and acknowledged to the register.
 
 use std::time::Duration;
 
+use gdpr_gateway::bundle::{self, Purpose};
 use gdpr_gateway::clock::Clock;
 use gdpr_gateway::protocol::message::Body;
 use gdpr_gateway::protocol::rights::{RequestKind, RequestState, RequestUpdate, StaffRole};
 use gdpr_gateway::wallet::{EventKind, RequestForm, TrackedRequest, Wallet, WalletError, WalletEvent};
-use serde_json::json;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::common::two_organisations::{self, TwoOrganisations};
 use crate::common::{StaffClient, TestGateway};
@@ -102,6 +106,8 @@ async fn every_type_from_the_wallet_is_acknowledged_carried_out_and_told() {
         };
         assert_eq!(request.detail.as_deref(), Some(outcome));
         assert!(request.remedies.is_none());
+        // Every ended request comes with its signed receipt, verified in the wallet.
+        assert!(request.receipt.is_some() && request.receipt_verified, "{request:?}");
     }
     gw.stop().await.unwrap();
 }
@@ -135,6 +141,7 @@ async fn extensions_refusals_and_portal_requests_reach_the_wallet() {
     let remedies = refused.remedies.as_ref().expect("a refusal names the remedies");
     assert_eq!(remedies.supervisory_authority, "Autoriteit Persoonsgegevens");
     assert!(remedies.judicial_remedy.contains("art. 79"));
+    assert!(refused.receipt_verified, "a refusal is receipted too: {refused:?}");
 
     // Filed by the portal, the request is still the person's to follow in their wallet.
     gw.clock.advance(60);
@@ -297,4 +304,102 @@ async fn a_request_for_another_organisations_data_is_referred_with_its_contact()
     let itself = json!({"controller_id": a.gateway.notice().controller.id});
     assert_eq!(handler.step(&part_id, "referral", itself).await.unwrap_err().error_code.as_str(), "invalid_parameter");
     orgs.stop().await;
+}
+
+/// `sha256:<hex>` of a record's JSON with its keys sorted at every depth, no whitespace: how
+/// a receipt's record digests are written (`docs/receipt-format.md`).
+fn record_digest(record: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    format!("sha256:{}", hex::encode(Sha256::digest(sorted(record).to_string().as_bytes())))
+}
+
+/// Alice's contact records, from a bundle her wallet downloaded and verified.
+async fn downloaded_contacts(gw: &TestGateway, wallet: &Wallet, connection: &str) -> Vec<Value> {
+    let categories = Some(vec!["contact".to_owned()]);
+    let downloaded = wallet.request_export(connection.to_owned(), Purpose::Access, categories, WAIT).await.unwrap();
+    let claims = bundle::verify_jwt(downloaded.token.as_bytes(), &gw.gateway.keyring().jwks()).unwrap().claims;
+    let contact = claims.bundle.categories.into_iter().find(|c| c.info.id == "contact").unwrap();
+    contact.records.into_iter().map(Value::Object).collect()
+}
+
+#[tokio::test]
+async fn a_rectification_from_a_downloaded_bundle_ends_with_a_verified_acknowledged_receipt() {
+    let gw = TestGateway::demo().await;
+    let wallet = gw.wallet("alice");
+    let connection = gw.pair(&wallet, "alice").await;
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+
+    let contacts = downloaded_contacts(&gw, &wallet, &connection).await;
+    let record = contacts[0].as_object().unwrap();
+    assert_eq!(record["id"], "C-1001");
+    let street = [("address.street".to_owned(), json!("Kerkstraat 2"))];
+    let form = RequestForm::rectification("contact", record, "id", &street).unwrap();
+    let proposed: Value = serde_json::from_str(form.proposed_json.as_deref().unwrap()).unwrap();
+    assert_eq!(proposed, json!({"contact": {"id": "C-1001", "address.street": "Kerkstraat 2"}}));
+    let filed = wallet.submit_request(connection.clone(), form, WAIT).await.unwrap();
+    assert_eq!((filed.kind, filed.update), (RequestKind::Rectification, RequestUpdate::Acknowledged));
+    assert!(filed.receipt.is_none() && !filed.receipt_verified && filed.outcomes.is_empty());
+
+    let id = handler.register("").await.unwrap().requests[0].id.clone();
+    carry_out(&handler, &approver, &id).await;
+    let events = told(&wallet, 1, |e| e.detail.contains(&filed.number) && e.detail.contains("closed")).await;
+    assert!(events.iter().any(|e| e.detail.contains("receipt verified")), "{events:?}");
+
+    let tracked = wallet.requests().unwrap();
+    let closed = &tracked[0];
+    assert_eq!((closed.number.as_str(), closed.state), (filed.number.as_str(), RequestState::Closed));
+    let token = closed.receipt.clone().expect("the closing status carries the receipt");
+    assert!(closed.receipt_verified && closed.receipt_problem.is_none(), "{closed:?}");
+    let outcomes: Vec<_> = closed
+        .outcomes
+        .iter()
+        .map(|o| (o.category.as_str(), o.operation.as_str(), o.result.as_str(), o.record_digests.len()))
+        .collect();
+    assert_eq!(outcomes, [("contact", "rectify", "done", 1)]);
+    // The receipt is the register's, byte for byte.
+    let staff_receipt = handler.request(reqwest::Method::GET, &format!("/v1/requests/{id}/receipt")).send().await;
+    let staff_receipt = staff_receipt.unwrap().text().await.unwrap();
+    assert!(staff_receipt.contains(&token), "{staff_receipt}");
+
+    // The source holds the corrected address, and the receipt's digest names that record.
+    let contacts = downloaded_contacts(&gw, &wallet, &connection).await;
+    assert_eq!(contacts[0]["address"]["street"], "Kerkstraat 2");
+    assert_eq!(closed.outcomes[0].record_digests[0], record_digest(&contacts[0]));
+
+    // `events` sent the acknowledgement right after reading the receipt; the register
+    // records it in the request's history, as the connection's act.
+    let mut acknowledged = Vec::new();
+    for _ in 0..READS {
+        let history = handler.rights_request(&id).await.unwrap().history;
+        acknowledged = history.into_iter().filter(|h| h.action == "receipt acknowledged").collect();
+        if !acknowledged.is_empty() {
+            break;
+        }
+        wallet.events().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(acknowledged.len(), 1, "the register was never told");
+    assert_eq!(acknowledged[0].actor, format!("connection:{connection}"));
+    assert!(wallet.requests().unwrap()[0].receipt_acknowledged);
+    let detail = handler.rights_request(&id).await.unwrap();
+    assert!(detail.receipt.unwrap().acknowledged_at.is_some());
+
+    // Read again, the wallet sends nothing more: one acknowledgement per receipt.
+    for _ in 0..3 {
+        wallet.events().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let history = handler.rights_request(&id).await.unwrap().history;
+    assert_eq!(history.iter().filter(|h| h.action == "receipt acknowledged").count(), 1);
+    gw.stop().await.unwrap();
 }
