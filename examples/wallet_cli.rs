@@ -10,10 +10,16 @@
 //! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt
 //! cargo run -p gdpr-wallet --example wallet_cli -- forward alice.jwt --to https://other.example
 //! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> erasure --categories contact --details 'please'
-//! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> rectification --proposed '{"contact":{"email":"a@b.example"}}'
+//! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> rectification --proposed '{"contact":{"id":"C-1001","email":"a@b.example"}}'
+//! cargo run -p gdpr-wallet --example wallet_cli -- rectify <connection_id> contact C-1001 address.street='Kerkstraat 2'
 //! cargo run -p gdpr-wallet --example wallet_cli -- requests
 //! cargo run -p gdpr-wallet --example wallet_cli -- revoke <connection_id>
 //! ```
+//!
+//! `rectify` names the record by its id (`--id-field` when the category's id field is not
+//! `id`) and takes `FIELD=TEXT` for text, `FIELD:=JSON` for any other value (`meters:=2`).
+//! `requests` reads what arrived first, so it shows each request's latest state and, once
+//! it ended, its signed receipt: verified or not, acknowledged, and what was done.
 //!
 //! Keys live in `./wallet-data` (0600 files; `--store DIR` to change). Exit codes: 0
 //! success, 1 failure (the reason on stderr), 2 usage error.
@@ -21,13 +27,15 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, Wallet};
+use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, Wallet, rectification_form};
 
 /// How long to wait for the portal to confirm the code, or for a bundle, in seconds.
 const WAIT: u64 = 600;
 const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | catalogue ID | export ID \
                      [--purpose access|portability] [--format jwt|zip] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
-                     | request ID TYPE [--categories A,B] [--details TEXT] [--proposed JSON] | requests | revoke ID)";
+                     | request ID TYPE [--categories A,B] [--details TEXT] [--proposed JSON] \
+                     | rectify ID CATEGORY RECORD_ID FIELD=TEXT|FIELD:=JSON... [--id-field FIELD] [--details TEXT] \
+                     | requests | revoke ID)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -44,6 +52,7 @@ async fn main() -> ExitCode {
         .map(|list| list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
     let details = take_option(&mut args, "--details");
+    let id_field = take_option(&mut args, "--id-field").unwrap_or_else(|| "id".to_owned());
     let proposed_json = take_option(&mut args, "--proposed");
     let zip = match take_option(&mut args, "--format").as_deref() {
         None | Some("jwt") => false,
@@ -73,6 +82,13 @@ async fn main() -> ExitCode {
                 ));
             };
             let form = RequestForm { kind, categories, details, proposed_json };
+            submit(&wallet, id, form).await
+        }
+        ["rectify", id, category, record_id, changes @ ..] if !changes.is_empty() => {
+            let form = match rectification(category, record_id, &id_field, changes, details) {
+                Ok(form) => form,
+                Err(message) => return usage(&message),
+            };
             submit(&wallet, id, form).await
         }
         ["requests"] => requests(&wallet).await,
@@ -169,6 +185,37 @@ async fn submit(wallet: &Wallet, id: &str, form: RequestForm) -> Result<(), Stri
     Ok(())
 }
 
+/// A rectification of record `record_id` of `category`: `FIELD=TEXT` or `FIELD:=JSON` each.
+fn rectification(
+    category: &str,
+    record_id: &str,
+    id_field: &str,
+    changes: &[&str],
+    details: Option<String>,
+) -> Result<RequestForm, String> {
+    let mut fields = serde_json::Map::new();
+    for change in changes {
+        // The first `=` ends the field; `:=` before it says the value is JSON.
+        let Some((field, value)) = change.split_once('=') else {
+            return Err(format!("{change:?} is not FIELD=TEXT or FIELD:=JSON"));
+        };
+        let (field, value) = match field.strip_suffix(':') {
+            Some(field) => {
+                let json =
+                    serde_json::from_str(value).map_err(|e| format!("{change:?}: the value is not JSON: {e}"))?;
+                (field, json)
+            }
+            None => (field, serde_json::Value::String(value.to_owned())),
+        };
+        fields.insert(field.to_owned(), value);
+    }
+    let record = serde_json::json!({ id_field: record_id }).to_string();
+    let changes = serde_json::Value::Object(fields).to_string();
+    let form = rectification_form(category.to_owned(), record, id_field.to_owned(), changes);
+    let form = form.map_err(|e| e.to_string())?;
+    Ok(RequestForm { details, ..form })
+}
+
 async fn requests(wallet: &Wallet) -> Result<(), String> {
     // Read what the organisations sent since, so each request shows its latest state.
     for event in wallet.events().await.map_err(|e| e.to_string())? {
@@ -190,6 +237,27 @@ async fn requests(wallet: &Wallet) -> Result<(), String> {
                 "    complain to {} ({}); {}",
                 remedies.supervisory_authority, remedies.complaint_url, remedies.judicial_remedy
             );
+        }
+        match (&r.receipt, &r.receipt_problem) {
+            (None, _) => {}
+            (Some(_), Some(problem)) => println!("    receipt: unverified, not acknowledged: {problem}"),
+            (Some(_), None) => {
+                let told = if r.receipt_acknowledged { "acknowledged" } else { "not acknowledged yet" };
+                println!("    receipt: verified against {}'s keys, {told}", r.controller_name);
+            }
+        }
+        for o in &r.outcomes {
+            let note = o.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+            println!("    {:<20} {:<8} {}{note}", o.category, o.operation, o.result);
+            if let Some(records) = o.records {
+                println!("    {:<20} {records} record(s)", "");
+            }
+            if let Some(confirmation) = &o.confirmation {
+                println!("    {:<20} confirmation {confirmation}", "");
+            }
+            for digest in &o.record_digests {
+                println!("    {:<20} now {digest}", "");
+            }
         }
     }
     Ok(())

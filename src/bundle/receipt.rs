@@ -60,8 +60,13 @@ pub struct Receipt {
 #[serde(deny_unknown_fields)]
 pub struct CategoryOutcome {
     pub category: String,
-    /// `rectify`, `erase`, `restrict`, `lift_restriction`, `object`, `review`, `answer`.
+    /// `rectify`, `erase`, `restrict`, `lift_restriction`, `object` or `review` (a person
+    /// reviewed an automated decision; category `*`). Verifiers accept other names, so a
+    /// later operation does not make older verifiers refuse a receipt.
     pub operation: String,
+    /// For an objection: the purpose objected to; a category has one outcome per purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
     pub result: OutcomeResult,
     /// Why it was refused (a refusal ground, e.g. the art. 17(3) exception), or what a
     /// member of staff did by hand.
@@ -173,8 +178,13 @@ fn check_claims(claims: &ReceiptClaims) -> Result<(), String> {
     }
     let mut seen = BTreeSet::new();
     for outcome in &receipt.outcomes {
-        if !seen.insert(outcome.category.as_str()) {
-            return Err(format!("category {:?} has more than one outcome", outcome.category));
+        if !seen.insert((outcome.category.as_str(), outcome.operation.as_str(), outcome.purpose.as_deref())) {
+            return Err(format!(
+                "category {:?} has more than one {} outcome{}",
+                outcome.category,
+                outcome.operation,
+                outcome.purpose.as_deref().map(|p| format!(" for purpose {p:?}")).unwrap_or_default()
+            ));
         }
         let needs_note = matches!(outcome.result, OutcomeResult::Refused | OutcomeResult::Manual);
         if needs_note && outcome.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
@@ -212,6 +222,7 @@ mod tests {
         let outcome = |category: &str, result, note: Option<&str>, evidence| CategoryOutcome {
             category: category.into(),
             operation: "erase".into(),
+            purpose: None,
             result,
             note: note.map(str::to_owned),
             evidence,

@@ -30,9 +30,10 @@ enum Command {
     /// Manage the controller's signing and encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Verify a bundle: exit 0 valid, 1 invalid (reason on stderr), 2 usage or I/O error.
+    /// Verify a signed bundle or receipt: exit 0 valid, 1 invalid (reason on stderr), 2 usage
+    /// or I/O error.
     Verify {
-        /// The bundle: a compact JWS (`.jwt`).
+        /// A bundle (a compact JWS `.jwt`, or a zip package) or a receipt (`.jwt`).
         file: PathBuf,
         /// The issuer's JWKS: a file or an http(s) URL such as
         /// https://gateway.example/.well-known/jwks.json

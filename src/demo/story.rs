@@ -1,8 +1,11 @@
 //! `gdpr-gateway demo`: the product's story told on a real framework in one process. Two
 //! energy suppliers run gateways behind one relay; Alice's wallet pairs with the first by
 //! QR code, sees what it holds, downloads her data, checks it, and forwards it to the
-//! second, whose portal then lists the import. Every step is real HTTP between real
-//! components; the output says what happened and why it can be trusted.
+//! second, whose portal then lists the import. Then she corrects her address from her
+//! wallet (art. 16): the organisation's staff approve, its gateway corrects it at the
+//! source, and her wallet receives the signed receipt, verifies it and acknowledges it.
+//! Every step is real HTTP between real components; the output says what happened and why
+//! it can be trusted.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,12 +18,16 @@ use crate::config::{self, Loaded, Origin, Overrides};
 use crate::demo::framework::{self, Framework, Organisation};
 use crate::protocol::Purpose;
 use crate::protocol::rights::StaffRole;
-use crate::wallet::{FileKeyStore, Wallet};
+use crate::wallet::{EventKind, FileKeyStore, RequestForm, TrackedRequest, Wallet};
 
 /// Subject whose data the story moves.
 pub const SUBJECT: &str = "alice";
 /// How long the wallet waits for each answer.
 pub const WAIT_SECS: u64 = 30;
+/// Alice's new street, corrected from her wallet.
+pub const NEW_STREET: &str = "Kerkstraat 2";
+/// How often the story looks again for what the gateway does by itself.
+const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What the story produced, for tests and the closing lines.
 #[derive(Debug, Clone)]
@@ -30,6 +37,9 @@ pub struct Outcome {
     pub import_id: String,
     /// The receiving portal's `GET /v1/imports` answer.
     pub imports: Value,
+    /// Alice's rectification as her wallet tracks it at the end: closed, with its
+    /// verified and acknowledged receipt.
+    pub rectification: TrackedRequest,
 }
 
 /// Runs the story, narrating to `out`; the framework's data lives in `work_dir`, the
@@ -201,6 +211,14 @@ async fn tell(
     )
     .map_err(io)?;
 
+    let staff = |role: StaffRole| {
+        let file = work_dir.join("voorbeeld-energie").join(crate::config::builtin_demo::staff_token_file(role));
+        std::fs::read_to_string(&file).map(|t| t.trim().to_owned()).map_err(|e| format!("{}: {e}", file.display()))
+    };
+    let (handler, approver) = (staff(StaffRole::Handler)?, staff(StaffRole::Approver)?);
+    let rectification =
+        correct_address(out, from, &wallet, &pending.connection_id, &bundle.token, &handler, &approver).await?;
+
     writeln!(out, "Check the bundle yourself, with nothing of the demo running:").map_err(io)?;
     writeln!(
         out,
@@ -210,7 +228,151 @@ async fn tell(
         out_dir.join(framework::OPERATOR_JWKS_FILE).display()
     )
     .map_err(io)?;
-    Ok(Outcome { bundle_path, bundle_id: bundle.bundle_id, import_id: receipt.import_id, imports })
+    Ok(Outcome { bundle_path, bundle_id: bundle.bundle_id, import_id: receipt.import_id, imports, rectification })
+}
+
+/// Steps 9-12: Alice corrects her address from the bundle in her wallet, staff approve, the
+/// gateway corrects it at the source, and her wallet verifies and acknowledges the receipt.
+async fn correct_address(
+    out: &mut dyn Write,
+    from: &Organisation,
+    wallet: &Wallet,
+    connection: &str,
+    token: &str,
+    handler: &str,
+    approver: &str,
+) -> Result<TrackedRequest, String> {
+    let from_name = &from.gateway.notice().controller.name;
+    let io = |e: std::io::Error| e.to_string();
+    step(out, 9, "Alice finds her old address in the bundle and corrects it from her wallet (art. 16).")?;
+    let claims =
+        crate::bundle::verify_jwt(token.as_bytes(), &from.gateway.keyring().jwks()).map_err(|e| e.to_string())?.claims;
+    let contact =
+        claims.bundle.categories.iter().find(|c| c.info.id == "contact").ok_or("the bundle has no contact")?;
+    let record = contact.records.first().ok_or("the bundle holds no contact record")?;
+    let old_street = record.get("address").and_then(|a| a.get("street")).and_then(Value::as_str).unwrap_or("?");
+    let record_id = match record.get("id") {
+        Some(Value::String(id)) => id.clone(),
+        other => other.map(Value::to_string).unwrap_or_default(),
+    };
+    let change = [("address.street".to_owned(), Value::String(NEW_STREET.to_owned()))];
+    let form = RequestForm::rectification("contact", record, "id", &change).map_err(|e| e.to_string())?;
+    let filed = wallet.submit_request(connection.to_owned(), form, WAIT_SECS).await.map_err(|e| e.to_string())?;
+    writeln!(
+        out,
+        "   Record {record_id} of her contact details: street {old_street:?} becomes {NEW_STREET:?}.\n   \
+         {from_name} acknowledged request {}, due on {}.\n",
+        filed.number, filed.due_on
+    )
+    .map_err(io)?;
+
+    step(out, 10, &format!("{from_name}'s staff take it through: a handler checks it, the privacy officer approves."))?;
+    let register = api(&from.url, handler, reqwest::Method::GET, "/v1/requests", None).await?;
+    let id = register["requests"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["number"] == filed.number.as_str()))
+        .map(|r| text(r, "id"))
+        .ok_or("the register does not list the request")??;
+    let path = |step: &str| format!("/v1/requests/{id}/{step}");
+    let post = reqwest::Method::POST;
+    api(&from.url, handler, post.clone(), &path("advance"), Some(json!({}))).await?;
+    for criterion in ["scope_determined", "legal_holds_checked"] {
+        let body = json!({ "criterion": criterion, "note": "checked against the request" });
+        api(&from.url, handler, post.clone(), &path("criteria"), Some(body)).await?;
+    }
+    api(&from.url, handler, post.clone(), &path("advance"), Some(json!({}))).await?;
+    api(&from.url, approver, post.clone(), &path("advance"), Some(json!({}))).await?;
+    writeln!(out, "   Scope and legal holds checked by a handler; approved for execution by the privacy officer.\n")
+        .map_err(io)?;
+
+    step(out, 11, "The gateway corrects the record at its source by itself; the handler closes the request.")?;
+    let detail = carried_out(&from.url, handler, &id).await?;
+    for operation in detail["operations"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "   {}: {} {} at the source",
+            operation["category"].as_str().unwrap_or("?"),
+            operation["operation"].as_str().unwrap_or("?"),
+            operation["status"].as_str().unwrap_or("?")
+        )
+        .map_err(io)?;
+    }
+    let note = json!({ "note": "your address is corrected in our customer records" });
+    api(&from.url, handler, post, &path("advance"), Some(note)).await?;
+    writeln!(out, "   Closed: the person is told, with the signed receipt.\n").map_err(io)?;
+
+    step(
+        out,
+        12,
+        &format!("Her wallet receives the receipt, verifies it against {from_name}'s keys, acknowledges it."),
+    )?;
+    let closed = receipt_arrived(wallet, &filed.number).await?;
+    for o in &closed.outcomes {
+        let digests = o.record_digests.iter().map(|d| format!("; the record is now {d}")).collect::<String>();
+        writeln!(out, "   The receipt says {}: {} {}{digests}", o.category, o.operation, o.result).map_err(io)?;
+    }
+    let line = acknowledged(&from.url, handler, &id, wallet).await?;
+    writeln!(
+        out,
+        "   The receipt verified in the wallet; {from_name}'s register notes \"{}\" by {}.\n",
+        text(&line, "action")?,
+        text(&line, "actor")?
+    )
+    .map_err(io)?;
+    wallet
+        .requests()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|r| r.number == filed.number)
+        .ok_or_else(|| "the wallet lost the request".to_owned())
+}
+
+/// Waits for the gateway to carry the request out (`carried_out` met); the request then.
+async fn carried_out(url: &str, handler: &str, id: &str) -> Result<Value, String> {
+    for _ in 0..300 {
+        let detail = api(url, handler, reqwest::Method::GET, &format!("/v1/requests/{id}"), None).await?;
+        let criteria = detail["workflow"]["criteria"].as_array().cloned().unwrap_or_default();
+        if criteria.iter().any(|c| c["id"] == "carried_out" && c["met"] == true) {
+            return Ok(detail);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(format!("request {id} was not carried out in time"))
+}
+
+/// Reads the wallet until the request closed with a verified receipt.
+async fn receipt_arrived(wallet: &Wallet, number: &str) -> Result<TrackedRequest, String> {
+    for _ in 0..300 {
+        for event in wallet.events().await.map_err(|e| e.to_string())? {
+            if event.kind == EventKind::Unexpected {
+                return Err(event.detail);
+            }
+        }
+        let requests = wallet.requests().map_err(|e| e.to_string())?;
+        if let Some(r) = requests.into_iter().find(|r| r.number == number && r.receipt.is_some()) {
+            return match r.receipt_verified {
+                true => Ok(r),
+                false => Err(format!("the receipt does not verify: {}", r.receipt_problem.unwrap_or_default())),
+            };
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Err(format!("no receipt for request {number} arrived in time"))
+}
+
+/// Waits until the register's history of request `id` notes the receipt's acknowledgement.
+async fn acknowledged(url: &str, handler: &str, id: &str, wallet: &Wallet) -> Result<Value, String> {
+    for _ in 0..300 {
+        let detail = api(url, handler, reqwest::Method::GET, &format!("/v1/requests/{id}"), None).await?;
+        let history = detail["history"].as_array().cloned().unwrap_or_default();
+        if let Some(line) = history.into_iter().find(|h| h["action"] == "receipt acknowledged") {
+            return Ok(line);
+        }
+        // An acknowledgement that could not be sent goes on the next read.
+        wallet.events().await.map_err(|e| e.to_string())?;
+        tokio::time::sleep(POLL).await;
+    }
+    Err(format!("the register never noted the receipt of request {id}"))
 }
 
 fn step(out: &mut dyn Write, n: u32, what: &str) -> Result<(), String> {
@@ -237,8 +399,18 @@ fn tamper(token: &str) -> String {
 
 /// A request to an organisation's portal API with its demo token.
 async fn portal(org: &Organisation, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-    let mut request =
-        reqwest::Client::new().request(method, format!("{}{path}", org.url)).bearer_auth(&org.portal_token);
+    api(&org.url, &org.portal_token, method, path, body).await
+}
+
+/// A request to an organisation's API with `token` (the portal's, or a member of staff's).
+async fn api(
+    url: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let mut request = reqwest::Client::new().request(method, format!("{url}{path}")).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }

@@ -157,12 +157,14 @@ impl Gateway {
                 }
                 done
             }
-            Operation::Erase => connector.erase(&subject, &category.id, &key).await?,
-            Operation::Restrict => connector.restrict(&subject, &category.id, &key).await?,
-            Operation::LiftRestriction => connector.lift_restriction(&subject, &category.id, &key).await?,
+            Operation::Erase => nothing_held(connector.erase(&subject, &category.id, &key).await)?,
+            Operation::Restrict => nothing_held(connector.restrict(&subject, &category.id, &key).await)?,
+            Operation::LiftRestriction => {
+                nothing_held(connector.lift_restriction(&subject, &category.id, &key).await)?
+            }
             Operation::Object => {
                 let purpose = text("purpose").ok_or_else(|| NotDone::Task("the objection names no purpose".into()))?;
-                connector.object(&subject, &category.id, &purpose, &key).await?
+                nothing_held(connector.object(&subject, &category.id, &purpose, &key).await)?
             }
             Operation::Review => return Err(NotDone::Task("a person reviews the decision".to_owned())),
         };
@@ -212,6 +214,15 @@ fn summary(actions: &[Action]) -> String {
         }
     }
     counts.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+/// A source that does not know the person holds nothing to erase, restrict or stop: that
+/// is done, with no record affected.
+fn nothing_held(result: Result<WriteDone, ConnectorError>) -> Result<WriteDone, ConnectorError> {
+    match result {
+        Err(ConnectorError::SubjectNotFound) => Ok(WriteDone { records: Some(0), ..WriteDone::default() }),
+        other => other,
+    }
 }
 
 fn parse_target(target: &str) -> Option<(&str, u32)> {

@@ -25,6 +25,10 @@ const SETTLE_LINE_TRIES: usize = 3;
 /// Who the register names for what the gateway does by itself.
 pub(crate) const GATEWAY_ACTOR: &str = "gateway";
 
+/// An operation as planned: category, operation, argument, and whether it may be carried
+/// out or is refused with a ground.
+type Planned = (String, Operation, Option<Value>, Result<(), String>);
+
 /// How a handler settles a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskResult {
@@ -50,7 +54,7 @@ pub(super) fn needs_no_staff(inventory: &crate::inventory::Inventory, request: &
 impl Gateway {
     /// The operations that carry out `request`, planned as it enters its last phase.
     pub(super) fn plan_actions(&self, request: &RightsRequest, now: u64) -> Vec<Action> {
-        let mut planned: Vec<(String, Operation, Option<Value>, Result<(), String>)> = Vec::new();
+        let mut planned: Vec<Planned> = Vec::new();
         let in_scope = |c: &&Category| request.categories.is_empty() || request.categories.contains(&c.id);
         match request.kind {
             RequestKind::Rectification => {

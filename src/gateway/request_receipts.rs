@@ -31,9 +31,11 @@ impl Gateway {
                     ActionStatus::Pending | ActionStatus::Task => (OutcomeResult::Refused, Some(refusal.clone())),
                 };
                 let evidence = if result == OutcomeResult::Done { action.evidence.clone() } else { Evidence::default() };
+                let purpose = action.argument.as_ref().and_then(|a| a.get("purpose")).and_then(|p| p.as_str());
                 CategoryOutcome {
                     category: action.category.clone(),
                     operation: action.operation.as_str().to_owned(),
+                    purpose: purpose.map(str::to_owned),
                     result,
                     note,
                     evidence,

@@ -199,6 +199,7 @@ mod tests {
                 outcomes: vec![CategoryOutcome {
                     category: "contact".into(),
                     operation: "rectify".into(),
+                    purpose: None,
                     result: OutcomeResult::Done,
                     note: None,
                     evidence: Evidence {

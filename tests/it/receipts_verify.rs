@@ -32,6 +32,7 @@ fn claims() -> ReceiptClaims {
                 CategoryOutcome {
                     category: "contact".into(),
                     operation: "rectify".into(),
+                    purpose: None,
                     result: OutcomeResult::Done,
                     note: None,
                     evidence: Evidence {
@@ -44,6 +45,7 @@ fn claims() -> ReceiptClaims {
                 CategoryOutcome {
                     category: "service_notes".into(),
                     operation: "rectify".into(),
+                    purpose: None,
                     result: OutcomeResult::Manual,
                     note: Some("corrected by hand in the ticket system".into()),
                     evidence: Evidence { confirmation: Some("TCK-3141".into()), ..Evidence::default() },

@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use gdpr_gateway::bundle::{OutcomeResult, RECEIPT_TYP, ReceiptClaims};
+use gdpr_gateway::bundle::{OutcomeResult, ReceiptClaims, verify_receipt};
 use gdpr_gateway::jose::Jwks;
-use gdpr_gateway::jose::jws::{self, Policy};
 use gdpr_gateway::protocol::rights::{ActionStatus, StaffRole};
 use gdpr_gateway::views::RequestDetail;
 use serde_json::{Value, json};
@@ -48,10 +47,8 @@ async fn receipt(gw: &TestGateway, staff: &StaffClient, id: &str) -> (String, Re
     assert_eq!(response.headers()["content-type"], "application/jwt");
     let token = response.text().await.unwrap();
     let jwks: Jwks = gw.get("/.well-known/jwks.json").send().await.unwrap().json().await.unwrap();
-    let verified = jws::verify(token.as_bytes(), &jwks, Policy { typ: RECEIPT_TYP, max_bytes: 1 << 20 }).unwrap();
-    let header: Vec<&String> = verified.header.keys().collect();
-    assert_eq!(header, ["alg", "kid", "typ"]);
-    (token.clone(), serde_json::from_slice(&verified.payload).unwrap())
+    let verified = verify_receipt(token.as_bytes(), &jwks).unwrap();
+    (token, verified.claims)
 }
 
 fn records(gw: &TestGateway, subject: &str, category: &str) -> Option<Vec<Value>> {
@@ -200,6 +197,19 @@ async fn tasks_are_settled_by_hand_and_a_request_closes_only_when_all_are_settle
     let notes = settled(&handler, &id).await;
     let objected = notes.operations.iter().find(|o| o.category == "service_notes").unwrap();
     assert_eq!((objected.status, objected.argument.clone().unwrap()["purpose"].is_string()), (ActionStatus::Done, true));
+    handler.advance(&id).await.unwrap();
+    let (_, claims) = receipt(&gw, &approver, &id).await;
+    let purposes: Vec<(&str, Option<&str>)> =
+        claims.receipt.outcomes.iter().map(|o| (o.category.as_str(), o.purpose.as_deref())).collect();
+    assert_eq!(
+        purposes,
+        [
+            ("contact", Some("Performing your energy contract")),
+            ("contact", Some("Sending invoices and service messages")),
+            ("service_notes", Some("Helping you consistently when you contact us again")),
+        ],
+        "one outcome per purpose objected to"
+    );
     gw.stop().await.unwrap();
 }
 
