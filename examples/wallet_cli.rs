@@ -248,7 +248,8 @@ async fn requests(wallet: &Wallet) -> Result<(), String> {
         }
         for o in &r.outcomes {
             let note = o.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
-            println!("    {:<20} {:<8} {}{note}", o.category, o.operation, o.result);
+            let purpose = o.purpose.as_deref().map(|p| format!(" (for {p})")).unwrap_or_default();
+            println!("    {:<20} {:<8} {}{purpose}{note}", o.category, o.operation, o.result);
             if let Some(records) = o.records {
                 println!("    {:<20} {records} record(s)", "");
             }

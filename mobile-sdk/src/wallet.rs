@@ -100,6 +100,7 @@ pub struct TrackedRequest {
 pub struct ReceiptOutcome {
     pub category: String,
     pub operation: String,
+    pub purpose: Option<String>,
     pub result: String,
     pub note: Option<String>,
     pub records: Option<u64>,

@@ -19,6 +19,7 @@ use crate::bundle::JWT_MEDIA_TYPE;
 use crate::gateway::TaskResult;
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson};
+use crate::protocol::ErrorCode;
 use crate::protocol::subject::SubjectRef;
 use crate::store::action_store::StoredReceipt;
 
@@ -37,10 +38,12 @@ problems!(SettleOperationProblems: MalformedBody, UnsupportedMediaType, PayloadT
 pub(crate) async fn settle_operation(
     State(state): State<Arc<AppState>>,
     member: StaffMember,
-    Path((id, seq)): Path<(String, u32)>,
+    Path((id, seq)): Path<(String, String)>,
     ApiJson(body): ApiJson<SettleOperation>,
 ) -> Result<Json<RequestDetail>, ApiError> {
     let id = request_id(&id)?;
+    // Any text reaches here, so a bad number gets the API's own 404, not the router's.
+    let seq: u32 = seq.parse().ok().filter(|n| *n > 0).ok_or_else(|| ApiError::bare(ErrorCode::OperationNotFound))?;
     let result = match body.result {
         TaskOutcome::Done => TaskResult::Done,
         TaskOutcome::Refused => TaskResult::Refused,

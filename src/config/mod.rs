@@ -9,9 +9,11 @@ mod request_phases;
 mod request_rules;
 mod secret;
 mod source_operations;
+mod sql_source_config;
 mod staff_oidc;
 mod webhooks;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +29,10 @@ pub use request_rules::{
 };
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 pub use source_operations::{HttpMethod, HttpOperation, HttpOperations};
+pub use sql_source_config::{
+    DEFAULT_SQL_MAX_CONNECTIONS, DEFAULT_SQL_TIMEOUT_SECONDS, MAX_SQL_CONNECTIONS, SqlBackend, SqlOperation, SqlParam,
+    SqlQueries, SqlStatement,
+};
 pub use staff_oidc::StaffOidcConfig;
 pub use webhooks::{MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint};
 
@@ -135,6 +141,31 @@ pub enum SourceConfig {
         #[serde(default)]
         operations: Box<HttpOperations>,
     },
+    /// A PostgreSQL or SQLite database, read and written by the queries configured per
+    /// category (`[sources.queries.<category>]`), their `:name` parameters always bound.
+    Sql {
+        id: String,
+        #[serde(default)]
+        name: Option<String>,
+        /// `postgres://…` or `sqlite:…`; its password is never printed.
+        url: DatabaseUrl,
+        #[serde(default = "default_sql_max_connections")]
+        max_connections: u32,
+        /// Longest wait for a connection, and for each statement or row.
+        #[serde(default = "default_sql_timeout")]
+        timeout_seconds: u64,
+        /// The queries of each category the source holds, by category id.
+        #[serde(default)]
+        queries: BTreeMap<String, SqlQueries>,
+    },
+}
+
+fn default_sql_max_connections() -> u32 {
+    DEFAULT_SQL_MAX_CONNECTIONS
+}
+
+fn default_sql_timeout() -> u64 {
+    DEFAULT_SQL_TIMEOUT_SECONDS
 }
 
 fn default_timeout() -> u64 {
@@ -148,14 +179,16 @@ fn default_max_response() -> u64 {
 impl SourceConfig {
     pub fn id(&self) -> &str {
         match self {
-            Self::File { id, .. } | Self::Http { id, .. } => id,
+            Self::File { id, .. } | Self::Http { id, .. } | Self::Sql { id, .. } => id,
         }
     }
 
     /// Human-readable name for privacy notices; the id when none is configured.
     pub fn name(&self) -> &str {
         match self {
-            Self::File { name, id, .. } | Self::Http { name, id, .. } => name.as_deref().unwrap_or(id),
+            Self::File { name, id, .. } | Self::Http { name, id, .. } | Self::Sql { name, id, .. } => {
+                name.as_deref().unwrap_or(id)
+            }
         }
     }
 }
@@ -398,6 +431,15 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
             }
             operations.check().map_err(|(field, m)| (key(&format!("operations.{field}")), m))?;
         }
+        if let SourceConfig::Sql { url, max_connections, timeout_seconds, .. } = source {
+            sql_source_config::check_url(url.expose()).map_err(|m| (key("url"), m))?;
+            if !(1..=MAX_SQL_CONNECTIONS).contains(max_connections) {
+                return Err((key("max_connections"), format!("must be 1 to {MAX_SQL_CONNECTIONS}")));
+            }
+            if *timeout_seconds == 0 {
+                return Err((key("timeout_seconds"), "must be at least 1".to_owned()));
+            }
+        }
     }
     for (i, client) in config.portal_clients.iter().enumerate() {
         if client.id.trim().is_empty() {
@@ -426,7 +468,16 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         }
     }
     let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();
-    Inventory::new(config.categories.clone(), &source_ids).map_err(|e| (e.key, e.message))
+    let inventory = Inventory::new(config.categories.clone(), &source_ids).map_err(|e| (e.key, e.message))?;
+    for (i, source) in config.sources.iter().enumerate() {
+        if let SourceConfig::Sql { id, url, queries, .. } = source {
+            // The URL's scheme was checked above.
+            let backend = SqlBackend::of_url(url.expose()).unwrap_or(SqlBackend::Postgres);
+            sql_source_config::check_categories(id, queries, backend, &config.categories)
+                .map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
+        }
+    }
+    Ok(inventory)
 }
 
 /// Longest staff id: the register names members `staff:<id>`.

@@ -8,6 +8,8 @@ mod http_source;
 mod http_writes;
 mod json_lines;
 mod merge_patch;
+mod sql_queries;
+mod sql_source;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +20,8 @@ use futures_util::stream::BoxStream;
 pub use file_source::FileConnector;
 pub use http_source::{HttpConnector, HttpSettings};
 pub use merge_patch::merge_patch;
+pub use sql_queries::MAX_SQL_RECORDS;
+pub use sql_source::{SqlConnector, SqlSettings};
 
 use crate::config::{HttpOperations, SourceConfig};
 use crate::protocol::subject::SubjectRef;
@@ -66,18 +70,26 @@ pub enum ConnectorError {
     Malformed(String),
     #[error("reading the source failed: {0}")]
     Io(std::io::Error),
+    /// A database source refused a statement: `code` is the SQLSTATE (PostgreSQL) or the
+    /// result code (SQLite). A serialization failure, deadlock, cancelled statement or busy
+    /// database is `transient`; a violated constraint or a mistake in a configured query is
+    /// not. The message never quotes a value.
+    #[error("the database refused the statement ({code}): {message}")]
+    Database { code: String, message: String, transient: bool },
 }
 
 impl ConnectorError {
     /// Whether the same operation may succeed when tried again later, unchanged: the
     /// source was unreachable or timed out, answered a 5xx (or 408 Request Timeout, 429
-    /// Too Many Requests), or a file operation failed at the operating system. Everything
+    /// Too Many Requests), a file operation failed at the operating system, or a database
+    /// refused a statement for a passing reason (a deadlock, say). Everything
     /// else (an unknown subject or record, a refusal, bad credentials, a misconfiguration,
     /// malformed or oversized data, an unsupported operation) needs a person.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable(_) | Self::Io(_) => true,
             Self::Status(status) => *status >= 500 || matches!(status, 408 | 429),
+            Self::Database { transient, .. } => *transient,
             Self::SubjectNotFound
             | Self::RecordNotFound
             | Self::Unsupported(_)
@@ -181,6 +193,12 @@ pub trait Connector: Send + Sync + 'static {
         Capabilities::default()
     }
 
+    /// The writes this source carries out for `category`: [`Connector::capabilities`]
+    /// unless they differ by category (a `sql` source's are the queries configured for it).
+    fn capabilities_for(&self, _category: &str) -> Capabilities {
+        self.capabilities()
+    }
+
     /// Applies JSON Merge Patch `patch` (RFC 7396) to the subject's one record of
     /// `category` whose `id_field` equals `record_id` ([`ConnectorError::RecordNotFound`]
     /// when there is none; [`ConnectorError::InvalidPatch`] when the patch names `id_field`).
@@ -262,6 +280,14 @@ impl Connectors {
                         timeout: std::time::Duration::from_secs(*timeout_seconds),
                         max_response_bytes: *max_response_bytes,
                         operations: HttpOperations::clone(operations),
+                    })?)
+                }
+                SourceConfig::Sql { url, max_connections, timeout_seconds, queries, .. } => {
+                    Arc::new(sql_source::SqlConnector::new(sql_source::SqlSettings {
+                        url: url.clone(),
+                        max_connections: *max_connections,
+                        timeout: std::time::Duration::from_secs(*timeout_seconds),
+                        queries: queries.clone(),
                     })?)
                 }
             };

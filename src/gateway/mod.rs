@@ -19,6 +19,7 @@ mod request_referrals;
 mod request_register;
 mod request_workflow;
 mod rights_requests;
+mod subject_erasure;
 mod wallet_messages;
 mod written_requests;
 
@@ -57,6 +58,7 @@ use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
 use crate::store::action_store::ActionStore;
 use crate::store::document_store::DocumentStore;
+use crate::store::erasure_store::ErasureStore;
 use crate::store::export_store::ExportStore;
 use crate::store::import_store::ImportStore;
 use crate::store::outbox_store::OutboxStore;
@@ -82,6 +84,7 @@ pub struct Gateway {
     imports: ImportStore,
     requests: RequestStore,
     actions: ActionStore,
+    erasures: ErasureStore,
     request_rules: RequestRules,
     phase_plan: PhasePlan,
     outbox: OutboxStore,
@@ -143,6 +146,7 @@ impl Gateway {
             imports: ImportStore::new(db.clone()),
             requests: RequestStore::new(db.clone()),
             actions: ActionStore::new(db.clone()),
+            erasures: ErasureStore::new(db.clone()),
             request_rules: parts.request_rules,
             phase_plan: parts.phase_plan,
             outbox: OutboxStore::new(db.clone()),

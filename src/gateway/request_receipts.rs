@@ -111,7 +111,13 @@ impl Gateway {
             return Ok(());
         }
         let actor = format!("connection:{}", connection.id);
-        self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor).await?;
+        if self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor).await? {
+            if let Some(request) = self.requests.by_id(receipt_id).await? {
+                if let Err(e) = self.forget_after_receipt(&request).await {
+                    tracing::warn!(request = %request.number, "forgetting the person of an erasure: {e}");
+                }
+            }
+        }
         Ok(())
     }
 
@@ -129,6 +135,7 @@ impl Gateway {
             let notices = self.request_notices(&request, &Audience::default(), &happened);
             if self.actions.flag_unacknowledged(&id, now, &notices).await? {
                 flagged += 1;
+                self.forget_after_receipt(&request).await?;
             }
         }
         if flagged > 0 {

@@ -6,6 +6,7 @@
 pub mod action_store;
 pub(crate) mod db;
 pub mod document_store;
+pub mod erasure_store;
 pub mod export_store;
 pub mod import_store;
 mod migrations;

@@ -19,7 +19,10 @@ pub(super) async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(ACQUIRE_TIMEOUT)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Deleted rows are overwritten, not left in free pages: an erased person's data
+        // must not stay readable in the file.
+        .pragma("secure_delete", "ON");
     let pool = SqlitePoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -14,8 +14,11 @@ use crate::protocol::rights::RequestStatus;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptOutcome {
     pub category: String,
-    /// `rectify`, `erase`, `restrict`, `lift_restriction`, `object`, `review`, `answer`.
+    /// `rectify`, `erase`, `restrict`, `lift_restriction`, `object` or `review` (category
+    /// `*`: the request as a whole); a later organisation may name others.
     pub operation: String,
+    /// For an objection: the purpose objected to (one outcome per purpose).
+    pub purpose: Option<String>,
     /// `done` (carried out at the source), `refused` (for the ground in `note`) or
     /// `manual` (done by a member of staff, who said how in `note`).
     pub result: String,
@@ -36,6 +39,7 @@ impl From<CategoryOutcome> for ReceiptOutcome {
         Self {
             category: o.category,
             operation: o.operation,
+            purpose: o.purpose,
             result: o.result.as_str().to_owned(),
             note: o.note,
             records: o.evidence.records,

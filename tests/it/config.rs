@@ -221,3 +221,94 @@ fn http_source_operations_load_and_bad_templates_are_named() {
     let err = from_text(&text, &[]).unwrap_err().to_string();
     assert!(err.contains("body"), "{err}");
 }
+
+/// A `sql` source and a category it holds, appended to the example (sources[2],
+/// categories[4]).
+const SQL_SOURCE: &str = r#"
+[[sources]]
+id = "customers"
+type = "sql"
+url = "postgres://app:sql-pass-456@db.internal/crm"
+max_connections = 2
+
+[sources.queries.loyalty]
+fetch = "SELECT id, points, 'x :notaparam' AS note, tier::text FROM loyalty WHERE customer_ref = :subject"
+rectify = "UPDATE loyalty SET nickname = COALESCE(:nickname, nickname) WHERE customer_ref = :subject AND id = :id"
+erase = "DELETE FROM loyalty WHERE customer_ref = :subject"
+restrict = "UPDATE loyalty SET restricted = true WHERE customer_ref = :subject"
+lift_restriction = "UPDATE loyalty SET restricted = false WHERE customer_ref = :subject"
+object = "INSERT INTO objections (customer_ref, purpose) VALUES (:subject, :purpose) ON CONFLICT DO NOTHING"
+
+[[categories]]
+id = "loyalty"
+name = "Loyalty programme"
+purposes = ["Rewarding your purchases"]
+legal_basis = "contract"
+retention = "P2Y"
+source = "customers"
+portable = true
+rectifiable = ["nickname"]
+"#;
+
+#[test]
+fn sql_source_loads_and_its_queries_are_checked_at_load() {
+    let text = format!("{}{SQL_SOURCE}", example_text());
+    let loaded = from_text(&text, &[]).unwrap();
+    let SourceConfig::Sql { queries, timeout_seconds, max_connections, .. } = &loaded.config.sources[2] else {
+        panic!("expected a sql source")
+    };
+    assert_eq!((*timeout_seconds, *max_connections), (config::DEFAULT_SQL_TIMEOUT_SECONDS, 2));
+    assert_eq!(queries["loyalty"].configured().count(), 6);
+    assert!(!format!("{loaded:?}").contains("sql-pass-456"), "the URL's password stays out of Debug output");
+    // Built without reaching the database, which does not exist.
+    let connectors = gdpr_gateway::connectors::Connectors::from_config(&loaded.config.sources[2..]).unwrap();
+    assert!(connectors.source("customers").unwrap().capabilities_for("loyalty").rectify);
+
+    let erase = "erase = \"DELETE FROM loyalty WHERE customer_ref = :subject\"";
+    for (from, to, key, needle) in [
+        (erase, erase.replace(":subject", ":subject AND tier = :tier"), "sources[2].queries.loyalty.erase", ":tier"),
+        (erase, erase.replace("= :subject", "= 'x'"), "sources[2].queries.loyalty.erase", ":subject"),
+        (erase, erase.replace(":subject", "$1"), "sources[2].queries.loyalty.erase", "positional"),
+        (
+            erase,
+            erase.replace(":subject", ":subject; DROP TABLE loyalty"),
+            "sources[2].queries.loyalty.erase",
+            "one statement",
+        ),
+        (":nickname, nickname", ":email, email".into(), "sources[2].queries.loyalty.rectify", "rectifiable: nickname"),
+        ("AND id = :id", "".into(), "sources[2].queries.loyalty.rectify", ":id"),
+        (
+            "SELECT id, points",
+            "DELETE FROM loyalty WHERE customer_ref = :subject RETURNING id, points".into(),
+            "sources[2].queries.loyalty.fetch",
+            "SELECT",
+        ),
+        (
+            "lift_restriction = \"UPDATE",
+            "# lift_restriction = \"UPDATE".into(),
+            "sources[2].queries.loyalty.lift_restriction",
+            "together",
+        ),
+        ("[sources.queries.loyalty]", "[sources.queries.loyalti]".into(), "sources[2].queries", "\"loyalty\""),
+        ("source = \"customers\"", "source = \"crm\"".into(), "sources[2].queries.loyalty", "no category"),
+        ("postgres://app", "mysql://app".into(), "sources[2].url", "postgres://"),
+        ("max_connections = 2", "max_connections = 0".into(), "sources[2].max_connections", "1 to"),
+    ] {
+        let bad = text.replacen(from, &to, 1);
+        assert_ne!(bad, text, "{from}");
+        match from_text(&bad, &[]).unwrap_err() {
+            ConfigError::Invalid { key: got, line, message, .. } => {
+                assert_eq!(got, key, "{message}");
+                assert!(message.contains(needle), "{key}: {message}");
+                assert!(line.is_some(), "{key}: no line");
+                assert!(!message.contains("sql-pass-456"), "{message}");
+            }
+            other => panic!("{key}: unexpected {other:?}"),
+        }
+    }
+    // Unknown keys are refused like everywhere else.
+    let bad = text.replace("max_connections = 2", "max_connections = 2\npool = 3");
+    assert!(from_text(&bad, &[]).unwrap_err().to_string().contains("pool"));
+    let bad = text.replace("object = ", "objects = ");
+    assert!(from_text(&bad, &[]).unwrap_err().to_string().contains("objects"));
+}

@@ -22,6 +22,7 @@ mod request_register;
 mod request_workflow;
 mod rights_requests;
 mod server;
+mod sql_source;
 mod staff_oidc;
 mod store;
 mod vectors;

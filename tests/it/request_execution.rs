@@ -404,3 +404,45 @@ async fn a_failing_source_is_retried_a_refusing_one_and_a_silent_one_become_task
     assert_eq!(claims.receipt.outcomes[0].evidence.confirmation.as_deref(), Some("ERA-1"));
     gw.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn after_an_erasure_of_everything_the_gateway_forgets_the_person() {
+    let gw = TestGateway::demo().await;
+    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+    let portal = gw.portal_client();
+    // An earlier request left the person's own words and proposed values in the register.
+    let earlier = json!({"type": "rectification", "details": "I moved to Leiden in May",
+                         "proposed": {"contact": {"email": "bob.nieuw@example.org"}}});
+    let earlier = portal.file_request("bob", &earlier).await.unwrap().id;
+    approver.step(&earlier, "refusal", json!({"reason": "superseded by the erasure"})).await.unwrap();
+
+    let (id, _) = to_execution(&gw, "bob", json!({"type": "erasure"})).await;
+    settled(&handler, &id).await;
+    handler.advance(&id).await.unwrap();
+    assert_eq!(portal.requests("bob", "").await.unwrap().requests.len(), 2, "named until the receipt is out");
+
+    // No wallet acknowledged the receipt: once staff are told, the person is forgotten.
+    gw.clock.advance(7 * 86_400 + 1);
+    assert_eq!(gw.gateway.flag_unacknowledged_receipts().await.unwrap(), 2);
+    let forgotten = handler.rights_request(&id).await.unwrap();
+    let pseudonym = forgotten.request.subject_ref.clone();
+    assert!(pseudonym.starts_with('~') && pseudonym.len() == 33, "{pseudonym}");
+    let line = forgotten.history.iter().find(|h| h.action == "subject forgotten").unwrap();
+    assert!(line.detail.as_deref().unwrap().contains("pseudonymised in 2 requests"), "{line:?}");
+    let earlier = handler.rights_request(&earlier).await.unwrap();
+    assert_eq!(earlier.request.subject_ref, pseudonym, "one pseudonym for all of the person's requests");
+    assert_eq!((earlier.request.details.clone(), earlier.request.proposed.clone()), (None, None));
+    assert!(portal.requests("bob", "").await.unwrap().requests.is_empty(), "no route finds them by name");
+    // The receipt still verifies and still proves what was done.
+    let (_, claims) = receipt(&gw, &handler, &id).await;
+    assert_eq!(claims.receipt.outcomes.len(), 6);
+
+    if std::env::var(crate::common::PG_ENV).is_err() {
+        let mut bytes = std::fs::read(gw.dir.join("gateway.sqlite3")).unwrap();
+        bytes.extend(std::fs::read(gw.dir.join("gateway.sqlite3-wal")).unwrap_or_default());
+        for erased in ["bob.nieuw@example.org", "I moved to Leiden", "Oudegracht"] {
+            assert!(!bytes.windows(erased.len()).any(|w| w == erased.as_bytes()), "{erased} is in the database file");
+        }
+    }
+    gw.stop().await.unwrap();
+}

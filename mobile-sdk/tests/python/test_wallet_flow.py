@@ -3,8 +3,11 @@
 Python, pairing with the code typed into the portal API, the catalogue, a bundle
 downloaded through the relay and checked with PyJWT (an independent JOSE library), a
 rights request filed and acknowledged, its extension by staff told to the wallet, a
-tampered bundle refused, the bundle forwarded to the second organisation and found in its
-import register, an unknown organisation refused, revocation.
+rectification of the address built from the downloaded bundle, taken through by staff,
+carried out by the gateway at the source, and its signed receipt verified in the wallet
+and acknowledged to the register, a tampered bundle refused, the bundle forwarded to the
+second organisation and found in its import register, an unknown organisation refused,
+revocation.
 
 Usage: python3 test_wallet_flow.py <python bindings dir> <path to gdpr-gateway>
 """
@@ -100,6 +103,8 @@ async def flow(wallet_module, framework):
     check("pyjwt verifies the bundle with the published JWKS", claims["sub"] == "alice" and claims["jti"] == bundle.bundle_id)
     check("every category came", sorted(c["id"] for c in claims["bundle"]["categories"]) == sorted(bundle.categories))
 
+    await rectification(wallet_module, wallet, pending.connection_id, holder, claims)
+
     package_path = str(Path(tempfile.mkdtemp()) / "alice.zip")
     package = await wallet.download_package(pending.connection_id, wallet_module.ExportPurpose.PORTABILITY, None,
                                             package_path, WAIT_SECONDS)
@@ -189,6 +194,75 @@ async def rights_request(wallet_module, wallet, connection_id, holder, catalogue
           len(told) == 1 and [(r.number, r.update, r.detail) for r in tracked]
           == [(filed.number, wallet_module.RequestUpdate.EXTENDED, "three archives to search")]
           and tracked[0].due_on > filed.due_on, (told, tracked))
+
+
+async def rectification(wallet_module, wallet, connection_id, holder, claims):
+    """Alice corrects her address from the bundle; staff take it through, the gateway carries
+    it out at the source, and the wallet verifies and acknowledges the signed receipt."""
+    base = holder["url"]
+    handler, approver = holder["staff_tokens"]["handler"], holder["staff_tokens"]["approver"]
+    record = next(c for c in claims["bundle"]["categories"] if c["id"] == "contact")["records"][0]
+    changes = json.dumps({"address.street": "Kerkstraat 2"})
+    form = wallet_module.rectification_form("contact", json.dumps(record), "id", changes)
+    check("the rectification names the record by its id and the corrected field",
+          form.kind == wallet_module.RequestKind.RECTIFICATION and json.loads(form.proposed_json)
+          == {"contact": {"id": record["id"], "address.street": "Kerkstraat 2"}}, form)
+    try:
+        wallet_module.rectification_form("contact", json.dumps(record), "id", json.dumps({"id": "C-2"}))
+        check("a rectification of the record's id is refused in the wallet", False)
+    except wallet_module.WalletError as error:
+        check("a rectification of the record's id is refused in the wallet", "never changes" in str(error), str(error))
+    filed = await wallet.submit_request(connection_id, form, WAIT_SECONDS)
+    check("the rectification is acknowledged, with no receipt yet",
+          filed.update == wallet_module.RequestUpdate.ACKNOWLEDGED and filed.receipt is None
+          and not filed.receipt_verified and filed.outcomes == [], filed)
+
+    request_id = next(r["id"] for r in portal(base, handler, "GET", "/v1/requests")["requests"]
+                      if r["number"] == filed.number)
+    path = f"/v1/requests/{request_id}"
+
+    def step(token, name, body):
+        return portal(base, token, "POST", f"{path}/{name}", body)
+
+    step(handler, "advance", {})
+    for criterion in ("scope_determined", "legal_holds_checked"):
+        step(handler, "criteria", {"criterion": criterion, "note": f"checked {criterion}"})
+    step(handler, "advance", {})
+    step(approver, "advance", {})
+    # In execution the gateway corrects the record at its source by itself.
+    for _ in range(200):
+        detail = portal(base, handler, "GET", path)
+        if any(c["id"] == "carried_out" and c["met"] for c in detail["workflow"]["criteria"]):
+            break
+        await asyncio.sleep(0.05)
+    check("the gateway corrects the address at the source",
+          [(o["category"], o["operation"], o["status"]) for o in detail["operations"]]
+          == [("contact", "rectify", "done")], detail["operations"])
+    step(handler, "advance", {"note": "your address is corrected"})
+
+    unexpected, acknowledged = [], []
+    for _ in range(100):
+        unexpected += [e for e in await wallet.events() if e.kind == wallet_module.EventKind.UNEXPECTED]
+        acknowledged = [h for h in portal(base, handler, "GET", path)["history"]
+                        if h["action"] == "receipt acknowledged"]
+        if acknowledged:
+            break
+        await asyncio.sleep(0.05)
+    closed = next(r for r in wallet.requests() if r.number == filed.number)
+    check("the wallet receives the closing status with the signed receipt",
+          closed.state == wallet_module.RequestState.CLOSED and closed.receipt is not None
+          and jwt.get_unverified_header(closed.receipt)["typ"] == "gdpr-receipt+jwt", closed)
+    check("the receipt verifies in the wallet, nothing unexpected",
+          closed.receipt_verified and closed.receipt_problem is None and unexpected == [], (closed, unexpected))
+    outcomes = [(o.category, o.operation, o.result, len(o.record_digests)) for o in closed.outcomes]
+    check("the receipt says the contact record was corrected, with its digest",
+          outcomes == [("contact", "rectify", "done", 1)], closed.outcomes)
+    check("the wallet acknowledged the receipt once, as the connection",
+          closed.receipt_acknowledged and [h["actor"] for h in acknowledged] == [f"connection:{connection_id}"],
+          (closed, acknowledged))
+    receipt_claims = jwt.decode(closed.receipt, options={"verify_signature": False})
+    check("the receipt is the request's", receipt_claims["jti"] == request_id
+          and receipt_claims["receipt"]["request_number"] == filed.number, receipt_claims)
 
 
 def main():

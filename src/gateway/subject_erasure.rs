@@ -1,0 +1,72 @@
+//! After an erasure of every category, once the person has its receipt (their wallet
+//! acknowledged it, or staff were told to send it another way), the gateway forgets them:
+//! their wallets are told and their connections revoked at the relay, bundles forwarded to
+//! the gateway for them are deleted, and their reference is replaced in every register by
+//! a keyed pseudonym (`~` and 32 hex digits, which no route accepts as a reference). Until
+//! then the connections stay, so the receipt can reach the wallet.
+
+use hmac::{Hmac, Mac};
+
+use super::{Caller, Gateway, RequestError};
+use crate::protocol::rights::{RequestKind, RequestState};
+use crate::protocol::subject::SubjectRef;
+use crate::store::request_store::RightsRequest;
+
+/// What a pseudonym starts with: no subject reference can.
+pub(crate) const PSEUDONYM_PREFIX: &str = "~";
+/// Keeps the pseudonym key apart from every other use of the signing key.
+const PSEUDONYM_LABEL: &[u8] = b"gdpr-gateway subject pseudonym v1\0";
+
+impl Gateway {
+    /// Forgets the person of `request` if it is an erasure of everything that has ended
+    /// closed and they are not forgotten yet.
+    pub(super) async fn forget_after_receipt(&self, request: &RightsRequest) -> Result<(), RequestError> {
+        let everything = request.kind == RequestKind::Erasure && request.categories.is_empty();
+        if !everything || request.state != RequestState::Closed || request.subject_ref.starts_with(PSEUDONYM_PREFIX) {
+            return Ok(());
+        }
+        if let Ok(subject) = SubjectRef::parse(&request.subject_ref) {
+            let connections = self.pairings.connections_of(subject.as_str(), super::MAX_WALLETS_TOLD).await?;
+            for connection in connections.iter().filter(|c| c.active) {
+                if let Err(e) = self.revoke_connection(&Caller::System, &subject, &connection.id).await {
+                    tracing::warn!(connection = %connection.id, "revoking a forgotten person's connection: {e}");
+                }
+            }
+        }
+        let pseudonym = self.pseudonym(&request.subject_ref);
+        let forgotten = self
+            .erasures
+            .forget(&request.subject_ref, &pseudonym, self.clock.now(), &request.id, |f| {
+                format!(
+                    "{} forwarded bundles deleted; pseudonymised in {} requests, {} exports, {} pairings, \
+                     {} connections; {} undelivered notices dropped",
+                    f.imports_deleted, f.requests, f.exports, f.pairings, f.connections, f.notices_dropped
+                )
+            })
+            .await?;
+        self.erasures.checkpoint().await?;
+        tracing::info!(request = %request.number, items = forgotten.total(), "forgot the person of an erasure");
+        Ok(())
+    }
+
+    /// The person's pseudonym: an HMAC of their reference under a key derived from the
+    /// controller's signing key, so it cannot be recomputed without the gateway's keys.
+    fn pseudonym(&self, subject_ref: &str) -> String {
+        let secret = self.keyring.active_signing().signing_key().to_bytes();
+        let key = keyed_hash(&secret, PSEUDONYM_LABEL);
+        format!("{PSEUDONYM_PREFIX}{}", hex::encode(&keyed_hash(&key, subject_ref.as_bytes())[..16]))
+    }
+}
+
+fn keyed_hash(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().into()
+        }
+        // HMAC takes keys of any length; were that to change, a keyed SHA-256 still keeps
+        // the pseudonym from being recomputed without the key.
+        Err(_) => sha2::Sha256::new().chain_update(key).chain_update(data).finalize().into(),
+    }
+}

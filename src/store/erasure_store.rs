@@ -1,0 +1,135 @@
+//! Forgetting a person who had everything erased: in one transaction the gateway deletes
+//! what it holds about them (bundles forwarded to it, pairings not yet used) and replaces
+//! their reference by a keyed pseudonym in every register (requests, exports, pairings,
+//! connections), dropping the free text and proposed values of their requests. The
+//! registers still prove what was done, without naming the person.
+
+use sqlx::Row;
+
+use crate::clock::UnixSeconds;
+use crate::store::db::{Db, on_db};
+use crate::store::{StoreError, to_i64};
+
+/// What forgetting a person removed or rewrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub imports_deleted: u64,
+    pub pairings: u64,
+    pub connections: u64,
+    pub requests: u64,
+    pub exports: u64,
+    pub notices_dropped: u64,
+}
+
+impl Forgotten {
+    pub fn total(&self) -> u64 {
+        self.imports_deleted + self.pairings + self.connections + self.requests + self.exports + self.notices_dropped
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ErasureStore {
+    db: Db,
+}
+
+impl ErasureStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Forgets `subject_ref` under `pseudonym`, and appends `history` (a line about what
+    /// was done) to request `request_id`, all at once.
+    pub async fn forget(
+        &self,
+        subject_ref: &str,
+        pseudonym: &str,
+        at: UnixSeconds,
+        request_id: &str,
+        history: impl FnOnce(&Forgotten) -> String + Send,
+    ) -> Result<Forgotten, StoreError> {
+        let at = to_i64(at, "at")?;
+        let mut forgotten = Forgotten::default();
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // Wallet notices not yet delivered name the person's requests to a connection
+            // that is about to go.
+            forgotten.notices_dropped = sqlx::query(
+                "DELETE FROM outbox WHERE delivered_at IS NULL AND abandoned_at IS NULL AND target IN
+                   (SELECT 'wallet:' || id FROM connections WHERE subject_ref = $1)
+                   AND id NOT IN (SELECT outbox_id FROM outbox_attempts)",
+            )
+            .bind(subject_ref)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            forgotten.imports_deleted = sqlx::query("DELETE FROM imports WHERE subject_ref = $1")
+                .bind(subject_ref)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            forgotten.pairings = sqlx::query(
+                "UPDATE pairings SET subject_ref = $2, sealed_token = NULL, code_sha256 = NULL,
+                     state = CASE WHEN state IN ('pending', 'scanned') THEN 'cancelled' ELSE state END
+                 WHERE subject_ref = $1",
+            )
+            .bind(subject_ref)
+            .bind(pseudonym)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            forgotten.connections = sqlx::query(
+                "UPDATE connections SET subject_ref = $2, state = 'revoked', revoked_at = COALESCE(revoked_at, $3)
+                 WHERE subject_ref = $1",
+            )
+            .bind(subject_ref)
+            .bind(pseudonym)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            forgotten.exports = sqlx::query("UPDATE exports SET subject_ref = $2 WHERE subject_ref = $1")
+                .bind(subject_ref)
+                .bind(pseudonym)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            forgotten.requests = sqlx::query(
+                "UPDATE rights_requests SET subject_ref = $2, details = NULL, proposed = NULL, intermediary = NULL
+                 WHERE subject_ref = $1",
+            )
+            .bind(subject_ref)
+            .bind(pseudonym)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let line = history(&forgotten);
+            let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM request_events WHERE request_id = $1")
+                .bind(request_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("seq")?;
+            sqlx::query(
+                "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
+                 VALUES ($1, $2, $3, 'gateway', 'closed', 'subject forgotten', $4)",
+            )
+            .bind(request_id)
+            .bind(seq)
+            .bind(at)
+            .bind(line)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(forgotten)
+    }
+
+    /// Copies what the write-ahead log holds into the database file and empties the log
+    /// (SQLite), so the pages an erasure overwrote leave no older copy behind.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Db::Sqlite(pool) = &self.db {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+        }
+        Ok(())
+    }
+}
