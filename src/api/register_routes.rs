@@ -13,13 +13,13 @@ use super::AppState;
 use super::staff_auth::StaffMember;
 use super::subject_routes::page_limit;
 use super::views::{
-    CriterionView, HistoryEntry, OperationView, ReceiptView, RegisterPage, RegisterQuery, RequestDetail, RequestList, RequestView,
-    WorkflowView,
+    CriterionView, HistoryEntry, OperationView, ReceiptView, RegisterPage, RegisterQuery, RequestDetail, RequestList,
+    RequestView, WorkflowView,
 };
 use crate::calendar::Date;
 use crate::clock::rfc3339;
-use crate::http::problem_responses::problems;
 use crate::gateway::RequestError;
+use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiQuery};
 use crate::protocol::ErrorCode;
 use crate::protocol::relay_wire::is_valid_id;

@@ -497,7 +497,7 @@ mod tests {
     #[test]
     fn columns_nest_and_may_not_collide() {
         let got = paths(["id", "address.street", "address.city"].into_iter()).unwrap();
-        let mut reader = RowReader { paths: Some(got), count: 0 };
+        let reader = RowReader { paths: Some(got), count: 0 };
         let record = reader.record(vec![json!(1), json!("S"), Value::Null]).unwrap();
         assert_eq!(Value::Object(record), json!({"id": 1, "address": {"street": "S", "city": null}}));
         for names in [&["a", "a"][..], &["a", "a.b"], &["a.b", "a"], &["a..b"]] {

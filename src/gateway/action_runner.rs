@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use super::Gateway;
 use super::outbox_worker::Outcome;
 use super::request_actions::GATEWAY_ACTOR;
-use super::request_notices::Happened;
 use super::request_actions::needs_no_staff;
+use super::request_notices::Happened;
 use super::request_workflow::{gateway_event, unchanged};
 use super::rights_requests::criterion_met;
 use crate::bundle::Evidence;
@@ -159,9 +159,7 @@ impl Gateway {
             }
             Operation::Erase => nothing_held(connector.erase(&subject, &category.id, &key).await)?,
             Operation::Restrict => nothing_held(connector.restrict(&subject, &category.id, &key).await)?,
-            Operation::LiftRestriction => {
-                nothing_held(connector.lift_restriction(&subject, &category.id, &key).await)?
-            }
+            Operation::LiftRestriction => nothing_held(connector.lift_restriction(&subject, &category.id, &key).await)?,
             Operation::Object => {
                 let purpose = text("purpose").ok_or_else(|| NotDone::Task("the objection names no purpose".into()))?;
                 nothing_held(connector.object(&subject, &category.id, &purpose, &key).await)?
@@ -197,8 +195,12 @@ impl Gateway {
             return Ok(());
         }
         let now = self.clock.now();
-        let event =
-            gateway_event(now, &request.phase, &action, Some(format!("every operation settled: {}", summary(&actions))));
+        let event = gateway_event(
+            now,
+            &request.phase,
+            &action,
+            Some(format!("every operation settled: {}", summary(&actions))),
+        );
         let happened = Happened::new("request.carried_out", None, Some(summary(&actions)));
         self.apply(&request, unchanged(&request, now), &[event], &[happened]).await
     }
@@ -261,7 +263,11 @@ async fn find_record(
     Ok(records.into_iter().find(|r| record_id(r, &category.id_field).as_deref() == Some(id)))
 }
 
-async fn fetch_all(connector: &dyn Connector, subject: &SubjectRef, category: &Category) -> Result<Vec<Record>, NotDone> {
+async fn fetch_all(
+    connector: &dyn Connector,
+    subject: &SubjectRef,
+    category: &Category,
+) -> Result<Vec<Record>, NotDone> {
     use futures_util::StreamExt as _;
     let mut stream = match connector.fetch(subject, &category.id).await {
         Ok(stream) => stream,

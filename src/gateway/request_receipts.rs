@@ -19,7 +19,11 @@ use crate::store::request_store::RightsRequest;
 impl Gateway {
     /// Signs the receipt of `ended`, the request as it is once ended, with `actions`.
     /// Operations a refusal left unsettled are reported refused, with the refusal's reason.
-    pub(super) fn sign_request_receipt(&self, ended: &RightsRequest, actions: &[Action]) -> Result<String, RequestError> {
+    pub(super) fn sign_request_receipt(
+        &self,
+        ended: &RightsRequest,
+        actions: &[Action],
+    ) -> Result<String, RequestError> {
         let refusal = ended.outcome.clone().unwrap_or_default();
         let outcomes = actions
             .iter()
@@ -30,7 +34,8 @@ impl Gateway {
                     ActionStatus::Refused => (OutcomeResult::Refused, action.note.clone()),
                     ActionStatus::Pending | ActionStatus::Task => (OutcomeResult::Refused, Some(refusal.clone())),
                 };
-                let evidence = if result == OutcomeResult::Done { action.evidence.clone() } else { Evidence::default() };
+                let evidence =
+                    if result == OutcomeResult::Done { action.evidence.clone() } else { Evidence::default() };
                 let purpose = action.argument.as_ref().and_then(|a| a.get("purpose")).and_then(|p| p.as_str());
                 CategoryOutcome {
                     category: action.category.clone(),
@@ -87,11 +92,14 @@ impl Gateway {
 
     async fn receipt_of(&self, request: &RightsRequest) -> Result<StoredReceipt, RequestError> {
         if request.state == RequestState::Open {
-            return Err(RequestError::NoReceipt("the request is still open; its receipt is signed when it ends".into()));
+            return Err(RequestError::NoReceipt(
+                "the request is still open; its receipt is signed when it ends".into(),
+            ));
         }
-        self.actions.receipt(&request.id).await?.ok_or_else(|| {
-            RequestError::NoReceipt("the request ended before receipts were signed".into())
-        })
+        self.actions
+            .receipt(&request.id)
+            .await?
+            .ok_or_else(|| RequestError::NoReceipt("the request ended before receipts were signed".into()))
     }
 
     /// A wallet of the person says the receipt of request `receipt_id` arrived and

@@ -350,9 +350,8 @@ impl Gateway {
             };
             self.request_notices(&after, &audience, happened)
         };
-        notices.extend(
-            change.actions.iter().filter(|a| a.status == ActionStatus::Pending).map(|a| self.action_notice(a)),
-        );
+        notices
+            .extend(change.actions.iter().filter(|a| a.status == ActionStatus::Pending).map(|a| self.action_notice(a)));
         if self.requests.change(&change, events, &notices).await? {
             if !notices.is_empty() {
                 self.outbox_wake.notify_one();

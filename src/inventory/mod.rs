@@ -223,7 +223,10 @@ mod tests {
             ),
             (vec![Category { rectifiable: vec!["id".into()], ..category("a") }], "categories[0].rectifiable"),
             (vec![Category { id_field: "a.b".into(), ..category("a") }], "categories[0].id_field"),
-            (vec![Category { erasure_exception: Some(" ".into()), ..category("a") }], "categories[0].erasure_exception"),
+            (
+                vec![Category { erasure_exception: Some(" ".into()), ..category("a") }],
+                "categories[0].erasure_exception",
+            ),
         ];
         for (cats, key) in cases {
             assert_eq!(Inventory::new(cats, &["crm"]).unwrap_err().key, key);

@@ -198,7 +198,12 @@ impl ActionStore {
 
     /// Records when the person acknowledged the receipt, with a history line naming who
     /// (`actor`); the first acknowledgement counts.
-    pub async fn acknowledge_receipt(&self, request_id: &str, at: UnixSeconds, actor: &str) -> Result<bool, StoreError> {
+    pub async fn acknowledge_receipt(
+        &self,
+        request_id: &str,
+        at: UnixSeconds,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
         let at = to_i64(at, "at")?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;

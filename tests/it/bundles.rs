@@ -351,7 +351,10 @@ async fn zip_package_holds_json_csv_and_a_readable_page_and_verifies() {
     );
     let csv = entry(&package, "data/contact.csv");
     assert!(csv.starts_with("name,email,phone,address.street,address.postcode,address.city,id\r\n"), "{csv}");
-    assert!(csv.contains("Alice de Vries,alice@example.org,+31 6 12345678,Keizersgracht 1,1015 CJ,Amsterdam,C-1001"), "{csv}");
+    assert!(
+        csv.contains("Alice de Vries,alice@example.org,+31 6 12345678,Keizersgracht 1,1015 CJ,Amsterdam,C-1001"),
+        "{csv}"
+    );
     // `m3` first appears in the fourth record: earlier rows are padded to the full width.
     let readings = entry(&package, "data/meter_readings.csv");
     assert!(readings.starts_with("meter,date,kwh,m3\r\nE-8712,2026-01-01,10412,\r\n"), "{readings}");

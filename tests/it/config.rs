@@ -294,8 +294,9 @@ fn sql_source_loads_and_its_queries_are_checked_at_load() {
         ("postgres://app", "mysql://app".into(), "sources[2].url", "postgres://"),
         ("max_connections = 2", "max_connections = 0".into(), "sources[2].max_connections", "1 to"),
     ] {
-        let bad = text.replacen(from, &to, 1);
-        assert_ne!(bad, text, "{from}");
+        let sql = SQL_SOURCE.replacen(from, &to, 1);
+        assert_ne!(sql, SQL_SOURCE, "{from}");
+        let bad = format!("{}{sql}", example_text());
         match from_text(&bad, &[]).unwrap_err() {
             ConfigError::Invalid { key: got, line, message, .. } => {
                 assert_eq!(got, key, "{message}");
@@ -311,4 +312,19 @@ fn sql_source_loads_and_its_queries_are_checked_at_load() {
     assert!(from_text(&bad, &[]).unwrap_err().to_string().contains("pool"));
     let bad = text.replace("object = ", "objects = ");
     assert!(from_text(&bad, &[]).unwrap_err().to_string().contains("objects"));
+}
+
+/// The example's commented `sql` source loads once uncommented, with a category it holds.
+#[test]
+fn commented_sql_example_loads_once_uncommented() {
+    let text = example_text();
+    let start = text.find("# [[sources]]\n# id = \"loyalty_db\"").unwrap();
+    let end = start + text[start..].find("# ... with").unwrap();
+    let block: Vec<&str> = text[start..end].lines().map(|l| l.strip_prefix("# ").unwrap_or(&l[1..])).collect();
+    let category = "[[categories]]\nid = \"loyalty\"\nname = \"Loyalty\"\npurposes = [\"Rewards\"]\n\
+        legal_basis = \"contract\"\nretention = \"P1Y\"\nsource = \"loyalty_db\"\nportable = true\n\
+        rectifiable = [\"nickname\", \"address.street\"]\n";
+    let loaded = from_text(&format!("{text}\n{}\n{category}", block.join("\n")), &[]).unwrap();
+    let SourceConfig::Sql { queries, .. } = &loaded.config.sources[2] else { panic!("expected a sql source") };
+    assert_eq!(queries["loyalty"].configured().count(), 6);
 }

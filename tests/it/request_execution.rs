@@ -81,7 +81,8 @@ async fn a_rectification_corrects_the_record_at_its_source_and_the_receipt_prove
     let handler = gw.staff_client(StaffRole::Handler);
     let proposed = json!({"contact": {"address.street": "Kerkstraat 2", "address.city": "Utrecht"}});
     let (id, execution) =
-        to_execution(&gw, "alice", json!({"type": "rectification", "categories": ["contact"], "proposed": proposed})).await;
+        to_execution(&gw, "alice", json!({"type": "rectification", "categories": ["contact"], "proposed": proposed}))
+            .await;
     assert_eq!(execution.operations.len(), 1);
     assert_eq!(execution.operations[0].argument.as_ref().unwrap()["patch"]["address"]["street"], "Kerkstraat 2");
 
@@ -111,7 +112,11 @@ async fn a_rectification_corrects_the_record_at_its_source_and_the_receipt_prove
     assert_eq!((outcome.category.as_str(), outcome.operation.as_str()), ("contact", "rectify"));
     assert_eq!(outcome.result, OutcomeResult::Done);
     assert_eq!(outcome.evidence.records, Some(1));
-    assert_eq!(outcome.evidence.record_digests, [digest(&contact[0])], "the digest of the record as the source holds it");
+    assert_eq!(
+        outcome.evidence.record_digests,
+        [digest(&contact[0])],
+        "the digest of the record as the source holds it"
+    );
 
     // The portal reads the same receipt for its customer, and nobody else's.
     let portal = gw.portal_get(&format!("/v1/subjects/alice/requests/{id}/receipt")).send().await.unwrap();
@@ -196,7 +201,10 @@ async fn tasks_are_settled_by_hand_and_a_request_closes_only_when_all_are_settle
     assert!(contact.note.as_deref().unwrap().contains("art. 21(1)"));
     let notes = settled(&handler, &id).await;
     let objected = notes.operations.iter().find(|o| o.category == "service_notes").unwrap();
-    assert_eq!((objected.status, objected.argument.clone().unwrap()["purpose"].is_string()), (ActionStatus::Done, true));
+    assert_eq!(
+        (objected.status, objected.argument.clone().unwrap()["purpose"].is_string()),
+        (ActionStatus::Done, true)
+    );
     handler.advance(&id).await.unwrap();
     let (_, claims) = receipt(&gw, &approver, &id).await;
     let purposes: Vec<(&str, Option<&str>)> =
@@ -399,7 +407,11 @@ async fn a_failing_source_is_retried_a_refusing_one_and_a_silent_one_become_task
         claims.receipt.outcomes.iter().map(|o| (o.category.as_str(), o.result)).collect();
     assert_eq!(
         results,
-        [("loyalty", OutcomeResult::Done), ("chat_logs", OutcomeResult::Refused), ("call_recordings", OutcomeResult::Manual)]
+        [
+            ("loyalty", OutcomeResult::Done),
+            ("chat_logs", OutcomeResult::Refused),
+            ("call_recordings", OutcomeResult::Manual)
+        ]
     );
     assert_eq!(claims.receipt.outcomes[0].evidence.confirmation.as_deref(), Some("ERA-1"));
     gw.stop().await.unwrap();

@@ -38,7 +38,10 @@ async fn every_type_goes_from_intake_to_closed_through_the_phases() {
             // Answered at once from the inventory: no staff, no phases.
             let answered = handler.rights_request(&id).await.unwrap();
             assert_eq!((answered.request.state.as_str(), answered.request.phase.as_str()), ("closed", "closed"));
-            assert_eq!(answered.history.last().map(|h| (h.actor.as_str(), h.action.as_str())), Some(("gateway", "closed")));
+            assert_eq!(
+                answered.history.last().map(|h| (h.actor.as_str(), h.action.as_str())),
+                Some(("gateway", "closed"))
+            );
             continue;
         }
         let intake = handler.rights_request(&id).await.unwrap();
