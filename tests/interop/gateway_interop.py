@@ -106,6 +106,8 @@ def main():
         try:
             run_checks(binary, base, Path(workdir) / "gdpr-gateway-data")
             check_webhook(base, Path(workdir) / "gdpr-gateway-data", received, secret)
+            # After the webhook check, whose first notice must be its own request's.
+            check_live_receipt(base, Path(workdir) / "gdpr-gateway-data")
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -311,6 +313,29 @@ def check_receipts(binary, base, kid, private):
     check("an open request's receipt is refused by both",
           code == 1 and report.get("error_code") == "invalid_claims" and status == 422
           and json.loads(body)["error_code"] == "invalid_claims", (report, body[:300]))
+
+
+def check_live_receipt(base, data_dir):
+    """An information request is answered at once; the receipt the running gateway signed
+    for it, downloaded by the portal, verifies in PyJWT with only the served JWKS."""
+    pyjwt_set = jwt.PyJWKSet.from_dict(get_json(f"{base}/.well-known/jwks.json")[1])
+    token = (data_dir / "demo-portal-token").read_text().strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    status, _, body = post(f"{base}/v1/subjects/alice/requests", json.dumps({"type": "information"}).encode(),
+                           dict(auth, **{"Content-Type": "application/json"}))
+    filed = json.loads(body) if status == 201 else {}
+    check("an information request is closed at once", filed.get("state") == "closed", body[:200])
+    request = urllib.request.Request(f"{base}/v1/subjects/alice/requests/{filed.get('id')}/receipt", headers=auth)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        content_type, receipt = response.headers["Content-Type"], response.read().decode()
+    check("the receipt is application/jwt", content_type == "application/jwt", content_type)
+    header = jwt.get_unverified_header(receipt)
+    check("pyjwt: the served receipt's header", header == {"alg": "EdDSA", "kid": header.get("kid"),
+                                                          "typ": "gdpr-receipt+jwt"}, header)
+    claims = jwt.decode(receipt, pyjwt_set[header["kid"]].key, algorithms=["EdDSA"], options={"verify_aud": False})
+    check("pyjwt: the served receipt verifies with only the JWKS",
+          claims["jti"] == filed.get("id") and claims["receipt"]["request_number"] == filed.get("number")
+          and claims["receipt"]["type"] == "information" and claims["receipt"]["state"] == "closed", claims)
 
 
 def check_pairing_qr(base, token):

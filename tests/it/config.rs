@@ -308,9 +308,10 @@ fn sql_source_loads_and_its_queries_are_checked_at_load() {
         }
     }
     // Unknown keys are refused like everywhere else.
-    let bad = text.replace("max_connections = 2", "max_connections = 2\npool = 3");
+    let bad =
+        format!("{}{}", example_text(), SQL_SOURCE.replace("max_connections = 2", "max_connections = 2\npool = 3"));
     assert!(from_text(&bad, &[]).unwrap_err().to_string().contains("pool"));
-    let bad = text.replace("object = ", "objects = ");
+    let bad = format!("{}{}", example_text(), SQL_SOURCE.replace("object = ", "objects = "));
     assert!(from_text(&bad, &[]).unwrap_err().to_string().contains("objects"));
 }
 
