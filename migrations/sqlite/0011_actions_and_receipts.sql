@@ -17,7 +17,9 @@ CREATE TABLE request_actions (
 -- The receipt signed when a request ended: exactly one per request.
 CREATE TABLE request_receipts (
     request_id      TEXT PRIMARY KEY NOT NULL REFERENCES rights_requests (id),
-    token           TEXT NOT NULL,
+    -- Dropped when the person is forgotten (it names them); its digest stays.
+    token           TEXT,
+    token_sha256    TEXT NOT NULL,
     signed_at       INTEGER NOT NULL,
     acknowledged_at INTEGER,
     -- When staff were told no wallet acknowledged it, so they send it another way.

@@ -369,6 +369,11 @@ fn resolve_relative_paths(config: &mut Config, base: &Path) {
                 *path = base.join(&*path);
             }
         }
+        if let SourceConfig::Sql { url, .. } = source {
+            if let Some(resolved) = sql_source_config::resolve_sqlite_path(url.expose(), base) {
+                *url = DatabaseUrl::new(resolved);
+            }
+        }
     }
 }
 

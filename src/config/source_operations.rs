@@ -74,6 +74,11 @@ impl HttpOperations {
     pub fn check(&self) -> Result<(), (String, String)> {
         for (name, op, allowed) in self.configured() {
             op.segments(allowed, |_| Some("")).map_err(|m| (format!("{name}.path"), m))?;
+            // Without the person in the path, a write would reach every customer's records
+            // of the category.
+            if !op.path.contains("{subject}") {
+                return Err((format!("{name}.path"), format!("{:?} must name the person: {{subject}}", op.path)));
+            }
         }
         if self.restrict.is_some() != self.lift_restriction.is_some() {
             let missing = if self.restrict.is_some() { "lift_restriction" } else { "restrict" };

@@ -3,6 +3,7 @@
 //! placeholders (`$1`, `$2`, …), so every value is bound, never spliced into SQL text.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -67,6 +68,19 @@ pub(super) fn check_url(url: &str) -> Result<SqlBackend, String> {
     // The driver's message names the part that is wrong, never the password.
     parsed.map_err(|e| format!("not a usable database URL: {e}"))?;
     Ok(backend)
+}
+
+/// A SQLite URL whose file is a relative path, made absolute against `base` (the config
+/// file's directory, as for file sources); `None` for any other URL.
+pub(super) fn resolve_sqlite_path(url: &str, base: &Path) -> Option<String> {
+    // As sqlx reads it: the scheme, then the file, then `?` and options.
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (file, options) = rest.split_once('?').map_or((rest, None), |(f, o)| (f, Some(o)));
+    if file.is_empty() || file.starts_with(":memory:") || file.starts_with("file:") || Path::new(file).is_absolute() {
+        return None;
+    }
+    let options = options.map(|o| format!("?{o}")).unwrap_or_default();
+    Some(format!("sqlite://{}{options}", base.join(file).display()))
 }
 
 /// The six queries of a category.
@@ -447,6 +461,19 @@ mod tests {
         // A PostgreSQL jsonb operator is no placeholder there.
         ok("SELECT * FROM t WHERE r = :subject AND j ? 'k'", SqlOperation::Fetch, PG);
         ok("(SELECT 1 AS id WHERE :subject <> '') ;  -- done", SqlOperation::Fetch, PG);
+    }
+
+    #[test]
+    fn relative_sqlite_files_resolve_against_the_config_dir() {
+        let base = Path::new("/etc/gw");
+        assert_eq!(
+            resolve_sqlite_path("sqlite://crm.db?mode=rw", base).as_deref(),
+            Some("sqlite:///etc/gw/crm.db?mode=rw")
+        );
+        assert_eq!(resolve_sqlite_path("sqlite:data/crm.db", base).as_deref(), Some("sqlite:///etc/gw/data/crm.db"));
+        for unchanged in ["sqlite:///var/crm.db", "sqlite::memory:", "postgres://h/db"] {
+            assert_eq!(resolve_sqlite_path(unchanged, base), None, "{unchanged}");
+        }
     }
 
     #[test]

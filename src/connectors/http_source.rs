@@ -275,7 +275,7 @@ impl Connector for HttpConnector {
             let body = serde_json::json!({ "purpose": purpose }).to_string().into_bytes();
             let values = [("subject", subject.as_str()), ("category", category), ("purpose", purpose)];
             let write = Write { op, values: &values, body: Some((JSON, body.into())), idempotency_key };
-            self.write(write, || ConnectorError::SubjectNotFound).await
+            self.write(write, super::http_writes::unknown_to_source).await
         })
     }
 }

@@ -48,10 +48,13 @@ impl HttpConnector {
     ) -> Result<WriteDone, ConnectorError> {
         let Some(op) = op else { return Err(ConnectorError::Unsupported(name)) };
         let values = [("subject", subject.as_str()), ("category", category)];
-        self.write(Write { op, values: &values, body: None, idempotency_key }, || ConnectorError::SubjectNotFound).await
+        self.write(Write { op, values: &values, body: None, idempotency_key }, unknown_to_source).await
     }
 
     /// Sends `write`; a 404 answers `not_found()`.
+    ///
+    /// A write's 404 never counts as "nothing held": a wrong route answers 404 too, and an
+    /// erasure reported done on it would be false. It is a handler's task.
     pub(super) async fn write(
         &self,
         write: Write<'_>,
@@ -167,4 +170,9 @@ impl HttpConnector {
         let detail: String = text.chars().take(DETAIL_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
         detail.trim().to_owned()
     }
+}
+
+/// A 404 to a write: the source (or a route that is not its own) does not know the target.
+pub(super) fn unknown_to_source() -> ConnectorError {
+    ConnectorError::Rejected { status: 404, detail: "the source answered 404 Not Found".to_owned() }
 }

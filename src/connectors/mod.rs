@@ -282,14 +282,15 @@ impl Connectors {
                         operations: HttpOperations::clone(operations),
                     })?)
                 }
-                SourceConfig::Sql { url, max_connections, timeout_seconds, queries, .. } => {
-                    Arc::new(sql_source::SqlConnector::new(sql_source::SqlSettings {
+                SourceConfig::Sql { url, max_connections, timeout_seconds, queries, .. } => Arc::new(
+                    sql_source::SqlConnector::new(sql_source::SqlSettings {
                         url: url.clone(),
                         max_connections: *max_connections,
                         timeout: std::time::Duration::from_secs(*timeout_seconds),
                         queries: queries.clone(),
-                    })?)
-                }
+                    })
+                    .map_err(|e| ConnectorError::Setup(format!("source {}: {e}", source.id())))?,
+                ),
             };
             connector.check_setup().map_err(|e| ConnectorError::Setup(format!("source {}: {e}", source.id())))?;
             by_source.insert(source.id().to_owned(), connector);

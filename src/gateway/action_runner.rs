@@ -29,6 +29,12 @@ use crate::store::request_store::RightsRequest;
 pub(crate) const ACTION_TARGET: &str = "action:";
 /// The criterion the gateway meets once every operation is settled.
 pub const CARRIED_OUT: &str = "carried_out";
+/// Longest one attempt at an operation may take, well inside the outbox's claim lease, so
+/// no second deliverer takes it over while it runs.
+const OPERATION_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(super::outbox_worker::CLAIM_LEASE_SECS / 2);
+/// Longest confirmation id of a source kept as evidence.
+const MAX_CONFIRMATION_CHARS: usize = 128;
 /// Most records fetched to find the one a rectification concerns, when the person named
 /// none.
 const MAX_RECORDS_SCANNED: usize = 10_000;
@@ -69,14 +75,18 @@ impl Gateway {
             Ok(None) => return Outcome::Gone("no such operation".to_owned()),
             Err(e) => return Outcome::Failed(None, e.to_string()),
         };
-        if action.status != ActionStatus::Pending {
-            return Outcome::Delivered(None);
-        }
         let request = match self.requests.by_id(request_id).await {
             Ok(Some(request)) => request,
             Ok(None) => return Outcome::Gone("no such request".to_owned()),
             Err(e) => return Outcome::Failed(None, e.to_string()),
         };
+        if action.status != ActionStatus::Pending {
+            // Settled by an attempt that may have died before it went on: go on now.
+            if let Err(e) = self.after_settled(&request).await {
+                return Outcome::Failed(None, e.to_string());
+            }
+            return Outcome::Delivered(None);
+        }
         if request.state != RequestState::Open {
             let note = format!("not carried out: the request was {} first", request.state.as_str());
             return match self.settle_by_gateway(&action, ActionStatus::Refused, &note, &Evidence::default()).await {
@@ -84,7 +94,11 @@ impl Gateway {
                 Err(e) => Outcome::Failed(None, e.to_string()),
             };
         }
-        let (status, note, evidence, outcome) = match self.run_operation(&request, &action).await {
+        let attempt = tokio::time::timeout(OPERATION_TIMEOUT, self.run_operation(&request, &action)).await;
+        let attempt = attempt.unwrap_or_else(|_| {
+            Err(NotDone::Transient(format!("the source did not finish within {OPERATION_TIMEOUT:?}")))
+        });
+        let (status, note, evidence, outcome) = match attempt {
             Ok(evidence) => (ActionStatus::Done, String::new(), evidence, Outcome::Delivered(None)),
             Err(NotDone::Transient(error)) => return Outcome::Failed(None, error),
             Err(NotDone::Task(why)) => (ActionStatus::Task, why.clone(), Evidence::default(), Outcome::Gone(why)),
@@ -153,7 +167,8 @@ impl Gateway {
                 let mut done =
                     connector.rectify(&subject, &category.id, &category.id_field, &record_id, &patch, &key).await?;
                 if done.record.is_none() {
-                    done.record = find_record(connector.as_ref(), &subject, category, &record_id).await?;
+                    // The write is done; a read-back that fails only costs the digest.
+                    done.record = find_record(connector.as_ref(), &subject, category, &record_id).await.ok().flatten();
                 }
                 done
             }
@@ -168,7 +183,10 @@ impl Gateway {
         };
         Ok(Evidence {
             records: done.records,
-            confirmation: done.confirmation,
+            // A source's id, for quoting back to it: short, printable, or left out.
+            confirmation: done.confirmation.filter(|c| {
+                !c.is_empty() && c.chars().count() <= MAX_CONFIRMATION_CHARS && !c.chars().any(char::is_control)
+            }),
             record_digests: done.record.iter().map(record_digest).collect(),
             bundle: None,
         })

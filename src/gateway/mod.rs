@@ -41,8 +41,8 @@ pub use request_referrals::MAX_CONTROLLER_ID_CHARS;
 pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
 pub use rights_requests::{
-    Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_REQUEST_CATEGORIES,
-    NewRequest, RequestError, RequestRules,
+    Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_RECORD_ID_CHARS,
+    MAX_REQUEST_CATEGORIES, NewRequest, RequestError, RequestRules,
 };
 pub use wallet_messages::MessageError;
 pub use written_requests::{

@@ -56,6 +56,11 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
                 Ok(n) => tracing::info!("receipts: flagged {n} no wallet acknowledged"),
                 Err(e) => tracing::warn!("receipts: flagging unacknowledged ones failed: {e}"),
             }
+            match gateway.forget_due().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("erasures: forgot {n} people"),
+                Err(e) => tracing::warn!("erasures: forgetting failed: {e}"),
+            }
         }
         tokio::select! {
             _ = stop.changed() => return,

@@ -123,7 +123,7 @@ impl Gateway {
         let Some(source) = self.inventory.category(category).map(|c| c.source.as_str()) else {
             return Err("a person reviews the decision".to_owned());
         };
-        let capabilities = self.connectors.source(source).map(|c| c.capabilities()).unwrap_or_default();
+        let capabilities = self.connectors.source(source).map(|c| c.capabilities_for(category)).unwrap_or_default();
         let can = match operation {
             Operation::Rectify => capabilities.rectify,
             Operation::Erase => capabilities.erase,
@@ -154,7 +154,12 @@ impl Gateway {
         result: TaskResult,
         note: &str,
     ) -> Result<(), RequestError> {
-        let (request, _) = self.open_request(caller, id, &[StaffRole::Handler, StaffRole::Approver]).await?;
+        // Refusing part of a request is a refusal: the approver's call, as for the whole.
+        let roles: &[StaffRole] = match result {
+            TaskResult::Done => &[StaffRole::Handler, StaffRole::Approver],
+            TaskResult::Refused => &[StaffRole::Approver],
+        };
+        let (request, _) = self.open_request(caller, id, roles).await?;
         let note = note.trim();
         if note.is_empty() || note.chars().count() > MAX_ACTION_NOTE_CHARS {
             return Err(RequestError::Invalid(format!(

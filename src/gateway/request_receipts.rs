@@ -9,7 +9,9 @@ use super::{Caller, Gateway, RequestError};
 
 /// Most receipts flagged in one sweep; the next sweep takes the rest.
 const FLAG_BATCH: u32 = 500;
-use crate::bundle::{CategoryOutcome, Evidence, OutcomeResult, Receipt, ReceiptClaims, sign_receipt};
+use crate::bundle::{
+    CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, Receipt, ReceiptClaims, sign_receipt,
+};
 use crate::protocol::rights::{ActionStatus, RequestState};
 use crate::protocol::subject::SubjectRef;
 use crate::store::action_store::{Action, StoredReceipt};
@@ -63,8 +65,16 @@ impl Gateway {
                 detail: ended.outcome.clone(),
             },
         };
-        sign_receipt(&claims, self.keyring.active_signing())
-            .map_err(|e| RequestError::Invalid(format!("the receipt could not be written: {e}")))
+        let token = sign_receipt(&claims, self.keyring.active_signing())
+            .map_err(|e| RequestError::Invalid(format!("the receipt could not be written: {e}")))?;
+        // Notes are capped and evidence is short, so only a request with thousands of
+        // operations comes near; a receipt no verifier would read is not signed.
+        if token.len() > MAX_RECEIPT_BYTES {
+            return Err(RequestError::Invalid(format!(
+                "the receipt would exceed {MAX_RECEIPT_BYTES} bytes: narrow the request's categories"
+            )));
+        }
+        Ok(token)
     }
 
     /// The receipt of request `id`, for every staff role.
@@ -96,10 +106,18 @@ impl Gateway {
                 "the request is still open; its receipt is signed when it ends".into(),
             ));
         }
-        self.actions
+        let receipt = self
+            .actions
             .receipt(&request.id)
             .await?
-            .ok_or_else(|| RequestError::NoReceipt("the request ended before receipts were signed".into()))
+            .ok_or_else(|| RequestError::NoReceipt("the request ended before receipts were signed".into()))?;
+        if receipt.token.is_none() {
+            return Err(RequestError::NoReceipt(format!(
+                "the receipt named a person since forgotten; the register keeps its digest {}",
+                receipt.token_sha256
+            )));
+        }
+        Ok(receipt)
     }
 
     /// A wallet of the person says the receipt of request `receipt_id` arrived and
@@ -120,10 +138,10 @@ impl Gateway {
         }
         let actor = format!("connection:{}", connection.id);
         if self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor).await? {
-            if let Some(request) = self.requests.by_id(receipt_id).await? {
-                if let Err(e) = self.forget_after_receipt(&request).await {
-                    tracing::warn!(request = %request.number, "forgetting the person of an erasure: {e}");
-                }
+            // The person has it: forget them now if this was their erasure (the hourly
+            // sweep does what fails here).
+            if let Err(e) = self.forget_due().await {
+                tracing::warn!("forgetting the people of erasures: {e}");
             }
         }
         Ok(())
@@ -143,7 +161,6 @@ impl Gateway {
             let notices = self.request_notices(&request, &Audience::default(), &happened);
             if self.actions.flag_unacknowledged(&id, now, &notices).await? {
                 flagged += 1;
-                self.forget_after_receipt(&request).await?;
             }
         }
         if flagged > 0 {

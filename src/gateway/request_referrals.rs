@@ -3,7 +3,7 @@
 //! trust list; a request only about their data is closed as referred, by an approver.
 
 use super::request_notices::Happened;
-use super::request_workflow::unchanged;
+use super::request_workflow::{ended, unchanged, unsettled_count};
 use super::written_requests::check_short_text;
 use super::{Caller, Gateway, RequestError};
 use crate::config::CLOSED_PHASE;
@@ -56,12 +56,19 @@ impl Gateway {
         let outcome = format!("referred to {} ({})", other.name, other.id);
         let mut events = vec![self.event(caller, &request.phase, "referred", Some(told.clone()))];
         let mut happened = vec![Happened::new("request.referred", Some(RequestUpdate::Referred), Some(told))];
+        let receipt;
         if close {
             change.phase = CLOSED_PHASE;
             change.state = RequestState::Closed;
             change.outcome = Some(&outcome);
+            let actions = self.settled_enough_to_end(&request.id).await?;
+            receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
+            change.receipt = Some(&receipt);
+            change.unsettled = unsettled_count(&actions);
             events.push(self.event(caller, CLOSED_PHASE, "closed", Some(outcome.clone())));
-            happened.push(Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.clone())));
+            let mut closed = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.clone()));
+            closed.receipt = Some(receipt.clone());
+            happened.push(closed);
         }
         self.apply(&request, change, &events, &happened).await
     }

@@ -12,6 +12,7 @@ use super::{Caller, Gateway, RequestError};
 use crate::calendar::{FIRST_PERIOD_MONTHS, MAX_EXTENSION_MONTHS};
 use crate::config::{CLOSED_PHASE, PhaseConfig};
 use crate::protocol::rights::{ActionStatus, RequestKind, RequestState, RequestUpdate, StaffRole};
+use crate::store::action_store::Action;
 use crate::store::request_store::{RequestChange, RequestEvent, RightsRequest};
 
 /// Longest reason or note staff may give, in characters.
@@ -230,9 +231,10 @@ impl Gateway {
         change.phase = CLOSED_PHASE;
         change.state = RequestState::Refused;
         change.outcome = Some(reason);
-        let actions = self.actions.of_request(&request.id).await?;
+        let actions = self.settled_enough_to_end(&request.id).await?;
         let receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
         change.receipt = Some(&receipt);
+        change.unsettled = unsettled_count(&actions);
         let event = self.event(caller, &request.phase, "refused", Some(reason.to_owned()));
         let mut happened = Happened::new("request.refused", Some(RequestUpdate::Refused), Some(reason.to_owned()));
         happened.receipt = Some(receipt.clone());
@@ -282,6 +284,22 @@ impl Gateway {
         let mut happened = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.to_owned()));
         happened.receipt = Some(receipt.clone());
         self.apply(request, change, &[event], &[happened]).await
+    }
+
+    /// The operations of a request that is to end other than by being carried out (a
+    /// refusal, a referral): tasks are refused with it, but an operation running at its
+    /// source must finish first, or the receipt could call refused what the source did.
+    pub(super) async fn settled_enough_to_end(&self, id: &str) -> Result<Vec<Action>, RequestError> {
+        let actions = self.actions.of_request(id).await?;
+        let running: Vec<String> = actions
+            .iter()
+            .filter(|a| a.status == ActionStatus::Pending)
+            .map(|a| format!("{} ({} {}) is running at its source", a.seq, a.operation.as_str(), a.category))
+            .collect();
+        if !running.is_empty() {
+            return Err(RequestError::OperationsPending(running.join("; ")));
+        }
+        Ok(actions)
     }
 
     /// The phase plan, for views that show what a request still needs.
@@ -363,13 +381,18 @@ impl Gateway {
     }
 }
 
+/// How many of `actions` are not settled.
+pub(super) fn unsettled_count(actions: &[Action]) -> u64 {
+    actions.iter().filter(|a| !a.status.is_settled()).count() as u64
+}
+
 /// A history line the gateway writes by itself.
 pub(super) fn gateway_event(at: u64, phase: &str, action: &str, detail: Option<String>) -> RequestEvent {
     RequestEvent { at, actor: GATEWAY_ACTOR.to_owned(), phase: phase.to_owned(), action: action.to_owned(), detail }
 }
 
 /// The request as `change` leaves it.
-fn ended(request: &RightsRequest, change: &RequestChange<'_>) -> RightsRequest {
+pub(super) fn ended(request: &RightsRequest, change: &RequestChange<'_>) -> RightsRequest {
     let mut after = request.clone();
     after.phase = change.phase.to_owned();
     after.state = change.state;
@@ -396,6 +419,7 @@ pub(crate) fn unchanged(request: &RightsRequest, at: u64) -> RequestChange<'_> {
         at,
         actions: &[],
         receipt: None,
+        unsettled: 0,
     }
 }
 

@@ -21,6 +21,8 @@ pub const MAX_DETAILS_CHARS: usize = 4000;
 pub const MAX_REQUEST_CATEGORIES: usize = 256;
 /// Largest set of proposed values, as JSON text.
 pub const MAX_PROPOSED_BYTES: usize = 64 * 1024;
+/// Longest record id a rectification may name.
+pub const MAX_RECORD_ID_CHARS: usize = 128;
 /// The phase every request starts in.
 pub const INTAKE_PHASE: &str = "intake";
 /// The criterion met when the person's identity is established.
@@ -272,7 +274,9 @@ impl Gateway {
         let number = self.requests.insert(&request, &history, Some(limit), notices).await?;
         request.number = number.ok_or(RequestError::LimitReached(rules.max_per_subject_per_day))?;
         self.outbox_wake.notify_one();
-        if super::request_actions::needs_no_staff(&self.inventory, &request) {
+        // A letter whose sender is not yet identified waits for a handler like any other.
+        let identified = request.identification != IDENTIFICATION_PENDING;
+        if identified && super::request_actions::needs_no_staff(&self.inventory, &request) {
             // Filed either way; what needs no staff is done at once, or by staff should
             // this fail.
             if let Err(e) = self.without_staff(&request).await {
@@ -366,9 +370,15 @@ impl Gateway {
             for (field, value) in fields {
                 // The id field names which record to correct; it is never changed.
                 if *field == category.id_field {
-                    if !(value.is_string() || value.is_number()) {
+                    let valid = match value {
+                        Value::String(id) => (1..=MAX_RECORD_ID_CHARS).contains(&id.chars().count()),
+                        Value::Number(_) => true,
+                        _ => false,
+                    };
+                    if !valid {
                         return Err(RequestError::Invalid(format!(
-                            "`proposed.{id}.{field}` names the record to correct: a string or number"
+                            "`proposed.{id}.{field}` names the record to correct: a number, or 1 to \
+                             {MAX_RECORD_ID_CHARS} characters"
                         )));
                     }
                     continue;

@@ -1,5 +1,6 @@
 //! After an erasure of every category, once the person has its receipt (their wallet
-//! acknowledged it, or staff were told to send it another way), the gateway forgets them:
+//! acknowledged it, or staff were told to send it another way and had `receipt_ack_days`
+//! to do so), and no other request of theirs is open, the gateway forgets them:
 //! their wallets are told and their connections revoked at the relay, bundles forwarded to
 //! the gateway for them are deleted, and their reference is replaced in every register by
 //! a keyed pseudonym (`~` and 32 hex digits, which no route accepts as a reference). Until
@@ -14,13 +15,30 @@ use crate::store::request_store::RightsRequest;
 
 /// What a pseudonym starts with: no subject reference can.
 pub(crate) const PSEUDONYM_PREFIX: &str = "~";
+/// Most people forgotten in one sweep; the next takes the rest.
+const FORGET_BATCH: u32 = 100;
 /// Keeps the pseudonym key apart from every other use of the signing key.
 const PSEUDONYM_LABEL: &[u8] = b"gdpr-gateway subject pseudonym v1\0";
 
 impl Gateway {
-    /// Forgets the person of `request` if it is an erasure of everything that has ended
-    /// closed and they are not forgotten yet.
-    pub(super) async fn forget_after_receipt(&self, request: &RightsRequest) -> Result<(), RequestError> {
+    /// Forgets the people of every erasure that is due (`ErasureStore::due`): their
+    /// receipt was acknowledged, or flagged `receipt_ack_days` ago so staff had that long
+    /// to send it another way. Run hourly, so a forgetting that failed is tried again.
+    /// Answers how many were forgotten.
+    pub async fn forget_due(&self) -> Result<usize, RequestError> {
+        let grace = u64::from(self.request_rules.receipt_ack_days) * 86_400;
+        let due = self.erasures.due(self.clock.now().saturating_sub(grace), FORGET_BATCH).await?;
+        let mut forgotten = 0;
+        for id in due {
+            let Some(request) = self.requests.by_id(&id).await? else { continue };
+            self.forget(&request).await?;
+            forgotten += 1;
+        }
+        Ok(forgotten)
+    }
+
+    /// Forgets the person of `request`, an erasure of everything that is due.
+    async fn forget(&self, request: &RightsRequest) -> Result<(), RequestError> {
         let everything = request.kind == RequestKind::Erasure && request.categories.is_empty();
         if !everything || request.state != RequestState::Closed || request.subject_ref.starts_with(PSEUDONYM_PREFIX) {
             return Ok(());

@@ -119,6 +119,10 @@ impl Inventory {
             if c.purposes.is_empty() || c.purposes.iter().any(|p| p.trim().is_empty()) {
                 return Err(err("purposes", "name at least one purpose, none empty".into()));
             }
+            // An objection is carried out, and receipted, once per purpose.
+            if let Some((j, p)) = c.purposes.iter().enumerate().find(|(j, p)| c.purposes[..*j].contains(p)) {
+                return Err(err(&format!("purposes[{j}]"), format!("{p:?} is listed twice")));
+            }
             match (c.special_category, c.art9_ground) {
                 (true, None) => {
                     return Err(err("art9_ground", "special-category data needs an art. 9(2) ground".into()));

@@ -44,7 +44,9 @@ impl Action {
 /// A request's receipt as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReceipt {
-    pub token: String,
+    /// The compact JWS; `None` once the person it names was forgotten.
+    pub token: Option<String>,
+    pub token_sha256: String,
     pub signed_at: UnixSeconds,
     /// When the person's wallet said it received and verified the receipt.
     pub acknowledged_at: Option<UnixSeconds>,
@@ -84,15 +86,23 @@ pub(crate) use insert_actions;
 /// Adds a request's receipt inside the transaction that ends the request.
 macro_rules! insert_receipt {
     ($tx:expr, $request_id:expr, $token:expr, $signed_at:expr) => {
-        sqlx::query("INSERT INTO request_receipts (request_id, token, signed_at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO request_receipts (request_id, token, token_sha256, signed_at) VALUES ($1, $2, $3, $4)")
             .bind($request_id)
             .bind($token)
+            .bind($crate::store::action_store::token_digest($token))
             .bind($crate::store::to_i64($signed_at, "signed_at")?)
             .execute(&mut *$tx)
             .await?
     };
 }
 pub(crate) use insert_receipt;
+
+/// `sha256:<hex>` of a receipt token: what the register keeps of it once the person is
+/// forgotten, so a receipt they show later is still recognised.
+pub(crate) fn token_digest(token: &str) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(token.as_bytes())))
+}
 
 pub(crate) fn evidence_text(evidence: &Evidence) -> Result<Option<String>, StoreError> {
     if evidence.is_empty() {
@@ -175,7 +185,8 @@ impl ActionStore {
     pub async fn receipt(&self, request_id: &str) -> Result<Option<StoredReceipt>, StoreError> {
         on_db!(&self.db, pool => {
             let row = sqlx::query(
-                "SELECT token, signed_at, acknowledged_at, flagged_at FROM request_receipts WHERE request_id = $1",
+                "SELECT token, token_sha256, signed_at, acknowledged_at, flagged_at FROM request_receipts
+                 WHERE request_id = $1",
             )
             .bind(request_id)
             .fetch_optional(pool)
@@ -187,6 +198,7 @@ impl ActionStore {
                 };
                 Ok(StoredReceipt {
                     token: row.try_get("token")?,
+                    token_sha256: row.try_get("token_sha256")?,
                     signed_at: to_u64(row.try_get("signed_at")?, "signed_at")?,
                     acknowledged_at: time("acknowledged_at")?,
                     flagged_at: time("flagged_at")?,

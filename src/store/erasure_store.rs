@@ -49,19 +49,38 @@ impl ErasureStore {
     ) -> Result<Forgotten, StoreError> {
         let at = to_i64(at, "at")?;
         let mut forgotten = Forgotten::default();
+        // Webhook payloads are compact JSON naming the person this way.
+        let marker = format!("\"subject_ref\":{}", serde_json::Value::String(subject_ref.to_owned()));
+        let contains = if self.db.is_shared() { "strpos(payload, $2)" } else { "instr(payload, $2)" };
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            // Wallet notices not yet delivered name the person's requests to a connection
-            // that is about to go.
-            forgotten.notices_dropped = sqlx::query(
-                "DELETE FROM outbox WHERE delivered_at IS NULL AND abandoned_at IS NULL AND target IN
-                   (SELECT 'wallet:' || id FROM connections WHERE subject_ref = $1)
-                   AND id NOT IN (SELECT outbox_id FROM outbox_attempts)",
-            )
-            .bind(subject_ref)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            // Notices about the person: to their wallets (delivered or not, with their
+            // attempts, which may hold a receipt) and webhooks naming them.
+            let about = format!(
+                "(target IN (SELECT 'wallet:' || id FROM connections WHERE subject_ref = $1) OR {contains} > 0)"
+            );
+            sqlx::query(&format!("DELETE FROM outbox_attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE {about})"))
+                .bind(subject_ref)
+                .bind(&marker)
+                .execute(&mut *tx)
+                .await?;
+            forgotten.notices_dropped = sqlx::query(&format!("DELETE FROM outbox WHERE {about}"))
+                .bind(subject_ref)
+                .bind(&marker)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            // Proposed values live on in rectifications' operations, and the receipts name
+            // the person: their digests stay.
+            let theirs = "SELECT id FROM rights_requests WHERE subject_ref = $1";
+            sqlx::query(&format!("UPDATE request_actions SET argument = NULL WHERE request_id IN ({theirs})"))
+                .bind(subject_ref)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!("UPDATE request_receipts SET token = NULL WHERE request_id IN ({theirs})"))
+                .bind(subject_ref)
+                .execute(&mut *tx)
+                .await?;
             forgotten.imports_deleted = sqlx::query("DELETE FROM imports WHERE subject_ref = $1")
                 .bind(subject_ref)
                 .execute(&mut *tx)
@@ -122,6 +141,30 @@ impl ErasureStore {
             Ok::<(), StoreError>(())
         })?;
         Ok(forgotten)
+    }
+
+    /// Erasures of everything whose person can be forgotten now: closed, something done,
+    /// the receipt acknowledged or flagged before `flagged_before`, no other request of the
+    /// person still open, not forgotten yet. At most `limit`, oldest receipt first.
+    pub async fn due(&self, flagged_before: UnixSeconds, limit: u32) -> Result<Vec<String>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT r.id FROM rights_requests r JOIN request_receipts c ON c.request_id = r.id
+                 WHERE r.kind = 'erasure' AND r.categories = '[]' AND r.state = 'closed'
+                   AND substr(r.subject_ref, 1, 1) <> '~'
+                   AND (c.acknowledged_at IS NOT NULL OR c.flagged_at < $1)
+                   AND EXISTS (SELECT 1 FROM request_actions a
+                               WHERE a.request_id = r.id AND a.status IN ('done', 'manual'))
+                   AND NOT EXISTS (SELECT 1 FROM rights_requests o
+                                   WHERE o.subject_ref = r.subject_ref AND o.state = 'open')
+                 ORDER BY c.signed_at LIMIT $2",
+            )
+            .bind(to_i64(flagged_before, "flagged_before")?)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+        })
     }
 
     /// Copies what the write-ahead log holds into the database file and empties the log

@@ -74,6 +74,9 @@ pub struct RequestChange<'a> {
     pub actions: &'a [Action],
     /// The signed receipt of a step that ends the request.
     pub receipt: Option<&'a str>,
+    /// How many operations a step that ends the request found unsettled and refuses with
+    /// it: the receipt says so, so the step applies only if that is still the number.
+    pub unsettled: u64,
 }
 
 /// Which requests a listing shows; every condition set must hold.
@@ -297,9 +300,10 @@ impl RequestStore {
                 insert_event!(tx, change.id, last + i as i64 + 1, event);
             }
             insert_actions!(tx, change.actions);
-            // A refused request's unsettled operations are refused with it.
-            if change.state == RequestState::Refused {
-                sqlx::query(
+            // An ended request's unsettled operations are refused with it, exactly those
+            // its receipt names: one settled meanwhile makes the step read again.
+            if change.state != RequestState::Open {
+                let refused = sqlx::query(
                     "UPDATE request_actions SET status = 'refused', note = $1, updated_at = $2, updated_by = 'gateway'
                      WHERE request_id = $3 AND status IN ('pending', 'task')",
                 )
@@ -307,7 +311,12 @@ impl RequestStore {
                 .bind(at)
                 .bind(change.id)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if refused != change.unsettled {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
             }
             if let Some(token) = change.receipt {
                 insert_receipt!(tx, change.id, token, change.at);

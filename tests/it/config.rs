@@ -307,6 +307,11 @@ fn sql_source_loads_and_its_queries_are_checked_at_load() {
             other => panic!("{key}: unexpected {other:?}"),
         }
     }
+    // A relative SQLite file is found beside the config file, as file sources are.
+    let sqlite = SQL_SOURCE.replace("postgres://app:sql-pass-456@db.internal/crm", "sqlite://crm.db");
+    let loaded = from_text(&format!("{}{sqlite}", example_text()), &[]).unwrap();
+    let SourceConfig::Sql { url, .. } = &loaded.config.sources[2] else { panic!("expected a sql source") };
+    assert_eq!(url.expose(), "sqlite:///etc/gw/crm.db");
     // Unknown keys are refused like everywhere else.
     let bad =
         format!("{}{}", example_text(), SQL_SOURCE.replace("max_connections = 2", "max_connections = 2\npool = 3"));

@@ -657,7 +657,8 @@ async fn http_write_answers_map_to_errors() {
         }
         other => panic!("expected Rejected, got {other:?}"),
     }
-    // Erasure for a subject the source does not know.
+    // A 404 to an erasure: the subject unknown, or a route that is not the source's. Never
+    // "nothing held": a handler looks at it.
     let nobody = SubjectRef::parse("nobody").unwrap();
     let err = writer(
         &url,
@@ -669,7 +670,7 @@ async fn http_write_answers_map_to_errors() {
     .erase(&nobody, "contact", "req-2:2")
     .await
     .unwrap_err();
-    assert!(matches!(err, ConnectorError::SubjectNotFound), "{err:?}");
+    assert!(matches!(err, ConnectorError::Rejected { status: 404, .. }) && !err.is_transient(), "{err:?}");
 
     // A patch that touches the id field never leaves the gateway.
     let sent = log.lock().unwrap().len();

@@ -28,18 +28,6 @@ async fn to_execution(gw: &TestGateway, subject: &str, body: Value) -> (String, 
     (id, execution)
 }
 
-/// The request once none of its operations is pending at a source any more.
-async fn settled(staff: &StaffClient, id: &str) -> RequestDetail {
-    for _ in 0..200 {
-        let detail = staff.rights_request(id).await.unwrap();
-        if detail.operations.iter().all(|o| o.status != ActionStatus::Pending) {
-            return detail;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("operations still pending after 10 s");
-}
-
 /// The receipt as staff download it, verified against the published JWKS only.
 async fn receipt(gw: &TestGateway, staff: &StaffClient, id: &str) -> (String, ReceiptClaims) {
     let response = staff.request(reqwest::Method::GET, &format!("/v1/requests/{id}/receipt")).send().await.unwrap();
@@ -86,7 +74,7 @@ async fn a_rectification_corrects_the_record_at_its_source_and_the_receipt_prove
     assert_eq!(execution.operations.len(), 1);
     assert_eq!(execution.operations[0].argument.as_ref().unwrap()["patch"]["address"]["street"], "Kerkstraat 2");
 
-    let done = settled(&handler, &id).await;
+    let done = handler.carried_out(&id).await;
     let operation = &done.operations[0];
     assert_eq!((operation.status, operation.updated_by.as_str()), (ActionStatus::Done, "gateway"));
     let contact = records(&gw, "alice", "contact").unwrap();
@@ -139,7 +127,7 @@ async fn an_erasure_erases_every_category_but_those_a_legal_obligation_holds() {
     assert_eq!(payments.status, ActionStatus::Refused, "a legal obligation holds the invoices");
     assert!(payments.note.as_deref().unwrap().contains("17(3)(b)"), "{:?}", payments.note);
 
-    let done = settled(&handler, &id).await;
+    let done = handler.carried_out(&id).await;
     for operation in done.operations.iter().filter(|o| o.category != "payments") {
         assert_eq!(operation.status, ActionStatus::Done, "{operation:?}");
     }
@@ -199,7 +187,7 @@ async fn tasks_are_settled_by_hand_and_a_request_closes_only_when_all_are_settle
     let contact = execution.operations.iter().find(|o| o.category == "contact").unwrap();
     assert_eq!(contact.status, ActionStatus::Refused);
     assert!(contact.note.as_deref().unwrap().contains("art. 21(1)"));
-    let notes = settled(&handler, &id).await;
+    let notes = handler.carried_out(&id).await;
     let objected = notes.operations.iter().find(|o| o.category == "service_notes").unwrap();
     assert_eq!(
         (objected.status, objected.argument.clone().unwrap()["purpose"].is_string()),
@@ -395,8 +383,11 @@ async fn a_failing_source_is_retried_a_refusing_one_and_a_silent_one_become_task
 
     // The request waits for the handler, who settles both tasks.
     assert_eq!(handler.advance(&id).await.unwrap_err().error_code.as_str(), "operations_pending");
+    // Refusing part of a request is the approver's call, as refusing all of it is.
     let refuse = json!({"result": "refused", "note": "kept under the chat system's retention hold"});
-    handler.step(&id, &format!("operations/{}", chat.seq), refuse).await.unwrap();
+    let by_handler = handler.step(&id, &format!("operations/{}", chat.seq), refuse.clone()).await.unwrap_err();
+    assert_eq!(by_handler.error_code.as_str(), "role_not_permitted");
+    gw.staff_client(StaffRole::Approver).step(&id, &format!("operations/{}", chat.seq), refuse).await.unwrap();
     let by_hand = json!({"result": "done", "note": "erased in the recording system by its admin"});
     handler.step(&id, &format!("operations/{}", silent.seq), by_hand).await.unwrap();
     let closed = handler.carried_out(&id).await;
@@ -420,22 +411,31 @@ async fn a_failing_source_is_retried_a_refusing_one_and_a_silent_one_become_task
 #[tokio::test]
 async fn after_an_erasure_of_everything_the_gateway_forgets_the_person() {
     let gw = TestGateway::demo().await;
-    let (handler, approver) = (gw.staff_client(StaffRole::Handler), gw.staff_client(StaffRole::Approver));
+    let handler = gw.staff_client(StaffRole::Handler);
     let portal = gw.portal_client();
-    // An earlier request left the person's own words and proposed values in the register.
+    // An earlier correction left the person's own words and new values in the register.
     let earlier = json!({"type": "rectification", "details": "I moved to Leiden in May",
-                         "proposed": {"contact": {"email": "bob.nieuw@example.org"}}});
-    let earlier = portal.file_request("bob", &earlier).await.unwrap().id;
-    approver.step(&earlier, "refusal", json!({"reason": "superseded by the erasure"})).await.unwrap();
+                         "proposed": {"contact": {"id": "C-1002", "email": "bob.nieuw@example.org"}}});
+    let (earlier, _) = to_execution(&gw, "bob", earlier).await;
+    handler.carried_out(&earlier).await;
+    handler.advance(&earlier).await.unwrap();
 
     let (id, _) = to_execution(&gw, "bob", json!({"type": "erasure"})).await;
-    settled(&handler, &id).await;
+    handler.carried_out(&id).await;
     handler.advance(&id).await.unwrap();
-    assert_eq!(portal.requests("bob", "").await.unwrap().requests.len(), 2, "named until the receipt is out");
+    let (token, _) = receipt(&gw, &handler, &id).await;
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(token.as_bytes())));
 
-    // No wallet acknowledged the receipt: once staff are told, the person is forgotten.
+    // No wallet acknowledged the receipt: staff are told, and have as long again to send
+    // it another way before the person is forgotten.
     gw.clock.advance(7 * 86_400 + 1);
     assert_eq!(gw.gateway.flag_unacknowledged_receipts().await.unwrap(), 2);
+    assert_eq!(gw.gateway.forget_due().await.unwrap(), 0, "staff still have the receipt to send");
+    assert_eq!(portal.requests("bob", "").await.unwrap().requests.len(), 2);
+    gw.clock.advance(7 * 86_400 + 1);
+    assert_eq!(gw.gateway.forget_due().await.unwrap(), 1);
+    assert_eq!(gw.gateway.forget_due().await.unwrap(), 0, "forgotten once");
+
     let forgotten = handler.rights_request(&id).await.unwrap();
     let pseudonym = forgotten.request.subject_ref.clone();
     assert!(pseudonym.starts_with('~') && pseudonym.len() == 33, "{pseudonym}");
@@ -444,15 +444,17 @@ async fn after_an_erasure_of_everything_the_gateway_forgets_the_person() {
     let earlier = handler.rights_request(&earlier).await.unwrap();
     assert_eq!(earlier.request.subject_ref, pseudonym, "one pseudonym for all of the person's requests");
     assert_eq!((earlier.request.details.clone(), earlier.request.proposed.clone()), (None, None));
+    assert!(earlier.operations[0].argument.is_none(), "the patch's values are gone too");
     assert!(portal.requests("bob", "").await.unwrap().requests.is_empty(), "no route finds them by name");
-    // The receipt still verifies and still proves what was done.
-    let (_, claims) = receipt(&gw, &handler, &id).await;
-    assert_eq!(claims.receipt.outcomes.len(), 6);
+    // The receipt named them: it is gone, its digest is kept to recognise it by.
+    let gone = handler.request(reqwest::Method::GET, &format!("/v1/requests/{id}/receipt")).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+    assert!(gone.text().await.unwrap().contains(&digest));
 
     if std::env::var(crate::common::PG_ENV).is_err() {
         let mut bytes = std::fs::read(gw.dir.join("gateway.sqlite3")).unwrap();
         bytes.extend(std::fs::read(gw.dir.join("gateway.sqlite3-wal")).unwrap_or_default());
-        for erased in ["bob.nieuw@example.org", "I moved to Leiden", "Oudegracht"] {
+        for erased in ["bob.nieuw@example.org", "I moved to Leiden", "Oudegracht", "\"bob\"", &token[..40]] {
             assert!(!bytes.windows(erased.len()).any(|w| w == erased.as_bytes()), "{erased} is in the database file");
         }
     }

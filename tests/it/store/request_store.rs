@@ -112,6 +112,7 @@ async fn suite(store: &RequestStore) {
         at: 1_798_700_000,
         actions: &[],
         receipt: None,
+        unsettled: 0,
     };
     assert!(store.change(&step, &[event("extended", 1_798_700_000)], &[]).await.unwrap());
     assert!(!store.change(&step, &[event("extended", 1_798_700_001)], &[]).await.unwrap(), "read before the extension");
