@@ -256,17 +256,16 @@ async fn only_record_id(
     subject: &SubjectRef,
     category: &Category,
 ) -> Result<String, NotDone> {
-    let records = fetch_all(connector, subject, category).await?;
-    match records.as_slice() {
-        [] => Err(NotDone::Task(format!("the source holds no record of {} for this person", category.id))),
-        [record] => record_id(record, &category.id_field).ok_or_else(|| {
+    // Two records are enough to know there is more than one; none is kept beyond that.
+    let (first, count) = scan(connector, subject, category, |_| true, 2).await?;
+    match (first, count) {
+        (None, _) => Err(NotDone::Task(format!("the source holds no record of {} for this person", category.id))),
+        (Some(record), 1) => record_id(&record, &category.id_field).ok_or_else(|| {
             NotDone::Task(format!("the record has no id field {:?}: correct it by hand", category.id_field))
         }),
-        many => Err(NotDone::Task(format!(
-            "the source holds {} records of {}; the request must name one by {:?}",
-            many.len(),
-            category.id,
-            category.id_field
+        (Some(_), _) => Err(NotDone::Task(format!(
+            "the source holds several records of {}; the request must name one by {:?}",
+            category.id, category.id_field
         ))),
     }
 }
@@ -277,29 +276,41 @@ async fn find_record(
     category: &Category,
     id: &str,
 ) -> Result<Option<Record>, NotDone> {
-    let records = fetch_all(connector, subject, category).await?;
-    Ok(records.into_iter().find(|r| record_id(r, &category.id_field).as_deref() == Some(id)))
+    let wanted = |r: &Record| record_id(r, &category.id_field).as_deref() == Some(id);
+    Ok(scan(connector, subject, category, wanted, 1).await?.0)
 }
 
-async fn fetch_all(
+/// Streams the subject's records of `category`, keeping only the first that is `wanted`
+/// and counting the wanted ones up to `enough`; at most [`MAX_RECORDS_SCANNED`] are read.
+async fn scan(
     connector: &dyn Connector,
     subject: &SubjectRef,
     category: &Category,
-) -> Result<Vec<Record>, NotDone> {
+    wanted: impl Fn(&Record) -> bool,
+    enough: usize,
+) -> Result<(Option<Record>, usize), NotDone> {
     use futures_util::StreamExt as _;
     let mut stream = match connector.fetch(subject, &category.id).await {
         Ok(stream) => stream,
-        Err(ConnectorError::SubjectNotFound) => return Ok(Vec::new()),
+        Err(ConnectorError::SubjectNotFound) => return Ok((None, 0)),
         Err(e) => return Err(e.into()),
     };
-    let mut records = Vec::new();
+    let (mut first, mut count, mut read) = (None, 0, 0usize);
     while let Some(record) = stream.next().await {
-        records.push(record?);
-        if records.len() > MAX_RECORDS_SCANNED {
+        let record = record?;
+        read += 1;
+        if read > MAX_RECORDS_SCANNED {
             return Err(NotDone::Task(format!("more than {MAX_RECORDS_SCANNED} records of {}", category.id)));
         }
+        if wanted(&record) {
+            count += 1;
+            first.get_or_insert(record);
+            if count >= enough {
+                break;
+            }
+        }
     }
-    Ok(records)
+    Ok((first, count))
 }
 
 /// A record's id as text: a string as it is, a number as written.
