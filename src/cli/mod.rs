@@ -52,7 +52,8 @@ enum Command {
     /// Run the trust framework's relay on its own, serving a trust list signed elsewhere.
     Relay(relay_command::RelayArgs),
     /// See the product in one minute: two organisations, a relay and a wallet in this
-    /// process; pair by QR code, download, verify, forward, import.
+    /// process; pair by QR code, download, verify, forward, import, and correct an address
+    /// with a signed receipt.
     Demo {
         /// Where the downloaded bundle and what verifies it are written.
         #[arg(long, value_name = "DIR", default_value = "demo-out")]
