@@ -60,8 +60,9 @@ pub struct Receipt {
 #[serde(deny_unknown_fields)]
 pub struct CategoryOutcome {
     pub category: String,
-    /// `rectify`, `erase`, `restrict`, `lift_restriction`, `object` or `review` (a person
-    /// reviewed an automated decision; category `*`). Verifiers accept other names, so a
+    /// `rectify`, `erase`, `restrict`, `lift_restriction`, `object`, `review` (a person
+    /// reviewed an automated decision; category `*`) or `provide` (a copy of the category
+    /// went to the person in the bundle `evidence.bundle` names). Verifiers accept other names, so a
     /// later operation does not make older verifiers refuse a receipt.
     pub operation: String,
     /// For an objection: the purpose objected to; a category has one outcome per purpose.

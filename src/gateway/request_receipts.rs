@@ -7,13 +7,20 @@
 use super::request_notices::{Audience, Happened};
 use super::{Caller, Gateway, RequestError};
 
+/// The operation a receipt names for a copy of the data the person received.
+const PROVIDE: &str = "provide";
+/// How many of a person's newest exports are looked through for the one a request's
+/// receipt shows.
+const PROVIDED_SCAN: u32 = 50;
 /// Most receipts flagged in one sweep; the next sweep takes the rest.
 const FLAG_BATCH: u32 = 500;
 use crate::bundle::{
     CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, Receipt, ReceiptClaims, sign_receipt,
 };
-use crate::protocol::rights::{ActionStatus, RequestState};
+use crate::protocol::Purpose;
+use crate::protocol::rights::{ActionStatus, RequestKind, RequestState};
 use crate::protocol::subject::SubjectRef;
+use crate::store::ExportRecord;
 use crate::store::action_store::{Action, StoredReceipt};
 use crate::store::pairing_store::Connection;
 use crate::store::request_store::RightsRequest;
@@ -25,9 +32,10 @@ impl Gateway {
         &self,
         ended: &RightsRequest,
         actions: &[Action],
+        provided: Option<&ExportRecord>,
     ) -> Result<String, RequestError> {
         let refusal = ended.outcome.clone().unwrap_or_default();
-        let outcomes = actions
+        let mut outcomes: Vec<CategoryOutcome> = actions
             .iter()
             .map(|action| {
                 let (result, note) = match action.status {
@@ -49,6 +57,17 @@ impl Gateway {
                 }
             })
             .collect();
+        // A copy asked for (access, portability) is proven by the bundle that carried it.
+        if let Some(export) = provided {
+            outcomes.extend(export.categories.iter().map(|category| CategoryOutcome {
+                category: category.clone(),
+                operation: PROVIDE.to_owned(),
+                purpose: None,
+                result: OutcomeResult::Done,
+                note: None,
+                evidence: Evidence { bundle: Some(export.id.clone()), ..Evidence::default() },
+            }));
+        }
         let claims = ReceiptClaims {
             iss: self.notice.controller.id.clone(),
             sub: ended.subject_ref.clone(),
@@ -75,6 +94,19 @@ impl Gateway {
             )));
         }
         Ok(token)
+    }
+
+    /// The newest bundle of the kind an access or portability request asks for that the
+    /// person received since filing it, through their portal or wallet: what its receipt
+    /// shows as provided.
+    pub(super) async fn provided_bundle(&self, request: &RightsRequest) -> Result<Option<ExportRecord>, RequestError> {
+        let purpose = match request.kind {
+            RequestKind::Access => Purpose::Access,
+            RequestKind::Portability => Purpose::Portability,
+            _ => return Ok(None),
+        };
+        let exports = self.exports.of_subject(&request.subject_ref, PROVIDED_SCAN).await?;
+        Ok(exports.into_iter().find(|e| e.purpose == purpose.as_str() && e.created_at >= request.received_at))
     }
 
     /// The receipt of request `id`, for every staff role.

@@ -62,7 +62,7 @@ impl Gateway {
             change.state = RequestState::Closed;
             change.outcome = Some(&outcome);
             let actions = self.settled_enough_to_end(&request.id).await?;
-            receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
+            receipt = self.sign_request_receipt(&ended(&request, &change), &actions, None)?;
             change.receipt = Some(&receipt);
             change.unsettled = unsettled_count(&actions);
             events.push(self.event(caller, CLOSED_PHASE, "closed", Some(outcome.clone())));

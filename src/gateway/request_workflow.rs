@@ -165,7 +165,8 @@ impl Gateway {
         if closing {
             change.state = RequestState::Closed;
             change.outcome = Some(&outcome);
-            receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
+            let provided = self.provided_bundle(&request).await?;
+            receipt = self.sign_request_receipt(&ended(&request, &change), &actions, provided.as_ref())?;
             change.receipt = Some(&receipt);
         } else if self.phase_plan.next_after(request.kind, &next) == CLOSED_PHASE {
             // The last phase carries the request out: its operations are planned now.
@@ -232,7 +233,7 @@ impl Gateway {
         change.state = RequestState::Refused;
         change.outcome = Some(reason);
         let actions = self.settled_enough_to_end(&request.id).await?;
-        let receipt = self.sign_request_receipt(&ended(&request, &change), &actions)?;
+        let receipt = self.sign_request_receipt(&ended(&request, &change), &actions, None)?;
         change.receipt = Some(&receipt);
         change.unsettled = unsettled_count(&actions);
         let event = self.event(caller, &request.phase, "refused", Some(reason.to_owned()));
@@ -278,7 +279,7 @@ impl Gateway {
         change.phase = CLOSED_PHASE;
         change.state = RequestState::Closed;
         change.outcome = Some(outcome);
-        let receipt = self.sign_request_receipt(&ended(request, &change), &actions)?;
+        let receipt = self.sign_request_receipt(&ended(request, &change), &actions, None)?;
         change.receipt = Some(&receipt);
         let event = gateway_event(now, CLOSED_PHASE, "closed", Some(outcome.to_owned()));
         let mut happened = Happened::new("request.closed", Some(RequestUpdate::Closed), Some(outcome.to_owned()));

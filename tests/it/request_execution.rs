@@ -460,3 +460,37 @@ async fn after_an_erasure_of_everything_the_gateway_forgets_the_person() {
     }
     gw.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_access_request_is_receipted_with_the_bundle_the_person_received() {
+    let gw = TestGateway::demo().await;
+    let handler = gw.staff_client(StaffRole::Handler);
+    let (id, _) = to_execution(&gw, "alice", json!({"type": "access"})).await;
+    // The person downloads their data from the portal while the request runs.
+    let download = gw
+        .portal(reqwest::Method::POST, "/v1/subjects/alice/exports")
+        .json(&json!({"format": "jwt", "purpose": "access"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    let bundle = download.text().await.unwrap();
+    let jwks: Jwks = gw.get("/.well-known/jwks.json").send().await.unwrap().json().await.unwrap();
+    let bundle = gdpr_gateway::bundle::verify_jwt(bundle.as_bytes(), &jwks).unwrap();
+    handler.carried_out(&id).await;
+    handler.step(&id, "advance", json!({"note": "the person downloaded their data"})).await.unwrap();
+
+    let (_, claims) = receipt(&gw, &handler, &id).await;
+    let provided: Vec<(&str, &str, Option<&str>)> = claims
+        .receipt
+        .outcomes
+        .iter()
+        .map(|o| (o.category.as_str(), o.operation.as_str(), o.evidence.bundle.as_deref()))
+        .collect();
+    let categories: Vec<String> = bundle.categories().into_iter().map(|c| c.id).collect();
+    assert_eq!(provided.len(), categories.len(), "{provided:?}");
+    for ((category, operation, jti), expected) in provided.iter().zip(&categories) {
+        assert_eq!((*category, *operation, *jti), (expected.as_str(), "provide", Some(bundle.claims.jti.as_str())));
+    }
+    gw.stop().await.unwrap();
+}
