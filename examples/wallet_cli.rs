@@ -13,6 +13,7 @@
 //! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> rectification --proposed '{"contact":{"id":"C-1001","email":"a@b.example"}}'
 //! cargo run -p gdpr-wallet --example wallet_cli -- rectify <connection_id> contact C-1001 address.street='Kerkstraat 2'
 //! cargo run -p gdpr-wallet --example wallet_cli -- requests
+//! cargo run -p gdpr-wallet --example wallet_cli -- confirm <connection_id> <request_number>
 //! cargo run -p gdpr-wallet --example wallet_cli -- revoke <connection_id>
 //! ```
 //!
@@ -20,6 +21,8 @@
 //! `id`) and takes `FIELD=TEXT` for text, `FIELD:=JSON` for any other value (`meters:=2`).
 //! `requests` reads what arrived first, so it shows each request's latest state and, once
 //! it ended, its signed receipt: verified or not, acknowledged, and what was done.
+//! `confirm` downloads a fresh bundle of what a rectification's receipt says was corrected
+//! and checks it holds each corrected record the receipt names (exit 1 when it does not).
 //!
 //! Keys live in `./wallet-data` (0600 files; `--store DIR` to change). Exit codes: 0
 //! success, 1 failure (the reason on stderr), 2 usage error.
@@ -35,7 +38,7 @@ const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | catal
                      [--purpose access|portability] [--format jwt|zip] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
                      | request ID TYPE [--categories A,B] [--details TEXT] [--proposed JSON] \
                      | rectify ID CATEGORY RECORD_ID FIELD=TEXT|FIELD:=JSON... [--id-field FIELD] [--details TEXT] \
-                     | requests | revoke ID)";
+                     | requests | confirm ID REQUEST_NUMBER | revoke ID)";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -92,6 +95,7 @@ async fn main() -> ExitCode {
             submit(&wallet, id, form).await
         }
         ["requests"] => requests(&wallet).await,
+        ["confirm", id, number] => confirm(&wallet, id, number).await,
         ["revoke", id] => {
             wallet.revoke(id.to_string()).await.map(|()| println!("revoked {id}")).map_err(|e| e.to_string())
         }
@@ -214,6 +218,21 @@ fn rectification(
     let form = rectification_form(category.to_owned(), record, id_field.to_owned(), changes);
     let form = form.map_err(|e| e.to_string())?;
     Ok(RequestForm { details, ..form })
+}
+
+/// Shows whether a fresh bundle holds each record the rectification's receipt names.
+async fn confirm(wallet: &Wallet, id: &str, number: &str) -> Result<(), String> {
+    let _ = wallet.events().await.map_err(|e| e.to_string())?;
+    let proof = wallet.confirm_correction(id.to_owned(), number.to_owned(), WAIT).await.map_err(|e| e.to_string())?;
+    for record in &proof.records {
+        let shown = if record.shown { "shown" } else { "NOT shown" };
+        println!("{} {}: {shown} in bundle {}", record.category, record.digest, proof.bundle.bundle_id);
+    }
+    if proof.confirmed {
+        Ok(())
+    } else {
+        Err("the fresh bundle does not show every record the receipt says was corrected".to_owned())
+    }
 }
 
 async fn requests(wallet: &Wallet) -> Result<(), String> {

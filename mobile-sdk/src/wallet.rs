@@ -6,8 +6,8 @@ use std::sync::Arc;
 use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, EventKind, ImportReceipt, Package,
-    PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest,
+    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord, CorrectionProof, EventKind,
+    ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest,
     WalletEvent,
 };
 
@@ -107,6 +107,20 @@ pub struct ReceiptOutcome {
     pub confirmation: Option<String>,
     pub record_digests: Vec<String>,
     pub bundle_id: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct CorrectionProof {
+    pub bundle: Bundle,
+    pub records: Vec<CorrectedRecord>,
+    pub confirmed: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct CorrectedRecord {
+    pub category: String,
+    pub digest: String,
+    pub shown: bool,
 }
 
 #[uniffi::remote(Record)]
@@ -306,6 +320,18 @@ impl Wallet {
         timeout_secs: u64,
     ) -> Result<TrackedRequest, WalletError> {
         Ok(self.0.submit_request(connection_id, form, timeout_secs).await?)
+    }
+
+    /// Downloads a fresh bundle of the categories the verified receipt of rectification
+    /// `request_number` says were corrected, and checks that it shows each corrected record
+    /// with the digest the receipt names: the correction seen, not taken on trust.
+    pub async fn confirm_correction(
+        &self,
+        connection_id: String,
+        request_number: String,
+        timeout_secs: u64,
+    ) -> Result<CorrectionProof, WalletError> {
+        Ok(self.0.confirm_correction(connection_id, request_number, timeout_secs).await?)
     }
 
     /// The person's rights requests, newest first, as each organisation last told of them

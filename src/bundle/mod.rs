@@ -10,6 +10,7 @@ pub(crate) mod csv;
 pub(crate) mod index_html;
 pub mod package;
 mod receipt;
+mod record_digest;
 mod summary;
 mod verify;
 
@@ -24,6 +25,7 @@ pub use receipt::{
     CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, RECEIPT_TYP, Receipt, ReceiptClaims, VerifiedReceipt,
     sign_receipt, verify_receipt,
 };
+pub use record_digest::record_digest;
 pub use summary::Summary;
 pub use verify::{
     BundleError, CategorySummary, SignedKind, VerifiedBundle, VerifiedSummary, signed_kind, verify_jwt,

@@ -11,6 +11,7 @@ use super::BundleError;
 use crate::clock::UnixSeconds;
 use crate::jose::jws::{self, JwsError, Policy};
 use crate::jose::{Jwks, SigningKeyPair, strict_json};
+use crate::protocol::notice::PrivacyNotice;
 use crate::protocol::rights::{RequestKind, RequestState};
 
 /// `typ` of every receipt JWS.
@@ -52,6 +53,12 @@ pub struct Receipt {
     /// The closing note or the reason of a refusal, as the person was told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For an information request (art. 13-15): the answer itself, signed with the
+    /// receipt: who the controller is, and for each category asked about (all when none
+    /// was named) its purposes, legal basis, retention, recipients and source, and the
+    /// person's rights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<Box<PrivacyNotice>>,
 }
 
 /// One category's outcome.
@@ -256,6 +263,7 @@ mod tests {
                     ),
                 ],
                 detail: Some("Your contact details were erased; invoices are kept until 2033.".into()),
+                information: None,
             },
         }
     }

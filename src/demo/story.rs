@@ -18,7 +18,7 @@ use crate::config::{self, Loaded, Origin, Overrides};
 use crate::demo::framework::{self, Framework, Organisation};
 use crate::protocol::Purpose;
 use crate::protocol::rights::StaffRole;
-use crate::wallet::{EventKind, FileKeyStore, RequestForm, TrackedRequest, Wallet};
+use crate::wallet::{CorrectionProof, EventKind, FileKeyStore, RequestForm, TrackedRequest, Wallet};
 
 /// Subject whose data the story moves.
 pub const SUBJECT: &str = "alice";
@@ -40,6 +40,8 @@ pub struct Outcome {
     /// Alice's rectification as her wallet tracks it at the end: closed, with its
     /// verified and acknowledged receipt.
     pub rectification: TrackedRequest,
+    /// The fresh bundle that shows her corrected record, checked against the receipt.
+    pub correction: CorrectionProof,
 }
 
 /// Runs the story, narrating to `out`; the framework's data lives in `work_dir`, the
@@ -216,7 +218,7 @@ async fn tell(
         std::fs::read_to_string(&file).map(|t| t.trim().to_owned()).map_err(|e| format!("{}: {e}", file.display()))
     };
     let (handler, approver) = (staff(StaffRole::Handler)?, staff(StaffRole::Approver)?);
-    let rectification =
+    let (rectification, correction) =
         correct_address(out, from, &wallet, &pending.connection_id, &bundle.token, &handler, &approver).await?;
 
     writeln!(out, "Check the bundle yourself, with nothing of the demo running:").map_err(io)?;
@@ -228,11 +230,12 @@ async fn tell(
         out_dir.join(framework::OPERATOR_JWKS_FILE).display()
     )
     .map_err(io)?;
-    Ok(Outcome { bundle_path, bundle_id: bundle.bundle_id, import_id: receipt.import_id, imports, rectification })
+    Ok(Outcome { bundle_path, bundle_id: bundle.bundle_id, import_id: receipt.import_id, imports, rectification, correction })
 }
 
-/// Steps 9-12: Alice corrects her address from the bundle in her wallet, staff approve, the
-/// gateway corrects it at the source, and her wallet verifies and acknowledges the receipt.
+/// Steps 9-13: Alice corrects her address from the bundle in her wallet, staff approve, the
+/// gateway corrects it at the source, her wallet verifies and acknowledges the receipt, and
+/// a fresh bundle shows her the corrected record the receipt names.
 async fn correct_address(
     out: &mut dyn Write,
     from: &Organisation,
@@ -241,7 +244,7 @@ async fn correct_address(
     token: &str,
     handler: &str,
     approver: &str,
-) -> Result<TrackedRequest, String> {
+) -> Result<(TrackedRequest, CorrectionProof), String> {
     let from_name = &from.gateway.notice().controller.name;
     let io = |e: std::io::Error| e.to_string();
     step(out, 9, "Alice finds her old address in the bundle and corrects it from her wallet (art. 16).")?;
@@ -319,12 +322,29 @@ async fn correct_address(
         text(&line, "actor")?
     )
     .map_err(io)?;
-    wallet
+
+    step(out, 13, "She sees the correction for herself, in a fresh signed bundle of her contact details.")?;
+    let proof = wallet
+        .confirm_correction(connection.to_owned(), filed.number.clone(), WAIT_SECS)
+        .await
+        .map_err(|e| e.to_string())?;
+    for record in &proof.records {
+        let shown = if record.shown { "holds" } else { "does NOT hold" };
+        writeln!(out, "   Bundle {} {shown} her {} record {}.", proof.bundle.bundle_id, record.category, record.digest)
+            .map_err(io)?;
+    }
+    if !proof.confirmed {
+        return Err("the fresh bundle does not show the correction the receipt reports".to_owned());
+    }
+    writeln!(out, "   The receipt and the bundle are both signed by {from_name}; the digest ties them together.\n")
+        .map_err(io)?;
+    let tracked = wallet
         .requests()
         .map_err(|e| e.to_string())?
         .into_iter()
         .find(|r| r.number == filed.number)
-        .ok_or_else(|| "the wallet lost the request".to_owned())
+        .ok_or_else(|| "the wallet lost the request".to_owned())?;
+    Ok((tracked, proof))
 }
 
 /// Waits for the gateway to carry the request out (`carried_out` met); the request then.

@@ -6,8 +6,7 @@
 //! retries that ran out. Once every operation is settled the gateway meets the execution
 //! phase's `carried_out` criterion, and a handler can close the request.
 
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 
 use super::Gateway;
 use super::outbox_worker::Outcome;
@@ -16,7 +15,7 @@ use super::request_actions::needs_no_staff;
 use super::request_notices::Happened;
 use super::request_workflow::{gateway_event, unchanged};
 use super::rights_requests::criterion_met;
-use crate::bundle::Evidence;
+use crate::bundle::{Evidence, record_digest};
 use crate::connectors::{Connector, ConnectorError, Record, WriteDone};
 use crate::inventory::Category;
 use crate::protocol::rights::{ActionStatus, Operation, RequestState};
@@ -322,37 +321,9 @@ fn record_id(record: &Record, id_field: &str) -> Option<String> {
     }
 }
 
-/// `sha256:<hex>` of a record's JSON with every object's keys sorted, without whitespace:
-/// what a receipt shows of a corrected record, checkable against a later export.
-pub(crate) fn record_digest(record: &Record) -> String {
-    let canonical = canonical(&Value::Object(record.clone())).to_string();
-    format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
-}
-
-fn canonical(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k]))).collect::<Map<_, _>>())
-        }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_digest_does_not_depend_on_key_order() {
-        let a: Record = serde_json::from_str(r#"{"b":1,"a":{"y":2,"x":[{"q":1,"p":2}]}}"#).unwrap();
-        let b: Record = serde_json::from_str(r#"{"a":{"x":[{"p":2,"q":1}],"y":2},"b":1}"#).unwrap();
-        assert_eq!(record_digest(&a), record_digest(&b));
-        let expected = hex::encode(Sha256::digest(br#"{"a":{"x":[{"p":2,"q":1}],"y":2},"b":1}"#));
-        assert_eq!(record_digest(&a), format!("sha256:{expected}"));
-    }
 
     #[test]
     fn targets_name_the_request_and_the_operation() {

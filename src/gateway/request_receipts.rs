@@ -18,6 +18,7 @@ use crate::bundle::{
     CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, Receipt, ReceiptClaims, sign_receipt,
 };
 use crate::protocol::Purpose;
+use crate::protocol::notice::PrivacyNotice;
 use crate::protocol::rights::{ActionStatus, RequestKind, RequestState};
 use crate::protocol::subject::SubjectRef;
 use crate::store::ExportRecord;
@@ -82,6 +83,7 @@ impl Gateway {
                 completed_at: ended.updated_at,
                 outcomes,
                 detail: ended.outcome.clone(),
+                information: self.information_answer(ended),
             },
         };
         let token = sign_receipt(&claims, self.keyring.active_signing())
@@ -94,6 +96,19 @@ impl Gateway {
             )));
         }
         Ok(token)
+    }
+
+    /// The answer to an information request that was carried out: the privacy notice,
+    /// narrowed to the categories the person asked about.
+    fn information_answer(&self, ended: &RightsRequest) -> Option<Box<PrivacyNotice>> {
+        if ended.kind != RequestKind::Information || ended.state != RequestState::Closed {
+            return None;
+        }
+        let mut notice = self.notice.clone();
+        if !ended.categories.is_empty() {
+            notice.categories.retain(|c| ended.categories.contains(&c.id));
+        }
+        Some(Box::new(notice))
     }
 
     /// The newest bundle of the kind an access or portability request asks for that the

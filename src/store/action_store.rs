@@ -10,6 +10,7 @@ use crate::clock::UnixSeconds;
 pub use crate::protocol::rights::{ActionStatus, Operation};
 use crate::store::db::{Db, on_db};
 use crate::store::outbox_store::{Notice, insert_notices};
+use crate::store::request_store::{RequestEvent, append_event, insert_event};
 use crate::store::{StoreError, to_i64, to_u64};
 
 /// One operation of a request on one category.
@@ -216,6 +217,7 @@ impl ActionStore {
         at: UnixSeconds,
         actor: &str,
     ) -> Result<bool, StoreError> {
+        let line = gateway_line(at, actor, "receipt acknowledged", None);
         let at = to_i64(at, "at")?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -229,16 +231,7 @@ impl ActionStore {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            sqlx::query(
-                "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
-                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, 'closed', 'receipt acknowledged', NULL
-                 FROM request_events WHERE request_id = $1",
-            )
-            .bind(request_id)
-            .bind(at)
-            .bind(actor)
-            .execute(&mut *tx)
-            .await?;
+            append_event!(tx, request_id, line);
             tx.commit().await?;
             Ok(true)
         })
@@ -272,6 +265,8 @@ impl ActionStore {
         at: UnixSeconds,
         notices: &[Notice],
     ) -> Result<bool, StoreError> {
+        let detail = "no wallet acknowledged the receipt: send it another way";
+        let line = gateway_line(at, "gateway", "receipt unacknowledged", Some(detail));
         let at = to_i64(at, "at")?;
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -286,16 +281,7 @@ impl ActionStore {
             if done.rows_affected() == 0 {
                 return Ok(false);
             }
-            sqlx::query(
-                "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
-                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, 'gateway', 'closed', 'receipt unacknowledged',
-                        'no wallet acknowledged the receipt: send it another way'
-                 FROM request_events WHERE request_id = $1",
-            )
-            .bind(request_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            append_event!(tx, request_id, line);
             insert_notices!(tx, notices);
             tx.commit().await?;
             Ok(true)
@@ -334,4 +320,15 @@ where
         updated_at: to_u64(row.try_get("updated_at")?, "updated_at")?,
         updated_by: row.try_get("updated_by")?,
     })
+}
+
+/// A history line of an ended request (phase `closed`).
+fn gateway_line(at: UnixSeconds, actor: &str, action: &str, detail: Option<&str>) -> RequestEvent {
+    RequestEvent {
+        at,
+        actor: actor.to_owned(),
+        phase: "closed".to_owned(),
+        action: action.to_owned(),
+        detail: detail.map(str::to_owned),
+    }
 }

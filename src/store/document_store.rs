@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::clock::UnixSeconds;
 use crate::store::db::{Db, on_db};
-use crate::store::request_store::{RequestEvent, insert_event};
+use crate::store::request_store::{RequestEvent, append_event, insert_event};
 use crate::store::{StoreError, to_i64, to_u64};
 
 /// A written request's document.
@@ -56,14 +56,7 @@ impl DocumentStore {
             if inserted == 0 {
                 return Ok(false);
             }
-            // Locks the request's row, so concurrent history lines get consecutive numbers.
-            sqlx::query("UPDATE rights_requests SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM request_events WHERE request_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("last")?;
-            insert_event!(tx, id, last + 1, event);
+            append_event!(tx, id, event);
             tx.commit().await?;
             Ok(true)
         })

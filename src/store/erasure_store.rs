@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::clock::UnixSeconds;
 use crate::store::db::{Db, on_db};
+use crate::store::request_store::{RequestEvent, append_event, insert_event};
 use crate::store::{StoreError, to_i64};
 
 /// What forgetting a person removed or rewrote.
@@ -47,6 +48,7 @@ impl ErasureStore {
         request_id: &str,
         history: impl FnOnce(&Forgotten) -> String + Send,
     ) -> Result<Forgotten, StoreError> {
+        let when = at;
         let at = to_i64(at, "at")?;
         let mut forgotten = Forgotten::default();
         // Webhook payloads are compact JSON naming the person this way.
@@ -121,22 +123,14 @@ impl ErasureStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let line = history(&forgotten);
-            let seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM request_events WHERE request_id = $1")
-                .bind(request_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("seq")?;
-            sqlx::query(
-                "INSERT INTO request_events (request_id, seq, at, actor, phase, action, detail)
-                 VALUES ($1, $2, $3, 'gateway', 'closed', 'subject forgotten', $4)",
-            )
-            .bind(request_id)
-            .bind(seq)
-            .bind(at)
-            .bind(line)
-            .execute(&mut *tx)
-            .await?;
+            let line = RequestEvent {
+                at: when,
+                actor: "gateway".to_owned(),
+                phase: "closed".to_owned(),
+                action: "subject forgotten".to_owned(),
+                detail: Some(history(&forgotten)),
+            };
+            append_event!(tx, request_id, line);
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;

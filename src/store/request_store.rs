@@ -159,6 +159,24 @@ macro_rules! insert_event {
 }
 pub(crate) use insert_event;
 
+/// Appends `$event` to request `$request_id`'s history as its next line, inside `$tx`. The
+/// request's row is locked first, so lines written at once get consecutive numbers.
+macro_rules! append_event {
+    ($tx:expr, $request_id:expr, $event:expr) => {{
+        sqlx::query("UPDATE rights_requests SET updated_at = updated_at WHERE id = $1")
+            .bind($request_id)
+            .execute(&mut *$tx)
+            .await?;
+        let last: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS last FROM request_events WHERE request_id = $1")
+            .bind($request_id)
+            .fetch_one(&mut *$tx)
+            .await?
+            .try_get("last")?;
+        insert_event!($tx, $request_id, last + 1, $event);
+    }};
+}
+pub(crate) use append_event;
+
 const COLUMNS: &str = "id, number, kind, subject_ref, channel, filed_by, categories, details, proposed, state, \
     phase, identification, outcome, received_at, received_on, due_on, due_at, updated_at, intake_ref, intermediary";
 

@@ -5,6 +5,7 @@
 //! and the CLI wallet use it as it is.
 
 mod catalogue;
+mod corrections;
 mod downloads;
 mod inbox;
 mod keystore;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::protocol::rights::{Remedies, RequestKind, RequestState, RequestUpdate};
 pub use catalogue::{Catalogue, CatalogueCategory};
+pub use corrections::{CorrectedRecord, CorrectionProof};
 pub use downloads::{MAX_PACKAGE_BYTES, Package};
 pub use keystore::{FileKeyStore, KeyStore, MAX_ENTRY_BYTES};
 pub use receipts::ReceiptOutcome;

@@ -213,6 +213,7 @@ mod tests {
                     },
                 }],
                 detail: Some("done as asked".into()),
+                information: None,
             },
         }
     }

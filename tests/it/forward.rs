@@ -227,9 +227,10 @@ async fn the_demo_tells_the_whole_story() {
     let mut told = Vec::new();
     let outcome = gdpr_gateway::demo::story::run(&mut told, &work.path().join("work"), &out_dir).await.unwrap();
     let told = String::from_utf8(told).unwrap();
-    for step in ["1. ", "4. ", "6. ", "8. ", "Refused: the bundle does not verify", "gdpr-gateway verify"] {
+    for step in ["1. ", "4. ", "6. ", "8. ", "13. ", "Refused: the bundle does not verify", "gdpr-gateway verify"] {
         assert!(told.contains(step), "missing {step:?} in:\n{told}");
     }
+
     let token = std::fs::read_to_string(&outcome.bundle_path).unwrap();
     assert_eq!(outcome.imports["imports"][0]["import_id"], outcome.import_id.as_str());
     assert_eq!(outcome.imports["imports"][0]["bundle_id"], outcome.bundle_id.as_str());
@@ -243,6 +244,15 @@ async fn the_demo_tells_the_whole_story() {
             .unwrap();
     let verified = bundle::verify_jwt(token.as_bytes(), &list.signing_keys()).unwrap();
     list.check_issuer(&verified.kid, &verified.claims.iss).unwrap();
+    // The fresh bundle holds the corrected record the receipt names, with the new street.
+    assert!(outcome.correction.confirmed, "{:?}", outcome.correction.records);
+    let corrected = bundle::verify_jwt(outcome.correction.bundle.token.as_bytes(), &list.signing_keys()).unwrap();
+    let streets: Vec<&serde_json::Value> = corrected.claims.bundle.categories[0]
+        .records
+        .iter()
+        .filter_map(|r| r.get("address").and_then(|a| a.get("street")))
+        .collect();
+    assert_eq!(streets, [gdpr_gateway::demo::story::NEW_STREET]);
 }
 
 /// Organisation A with one portable category in a file source under `big-data`.

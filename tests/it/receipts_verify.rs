@@ -52,6 +52,7 @@ fn claims() -> ReceiptClaims {
                 },
             ],
             detail: None,
+            information: None,
         },
     }
 }

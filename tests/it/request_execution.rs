@@ -265,6 +265,17 @@ async fn information_and_an_objection_to_direct_marketing_need_no_staff() {
     let (_, claims) = receipt(&gw, &auditor, &information.id).await;
     assert_eq!(claims.receipt.kind.as_str(), "information");
     assert!(claims.receipt.outcomes.is_empty());
+    // The answer is in the signed receipt: the notice as published, every category.
+    let answer = claims.receipt.information.as_ref().expect("the signed answer");
+    assert_eq!(&**answer, gw.gateway.notice());
+    // Asked about one category, the answer names that one only, with its facts.
+    let narrow = portal.file_request("alice", &json!({"type": "information", "categories": ["contact"]})).await.unwrap();
+    let (_, claims) = receipt(&gw, &auditor, &narrow.id).await;
+    let answer = claims.receipt.information.expect("the signed answer");
+    let ids: Vec<&str> = answer.categories.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["contact"]);
+    assert!(!answer.categories[0].purposes.is_empty() && !answer.categories[0].retention.is_empty());
+    assert_eq!(answer.controller, gw.gateway.notice().controller);
 
     let objection =
         portal.file_request("alice", &json!({"type": "objection", "categories": ["newsletter"]})).await.unwrap();

@@ -4,8 +4,9 @@ Python, pairing with the code typed into the portal API, the catalogue, a bundle
 downloaded through the relay and checked with PyJWT (an independent JOSE library), a
 rights request filed and acknowledged, its extension by staff told to the wallet, a
 rectification of the address built from the downloaded bundle, taken through by staff,
-carried out by the gateway at the source, and its signed receipt verified in the wallet
-and acknowledged to the register, a tampered bundle refused, the bundle forwarded to the
+carried out by the gateway at the source, its signed receipt verified in the wallet and
+acknowledged to the register, the correction seen in a fresh bundle (its digest recomputed
+here), a tampered bundle refused, the bundle forwarded to the
 second organisation and found in its import register, an unknown organisation refused,
 revocation.
 
@@ -13,6 +14,7 @@ Usage: python3 test_wallet_flow.py <python bindings dir> <path to gdpr-gateway>
 """
 
 import asyncio
+import hashlib
 import json
 import re
 import subprocess
@@ -263,6 +265,18 @@ async def rectification(wallet_module, wallet, connection_id, holder, claims):
     receipt_claims = jwt.decode(closed.receipt, options={"verify_signature": False})
     check("the receipt is the request's", receipt_claims["jti"] == request_id
           and receipt_claims["receipt"]["request_number"] == filed.number, receipt_claims)
+
+    proof = await wallet.confirm_correction(connection_id, filed.number, WAIT_SECONDS)
+    check("a fresh bundle shows the corrected record the receipt names",
+          proof.confirmed and [(r.category, r.shown) for r in proof.records] == [("contact", True)], proof)
+    # The digest recomputed here, from the spec in docs/receipt-format.md, not by the SDK.
+    fresh = jwt.decode(proof.bundle.token, options={"verify_signature": False})
+    records = [r for c in fresh["bundle"]["categories"] if c["id"] == "contact" for r in c["records"]]
+    digests = ["sha256:" + hashlib.sha256(json.dumps(r, sort_keys=True, separators=(",", ":"),
+                                                     ensure_ascii=False).encode()).hexdigest() for r in records]
+    check("Python's own digest of the fresh record is the receipt's",
+          closed.outcomes[0].record_digests[0] in digests
+          and records[0]["address"]["street"] == "Kerkstraat 2", (digests, closed.outcomes))
 
 
 def main():
