@@ -6,9 +6,9 @@ use std::sync::Arc;
 use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord, CorrectionProof, EventKind,
-    ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest,
-    WalletEvent,
+    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord, CorrectionProof,
+    EventKind, ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind,
+    RequestState, RequestUpdate, TrackedRequest, WalletEvent,
 };
 
 use crate::keystore::Bridge;

@@ -230,7 +230,14 @@ async fn tell(
         out_dir.join(framework::OPERATOR_JWKS_FILE).display()
     )
     .map_err(io)?;
-    Ok(Outcome { bundle_path, bundle_id: bundle.bundle_id, import_id: receipt.import_id, imports, rectification, correction })
+    Ok(Outcome {
+        bundle_path,
+        bundle_id: bundle.bundle_id,
+        import_id: receipt.import_id,
+        imports,
+        rectification,
+        correction,
+    })
 }
 
 /// Steps 9-13: Alice corrects her address from the bundle in her wallet, staff approve, the

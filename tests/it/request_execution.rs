@@ -269,7 +269,8 @@ async fn information_and_an_objection_to_direct_marketing_need_no_staff() {
     let answer = claims.receipt.information.as_ref().expect("the signed answer");
     assert_eq!(&**answer, gw.gateway.notice());
     // Asked about one category, the answer names that one only, with its facts.
-    let narrow = portal.file_request("alice", &json!({"type": "information", "categories": ["contact"]})).await.unwrap();
+    let narrow =
+        portal.file_request("alice", &json!({"type": "information", "categories": ["contact"]})).await.unwrap();
     let (_, claims) = receipt(&gw, &auditor, &narrow.id).await;
     let answer = claims.receipt.information.expect("the signed answer");
     let ids: Vec<&str> = answer.categories.iter().map(|c| c.id.as_str()).collect();
