@@ -145,6 +145,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         document_retention_days: config.requests.document_retention_days,
         max_document_bytes: config.requests.max_document_bytes,
         receipt_ack_days: config.requests.receipt_ack_days,
+        operation_timeout: std::time::Duration::from_secs(config.requests.operation_timeout_seconds),
     };
     let gateway = Gateway::new(GatewayParts {
         keyring,

@@ -25,6 +25,13 @@ const MAX_DOCUMENT_RETENTION_DAYS: u32 = 3660;
 pub const DEFAULT_RECEIPT_ACK_DAYS: u32 = 7;
 /// Longest wait for an acknowledgement that may be configured.
 const MAX_RECEIPT_ACK_DAYS: u32 = 90;
+/// Seconds a source system has for one operation (rectify, erase, …) by default.
+pub(super) const DEFAULT_OPERATION_TIMEOUT_SECONDS: u64 = 60;
+/// Shortest operation timeout that may be configured: the outbox's claim on a delivery is
+/// twice it, and must outlast the relay's and webhooks' own timeouts (15 s and 10 s).
+const MIN_OPERATION_TIMEOUT_SECONDS: u64 = 15;
+/// Longest operation timeout that may be configured.
+const MAX_OPERATION_TIMEOUT_SECONDS: u64 = 600;
 /// Most warning distances.
 const MAX_WARNINGS: usize = 5;
 /// Most holidays a config may list (decades of them).
@@ -55,6 +62,11 @@ pub struct RequestsConfig {
     /// Days after which a receipt no wallet acknowledged is flagged, so staff send it
     /// another way (`request.receipt_unacknowledged`).
     pub receipt_ack_days: u32,
+    /// Seconds a source system has to carry out one operation before the attempt counts
+    /// as failed and is retried. A gateway that stopped mid-operation (a crash, a kill)
+    /// leaves it claimed for twice this; then another instance, or this one restarted,
+    /// tries again under the same idempotency key.
+    pub operation_timeout_seconds: u64,
 }
 
 impl Default for RequestsConfig {
@@ -69,6 +81,7 @@ impl Default for RequestsConfig {
             document_retention_days: DEFAULT_DOCUMENT_RETENTION_DAYS,
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             receipt_ack_days: DEFAULT_RECEIPT_ACK_DAYS,
+            operation_timeout_seconds: DEFAULT_OPERATION_TIMEOUT_SECONDS,
         }
     }
 }
@@ -103,6 +116,10 @@ impl RequestsConfig {
         }
         if !(1..=MAX_RECEIPT_ACK_DAYS).contains(&self.receipt_ack_days) {
             return Err(("requests.receipt_ack_days".to_owned(), format!("must be 1 to {MAX_RECEIPT_ACK_DAYS} days")));
+        }
+        if !(MIN_OPERATION_TIMEOUT_SECONDS..=MAX_OPERATION_TIMEOUT_SECONDS).contains(&self.operation_timeout_seconds) {
+            let message = format!("must be {MIN_OPERATION_TIMEOUT_SECONDS} to {MAX_OPERATION_TIMEOUT_SECONDS} seconds");
+            return Err(("requests.operation_timeout_seconds".to_owned(), message));
         }
         request_phases::check(&self.phases)?;
         // Four eyes bind at an approval: every such type must pass one.

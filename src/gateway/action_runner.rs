@@ -28,10 +28,6 @@ use crate::store::request_store::RightsRequest;
 pub(crate) const ACTION_TARGET: &str = "action:";
 /// The criterion the gateway meets once every operation is settled.
 pub const CARRIED_OUT: &str = "carried_out";
-/// Longest one attempt at an operation may take, well inside the outbox's claim lease, so
-/// no second deliverer takes it over while it runs.
-const OPERATION_TIMEOUT: std::time::Duration =
-    std::time::Duration::from_secs(super::outbox_worker::CLAIM_LEASE_SECS / 2);
 /// Longest confirmation id of a source kept as evidence.
 const MAX_CONFIRMATION_CHARS: usize = 128;
 /// Most records fetched to find the one a rectification concerns, when the person named
@@ -93,10 +89,10 @@ impl Gateway {
                 Err(e) => Outcome::Failed(None, e.to_string()),
             };
         }
-        let attempt = tokio::time::timeout(OPERATION_TIMEOUT, self.run_operation(&request, &action)).await;
-        let attempt = attempt.unwrap_or_else(|_| {
-            Err(NotDone::Transient(format!("the source did not finish within {OPERATION_TIMEOUT:?}")))
-        });
+        let timeout = self.request_rules.operation_timeout;
+        let attempt = tokio::time::timeout(timeout, self.run_operation(&request, &action)).await;
+        let attempt = attempt
+            .unwrap_or_else(|_| Err(NotDone::Transient(format!("the source did not finish within {timeout:?}"))));
         let (status, note, evidence, outcome) = match attempt {
             Ok(evidence) => (ActionStatus::Done, String::new(), evidence, Outcome::Delivered(None)),
             Err(NotDone::Transient(error)) => return Outcome::Failed(None, error),

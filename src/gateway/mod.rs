@@ -31,7 +31,7 @@ pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
 pub use outbox_worker::{
-    CLAIM_BATCH, CLAIM_LEASE_SECS, OUTBOX_POLL, RETRY_AFTER_SECS, SETTLED_NOTICE_RETENTION_SECS, WEBHOOK_TIMEOUT,
+    CLAIM_BATCH, OUTBOX_POLL, RETRY_AFTER_SECS, SETTLED_NOTICE_RETENTION_SECS, WEBHOOK_TIMEOUT,
     sign as webhook_signature,
 };
 pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};

@@ -20,8 +20,6 @@ use crate::store::outbox_store::{Attempt, Notice};
 
 /// Pause after failed attempt 1, 2, …; after the last one the notice is abandoned.
 pub const RETRY_AFTER_SECS: &[u64] = &[5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600];
-/// How long a claimed notice is ours alone: longer than any attempt takes.
-pub const CLAIM_LEASE_SECS: u64 = 120;
 /// Most notices claimed at once.
 pub const CLAIM_BATCH: u32 = 32;
 /// How often the outbox is looked at besides the wake-ups of this instance's own writes.
@@ -83,7 +81,10 @@ impl Gateway {
     /// Tries every notice due now once; answers how many were tried.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         let now = self.clock.now();
-        let claimed = self.outbox.claim(now, now + CLAIM_LEASE_SECS, CLAIM_BATCH).await?;
+        // Ours alone for longer than any attempt takes: a source operation is cut at its
+        // timeout, the relay and webhooks at theirs (shorter, see the config's minimum).
+        let lease = 2 * self.request_rules.operation_timeout.as_secs();
+        let claimed = self.outbox.claim(now, now + lease, CLAIM_BATCH).await?;
         let outcomes = futures_util::future::join_all(claimed.iter().map(|c| self.deliver(&c.notice))).await;
         for (claimed, outcome) in claimed.iter().zip(outcomes) {
             let at = self.clock.now();

@@ -57,6 +57,9 @@ pub struct RequestRules {
     pub max_document_bytes: u64,
     /// Days a receipt may go unacknowledged before it is flagged.
     pub receipt_ack_days: u32,
+    /// How long a source system has for one operation; the outbox holds a claimed
+    /// delivery for twice this.
+    pub operation_timeout: std::time::Duration,
 }
 
 /// A filed request with what its acknowledgement tells the person.

@@ -17,8 +17,6 @@ use crate::store::request_store::RightsRequest;
 pub(crate) const PSEUDONYM_PREFIX: &str = "~";
 /// Most people forgotten in one sweep; the next takes the rest.
 const FORGET_BATCH: u32 = 100;
-/// Keeps the pseudonym key apart from every other use of the signing key.
-const PSEUDONYM_LABEL: &[u8] = b"gdpr-gateway subject pseudonym v1\0";
 
 impl Gateway {
     /// Forgets the people of every erasure that is due (`ErasureStore::due`): their
@@ -51,7 +49,7 @@ impl Gateway {
                 }
             }
         }
-        let pseudonym = self.pseudonym(&request.subject_ref);
+        let pseudonym = self.pseudonym(&request.subject_ref)?;
         let forgotten = self
             .erasures
             .forget(&request.subject_ref, &pseudonym, self.clock.now(), &request.id, |f| {
@@ -67,12 +65,15 @@ impl Gateway {
         Ok(())
     }
 
-    /// The person's pseudonym: an HMAC of their reference under a key derived from the
-    /// controller's signing key, so it cannot be recomputed without the gateway's keys.
-    fn pseudonym(&self, subject_ref: &str) -> String {
-        let secret = self.keyring.active_signing().signing_key().to_bytes();
-        let key = keyed_hash(&secret, PSEUDONYM_LABEL);
-        format!("{PSEUDONYM_PREFIX}{}", hex::encode(&keyed_hash(&key, subject_ref.as_bytes())[..16]))
+    /// The person's pseudonym: an HMAC of their reference under the keyring's pseudonym
+    /// secret, so it cannot be recomputed without that secret, and not at all once it is
+    /// deleted.
+    fn pseudonym(&self, subject_ref: &str) -> Result<String, RequestError> {
+        let secret = self.keyring.pseudonym_secret().ok_or_else(|| {
+            RequestError::Invalid("the keyring has no pseudonym secret: open it with open_or_create".into())
+        })?;
+        let digest = keyed_hash(secret.bytes(), subject_ref.as_bytes());
+        Ok(format!("{PSEUDONYM_PREFIX}{}", hex::encode(&digest[..16])))
     }
 }
 

@@ -3,6 +3,7 @@
 //! the newest of each kind is active, older ones stay published as verify-only.
 
 pub(crate) mod private_file;
+mod pseudonym_secret;
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixSeconds;
 use crate::jose::{Curve, EncryptionKeyPair, Jwks, KeyError, PrivateOkpJwk, SigningKeyPair};
 pub(crate) use private_file::PrivateFileError;
+pub(crate) use pseudonym_secret::PseudonymSecret;
 
 /// Most key files a keyring reads; rotation beyond this needs old keys pruned.
 pub(crate) const MAX_KEYS: usize = 256;
@@ -65,6 +67,8 @@ pub struct Keyring {
     dir: PathBuf,
     signing: Vec<Stored<SigningKeyPair>>,
     encryption: Vec<Stored<EncryptionKeyPair>>,
+    /// Keys forgotten people's pseudonyms; made when the gateway opens the ring.
+    pseudonym: Option<PseudonymSecret>,
 }
 
 impl Keyring {
@@ -79,6 +83,9 @@ impl Keyring {
         }
         if ring.encryption.is_empty() {
             ring.add_encryption(EncryptionKeyPair::generate(), now)?;
+        }
+        if ring.pseudonym.is_none() {
+            ring.pseudonym = Some(pseudonym_secret::open_or_create(dir)?);
         }
         Ok((ring, created))
     }
@@ -97,7 +104,8 @@ impl Keyring {
 
     fn read(dir: &Path) -> Result<Self, KeyringError> {
         let dir_err = |source| KeyringError::Dir { path: dir.to_owned(), source };
-        let mut ring = Self { dir: dir.to_owned(), signing: Vec::new(), encryption: Vec::new() };
+        let pseudonym = pseudonym_secret::read(dir)?;
+        let mut ring = Self { dir: dir.to_owned(), signing: Vec::new(), encryption: Vec::new(), pseudonym };
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(dir_err)?
             .map(|entry| entry.map(|e| e.path()))
@@ -170,6 +178,12 @@ impl Keyring {
         let path = self.dir.join(format!("{kind}-{generation:04}-{kid}.json"));
         private_file::write(&path, &bytes)?;
         Ok(())
+    }
+
+    /// The secret forgotten people's pseudonyms are keyed with; present whenever the ring
+    /// was opened by [`Keyring::open_or_create`], as the gateway opens it.
+    pub(crate) fn pseudonym_secret(&self) -> Option<&PseudonymSecret> {
+        self.pseudonym.as_ref()
     }
 
     pub fn active_signing(&self) -> &SigningKeyPair {

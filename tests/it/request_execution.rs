@@ -451,6 +451,13 @@ async fn after_an_erasure_of_everything_the_gateway_forgets_the_person() {
     let forgotten = handler.rights_request(&id).await.unwrap();
     let pseudonym = forgotten.request.subject_ref.clone();
     assert!(pseudonym.starts_with('~') && pseudonym.len() == 33, "{pseudonym}");
+    // Keyed by the key directory's own pseudonym secret, not by a signing key: deleting
+    // that file leaves the pseudonym linked to nobody.
+    let secret = hex::decode(std::fs::read_to_string(gw.dir.join("keys/pseudonym.secret")).unwrap().trim()).unwrap();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&secret).unwrap();
+    hmac::Mac::update(&mut mac, b"bob");
+    let expected = hex::encode(&hmac::Mac::finalize(mac).into_bytes()[..16]);
+    assert_eq!(pseudonym, format!("~{expected}"));
     let line = forgotten.history.iter().find(|h| h.action == "subject forgotten").unwrap();
     assert!(line.detail.as_deref().unwrap().contains("pseudonymised in 2 requests"), "{line:?}");
     let earlier = handler.rights_request(&earlier).await.unwrap();
