@@ -23,7 +23,7 @@ use crate::http::{ApiError, ApiJson};
 use crate::protocol::rights::StaffRole;
 use crate::protocol::{ErrorCode, SubjectRef};
 
-problems!(RegisterWrittenRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, CategoryNotFound, FieldNotRectifiable, RequestLimitReached, StoreUnavailable);
+problems!(RegisterWrittenRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, CategoryNotFound, FieldNotRectifiable, ProposedValueInvalid, RequestLimitReached, StoreUnavailable);
 
 /// Registers a request that came in writing (a letter, an e-mail, a phone call confirmed
 /// in writing): numbered and due from the day it arrived, identity `pending` until a

@@ -54,7 +54,7 @@ impl RequestView {
     }
 }
 
-problems!(FileRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, CategoryNotFound, FieldNotRectifiable, RequestLimitReached, StoreUnavailable);
+problems!(FileRequestProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, CategoryNotFound, FieldNotRectifiable, ProposedValueInvalid, RequestLimitReached, StoreUnavailable);
 
 /// Files a rights request for the portal's logged-in customer and acknowledges it at once:
 /// the answer carries the request number, the due date (one month, art. 12(3) GDPR) and

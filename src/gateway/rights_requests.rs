@@ -79,6 +79,8 @@ pub enum RequestError {
     UnknownCategory(String),
     #[error("{category}.{field} cannot be rectified")]
     NotRectifiable { category: String, field: String },
+    #[error("the value proposed for {category}.{field} does not fit the category's schema: {reason}")]
+    ProposedValueInvalid { category: String, field: String, reason: String },
     #[error("at most {0} requests a day may be filed for one person")]
     LimitReached(u32),
     #[error("no such request")]
@@ -125,6 +127,7 @@ impl RequestError {
             Self::Invalid(_) => ErrorCode::InvalidParameter,
             Self::UnknownCategory(_) => ErrorCode::CategoryNotFound,
             Self::NotRectifiable { .. } => ErrorCode::FieldNotRectifiable,
+            Self::ProposedValueInvalid { .. } => ErrorCode::ProposedValueInvalid,
             Self::LimitReached(_) => ErrorCode::RequestLimitReached,
             Self::NotFound => ErrorCode::RequestNotFound,
             Self::NotPermitted(_) => ErrorCode::RoleNotPermitted,
@@ -349,8 +352,9 @@ impl Gateway {
     }
 
     /// Proposed values name known categories (among those the request names, if any) and
-    /// only fields the inventory lets people correct, and at most the record id field
-    /// besides, to say which record.
+    /// only fields the inventory lets people correct, each value fitting the category's
+    /// schema where it has one, and at most the record id field besides, to say which
+    /// record.
     fn check_proposed(&self, proposed: &Value, named: &[String]) -> Result<(), RequestError> {
         if proposed.to_string().len() > MAX_PROPOSED_BYTES {
             return Err(RequestError::Invalid(format!("proposed values are at most {MAX_PROPOSED_BYTES} bytes")));
@@ -389,6 +393,11 @@ impl Gateway {
                 if !category.rectifiable.contains(field) {
                     return Err(RequestError::NotRectifiable { category: id.clone(), field: field.clone() });
                 }
+                // Refused at filing, so staff never approve, nor a source receive, a value
+                // the organisation's own description of its records rules out.
+                self.inventory.check_proposed_value(id, field, value).map_err(|reason| {
+                    RequestError::ProposedValueInvalid { category: id.clone(), field: field.clone(), reason }
+                })?;
             }
             if fields.keys().all(|field| *field == category.id_field) {
                 return Err(RequestError::Invalid(format!("`proposed.{id}` names a record but no field to correct")));

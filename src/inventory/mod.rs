@@ -4,12 +4,18 @@
 
 pub(crate) mod duration;
 pub(crate) mod privacy_notice;
+pub(crate) mod record_schema;
+mod schema_reason;
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub(crate) use crate::protocol::gdpr::{Art9Ground, LegalBasis};
 pub(crate) use crate::protocol::notice::{Controller, NoticeCategory, PrivacyNotice, Right};
 pub(crate) use duration::IsoDuration;
+use record_schema::{RecordSchemas, SchemaCompiler};
 
 /// Longest category or source id; ids become file names and URL segments.
 pub(crate) const MAX_ID_LEN: usize = 64;
@@ -50,6 +56,11 @@ pub struct Category {
     /// default): a rectification names the record by it, and it is never itself changed.
     #[serde(default = "default_id_field")]
     pub id_field: String,
+    /// A JSON Schema (draft 2020-12) describing one record; when given, every
+    /// `rectifiable` path must be found in it along `properties`, and each proposed value
+    /// must satisfy the subschema at its path.
+    #[serde(default)]
+    pub schema: Option<Value>,
     /// Why this category is kept when a person asks for erasure, besides a legal
     /// obligation (art. 17(3)): e.g. "art. 17(3)(e): needed to defend legal claims". The
     /// person is told this ground.
@@ -95,15 +106,18 @@ pub struct InventoryError {
     pub message: String,
 }
 
-/// A validated inventory: unique ids, known sources, art. 9 grounds where required.
+/// A validated inventory: unique ids, known sources, art. 9 grounds where required,
+/// record schemas compiled.
 #[derive(Debug, Clone)]
 pub struct Inventory {
     categories: Vec<Category>,
+    schemas: Arc<RecordSchemas>,
 }
 
 impl Inventory {
     /// Checks the categories against the ids of the configured sources.
     pub fn new(categories: Vec<Category>, source_ids: &[&str]) -> Result<Self, InventoryError> {
+        let mut schemas = SchemaCompiler::new();
         for (i, c) in categories.iter().enumerate() {
             let key = |field: &str| format!("categories[{i}].{field}");
             let err = |field: &str, message: String| InventoryError { key: key(field), message };
@@ -154,8 +168,9 @@ impl Inventory {
                     return Err(err("erasure_exception", format!("must be 1 to {MAX_GROUND_CHARS} characters")));
                 }
             }
+            schemas.add(c).map_err(|(field, message)| err(field, message))?;
         }
-        Ok(Self { categories })
+        Ok(Self { categories, schemas: Arc::new(schemas.finish()) })
     }
 
     pub fn categories(&self) -> &[Category] {
@@ -164,6 +179,12 @@ impl Inventory {
 
     pub fn category(&self, id: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// Judges a value proposed for a rectifiable `field` of `category` against the
+    /// category's schema; any value passes where the category has none.
+    pub(crate) fn check_proposed_value(&self, category: &str, field: &str, value: &Value) -> Result<(), String> {
+        self.schemas.check(category, field, value)
     }
 }
 
@@ -197,6 +218,7 @@ mod tests {
             portable: true,
             rectifiable: vec!["address.street".into()],
             id_field: DEFAULT_ID_FIELD.into(),
+            schema: None,
             erasure_exception: None,
             direct_marketing: false,
         }
@@ -235,5 +257,49 @@ mod tests {
         for (cats, key) in cases {
             assert_eq!(Inventory::new(cats, &["crm"]).unwrap_err().key, key);
         }
+    }
+
+    fn with_schema(schema: Value) -> Category {
+        Category { rectifiable: vec!["name".into(), "address.street".into()], schema: Some(schema), ..category("a") }
+    }
+
+    fn contact_schema() -> Value {
+        serde_json::json!({
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "maxLength": 10},
+                "address": {"type": "object", "properties": {"street": {"type": "string", "minLength": 2}}},
+            },
+        })
+    }
+
+    #[test]
+    fn schemas_must_compile_and_describe_every_rectifiable_field() {
+        let refused = |schema: Value| Inventory::new(vec![with_schema(schema)], &["crm"]).unwrap_err();
+        let err = refused(serde_json::json!({"properties": {"name": {"type": "text"}}}));
+        assert_eq!(err.key, "categories[0].schema");
+        assert!(err.message.contains("category \"a\"") && err.message.contains("does not compile"), "{err}");
+        let err = refused(serde_json::json!({"properties": {"name": {}, "address": {"properties": {}}}}));
+        assert_eq!(err.key, "categories[0].rectifiable");
+        assert!(err.message.contains("\"address.street\"") && err.message.contains("no properties.street"), "{err}");
+        // Nothing is read for a $ref that leaves the schema: not a file, not a URL.
+        for target in ["file:///etc/hostname", "https://example.com/name.json", "other.json"] {
+            let err = refused(serde_json::json!({"properties": {"name": {"$ref": target}}}));
+            assert_eq!(err.key, "categories[0].schema", "{target}: {err}");
+        }
+    }
+
+    #[test]
+    fn proposed_values_are_judged_by_the_subschema_at_their_path() {
+        let inv = Inventory::new(vec![with_schema(contact_schema()), category("b")], &["crm"]).unwrap();
+        let check = |field: &str, value: Value| inv.check_proposed_value("a", field, &value);
+        assert_eq!(check("name", "Ann".into()), Ok(()));
+        assert_eq!(check("address.street", "Kerkstraat 2".into()), Ok(()));
+        assert_eq!(check("name", "Annabel Lee!".into()), Err("must be at most 10 characters long".into()));
+        assert_eq!(check("address.street", 7.into()), Err("must be string, not number".into()));
+        assert!(check("name", Value::Null).unwrap_err().contains("cannot be removed"));
+        assert_eq!(check("address.street", Value::Null), Ok(()), "not required: null removes it");
+        assert_eq!(inv.check_proposed_value("b", "address.street", &7.into()), Ok(()), "no schema, any value");
     }
 }

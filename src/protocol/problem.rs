@@ -167,6 +167,9 @@ error_codes! {
     RequestNotFound = "request_not_found", 404, "Request not found";
     /// A rectification proposes a value for a field the inventory does not let people correct.
     FieldNotRectifiable = "field_not_rectifiable", 422, "Field cannot be rectified";
+    /// A value a rectification proposes does not satisfy the JSON Schema the inventory
+    /// gives the category; `detail` names the category, the field and the rule it breaks.
+    ProposedValueInvalid = "proposed_value_invalid", 422, "Proposed value invalid";
     /// The caller's role may not do this (an auditor changing a request, a handler
     /// approving their own work).
     RoleNotPermitted = "role_not_permitted", 403, "Role not permitted";

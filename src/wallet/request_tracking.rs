@@ -36,7 +36,8 @@ impl RequestForm {
     /// it: `changes` are dotted field paths (`address.street`) with their correct values,
     /// and the record is named by its `id_field` (`id` unless the organisation's catalogue
     /// says otherwise). Which fields may be corrected is the organisation's to say: it
-    /// refuses others with `field_not_rectifiable`.
+    /// refuses others with `field_not_rectifiable`, and values its schema of the category
+    /// rules out with `proposed_value_invalid`.
     pub fn rectification(
         category: &str,
         record: &Map<String, Value>,

@@ -334,3 +334,37 @@ fn commented_sql_example_loads_once_uncommented() {
     let SourceConfig::Sql { queries, .. } = &loaded.config.sources[2] else { panic!("expected a sql source") };
     assert_eq!(queries["loyalty"].configured().count(), 6);
 }
+
+/// A category's schema must compile as draft 2020-12 and describe every rectifiable field;
+/// a `$ref` that leaves it is refused, and nothing is fetched for it.
+#[test]
+fn category_schemas_are_checked_when_the_config_loads() {
+    let demo = config::from_text(Origin::BuiltInDemo, config::builtin_demo::CONFIG, Vec::new(), Overrides::default());
+    assert!(demo.unwrap().config.categories[0].schema.is_some(), "the demo's contact has a schema");
+    let city = "\"$defs\".address.properties.city = { type = \"string\", minLength = 1, maxLength = 100 }\n";
+    let id = "properties.id = { type = \"string\" }";
+    let local_ref = "\"$ref\" = \"#/$defs/address\"";
+    // Something listening, to see that a remote $ref is never fetched.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let remote = format!("\"$ref\" = \"http://{}/address.json\"", listener.local_addr().unwrap());
+    for (from, to, key, said) in [
+        (city, String::new(), "categories[0].rectifiable", "\"address.city\" is not described by the schema"),
+        (id, "properties.id = { type = \"text\" }".into(), "categories[0].schema", "does not compile"),
+        (local_ref, remote, "categories[0].schema", "only $refs within the category's schema resolve"),
+        (local_ref, "\"$ref\" = \"file:///etc/hostname\"".into(), "categories[0].schema", "is not loaded"),
+        (local_ref, "\"$ref\" = \"#/$defs/adres\"".into(), "categories[0].schema", "does not compile"),
+        (
+            "[categories.schema]\n",
+            "[categories.schema]\n\"$schema\" = \"http://json-schema.org/draft-07/schema#\"\n".into(),
+            "categories[0].schema",
+            "2020-12",
+        ),
+    ] {
+        let text = example_text().replace(from, &to);
+        assert_ne!(text, example_text(), "{from}");
+        let err = from_text(&text, &[]).unwrap_err().to_string();
+        assert!(err.contains(key) && err.contains("category \"contact\"") && err.contains(said), "{key}: {err}");
+    }
+    assert!(listener.accept().is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock), "nothing was fetched");
+}

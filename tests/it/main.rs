@@ -16,6 +16,7 @@ mod fuzz_corpora;
 mod http_api;
 mod openapi;
 mod pairing;
+mod proposed_values;
 mod receipts_verify;
 mod relay;
 mod request_execution;

@@ -181,6 +181,12 @@ async fn bad_requests_are_refused_by_code_and_a_revoked_connection_files_nothing
         ..form(RequestKind::Rectification)
     };
     assert_eq!(refused_code(submit(locked).await), "field_not_rectifiable");
+    // The demo's contact schema: a Dutch postcode is four digits and two capitals.
+    let misfit = RequestForm {
+        proposed_json: Some(r#"{"contact":{"address.postcode":"not a postcode"}}"#.into()),
+        ..form(RequestKind::Rectification)
+    };
+    assert_eq!(refused_code(submit(misfit).await), "proposed_value_invalid");
     let without = RequestForm { proposed_json: None, ..form(RequestKind::Rectification) };
     assert_eq!(refused_code(submit(without).await), "invalid_parameter");
     let odd = RequestForm { proposed_json: Some("{not json".into()), ..form(RequestKind::Rectification) };
