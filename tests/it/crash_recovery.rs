@@ -2,7 +2,8 @@
 //! between "erased at the source" and "receipt signed": once restarted, the outbox tries
 //! the operation again under the same idempotency key, the source erases nothing twice,
 //! the request ends carried out with the source's own answer as evidence, and its receipt
-//! is signed exactly once, across another kill.
+//! is signed exactly once, across another kill. On SQLite, and on PostgreSQL in the
+//! PostgreSQL suite.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +14,7 @@ use gdpr_gateway::protocol::rights::ActionStatus;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::common::{PortalClient, StaffClient};
+use crate::common::{PG_ENV, PgSchema, PortalClient, StaffClient};
 use crate::running_binary::Running;
 
 const PORTAL_TOKEN: &str = "crash-portal-token";
@@ -79,9 +80,12 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn config(source_url: &str) -> String {
+/// The config; `database_url` (PostgreSQL) when the PostgreSQL suite runs, else SQLite in
+/// the data dir.
+fn config(source_url: &str, database_url: Option<&str>) -> String {
+    let database = database_url.map(|url| format!("database_url = {url:?}\n")).unwrap_or_default();
     format!(
-        r#"
+        r#"{database}
 [controller]
 id = "https://crash.gdpr-gateway.example"
 name = "Crash Test B.V."
@@ -140,7 +144,12 @@ async fn a_gateway_killed_mid_erasure_finishes_it_once_after_a_restart() {
     let arrived = Arc::new(tokio::sync::Notify::new());
     let source_url = start_source(state.clone(), arrived.clone()).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("gateway.toml"), config(&source_url)).unwrap();
+    let schema = match std::env::var(PG_ENV) {
+        Ok(url) => Some(PgSchema::create(&url).await),
+        Err(_) => None,
+    };
+    let database_url = schema.as_ref().map(|(_, url)| url.expose().to_owned());
+    std::fs::write(dir.path().join("gateway.toml"), config(&source_url, database_url.as_deref())).unwrap();
 
     let gateway = start(dir.path());
     let portal = PortalClient::new(&gateway.url, PORTAL_TOKEN);
@@ -198,4 +207,7 @@ async fn a_gateway_killed_mid_erasure_finishes_it_once_after_a_restart() {
     assert_eq!(detail.history.iter().filter(|h| h.action == "criterion_met:carried_out").count(), 1);
     assert_eq!(state.lock().unwrap().keys.len(), 2, "nothing sent again after the close");
     drop(gateway);
+    if let Some((schema, _)) = schema {
+        schema.drop_idle().await;
+    }
 }
