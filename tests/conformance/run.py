@@ -92,13 +92,15 @@ def wallet_connections(base: str, portal_token: str, data_dir: Path) -> dict:
         "message_id": message_id,
         "staff_token": (data_dir / "demo-staff-admin-token").read_text().strip(),
         "request_id": filed_request(base, portal_token),
+        "closed_request_id": filed_request(base, portal_token, "information"),
     }
 
 
-def filed_request(base: str, portal_token: str) -> str:
-    """A rights request for the staff operations to read and move on."""
+def filed_request(base: str, portal_token: str, kind: str = "access") -> str:
+    """A rights request for the staff operations to read and move on; an `information`
+    one is answered and closed at once, so it has a receipt to read."""
     status, filed = call("POST", base + "/v1/subjects/conformance/requests", bearer=portal_token,
-                         body={"type": "access"})
+                         body={"type": kind})
     expect(status, 201, "POST requests", filed)
     return filed["id"]
 
