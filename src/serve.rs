@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::config::builtin_demo;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
-use crate::gateway::{Gateway, GatewayParts, PhasePlan, RequestRules};
+use crate::gateway::{AuditRules, Gateway, GatewayParts, PhasePlan, RequestRules};
 use crate::http::TASK_GRACE;
 use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
@@ -158,12 +158,22 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         pairing_lifetime_secs: config.pairing_lifetime_seconds,
         request_rules,
         phase_plan: PhasePlan { phases: config.requests.phases.clone(), four_eyes: config.requests.four_eyes.clone() },
+        audit_rules: AuditRules {
+            checkpoint_every_entries: config.audit.checkpoint_every_entries,
+            checkpoint_every_secs: config.audit.checkpoint_every_minutes * 60,
+        },
         webhooks: config.webhooks.clone(),
         webhook_client: crate::gateway::webhook_client()
             .map_err(|message| StartError::Config { key: "webhooks".to_owned(), message })?,
         clock,
         spool_dir: config.data_dir.clone(),
     });
+    // The trail notes every start with the keys in use and where the config came from:
+    // a rotation or another config shows between two starts.
+    let kids: Vec<String> = gateway.keyring().list().into_iter().map(|k| k.kid).collect();
+    let detail = format!("config {}; keys {}", loaded.origin, kids.join(", "));
+    let started = gateway.audit_entry_by("system", "gateway.started", Vec::new(), None, Some(detail));
+    gateway.audit(&[started]).await.map_err(StartError::Store)?;
     let state = AppState {
         gateway: Arc::new(gateway),
         portal_clients: config.portal_clients.clone(),

@@ -1,6 +1,7 @@
 //! Gateway configuration: a TOML file (or the built-in demo) overlaid by `GDPR_GATEWAY_*`
 //! environment variables and command-line flags, checked before anything starts.
 
+mod audit_config;
 pub mod builtin_demo;
 mod env;
 mod http_limits;
@@ -21,6 +22,7 @@ use serde::Deserialize;
 
 use crate::inventory::{Category, Controller, Inventory, check_id};
 pub use crate::protocol::rights::StaffRole;
+pub use audit_config::AuditConfig;
 pub use http_limits::ServerConfig;
 pub use request_phases::{CLOSED_PHASE, CriterionConfig, PhaseConfig, default_phases};
 pub use request_rules::{
@@ -34,7 +36,9 @@ pub use sql_source_config::{
     SqlQueries, SqlStatement,
 };
 pub use staff_oidc::StaffOidcConfig;
-pub use webhooks::{MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint};
+pub use webhooks::{
+    AUDIT_CHECKPOINT_EVENT, MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint,
+};
 
 /// Largest config file we read.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -94,6 +98,9 @@ pub struct Config {
     /// Endpoints told of request events (Standard Webhooks).
     #[serde(default)]
     pub webhooks: Vec<WebhookEndpoint>,
+    /// When the audit trail's checkpoints are signed.
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -402,6 +409,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     }
     config.server.check()?;
     config.requests.check()?;
+    config.audit.check()?;
     webhooks::check_webhooks(&config.webhooks)?;
     if let Some(oidc) = &config.staff_oidc {
         oidc.check()?;

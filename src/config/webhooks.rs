@@ -6,6 +6,8 @@ use serde::Deserialize;
 use super::Secret;
 use crate::protocol::rights::REQUEST_EVENTS;
 
+/// The event a witness subscribes to: every signed audit checkpoint (docs/audit.md).
+pub const AUDIT_CHECKPOINT_EVENT: &str = "audit.checkpoint";
 /// The prefix Standard Webhooks gives secrets; the rest is base64.
 pub const SECRET_PREFIX: &str = "whsec_";
 /// Shortest and longest secret accepted, in bytes after base64.
@@ -44,10 +46,12 @@ impl WebhookEndpoint {
         Ok(key)
     }
 
-    /// True when the endpoint subscribed to `event`.
+    /// True when the endpoint subscribed to `event`. No list means every request event;
+    /// audit checkpoints go only to endpoints that name them (witnesses).
     pub fn wants(&self, event: &str) -> bool {
-        self.events.is_empty()
-            || self.events.iter().any(|e| e == event || (e == "request.*" && event.starts_with("request.")))
+        self.events.iter().any(|e| e == event)
+            || (event.starts_with("request.")
+                && (self.events.is_empty() || self.events.iter().any(|e| e == "request.*")))
     }
 }
 
@@ -70,10 +74,12 @@ pub(super) fn check_webhooks(endpoints: &[WebhookEndpoint]) -> Result<(), (Strin
         super::check_https_or_loopback(&endpoint.url).map_err(|m| (key("url"), m))?;
         endpoint.key().map_err(|m| (key("secret"), m))?;
         for event in &endpoint.events {
-            if event != "request.*" && !REQUEST_EVENTS.contains(&event.as_str()) {
+            if event != "request.*" && event != AUDIT_CHECKPOINT_EVENT && !REQUEST_EVENTS.contains(&event.as_str()) {
                 return Err((
                     key("events"),
-                    format!("unknown event {event:?}; known: request.* or {REQUEST_EVENTS:?}"),
+                    format!(
+                        "unknown event {event:?}; known: request.*, {AUDIT_CHECKPOINT_EVENT} or {REQUEST_EVENTS:?}"
+                    ),
                 ));
             }
         }

@@ -56,6 +56,12 @@ impl Caller {
         }
     }
 
+    /// True for auditors and administrators, and the gateway itself: the audit trail is
+    /// theirs to read.
+    pub(crate) fn reads_audit(&self) -> bool {
+        matches!(self, Self::Staff { role: StaffRole::Auditor | StaffRole::Admin, .. } | Self::System)
+    }
+
     /// True for staff of every role, auditors included: the request register is theirs
     /// to read.
     pub(crate) fn reads_register(&self) -> bool {

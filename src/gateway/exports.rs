@@ -144,7 +144,11 @@ impl Gateway {
 
     /// Adds an export to the register.
     pub async fn record_export(&self, record: &ExportRecord) -> Result<(), StoreError> {
-        self.exports.record(record).await
+        let objects = vec![format!("export:{}", record.id)];
+        let detail = format!("{} as {}: {}", record.purpose, record.format, record.categories.join(", "));
+        let entry =
+            self.audit_entry_by(&record.client_id, "export.created", objects, Some(&record.subject_ref), Some(detail));
+        self.exports.record(record, &[entry]).await
     }
 
     /// The subject's exports, newest first.

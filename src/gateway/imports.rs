@@ -86,5 +86,10 @@ pub(super) async fn receive(
     };
     let import_id = gateway.imports.insert(&import).await?;
     tracing::info!(import = %import_id, issuer = %import.issuer, "imported a forwarded bundle");
+    let objects = vec![format!("import:{import_id}"), format!("bundle:{}", import.bundle_id)];
+    let actor = super::Caller::wallet(connection_id).register_name();
+    let detail = format!("from {}", import.issuer);
+    let entry = gateway.audit_entry_by(&actor, "import.received", objects, subject_ref, Some(detail));
+    gateway.audit_after(&[entry]).await;
     Ok(Body::ImportAccepted { request_id, import_id })
 }

@@ -4,6 +4,7 @@
 //! Nothing here knows axum, the API or the server's composition.
 
 mod action_runner;
+mod audit_trail;
 mod caller;
 mod export_package;
 mod exports;
@@ -27,6 +28,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use action_runner::CARRIED_OUT;
+pub use audit_trail::{
+    AuditError, AuditRules, CHECKPOINT_TYP, CheckpointClaims, CheckpointHead, MAX_CHECKPOINT_BYTES, verify_checkpoint,
+};
 pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
@@ -57,6 +61,7 @@ use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
 use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
 use crate::store::action_store::ActionStore;
+use crate::store::audit_store::AuditStore;
 use crate::store::document_store::DocumentStore;
 use crate::store::erasure_store::ErasureStore;
 use crate::store::export_store::ExportStore;
@@ -85,6 +90,8 @@ pub struct Gateway {
     requests: RequestStore,
     actions: ActionStore,
     erasures: ErasureStore,
+    audits: AuditStore,
+    audit_rules: AuditRules,
     request_rules: RequestRules,
     phase_plan: PhasePlan,
     outbox: OutboxStore,
@@ -114,6 +121,7 @@ pub struct GatewayParts {
     pub pairing_lifetime_secs: u64,
     pub request_rules: RequestRules,
     pub phase_plan: PhasePlan,
+    pub audit_rules: AuditRules,
     pub webhooks: Vec<WebhookEndpoint>,
     /// Built by [`webhook_client`]: no redirects, a deadline.
     pub webhook_client: reqwest::Client,
@@ -147,6 +155,8 @@ impl Gateway {
             requests: RequestStore::new(db.clone()),
             actions: ActionStore::new(db.clone()),
             erasures: ErasureStore::new(db.clone()),
+            audits: AuditStore::new(db.clone()),
+            audit_rules: parts.audit_rules,
             request_rules: parts.request_rules,
             phase_plan: parts.phase_plan,
             outbox: OutboxStore::new(db.clone()),

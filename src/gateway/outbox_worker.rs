@@ -31,12 +31,15 @@ const MAX_ERROR_CHARS: usize = 500;
 /// How long delivered and abandoned notices stay in the delivery log: their payloads name
 /// people, so they are not kept longer than an investigation needs.
 pub const SETTLED_NOTICE_RETENTION_SECS: u64 = 30 * 24 * 3600;
+/// How often the audit trail is looked at for a checkpoint that is due.
+const CHECKPOINT_LOOK_EVERY: Duration = Duration::from_secs(10);
 /// How often settled notices past their retention are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Delivers until `stop` fires.
 pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut swept: Option<std::time::Instant> = None;
+    let mut looked: Option<std::time::Instant> = None;
     loop {
         if let Err(e) = gateway.deliver_due().await {
             tracing::warn!("outbox: {e}");
@@ -58,6 +61,14 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
                 Ok(0) => {}
                 Ok(n) => tracing::info!("erasures: forgot {n} people"),
                 Err(e) => tracing::warn!("erasures: forgetting failed: {e}"),
+            }
+        }
+        if looked.is_none_or(|at| at.elapsed() >= CHECKPOINT_LOOK_EVERY) {
+            looked = Some(std::time::Instant::now());
+            match gateway.checkpoint_audit().await {
+                Ok(Some(c)) => tracing::info!("audit: signed a checkpoint at entry {}", c.seq),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("audit: signing a checkpoint failed: {e}"),
             }
         }
         tokio::select! {

@@ -88,6 +88,9 @@ impl Gateway {
             updated_at: now,
         };
         self.pairings.insert(&pairing).await?;
+        let entry =
+            self.audit_entry(caller, "pairing.created", vec![pairing_object(&pairing.id)], Some(subject_ref), None);
+        self.audit_after(&[entry]).await;
         let connect_uri =
             ConnectUri { relay: self.relay.base().to_owned(), token, operator: self.operator_pin() }.to_link();
         Ok(Created { pairing, connect_uri })
@@ -234,6 +237,11 @@ impl Gateway {
         let now = self.clock.now();
         if self.pairings.revoke_connection(connection_id, now).await? {
             tracing::info!(connection = %connection_id, "the wallet revoked its connection");
+            let subject = self.pairings.connection(connection_id).await?.map(|c| c.subject_ref);
+            let objects = vec![format!("connection:{connection_id}")];
+            let actor = Caller::wallet(connection_id).register_name();
+            let entry = self.audit_entry_by(&actor, "connection.revoked", objects, subject.as_deref(), None);
+            self.audit_after(&[entry]).await;
         }
         if let Some(pairing) = self.pairings.by_connection(connection_id).await? {
             if self.pairings.close(&pairing.id, PairingState::Cancelled, now).await? {
@@ -290,6 +298,9 @@ impl Gateway {
             return Err(PairingError::Closed(again.state.as_str()));
         }
         self.pairing_hub.notify(&pairing.id);
+        let objects = vec![pairing_object(&pairing.id), format!("connection:{connection_id}")];
+        let entry = self.audit_entry(caller, "pairing.confirmed", objects, Some(&pairing.subject_ref), None);
+        self.audit_after(&[entry]).await;
         if let Err(e) =
             self.send(connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await
         {
@@ -305,6 +316,9 @@ impl Gateway {
             return Err(PairingError::Closed(pairing.state.as_str()));
         }
         self.close(&pairing, PairingState::Cancelled, "the portal cancelled the pairing").await?;
+        let entry =
+            self.audit_entry(caller, "pairing.cancelled", vec![pairing_object(id)], Some(&pairing.subject_ref), None);
+        self.audit_after(&[entry]).await;
         self.load(id).await
     }
 
@@ -341,6 +355,9 @@ impl Gateway {
         if !self.pairings.revoke_connection(id, self.clock.now()).await? {
             return Err(PairingError::Closed("revoked"));
         }
+        let entry =
+            self.audit_entry(caller, "connection.revoked", vec![format!("connection:{id}")], Some(subject_ref), None);
+        self.audit_after(&[entry]).await;
         if let Err(e) = self.send(id, &connection.wallet_encryption_jwk, Body::ConnectionRevoked {}).await {
             tracing::warn!(connection = %id, "could not tell the wallet of the revocation: {e}");
         }
@@ -406,4 +423,9 @@ fn new_code() -> String {
 /// What is stored of a code: SHA-256 over the pairing id and the code, hex.
 fn code_digest(pairing_id: &str, code: &str) -> String {
     hex::encode(Sha256::digest(format!("{pairing_id}:{code}").as_bytes()))
+}
+
+/// How the audit trail names a pairing.
+fn pairing_object(id: &str) -> String {
+    format!("pairing:{id}")
 }

@@ -7,9 +7,11 @@ use serde_json::json;
 
 use super::Gateway;
 use crate::clock::rfc3339;
+use crate::config::AUDIT_CHECKPOINT_EVENT;
 use crate::protocol::message::Body;
 use crate::protocol::rights::{JUDICIAL_REMEDY, Remedies, RequestStatus, RequestUpdate, StaffRole};
 use crate::store::StoreError;
+use crate::store::audit_store::Checkpoint;
 use crate::store::outbox_store::Notice;
 use crate::store::request_store::{RequestState, RightsRequest};
 
@@ -166,6 +168,21 @@ impl Gateway {
             }
         }
         notices
+    }
+}
+
+impl Gateway {
+    /// The `audit.checkpoint` webhooks telling witnesses of `checkpoint`: its number,
+    /// hash and signed token.
+    pub(crate) fn checkpoint_notices(&self, checkpoint: &Checkpoint) -> Vec<Notice> {
+        let now = self.clock.now();
+        let data = json!({ "seq": checkpoint.seq, "hash": checkpoint.hash, "checkpoint": checkpoint.token });
+        let payload = json!({ "type": AUDIT_CHECKPOINT_EVENT, "timestamp": rfc3339(now), "data": data }).to_string();
+        self.webhooks
+            .iter()
+            .filter(|e| e.wants(AUDIT_CHECKPOINT_EVENT))
+            .map(|e| notice(format!("{WEBHOOK_TARGET}{}", e.id), AUDIT_CHECKPOINT_EVENT, payload.clone(), now))
+            .collect()
     }
 }
 

@@ -185,6 +185,10 @@ impl Gateway {
         }
         let actor = format!("connection:{}", connection.id);
         if self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor).await? {
+            let objects = vec![format!("request:{receipt_id}")];
+            let entry =
+                self.audit_entry_by(&actor, "receipt.acknowledged", objects, Some(&connection.subject_ref), None);
+            self.audit_after(&[entry]).await;
             // The person has it: forget them now if this was their erasure (the hourly
             // sweep does what fails here).
             if let Err(e) = self.forget_due().await {

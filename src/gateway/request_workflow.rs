@@ -371,7 +371,8 @@ impl Gateway {
         };
         notices
             .extend(change.actions.iter().filter(|a| a.status == ActionStatus::Pending).map(|a| self.action_notice(a)));
-        if self.requests.change(&change, events, &notices).await? {
+        let audit = self.request_audit(request, events, change.receipt);
+        if self.requests.change(&change, events, &notices, &audit).await? {
             if !notices.is_empty() {
                 self.outbox_wake.notify_one();
             }

@@ -277,7 +277,9 @@ impl Gateway {
             numbered.number = number.to_owned();
             self.request_notices(&numbered, &audience, &acknowledged)
         };
-        let number = self.requests.insert(&request, &history, Some(limit), notices).await?;
+        // The number is given in the transaction; the trail names the request by its id.
+        let audit = self.request_audit(&request, &history, None);
+        let number = self.requests.insert(&request, &history, Some(limit), notices, &audit).await?;
         request.number = number.ok_or(RequestError::LimitReached(rules.max_per_subject_per_day))?;
         self.outbox_wake.notify_one();
         // A letter whose sender is not yet identified waits for a handler like any other.

@@ -6,15 +6,12 @@
 //! a keyed pseudonym (`~` and 32 hex digits, which no route accepts as a reference). Until
 //! then the connections stay, so the receipt can reach the wallet.
 
-use hmac::{Hmac, Mac};
-
 use super::{Caller, Gateway, RequestError};
 use crate::protocol::rights::{RequestKind, RequestState};
 use crate::protocol::subject::SubjectRef;
 use crate::store::request_store::RightsRequest;
 
-/// What a pseudonym starts with: no subject reference can.
-pub(crate) const PSEUDONYM_PREFIX: &str = "~";
+pub(crate) use crate::keys::PSEUDONYM_PREFIX;
 /// Most people forgotten in one sweep; the next takes the rest.
 const FORGET_BATCH: u32 = 100;
 
@@ -49,7 +46,9 @@ impl Gateway {
                 }
             }
         }
-        let pseudonym = self.pseudonym(&request.subject_ref)?;
+        let pseudonym = self.subject_hash(&request.subject_ref).ok_or_else(|| {
+            RequestError::Invalid("the keyring has no pseudonym secret: open it with open_or_create".into())
+        })?;
         let forgotten = self
             .erasures
             .forget(&request.subject_ref, &pseudonym, self.clock.now(), &request.id, |f| {
@@ -62,30 +61,11 @@ impl Gateway {
             .await?;
         self.erasures.checkpoint().await?;
         tracing::info!(request = %request.number, items = forgotten.total(), "forgot the person of an erasure");
+        // The trail knew them by this pseudonym all along: nothing in it changes.
+        let objects = vec![format!("request:{}", request.id)];
+        let detail = format!("{} items pseudonymised or deleted", forgotten.total());
+        let entry = self.audit_entry_by("gateway", "subject.forgotten", objects, Some(&pseudonym), Some(detail));
+        self.audit_after(&[entry]).await;
         Ok(())
-    }
-
-    /// The person's pseudonym: an HMAC of their reference under the keyring's pseudonym
-    /// secret, so it cannot be recomputed without that secret, and not at all once it is
-    /// deleted.
-    fn pseudonym(&self, subject_ref: &str) -> Result<String, RequestError> {
-        let secret = self.keyring.pseudonym_secret().ok_or_else(|| {
-            RequestError::Invalid("the keyring has no pseudonym secret: open it with open_or_create".into())
-        })?;
-        let digest = keyed_hash(secret.bytes(), subject_ref.as_bytes());
-        Ok(format!("{PSEUDONYM_PREFIX}{}", hex::encode(&digest[..16])))
-    }
-}
-
-fn keyed_hash(key: &[u8], data: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(data);
-            mac.finalize().into_bytes().into()
-        }
-        // HMAC takes keys of any length; were that to change, a keyed SHA-256 still keeps
-        // the pseudonym from being recomputed without the key.
-        Err(_) => sha2::Sha256::new().chain_update(key).chain_update(data).finalize().into(),
     }
 }

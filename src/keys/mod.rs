@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixSeconds;
 use crate::jose::{Curve, EncryptionKeyPair, Jwks, KeyError, PrivateOkpJwk, SigningKeyPair};
 pub(crate) use private_file::PrivateFileError;
-pub(crate) use pseudonym_secret::PseudonymSecret;
+pub(crate) use pseudonym_secret::{PSEUDONYM_PREFIX, PseudonymSecret};
 
 /// Most key files a keyring reads; rotation beyond this needs old keys pruned.
 pub(crate) const MAX_KEYS: usize = 256;

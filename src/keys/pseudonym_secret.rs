@@ -19,9 +19,28 @@ const SECRET_BYTES: usize = 32;
 /// The secret, kept out of `Debug` output.
 pub(crate) struct PseudonymSecret(Zeroizing<[u8; SECRET_BYTES]>);
 
+/// What a pseudonym starts with: no subject reference can.
+pub(crate) const PSEUDONYM_PREFIX: &str = "~";
+
 impl PseudonymSecret {
-    pub(crate) fn bytes(&self) -> &[u8] {
-        self.0.as_slice()
+    /// `~` and the first 16 bytes (hex) of HMAC-SHA256(secret, `subject_ref`): the keyed
+    /// hash a person appears under in the audit trail, and that replaces their reference
+    /// in the registers when they are forgotten.
+    pub(crate) fn pseudonym(&self, subject_ref: &str) -> String {
+        use hmac::Mac as _;
+        let digest: [u8; 32] = match <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(self.0.as_slice()) {
+            Ok(mut mac) => {
+                mac.update(subject_ref.as_bytes());
+                mac.finalize().into_bytes().into()
+            }
+            // HMAC takes keys of any length; were that to change, a keyed SHA-256 still keeps
+            // the pseudonym from being recomputed without the secret.
+            Err(_) => {
+                use sha2::Digest as _;
+                sha2::Sha256::new().chain_update(self.0.as_slice()).chain_update(subject_ref).finalize().into()
+            }
+        };
+        format!("{PSEUDONYM_PREFIX}{}", hex::encode(&digest[..16]))
     }
 }
 
@@ -78,9 +97,12 @@ mod tests {
         assert!(read(dir.path()).unwrap().is_none());
         let made = open_or_create(dir.path()).unwrap();
         let again = open_or_create(dir.path()).unwrap();
-        assert_eq!(made.bytes(), again.bytes());
-        assert_eq!(made.bytes().len(), SECRET_BYTES);
+        assert_eq!(made.0.as_slice(), again.0.as_slice());
         assert_eq!(format!("{made:?}"), "PseudonymSecret(..)");
+        let pseudonym = made.pseudonym("alice");
+        assert!(pseudonym.starts_with('~') && pseudonym.len() == 33, "{pseudonym}");
+        assert_eq!(pseudonym, again.pseudonym("alice"));
+        assert_ne!(pseudonym, made.pseudonym("bob"));
         // Only the secret is left in the directory: no temporary file.
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, [FILE]);

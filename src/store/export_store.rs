@@ -4,6 +4,8 @@
 use sqlx::Row;
 
 use crate::clock::UnixSeconds;
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::{MAX_PAGE, StoreError, to_i64, to_u64};
 
@@ -33,11 +35,13 @@ impl ExportStore {
         Self { db }
     }
 
-    /// Adds an export to the register; a duplicate id is a `Conflict`.
-    pub async fn record(&self, e: &ExportRecord) -> Result<(), StoreError> {
+    /// Adds an export to the register, with its `audit` entries; a duplicate id is a
+    /// `Conflict`.
+    pub async fn record(&self, e: &ExportRecord, audit: &[NewAuditEntry]) -> Result<(), StoreError> {
         let categories = serde_json::to_string(&e.categories).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         let created_at = to_i64(e.created_at, "created_at")?;
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO exports (id, client_id, subject_ref, purpose, format, categories, kid, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -50,8 +54,10 @@ impl ExportStore {
             .bind(&categories)
             .bind(&e.kid)
             .bind(created_at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            append_audit!(tx, audit);
+            tx.commit().await?;
         });
         Ok(())
     }

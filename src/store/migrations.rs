@@ -27,6 +27,7 @@ pub(super) fn sqlite() -> Migrator {
         (9, "rights requests", include_str!("../../migrations/sqlite/0009_rights_requests.sql")),
         (10, "intake and outbox", include_str!("../../migrations/sqlite/0010_intake_and_outbox.sql")),
         (11, "actions and receipts", include_str!("../../migrations/sqlite/0011_actions_and_receipts.sql")),
+        (12, "audit trail", include_str!("../../migrations/sqlite/0012_audit_trail.sql")),
     ])
 }
 
@@ -43,5 +44,6 @@ pub(super) fn postgres() -> Migrator {
         (9, "rights requests", include_str!("../../migrations/postgres/0009_rights_requests.sql")),
         (10, "intake and outbox", include_str!("../../migrations/postgres/0010_intake_and_outbox.sql")),
         (11, "actions and receipts", include_str!("../../migrations/postgres/0011_actions_and_receipts.sql")),
+        (12, "audit trail", include_str!("../../migrations/postgres/0012_audit_trail.sql")),
     ])
 }

@@ -4,6 +4,8 @@
 //! and a `*_store.rs` here, tested on both (`tests/it/store/<name>_store.rs`).
 
 pub mod action_store;
+pub mod audit_chain;
+pub mod audit_store;
 pub(crate) mod db;
 pub mod document_store;
 pub mod erasure_store;

@@ -7,6 +7,8 @@ use crate::calendar::Date;
 use crate::clock::UnixSeconds;
 pub use crate::protocol::rights::{RequestChannel, RequestKind, RequestState};
 use crate::store::action_store::{Action, insert_actions, insert_receipt};
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::{StoreError, to_i64, to_u64};
@@ -202,6 +204,7 @@ impl RequestStore {
         history: &[RequestEvent],
         limit: Option<DailyLimit>,
         notices: impl FnOnce(&str) -> Vec<Notice> + Send,
+        audit: &[NewAuditEntry],
     ) -> Result<Option<String>, StoreError> {
         let year = i64::from(request.received_on.year());
         let categories = serde_json::to_string(&request.categories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -267,6 +270,7 @@ impl RequestStore {
                 insert_event!(tx, &request.id, seq as i64 + 1, event);
             }
             insert_notices!(tx, &notices(&number));
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok(Some(number))
         })
@@ -282,6 +286,7 @@ impl RequestStore {
         change: &RequestChange<'_>,
         events: &[RequestEvent],
         notices: &[Notice],
+        audit: &[NewAuditEntry],
     ) -> Result<bool, StoreError> {
         let (due_at, at) = (to_i64(change.due_at, "due_at")?, to_i64(change.at, "at")?);
         on_db!(&self.db, pool => {
@@ -340,6 +345,7 @@ impl RequestStore {
                 insert_receipt!(tx, change.id, token, change.at);
             }
             insert_notices!(tx, notices);
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok(true)
         })

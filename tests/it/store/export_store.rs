@@ -31,10 +31,10 @@ async fn suite(store: &ExportStore) {
     assert!(store.of_subject("alice", 10).await.unwrap().is_empty());
 
     let first = export("e1", "alice", 100);
-    store.record(&first).await.unwrap();
-    store.record(&export("e2", "alice", 300)).await.unwrap();
-    store.record(&export("e3", "bob", 200)).await.unwrap();
-    store.record(&export("e4", "alice", 200)).await.unwrap();
+    store.record(&first, &[]).await.unwrap();
+    store.record(&export("e2", "alice", 300), &[]).await.unwrap();
+    store.record(&export("e3", "bob", 200), &[]).await.unwrap();
+    store.record(&export("e4", "alice", 200), &[]).await.unwrap();
 
     let alice = store.of_subject("alice", 10).await.unwrap();
     assert_eq!(alice.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["e2", "e4", "e1"]);
@@ -43,9 +43,9 @@ async fn suite(store: &ExportStore) {
     assert_eq!(store.of_subject("bob", 10).await.unwrap().len(), 1);
     assert!(store.of_subject("carol", 10).await.unwrap().is_empty());
 
-    let duplicate = store.record(&export("e1", "bob", 999)).await.unwrap_err();
+    let duplicate = store.record(&export("e1", "bob", 999), &[]).await.unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict(_)), "{duplicate:?}");
-    let too_late = store.record(&export("e9", "bob", u64::MAX)).await.unwrap_err();
+    let too_late = store.record(&export("e9", "bob", u64::MAX), &[]).await.unwrap_err();
     assert!(matches!(too_late, StoreError::Corrupt(_)), "{too_late:?}");
 
     assert_eq!(store.delete_before(200).await.unwrap(), 1);

@@ -2,6 +2,7 @@
 //! and on PostgreSQL when `GDPR_GATEWAY_TEST_DATABASE_URL` is set (CI sets it); and the
 //! backends' own behaviour (reopening, failures).
 
+mod audit_store;
 mod export_store;
 mod import_store;
 mod outbox_store;
@@ -53,7 +54,7 @@ impl Backend {
 async fn sqlite_keeps_data_across_reopen_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     let db = store::open(None, dir.path()).await.unwrap();
-    ExportStore::new(db.clone()).record(&export("e1", "alice", 100)).await.unwrap();
+    ExportStore::new(db.clone()).record(&export("e1", "alice", 100), &[]).await.unwrap();
     let Db::Sqlite(pool) = db else { unreachable!("no URL opens SQLite") };
     pool.close().await;
     // Reopening applies no migration twice and keeps the rows.
@@ -95,7 +96,7 @@ async fn sqlite_files_are_the_owners_alone_even_in_an_open_dir() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let db = store::open(None, dir.path()).await.unwrap();
-    ExportStore::new(db.clone()).record(&export("e1", "alice", 100)).await.unwrap();
+    ExportStore::new(db.clone()).record(&export("e1", "alice", 100), &[]).await.unwrap();
     for name in ["gateway.sqlite3", "gateway.sqlite3-wal", "gateway.sqlite3-shm"] {
         assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
     }

@@ -54,7 +54,7 @@ async fn suite(store: &RequestStore) {
     };
     let history = [event("received", 1_798_675_200), event("acknowledged", 1_798_675_201)];
     let insert = |r: RightsRequest, history: Vec<RequestEvent>| async move {
-        store.insert(&r, &history, None, |_| vec![]).await.unwrap().unwrap()
+        store.insert(&r, &history, None, |_| vec![], &[]).await.unwrap().unwrap()
     };
     assert_eq!(insert(first.clone(), history.to_vec()).await, "2026-000001");
     assert_eq!(insert(request("r2", "alice", "2026-12-31", 1_798_675_300), vec![]).await, "2026-000002");
@@ -63,7 +63,10 @@ async fn suite(store: &RequestStore) {
     // Over the daily limit nothing is stored and no number is spent.
     let limit = DailyLimit { since: 1_798_675_200, max: 2 };
     assert_eq!(
-        store.insert(&request("r4", "alice", "2026-12-31", 1_798_675_400), &[], Some(limit), |_| vec![]).await.unwrap(),
+        store
+            .insert(&request("r4", "alice", "2026-12-31", 1_798_675_400), &[], Some(limit), |_| vec![], &[])
+            .await
+            .unwrap(),
         None
     );
     assert!(store.by_id("r4").await.unwrap().is_none());
@@ -114,12 +117,15 @@ async fn suite(store: &RequestStore) {
         receipt: None,
         unsettled: 0,
     };
-    assert!(store.change(&step, &[event("extended", 1_798_700_000)], &[]).await.unwrap());
-    assert!(!store.change(&step, &[event("extended", 1_798_700_001)], &[]).await.unwrap(), "read before the extension");
+    assert!(store.change(&step, &[event("extended", 1_798_700_000)], &[], &[]).await.unwrap());
+    assert!(
+        !store.change(&step, &[event("extended", 1_798_700_001)], &[], &[]).await.unwrap(),
+        "read before the extension"
+    );
     let moved = RequestChange { expected_due_on: extended_to, expected_phase: "assessment", ..step.clone() };
-    assert!(!store.change(&moved, &[], &[]).await.unwrap(), "another phase");
+    assert!(!store.change(&moved, &[], &[], &[]).await.unwrap(), "another phase");
     let identified = RequestChange { expected_due_on: extended_to, expected_identification: "pending", ..step.clone() };
-    assert!(!store.change(&identified, &[], &[]).await.unwrap(), "identified meanwhile");
+    assert!(!store.change(&identified, &[], &[], &[]).await.unwrap(), "identified meanwhile");
     let history = store.history("r1").await.unwrap();
     assert_eq!(history.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "acknowledged", "extended"]);
     assert_eq!(store.by_id("r1").await.unwrap().unwrap().due_on, extended_to);
@@ -130,7 +136,7 @@ async fn suite(store: &RequestStore) {
     let filed = (0..8).map(|i| {
         let store = store.clone();
         let carol = request(&format!("c{i}"), "carol", "2026-06-01", 1_780_272_000 + i);
-        async move { store.insert(&carol, &[], Some(limit), |_| vec![]).await }
+        async move { store.insert(&carol, &[], Some(limit), |_| vec![], &[]).await }
     });
     let answers = futures_util::future::join_all(filed).await;
     let mut numbers: Vec<String> = answers.into_iter().filter_map(Result::unwrap).collect();
@@ -138,7 +144,7 @@ async fn suite(store: &RequestStore) {
     numbers.dedup();
     assert_eq!(numbers.len(), 6, "{numbers:?}");
     assert!(
-        store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None, |_| vec![]).await.is_err(),
+        store.insert(&request("r1", "alice", "2026-12-31", 1), &[], None, |_| vec![], &[]).await.is_err(),
         "an id is stored once"
     );
 }

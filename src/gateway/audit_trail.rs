@@ -1,0 +1,204 @@
+//! The audit trail (art. 5(2): the organisation proves compliance): what happened, who
+//! did it, to what, and about whom as a keyed hash, appended to a hash chain no one can
+//! change unnoticed, with checkpoints the gateway signs (`typ gdpr-audit-checkpoint+jwt`)
+//! and sends to a witness. Entries are written with the change they record where the
+//! change is one transaction (requests, exports), else right after it.
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use super::{Caller, Gateway};
+use crate::clock::UnixSeconds;
+use crate::jose::jws;
+use crate::store::StoreError;
+use crate::store::audit_chain::{AuditEntry, NewAuditEntry};
+use crate::store::audit_store::{AuditFilter, Checkpoint};
+use crate::store::request_store::{RequestEvent, RightsRequest};
+
+/// `typ` of a signed checkpoint.
+pub const CHECKPOINT_TYP: &str = "gdpr-audit-checkpoint+jwt";
+/// Largest checkpoint token a verifier reads.
+pub const MAX_CHECKPOINT_BYTES: usize = 4096;
+
+/// When the gateway signs a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditRules {
+    /// After this many entries since the last checkpoint.
+    pub checkpoint_every_entries: u64,
+    /// After this many seconds since the last checkpoint, if anything was appended.
+    pub checkpoint_every_secs: u64,
+}
+
+/// The claims of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointClaims {
+    /// The controller id.
+    pub iss: String,
+    pub iat: UnixSeconds,
+    pub audit: CheckpointHead,
+}
+
+/// The head a checkpoint vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointHead {
+    /// The number of the last entry, which is also how many there are.
+    pub seq: u64,
+    /// Its hash (hex).
+    pub hash: String,
+}
+
+/// Why the trail could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    #[error("only auditors and administrators read the audit trail")]
+    NotPermitted,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Gateway {
+    /// An entry about `objects` (`kind:id`), by `caller`, concerning `subject_ref` (kept
+    /// only as its keyed hash), now.
+    pub(crate) fn audit_entry(
+        &self,
+        caller: &Caller,
+        action: &str,
+        objects: Vec<String>,
+        subject_ref: Option<&str>,
+        detail: Option<String>,
+    ) -> NewAuditEntry {
+        self.audit_entry_by(&caller.register_name(), action, objects, subject_ref, detail)
+    }
+
+    /// As [`Gateway::audit_entry`], for an actor named as the registers name it.
+    pub(crate) fn audit_entry_by(
+        &self,
+        actor: &str,
+        action: &str,
+        objects: Vec<String>,
+        subject_ref: Option<&str>,
+        detail: Option<String>,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            at: self.clock.now(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            objects,
+            subject: subject_ref.and_then(|s| self.subject_hash(s)),
+            detail,
+        }
+    }
+
+    /// The keyed hash a person appears under in the trail: the pseudonym that replaces
+    /// them in the registers when they are forgotten, so forgetting leaves the trail as it
+    /// is. A reference that is a pseudonym already stays itself.
+    pub(crate) fn subject_hash(&self, subject_ref: &str) -> Option<String> {
+        if subject_ref.starts_with(super::subject_erasure::PSEUDONYM_PREFIX) {
+            return Some(subject_ref.to_owned());
+        }
+        self.keyring.pseudonym_secret().map(|secret| secret.pseudonym(subject_ref))
+    }
+
+    /// The entries for `request`'s new history lines (`request.<action>` by the line's
+    /// actor, with the phase; never the line's free text, which may name people), and one
+    /// for a receipt signed with them, named by its digest.
+    pub(crate) fn request_audit(
+        &self,
+        request: &RightsRequest,
+        events: &[RequestEvent],
+        receipt: Option<&str>,
+    ) -> Vec<NewAuditEntry> {
+        let subject = self.subject_hash(&request.subject_ref);
+        let object = format!("request:{}", request.id);
+        let mut entries: Vec<NewAuditEntry> = events
+            .iter()
+            .map(|e| NewAuditEntry {
+                at: e.at,
+                actor: e.actor.clone(),
+                action: format!("request.{}", e.action),
+                objects: vec![object.clone()],
+                subject: subject.clone(),
+                detail: Some(format!("{} request, phase {}", request.kind.as_str(), e.phase)),
+            })
+            .collect();
+        if let Some(token) = receipt {
+            let digest = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+            entries.push(NewAuditEntry {
+                at: self.clock.now(),
+                actor: super::request_actions::GATEWAY_ACTOR.to_owned(),
+                action: "receipt.signed".to_owned(),
+                objects: vec![object, format!("receipt:sha256:{digest}")],
+                subject,
+                detail: None,
+            });
+        }
+        entries
+    }
+
+    /// Appends `entries` on their own. A failure is returned: what cannot be recorded is
+    /// reported, not lost in silence.
+    pub(crate) async fn audit(&self, entries: &[NewAuditEntry]) -> Result<(), StoreError> {
+        self.audits.append(entries).await
+    }
+
+    /// Appends `entries`, logging a failure: for events whose own change is already
+    /// committed and must not be undone by the trail.
+    pub(crate) async fn audit_after(&self, entries: &[NewAuditEntry]) {
+        if let Err(e) = self.audits.append(entries).await {
+            tracing::error!("audit trail: {} entries not appended: {e}", entries.len());
+        }
+    }
+
+    /// A page of the trail, for auditors and administrators.
+    pub async fn audit_page(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, AuditError> {
+        if !caller.reads_audit() {
+            return Err(AuditError::NotPermitted);
+        }
+        Ok(self.audits.page(filter, limit).await?)
+    }
+
+    /// Signs a checkpoint over the head when [`AuditRules`] say one is due, keeps it and
+    /// sends it to the witnesses (`audit.checkpoint` webhooks); `None` when none was due.
+    pub async fn checkpoint_audit(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let (seq, hash) = self.audits.head().await?;
+        let last = self.audits.checkpoints().await?.pop();
+        let now = self.clock.now();
+        let (since_seq, since_at) = last.as_ref().map_or((0, 0), |c| (c.seq, c.at));
+        let grown = seq.saturating_sub(since_seq);
+        let due = grown >= self.audit_rules.checkpoint_every_entries
+            || (grown > 0 && now.saturating_sub(since_at) >= self.audit_rules.checkpoint_every_secs);
+        if !due {
+            return Ok(None);
+        }
+        let claims = CheckpointClaims {
+            iss: self.notice.controller.id.clone(),
+            iat: now,
+            audit: CheckpointHead { seq, hash: hash.clone() },
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let token = jws::sign(self.keyring.active_signing(), CHECKPOINT_TYP, &payload);
+        let checkpoint = Checkpoint { seq, hash, at: now, token };
+        self.audits.add_checkpoint(&checkpoint).await?;
+        let notices = self.checkpoint_notices(&checkpoint);
+        if !notices.is_empty() {
+            self.outbox.insert(&notices).await?;
+            self.outbox_wake.notify_one();
+        }
+        Ok(Some(checkpoint))
+    }
+}
+
+/// Verifies a checkpoint token with the controller's keys: its head, or why not.
+pub fn verify_checkpoint(token: &[u8], keys: &crate::jose::Jwks) -> Result<CheckpointClaims, String> {
+    let policy = jws::Policy { typ: CHECKPOINT_TYP, max_bytes: MAX_CHECKPOINT_BYTES };
+    let verified = jws::verify(token, keys, policy).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&verified.payload).map_err(|e| format!("not a checkpoint: {e}"))
+}

@@ -1,0 +1,233 @@
+//! The audit trail's table group: entries appended one writer at a time (the head row is
+//! locked first, in this process and across instances), read back in pages or in order for
+//! the walk, and the signed checkpoints over the head.
+
+use sqlx::Row;
+
+use crate::clock::UnixSeconds;
+use crate::store::audit_chain::{AuditEntry, ChainWalk, NewAuditEntry, Walked};
+use crate::store::db::{Db, on_db};
+use crate::store::{MAX_PAGE, StoreError, to_i64, to_u64};
+
+/// Entries read per query by [`AuditStore::walk`].
+const WALK_BATCH: i64 = 1000;
+
+/// Appends `$entries` (`&[NewAuditEntry]`) to the chain inside transaction `$tx`, after
+/// locking the head row: the chain never forks, and the entries commit with the change
+/// they record, or not at all.
+macro_rules! append_audit {
+    ($tx:expr, $entries:expr) => {{
+        let entries: &[$crate::store::audit_chain::NewAuditEntry] = $entries;
+        if !entries.is_empty() {
+            sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *$tx).await?;
+            let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *$tx).await?;
+            let mut seq: i64 = head.try_get("seq")?;
+            let mut prev: String = head.try_get("hash")?;
+            for entry in entries {
+                seq += 1;
+                let sealed =
+                    $crate::store::audit_chain::AuditEntry::seal(entry, $crate::store::to_u64(seq, "seq")?, &prev);
+                let objects = serde_json::to_string(&sealed.objects)
+                    .map_err(|e| $crate::store::StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO audit_entries (seq, at, actor, action, objects, subject, detail, prev, hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(seq)
+                .bind($crate::store::to_i64(sealed.at, "at")?)
+                .bind(&sealed.actor)
+                .bind(&sealed.action)
+                .bind(&objects)
+                .bind(&sealed.subject)
+                .bind(&sealed.detail)
+                .bind(&sealed.prev)
+                .bind(&sealed.hash)
+                .execute(&mut *$tx)
+                .await?;
+                prev = sealed.hash;
+            }
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(&prev)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(crate) use append_audit;
+
+/// Which entries a page holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    /// The subject's keyed hash.
+    pub subject: Option<String>,
+    pub since: Option<UnixSeconds>,
+    pub until: Option<UnixSeconds>,
+    /// Entries after this number (the previous page's last).
+    pub after: Option<u64>,
+}
+
+/// A signed checkpoint as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: u64,
+    pub hash: String,
+    pub at: UnixSeconds,
+    pub token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditStore {
+    db: Db,
+}
+
+impl AuditStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Appends `entries` in a transaction of their own.
+    pub async fn append(&self, entries: &[NewAuditEntry]) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            append_audit!(tx, entries);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The head: the last entry's number and hash (0 and the genesis hash when empty).
+    pub async fn head(&self) -> Result<(u64, String), StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+            Ok((to_u64(row.try_get("seq")?, "seq")?, row.try_get("hash")?))
+        })
+    }
+
+    /// A page of entries matching `filter`, oldest first, at most `limit` (capped at
+    /// [`MAX_PAGE`]).
+    pub async fn page(&self, filter: &AuditFilter, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let since = filter.since.map(|t| to_i64(t, "since")).transpose()?;
+        let until = filter.until.map(|t| to_i64(t, "until")).transpose()?;
+        let after = filter.after.map(|s| to_i64(s, "after")).transpose()?.unwrap_or(0);
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT seq, at, actor, action, objects, subject, detail, prev, hash FROM audit_entries
+                 WHERE seq > $1 AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor = $3)
+                   AND ($4 IS NULL OR subject = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at <= $6)
+                 ORDER BY seq LIMIT $7",
+            )
+            .bind(after)
+            .bind(&filter.action)
+            .bind(&filter.actor)
+            .bind(&filter.subject)
+            .bind(since)
+            .bind(until)
+            .bind(i64::from(limit.min(MAX_PAGE)))
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(entry_from_row).collect()
+        })
+    }
+
+    /// Every entry after number `after`, in order, handed to `visit` a batch at a time.
+    pub async fn walk(&self, after: u64, visit: &mut (dyn FnMut(AuditEntry) + Send)) -> Result<(), StoreError> {
+        let mut after = to_i64(after, "after")?;
+        loop {
+            let batch: Vec<AuditEntry> = on_db!(&self.db, pool => {
+                let rows = sqlx::query(
+                    "SELECT seq, at, actor, action, objects, subject, detail, prev, hash FROM audit_entries
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(WALK_BATCH)
+                .fetch_all(pool)
+                .await?;
+                rows.iter().map(entry_from_row).collect::<Result<_, StoreError>>()
+            })?;
+            let Some(last) = batch.last() else { return Ok(()) };
+            after = to_i64(last.seq, "seq")?;
+            batch.into_iter().for_each(&mut *visit);
+        }
+    }
+
+    /// Walks the whole chain, or the part after `from` (a checkpoint's number and hash),
+    /// checking each entry and the hashes `checkpoints` name, and ends at the head.
+    pub async fn verify(
+        &self,
+        checkpoints: Vec<(u64, String)>,
+        from: Option<(u64, String)>,
+    ) -> Result<Walked, StoreError> {
+        // Read first: entries appended meanwhile would otherwise run past it.
+        let (head_seq, head_hash) = self.head().await?;
+        let (after, mut walk) = match from {
+            Some((seq, hash)) => (seq, ChainWalk::after(seq, hash, checkpoints)),
+            None => (0, ChainWalk::from_start(checkpoints)),
+        };
+        let mut visit = |entry: AuditEntry| {
+            if entry.seq <= head_seq {
+                walk.push(entry);
+            }
+        };
+        self.walk(after, &mut visit).await?;
+        Ok(walk.finish(head_seq, &head_hash))
+    }
+
+    /// Keeps a signed checkpoint.
+    pub async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let (seq, at) = (to_i64(checkpoint.seq, "seq")?, to_i64(checkpoint.at, "at")?);
+        on_db!(&self.db, pool => {
+            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, token) VALUES ($1, $2, $3, $4)")
+                .bind(seq)
+                .bind(&checkpoint.hash)
+                .bind(at)
+                .bind(&checkpoint.token)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Every checkpoint, oldest first.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT seq, hash, at, token FROM audit_checkpoints ORDER BY seq")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(Checkpoint {
+                        seq: to_u64(row.try_get("seq")?, "seq")?,
+                        hash: row.try_get("hash")?,
+                        at: to_u64(row.try_get("at")?, "at")?,
+                        token: row.try_get("token")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+fn entry_from_row<'r, R>(row: &'r R) -> Result<AuditEntry, StoreError>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let objects: String = row.try_get("objects")?;
+    Ok(AuditEntry {
+        seq: to_u64(row.try_get("seq")?, "seq")?,
+        at: to_u64(row.try_get("at")?, "at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        objects: serde_json::from_str(&objects).map_err(|e| StoreError::Corrupt(format!("audit objects: {e}")))?,
+        subject: row.try_get("subject")?,
+        detail: row.try_get("detail")?,
+        prev: row.try_get("prev")?,
+        hash: row.try_get("hash")?,
+    })
+}
