@@ -4,6 +4,7 @@
 //! generated from the same code that serves (clippy forbids plain `.route`); `serve.rs`
 //! mounts it.
 
+mod audit_routes;
 mod delivery_routes;
 mod domain_errors;
 pub(crate) mod export_routes;
@@ -126,6 +127,8 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(request_routes::file_request, request_routes::list_subject_requests))
         .routes(routes!(register_routes::get_request))
         .routes(routes!(register_routes::export_requests_csv))
+        .routes(routes!(audit_routes::list_audit))
+        .routes(routes!(audit_routes::export_audit))
         .routes(routes!(workflow_routes::record_criterion))
         .routes(routes!(workflow_routes::advance_request))
         .routes(routes!(workflow_routes::extend_request))

@@ -1,6 +1,7 @@
 //! The command line: `serve`, `relay`, `demo`, `keys`, `verify`, `check-config` and `openapi`. Exit codes:
 //! 0 success, 1 failure (the reason on stderr), 2 usage error.
 
+mod audit_command;
 mod relay_command;
 mod verify_command;
 
@@ -65,6 +66,9 @@ enum Command {
     },
     /// Check a config file and exit: 0 when it is valid.
     CheckConfig(ConfigArgs),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
 }
@@ -81,6 +85,21 @@ enum KeysCommand {
     },
     /// Create new active keys; old ones stay published as verify-only. Restart to use them.
     Rotate(ConfigArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Re-walk the audit trail and check its signed checkpoints: exit 0 intact, 1 tampered
+    /// (the first entry edited, removed, inserted or reordered, on stderr), 2 usage or I/O
+    /// error.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// A checkpoint a witness kept (`audit.checkpoint` webhook): the walk starts there,
+        /// and a chain rewritten before it no longer agrees with it.
+        #[arg(long, value_name = "FILE")]
+        from_checkpoint: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +151,15 @@ pub fn main() -> ExitCode {
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
         Command::CheckConfig(args) => check_config(&args),
+        Command::Audit(AuditCommand::Verify { config, from_checkpoint }) => {
+            return match config.load() {
+                Ok(loaded) => audit_command::verify(loaded, from_checkpoint.as_deref()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Openapi => serde_json::to_string_pretty(&crate::serve::openapi())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),

@@ -95,7 +95,7 @@ impl Gateway {
     /// The keyed hash a person appears under in the trail: the pseudonym that replaces
     /// them in the registers when they are forgotten, so forgetting leaves the trail as it
     /// is. A reference that is a pseudonym already stays itself.
-    pub(crate) fn subject_hash(&self, subject_ref: &str) -> Option<String> {
+    pub fn subject_hash(&self, subject_ref: &str) -> Option<String> {
         if subject_ref.starts_with(super::subject_erasure::PSEUDONYM_PREFIX) {
             return Some(subject_ref.to_owned());
         }

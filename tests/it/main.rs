@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod architecture;
+mod audit_trail;
 mod bundles;
 mod cli;
 mod common;

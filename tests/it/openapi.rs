@@ -73,6 +73,8 @@ async fn every_documented_operation_is_served() {
         "GET /relay/v1/inbox",
         "GET /relay/v1/operator-jwks",
         "GET /relay/v1/trust-list",
+        "GET /v1/audit",
+        "GET /v1/audit.jsonl",
         "GET /v1/deliveries",
         "GET /v1/imports",
         "GET /v1/imports/{import_id}",
