@@ -50,11 +50,44 @@ pub struct AuditQuery {
     pub since: Option<u64>,
     /// Only entries at or before this time (Unix seconds).
     pub until: Option<u64>,
-    /// At most this many entries, oldest first (1 to 1000, default 100); not for JSON Lines.
+    /// At most this many entries, oldest first (1 to 1000, default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Only entries after this number: the `next_after` of the previous page.
     pub after: Option<u64>,
+}
+
+/// Which entries a JSON Lines export holds: the filters of [`AuditQuery`], without paging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditExportQuery {
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// Only entries about this person: their reference, matched through its keyed hash.
+    #[param(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
+    pub subject_ref: Option<String>,
+    /// Only entries at or after this time (Unix seconds).
+    pub since: Option<u64>,
+    /// Only entries at or before this time (Unix seconds).
+    pub until: Option<u64>,
+    /// Only entries after this number.
+    pub after: Option<u64>,
+}
+
+impl From<AuditExportQuery> for AuditQuery {
+    fn from(q: AuditExportQuery) -> Self {
+        Self {
+            action: q.action,
+            actor: q.actor,
+            subject_ref: q.subject_ref,
+            since: q.since,
+            until: q.until,
+            limit: None,
+            after: q.after,
+        }
+    }
 }
 
 /// A page of the trail.
@@ -100,7 +133,7 @@ problems!(ExportAuditProblems: InvalidParameter, MissingBearerToken, InvalidBear
 #[utoipa::path(
     get, path = "/v1/audit.jsonl", tag = "staff",
     security(("staff_token" = [])),
-    params(AuditQuery),
+    params(AuditExportQuery),
     responses(
         (status = 200, description = "one entry per line", content_type = "application/x-ndjson", body = String),
         ExportAuditProblems
@@ -109,9 +142,9 @@ problems!(ExportAuditProblems: InvalidParameter, MissingBearerToken, InvalidBear
 pub(crate) async fn export_audit(
     State(state): State<Arc<AppState>>,
     member: StaffMember,
-    ApiQuery(query): ApiQuery<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditExportQuery>,
 ) -> Result<Response, ApiError> {
-    let mut filter = audit_filter(&state, &query)?;
+    let mut filter = audit_filter(&state, &query.into())?;
     let (mut lines, mut count) = (String::new(), 0usize);
     loop {
         let page = state.gateway.audit_page(&member.caller(), &filter, MAX_PAGE).await?;

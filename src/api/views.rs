@@ -260,5 +260,5 @@ impl From<VerifiedReceipt> for ReceiptVerification {
     }
 }
 
-pub use super::audit_routes::{AuditPage, AuditQuery};
+pub use super::audit_routes::{AuditExportQuery, AuditPage, AuditQuery};
 pub use super::request_views::*;
