@@ -58,7 +58,11 @@ async fn walk(loaded: crate::config::Loaded, from_checkpoint: Option<&Path>) -> 
     let mut vouched = Vec::new();
     for checkpoint in store.checkpoints().await.map_err(|e| e.to_string())? {
         let claims = match verify_checkpoint(checkpoint.token.as_bytes(), &jwks) {
-            Ok(claims) => claims,
+            Ok(claims) if claims.iss == config.controller.id => claims,
+            Ok(claims) => {
+                let issuer = claims.iss;
+                return Ok(Outcome::Tampered(format!("the checkpoint at entry {} is {issuer:?}'s", checkpoint.seq)));
+            }
             Err(e) => {
                 return Ok(Outcome::Tampered(format!(
                     "the checkpoint at entry {} does not verify: {e}",
@@ -71,34 +75,30 @@ async fn walk(loaded: crate::config::Loaded, from_checkpoint: Option<&Path>) -> 
         }
         vouched.push((claims.audit.seq, claims.audit.hash));
     }
-    let from = match from_checkpoint {
-        Some(path) => Some(witnessed(path, &jwks)?),
+    let kept = vouched.len();
+    let witness = match from_checkpoint {
+        Some(path) => Some(witnessed(path, &jwks, &config.controller.id)?),
         None => None,
     };
-    let started_at = from.as_ref().map(|(seq, _)| *seq);
-    let walked = store.verify(vouched.clone(), from).await.map_err(|e| e.to_string())?;
+    // The witnessed head is one more hash the chain must have, checked on the same walk
+    // from the first entry: nothing before it is taken on trust.
+    vouched.extend(witness.clone());
+    let walked = store.verify(vouched).await.map_err(|e| e.to_string())?;
     Ok(match walked.finding {
         Some(finding) => Outcome::Tampered(finding.to_string()),
-        None => Outcome::Intact(match started_at {
-            Some(seq) => format!(
-                "audit trail intact from the witnessed checkpoint at entry {seq}: {} entries after it walked, \
-                 head at entry {}, {} kept checkpoints verified",
-                walked.entries,
-                walked.last,
-                vouched.len()
-            ),
-            None => format!(
-                "audit trail intact: {} entries, head at entry {}, {} checkpoints verified",
-                walked.entries,
-                walked.last,
-                vouched.len()
-            ),
-        }),
+        None => Outcome::Intact(format!(
+            "audit trail intact: {} entries, head at entry {}, {kept} kept checkpoints verified{}",
+            walked.entries,
+            walked.last,
+            witness
+                .map(|(seq, _)| format!(", agrees with the witnessed checkpoint at entry {seq}"))
+                .unwrap_or_default()
+        )),
     })
 }
 
 /// The head a checkpoint from a witness vouches for, once its signature verified.
-fn witnessed(path: &Path, jwks: &Jwks) -> Result<(u64, String), String> {
+fn witnessed(path: &Path, jwks: &Jwks, controller: &str) -> Result<(u64, String), String> {
     let read = |e: std::io::Error| format!("{}: {e}", path.display());
     let size = std::fs::metadata(path).map_err(read)?.len();
     if size > MAX_CHECKPOINT_FILE_BYTES {
@@ -106,5 +106,8 @@ fn witnessed(path: &Path, jwks: &Jwks) -> Result<(u64, String), String> {
     }
     let token = std::fs::read(path).map_err(read)?;
     let claims = verify_checkpoint(token.trim_ascii(), jwks).map_err(|e| format!("{}: {e}", path.display()))?;
+    if claims.iss != controller {
+        return Err(format!("{}: a checkpoint of {:?}, not of {controller:?}", path.display(), claims.iss));
+    }
     Ok((claims.audit.seq, claims.audit.hash))
 }

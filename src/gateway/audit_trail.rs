@@ -11,7 +11,7 @@ use super::{Caller, Gateway};
 use crate::clock::UnixSeconds;
 use crate::jose::jws;
 use crate::store::StoreError;
-use crate::store::audit_chain::{AuditEntry, NewAuditEntry};
+use crate::store::audit_chain::{AuditEntry, GENESIS, NewAuditEntry};
 use crate::store::audit_store::{AuditFilter, Checkpoint};
 use crate::store::request_store::{RequestEvent, RightsRequest};
 
@@ -176,6 +176,13 @@ impl Gateway {
         let due = grown >= self.audit_rules.checkpoint_every_entries
             || (grown > 0 && now.saturating_sub(since_at) >= self.audit_rules.checkpoint_every_secs);
         if !due {
+            return Ok(None);
+        }
+        // Never vouch for a chain that does not continue the last checkpoint: a rewrite in
+        // the database would otherwise be signed, and reach the witnesses, as genuine.
+        let (from_seq, from_hash) = last.as_ref().map_or((0, GENESIS), |c| (c.seq, c.hash.as_str()));
+        if let Some(finding) = self.audits.verify_since(from_seq, from_hash, (seq, &hash)).await?.finding {
+            tracing::error!("audit trail: no checkpoint signed, the trail was changed since the last one: {finding}");
             return Ok(None);
         }
         let claims = CheckpointClaims {

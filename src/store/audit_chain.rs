@@ -66,6 +66,18 @@ impl AuditEntry {
 
     /// The hash of this entry's content were it number `seq`: the SHA-256 of the JSON
     /// array `[seq, at, actor, action, objects, subject, detail, prev]`, compact.
+    /// The entry's content, to seal again elsewhere.
+    pub fn into_new(self) -> NewAuditEntry {
+        NewAuditEntry {
+            at: self.at,
+            actor: self.actor,
+            action: self.action,
+            objects: self.objects,
+            subject: self.subject,
+            detail: self.detail,
+        }
+    }
+
     fn hash_as(&self, seq: u64) -> String {
         let canonical =
             (seq, self.at, &self.actor, &self.action, &self.objects, &self.subject, &self.detail, &self.prev);
@@ -99,6 +111,8 @@ pub enum Finding {
     /// A signed checkpoint names another hash at `seq`, or an entry the chain lacks: the
     /// chain was rewritten since it was signed.
     CheckpointMismatch { seq: u64 },
+    /// A row numbered outside the chain (past its head, or below 1) was added.
+    Foreign { seq: i64 },
 }
 
 impl Finding {
@@ -113,6 +127,7 @@ impl Finding {
             | Self::HeadChanged { seq }
             | Self::CheckpointMismatch { seq } => *seq,
             Self::TailRemoved { last, .. } => last + 1,
+            Self::Foreign { seq } => u64::try_from(*seq).unwrap_or(0),
         }
     }
 }
@@ -122,10 +137,10 @@ impl std::fmt::Display for Finding {
         match self {
             Self::Edited { seq } => write!(f, "entry {seq} was edited: its content does not match its hash"),
             Self::Removed { seq } => write!(f, "entry {seq} was removed"),
-            Self::Inserted { seq } => write!(f, "entry {seq} was inserted: it does not follow entry {}", seq - 1),
+            Self::Inserted { seq } => write!(f, "entry {seq} was inserted"),
             Self::Reordered { seq, from } => write!(f, "entries were reordered: entry {from} stands at {seq}"),
             Self::Unchained { seq } => {
-                write!(f, "entry {seq} does not follow entry {}: one between them was removed or replaced", seq - 1)
+                write!(f, "entry {seq} does not follow the one before: one between them was removed or replaced")
             }
             Self::TailRemoved { last, head } => {
                 write!(f, "entries {} to {head} were removed: the chain stops at {last}", last + 1)
@@ -134,6 +149,7 @@ impl std::fmt::Display for Finding {
             Self::CheckpointMismatch { seq } => {
                 write!(f, "the signed checkpoint at entry {seq} does not match: the chain was rewritten")
             }
+            Self::Foreign { seq } => write!(f, "a row numbered {seq}, outside the chain, was inserted"),
         }
     }
 }
@@ -152,14 +168,16 @@ pub struct ChainWalk {
 }
 
 impl ChainWalk {
-    /// A walk from the start of the chain.
+    /// A walk from the start of the chain that also checks the hash each of `checkpoints`
+    /// names at its number.
     pub fn from_start(checkpoints: Vec<(u64, String)>) -> Self {
-        Self::after(0, GENESIS.to_owned(), checkpoints)
+        Self { expected: 1, prev: GENESIS.to_owned(), held: None, wanted: checkpoints, walked: 0, finding: None }
     }
 
-    /// A walk of the entries after number `seq`, whose hash is `hash` (a checkpoint's).
-    pub fn after(seq: u64, hash: String, checkpoints: Vec<(u64, String)>) -> Self {
-        Self { expected: seq + 1, prev: hash, held: None, wanted: checkpoints, walked: 0, finding: None }
+    /// A walk of the entries after number `seq`, whose hash is `hash`: what the gateway
+    /// checks before it signs a checkpoint over what was appended since the last one.
+    pub fn after(seq: u64, hash: String) -> Self {
+        Self { expected: seq + 1, prev: hash, held: None, wanted: Vec::new(), walked: 0, finding: None }
     }
 
     /// Takes the next entry; after a finding, entries are only counted.
@@ -209,7 +227,14 @@ impl ChainWalk {
         if !entry.is_sealed() {
             let reach = seq.saturating_sub(REORDER_REACH).max(1)..=seq + REORDER_REACH;
             let moved = reach.into_iter().find(|s| *s != seq && entry.hash_as(*s) == entry.hash);
+            // Sealed under another number: renumbered. When the next entry is off by the
+            // same distance, the rest moved with it, after a removal or an insertion.
+            let shifted = |from: u64| {
+                next.is_some_and(|n| n.hash_as((n.seq + from).saturating_sub(seq)) == n.hash) || next.is_none()
+            };
             self.finding = Some(match moved {
+                Some(from) if from > seq && shifted(from) => Finding::Removed { seq },
+                Some(from) if from < seq && shifted(from) => Finding::Inserted { seq: from },
                 Some(from) => Finding::Reordered { seq, from },
                 None => Finding::Edited { seq },
             });
@@ -222,11 +247,9 @@ impl ChainWalk {
             });
             return;
         }
-        if let Some((_, hash)) = self.wanted.iter().find(|(s, _)| *s == seq) {
-            if *hash != entry.hash {
-                self.finding = Some(Finding::CheckpointMismatch { seq });
-                return;
-            }
+        if self.wanted.iter().any(|(s, hash)| *s == seq && *hash != entry.hash) {
+            self.finding = Some(Finding::CheckpointMismatch { seq });
+            return;
         }
         self.prev = entry.hash;
         self.expected += 1;
@@ -329,6 +352,34 @@ mod tests {
 
         assert_eq!(walk(&entries[..4], (seq, &hash), vec![]).finding, Some(Finding::TailRemoved { last: 4, head: 6 }));
         assert_eq!(walk(&entries, (6, GENESIS), vec![]).finding, Some(Finding::HeadChanged { seq: 6 }));
+    }
+
+    #[test]
+    fn a_correctly_chained_insertion_or_a_renumbered_removal_is_named_as_such() {
+        let entries = chain(6);
+        let head = (6, entries[5].hash.as_str());
+        // A forgery chained to entry 2 and sealed as 3, the rest renumbered after it.
+        let forged = AuditEntry::seal(&chain(9)[8].clone().into_new(), 3, &entries[1].hash);
+        let mut inserted = entries[..2].to_vec();
+        inserted.push(forged);
+        inserted.extend(entries[2..].iter().cloned().map(|mut e| {
+            e.seq += 1;
+            e
+        }));
+        assert_eq!(walk(&inserted, (7, &entries[5].hash), vec![]).finding, Some(Finding::Inserted { seq: 3 }));
+        // Entry 3 deleted and the rest renumbered down.
+        let removed: Vec<AuditEntry> = entries
+            .iter()
+            .filter(|e| e.seq != 3)
+            .cloned()
+            .map(|mut e| {
+                if e.seq > 3 {
+                    e.seq -= 1;
+                }
+                e
+            })
+            .collect();
+        assert_eq!(walk(&removed, head, vec![]).finding, Some(Finding::Removed { seq: 3 }));
     }
 
     #[test]

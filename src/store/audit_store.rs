@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use crate::clock::UnixSeconds;
-use crate::store::audit_chain::{AuditEntry, ChainWalk, NewAuditEntry, Walked};
+use crate::store::audit_chain::{AuditEntry, ChainWalk, Finding, NewAuditEntry, Walked};
 use crate::store::db::{Db, on_db};
 use crate::store::{MAX_PAGE, StoreError, to_i64, to_u64};
 
@@ -153,26 +153,51 @@ impl AuditStore {
         }
     }
 
-    /// Walks the whole chain, or the part after `from` (a checkpoint's number and hash),
-    /// checking each entry and the hashes `checkpoints` name, and ends at the head.
-    pub async fn verify(
-        &self,
-        checkpoints: Vec<(u64, String)>,
-        from: Option<(u64, String)>,
-    ) -> Result<Walked, StoreError> {
+    /// Walks the whole chain, checking each entry, the hashes `checkpoints` name (kept and
+    /// witnessed ones alike), the head, and that no row lies outside the chain.
+    pub async fn verify(&self, checkpoints: Vec<(u64, String)>) -> Result<Walked, StoreError> {
         // Read first: entries appended meanwhile would otherwise run past it.
         let (head_seq, head_hash) = self.head().await?;
-        let (after, mut walk) = match from {
-            Some((seq, hash)) => (seq, ChainWalk::after(seq, hash, checkpoints)),
-            None => (0, ChainWalk::from_start(checkpoints)),
-        };
+        let mut walk = ChainWalk::from_start(checkpoints);
+        let mut beyond: Option<u64> = None;
         let mut visit = |entry: AuditEntry| {
             if entry.seq <= head_seq {
                 walk.push(entry);
+            } else if beyond.is_none() {
+                beyond = Some(entry.seq);
             }
         };
-        self.walk(after, &mut visit).await?;
-        Ok(walk.finish(head_seq, &head_hash))
+        self.walk(0, &mut visit).await?;
+        let mut walked = walk.finish(head_seq, &head_hash);
+        if walked.finding.is_none() {
+            // An append moves the head in its own transaction, so a row past the head as it
+            // is now was never appended.
+            let (head_now, _) = self.head().await?;
+            let below: Option<i64> = on_db!(&self.db, pool => {
+                sqlx::query("SELECT MIN(seq) AS low FROM audit_entries WHERE seq < 1")
+                    .fetch_one(pool)
+                    .await?
+                    .try_get("low")?
+            });
+            walked.finding = match (below, beyond.filter(|seq| *seq > head_now)) {
+                (Some(low), _) => Some(Finding::Foreign { seq: low }),
+                (None, Some(seq)) => Some(Finding::Foreign { seq: to_i64(seq, "seq")? }),
+                (None, None) => None,
+            };
+        }
+        Ok(walked)
+    }
+
+    /// Walks the entries after number `seq` (whose hash is `hash`) to the head `head`.
+    pub async fn verify_since(&self, seq: u64, hash: &str, head: (u64, &str)) -> Result<Walked, StoreError> {
+        let mut walk = ChainWalk::after(seq, hash.to_owned());
+        let mut visit = |entry: AuditEntry| {
+            if entry.seq <= head.0 {
+                walk.push(entry);
+            }
+        };
+        self.walk(seq, &mut visit).await?;
+        Ok(walk.finish(head.0, head.1))
     }
 
     /// Keeps a signed checkpoint.

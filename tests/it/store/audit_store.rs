@@ -46,7 +46,7 @@ async fn writers_at_once_extend_one_chain_and_pages_filter() {
             task.await.unwrap().unwrap();
         }
         let total: u64 = (0..40u64).map(|n| n % 3 + 1).sum();
-        let walked = a.verify(Vec::new(), None).await.unwrap();
+        let walked = a.verify(Vec::new()).await.unwrap();
         assert_eq!((walked.entries, walked.last, walked.finding), (total, total, None));
         assert_eq!(a.head().await.unwrap().0, total);
 
@@ -63,23 +63,36 @@ async fn writers_at_once_extend_one_chain_and_pages_filter() {
 
 #[tokio::test]
 async fn a_change_made_in_the_database_is_found_and_named() {
-    type Tamper = (&'static str, &'static [&'static str], Finding);
-    let cases: [Tamper; 5] = [
-        ("edited", &["UPDATE audit_entries SET detail = 'nothing happened' WHERE seq = 3"], Finding::Edited { seq: 3 }),
-        ("removed", &["DELETE FROM audit_entries WHERE seq = 4"], Finding::Removed { seq: 4 }),
+    let forged_tail = format!(
+        "INSERT INTO audit_entries (seq, at, actor, action, objects, subject, detail, prev, hash) \
+         VALUES (7, 1, 'system', 'export.created', '[]', NULL, NULL, '{0}', '{0}')",
+        "ab".repeat(32)
+    );
+    let cases: [(&str, Vec<String>, Finding); 6] = [
+        ("a row past the head", vec![forged_tail], Finding::Foreign { seq: 7 }),
+        (
+            "edited",
+            vec!["UPDATE audit_entries SET detail = 'nothing happened' WHERE seq = 3".into()],
+            Finding::Edited { seq: 3 },
+        ),
+        ("removed", vec!["DELETE FROM audit_entries WHERE seq = 4".into()], Finding::Removed { seq: 4 }),
         (
             "reordered",
-            &[
-                "UPDATE audit_entries SET seq = 100 WHERE seq = 2",
-                "UPDATE audit_entries SET seq = 2 WHERE seq = 5",
-                "UPDATE audit_entries SET seq = 5 WHERE seq = 100",
+            vec![
+                "UPDATE audit_entries SET seq = 100 WHERE seq = 2".into(),
+                "UPDATE audit_entries SET seq = 2 WHERE seq = 5".into(),
+                "UPDATE audit_entries SET seq = 5 WHERE seq = 100".into(),
             ],
             Finding::Reordered { seq: 2, from: 5 },
         ),
-        ("tail removed", &["DELETE FROM audit_entries WHERE seq >= 5"], Finding::TailRemoved { last: 4, head: 6 }),
+        (
+            "tail removed",
+            vec!["DELETE FROM audit_entries WHERE seq >= 5".into()],
+            Finding::TailRemoved { last: 4, head: 6 },
+        ),
         (
             "head moved back",
-            &["DELETE FROM audit_entries WHERE seq = 6", "UPDATE audit_head SET seq = 5"],
+            vec!["DELETE FROM audit_entries WHERE seq = 6".into(), "UPDATE audit_head SET seq = 5".into()],
             Finding::HeadChanged { seq: 5 },
         ),
     ];
@@ -87,9 +100,10 @@ async fn a_change_made_in_the_database_is_found_and_named() {
         for (db, backend) in each_backend().await {
             let store = AuditStore::new(db.clone());
             store.append(&(1..=6).map(entry).collect::<Vec<_>>()).await.unwrap();
-            assert_eq!(store.verify(Vec::new(), None).await.unwrap().finding, None);
-            sql(&db, statements).await;
-            assert_eq!(store.verify(Vec::new(), None).await.unwrap().finding, Some(expected.clone()), "{what}");
+            assert_eq!(store.verify(Vec::new()).await.unwrap().finding, None);
+            let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+            sql(&db, &statements).await;
+            assert_eq!(store.verify(Vec::new()).await.unwrap().finding, Some(expected.clone()), "{what}");
             backend.finish(db).await;
         }
     }
@@ -123,7 +137,7 @@ async fn an_entry_inserted_with_the_rest_renumbered_is_named() {
             ],
         )
         .await;
-        assert_eq!(store.verify(Vec::new(), None).await.unwrap().finding, Some(Finding::Inserted { seq: 3 }));
+        assert_eq!(store.verify(Vec::new()).await.unwrap().finding, Some(Finding::Inserted { seq: 3 }));
         backend.finish(db).await;
     }
 }
