@@ -23,6 +23,8 @@ use crate::store::MAX_PAGE;
 use crate::store::audit_chain::AuditEntry;
 use crate::store::audit_store::AuditFilter;
 
+/// Longest `action` or `actor` filter: longer than any the gateway writes.
+const MAX_FILTER_BYTES: usize = 200;
 /// Most entries one JSON Lines export holds; narrow it with the filters beyond that.
 pub(crate) const MAX_JSONL_ENTRIES: usize = 100_000;
 
@@ -178,6 +180,15 @@ fn audit_filter(state: &AppState, query: &AuditQuery) -> Result<AuditFilter, Api
     };
     if query.subject_ref.is_some() && subject.is_none() {
         return Err(ApiError::new(ErrorCode::InvalidParameter, "subjects cannot be looked up: no pseudonym secret"));
+    }
+    for (name, value) in [("action", &query.action), ("actor", &query.actor)] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.is_empty() || v.len() > MAX_FILTER_BYTES || v.chars().any(char::is_control))
+        {
+            let message = format!("{name} is 1 to {MAX_FILTER_BYTES} bytes of text without control characters");
+            return Err(ApiError::new(ErrorCode::InvalidParameter, message));
+        }
     }
     let (since, until) = (query.since, query.until);
     for (name, value) in [("since", since), ("until", until), ("after", query.after)] {

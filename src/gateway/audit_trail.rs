@@ -70,7 +70,7 @@ impl Gateway {
         subject_ref: Option<&str>,
         detail: Option<String>,
     ) -> NewAuditEntry {
-        self.audit_entry_by(&caller.register_name(), action, objects, subject_ref, detail)
+        self.audit_entry_by(&caller.audit_name(), action, objects, subject_ref, detail)
     }
 
     /// As [`Gateway::audit_entry`], for an actor named as the registers name it.

@@ -41,6 +41,15 @@ impl Caller {
         }
     }
 
+    /// How the caller is named in the audit trail and requests' histories: every kind
+    /// with its prefix, so no portal client named `gateway` passes for the gateway.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Self::Portal { client_id } => format!("portal:{client_id}"),
+            other => other.register_name(),
+        }
+    }
+
     /// True for callers that act for the organisation (its portals, the gateway itself):
     /// they may see its subjects' registers and connections; a wallet may not.
     pub(crate) fn acts_for_organisation(&self) -> bool {

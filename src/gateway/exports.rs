@@ -144,10 +144,15 @@ impl Gateway {
 
     /// Adds an export to the register.
     pub async fn record_export(&self, record: &ExportRecord) -> Result<(), StoreError> {
+        // The register names a wallet `connection:<id>` and a portal by its bare id.
+        let actor = if record.client_id.starts_with("connection:") {
+            record.client_id.clone()
+        } else {
+            Caller::portal(record.client_id.clone()).audit_name()
+        };
         let objects = vec![format!("export:{}", record.id)];
         let detail = format!("{} as {}: {}", record.purpose, record.format, record.categories.join(", "));
-        let entry =
-            self.audit_entry_by(&record.client_id, "export.created", objects, Some(&record.subject_ref), Some(detail));
+        let entry = self.audit_entry_by(&actor, "export.created", objects, Some(&record.subject_ref), Some(detail));
         self.exports.record(record, &[entry]).await
     }
 

@@ -237,7 +237,8 @@ impl Gateway {
         let now = self.clock.now();
         if self.pairings.revoke_connection(connection_id, now).await? {
             tracing::info!(connection = %connection_id, "the wallet revoked its connection");
-            let subject = self.pairings.connection(connection_id).await?.map(|c| c.subject_ref);
+            // The trail names whose it was when it can; the pairing below closes regardless.
+            let subject = self.pairings.connection(connection_id).await.ok().flatten().map(|c| c.subject_ref);
             let objects = vec![format!("connection:{connection_id}")];
             let actor = Caller::wallet(connection_id).register_name();
             let entry = self.audit_entry_by(&actor, "connection.revoked", objects, subject.as_deref(), None);
@@ -315,7 +316,10 @@ impl Gateway {
         if pairing.state.is_final() {
             return Err(PairingError::Closed(pairing.state.as_str()));
         }
-        self.close(&pairing, PairingState::Cancelled, "the portal cancelled the pairing").await?;
+        if !self.close(&pairing, PairingState::Cancelled, "the portal cancelled the pairing").await? {
+            let again = self.load(id).await?;
+            return Err(PairingError::Closed(again.state.as_str()));
+        }
         let entry =
             self.audit_entry(caller, "pairing.cancelled", vec![pairing_object(id)], Some(&pairing.subject_ref), None);
         self.audit_after(&[entry]).await;
@@ -364,15 +368,16 @@ impl Gateway {
         self.revoke_at_relay(id).await
     }
 
-    async fn close(&self, pairing: &Pairing, to: PairingState, reason: &str) -> Result<(), PairingError> {
+    /// Ends `pairing` as `to`; false when it had ended meanwhile.
+    async fn close(&self, pairing: &Pairing, to: PairingState, reason: &str) -> Result<bool, PairingError> {
         if !self.pairings.close(&pairing.id, to, self.clock.now()).await? {
-            return Ok(());
+            return Ok(false);
         }
         self.pairing_hub.notify(&pairing.id);
         if let (Some(connection_id), Some(encryption)) = (&pairing.connection_id, &pairing.wallet_encryption_jwk) {
             self.tell_and_revoke(connection_id, encryption, reason).await;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Best effort: the pairing has ended whatever the relay says.
