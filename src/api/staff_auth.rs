@@ -50,12 +50,16 @@ impl FromRequestParts<Arc<AppState>> for StaffMember {
                 return Ok(member);
             }
         }
-        match &state.staff_tokens {
-            Some(verifier) if StaffTokenVerifier::looks_like_jwt(token) => {
-                verifier.verify(token).await.map(|m| StaffMember { id: m.id, role: m.role }).map_err(refusal)
-            }
-            _ => Err(ApiError::bare(ErrorCode::InvalidBearerToken)),
-        }
+        let refused = match &state.staff_tokens {
+            Some(verifier) if StaffTokenVerifier::looks_like_jwt(token) => match verifier.verify(token).await {
+                Ok(m) => return Ok(StaffMember { id: m.id, role: m.role }),
+                Err(StaffTokenError::ProviderUnavailable) => return Err(refusal(StaffTokenError::ProviderUnavailable)),
+                Err(e) => refusal(e),
+            },
+            _ => ApiError::bare(ErrorCode::InvalidBearerToken),
+        };
+        state.gateway.staff_sign_in_failed(refused.code().as_str()).await;
+        Err(refused)
     }
 }
 

@@ -20,6 +20,17 @@ pub const CHECKPOINT_TYP: &str = "gdpr-audit-checkpoint+jwt";
 /// Largest checkpoint token a verifier reads.
 pub const MAX_CHECKPOINT_BYTES: usize = 4096;
 
+/// Refused staff tokens recorded one by one per minute; the rest are counted.
+pub const MAX_SIGN_IN_FAILURES_PER_MINUTE: u32 = 30;
+
+/// The current minute's refused staff tokens.
+#[derive(Debug, Default)]
+pub(crate) struct FailureWindow {
+    minute: u64,
+    recorded: u32,
+    suppressed: u64,
+}
+
 /// When the gateway signs a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditRules {
@@ -149,6 +160,49 @@ impl Gateway {
     pub(crate) async fn audit_after(&self, entries: &[NewAuditEntry]) {
         if let Err(e) = self.audits.append(entries).await {
             tracing::error!("audit trail: {} entries not appended: {e}", entries.len());
+        }
+    }
+
+    /// Notes a retention sweep that deleted `count` items of `what` (nothing when none):
+    /// counts, never contents.
+    pub(crate) async fn audit_deletion(&self, what: &str, count: u64) {
+        if count > 0 {
+            let detail = format!("{count} {what} past their retention deleted");
+            let entry = self.audit_entry_by("gateway", "retention.deleted", Vec::new(), None, Some(detail));
+            self.audit_after(&[entry]).await;
+        }
+    }
+
+    /// Notes a staff token that was refused (`why`: what kind of refusal, never the token),
+    /// at most [`MAX_SIGN_IN_FAILURES_PER_MINUTE`] one by one each minute; the rest are
+    /// counted into the first entry of the next minute, so a flood of guesses cannot flood
+    /// the trail.
+    pub async fn staff_sign_in_failed(&self, why: &str) {
+        let minute = self.clock.now() / 60;
+        let (record, suppressed) = {
+            let mut window = self.sign_in_failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let suppressed = if window.minute == minute {
+                0
+            } else {
+                let carried = window.suppressed;
+                *window = FailureWindow { minute, recorded: 0, suppressed: 0 };
+                carried
+            };
+            if window.recorded < MAX_SIGN_IN_FAILURES_PER_MINUTE {
+                window.recorded += 1;
+                (true, suppressed)
+            } else {
+                window.suppressed += 1;
+                (false, suppressed)
+            }
+        };
+        if record {
+            let detail = match suppressed {
+                0 => why.to_owned(),
+                n => format!("{why} (and {n} more refusals the minute before, not recorded one by one)"),
+            };
+            let entry = self.audit_entry_by("unknown", "staff.sign_in_failed", Vec::new(), None, Some(detail));
+            self.audit_after(&[entry]).await;
         }
     }
 

@@ -29,7 +29,8 @@ use std::sync::Arc;
 
 pub use action_runner::CARRIED_OUT;
 pub use audit_trail::{
-    AuditError, AuditRules, CHECKPOINT_TYP, CheckpointClaims, CheckpointHead, MAX_CHECKPOINT_BYTES, verify_checkpoint,
+    AuditError, AuditRules, CHECKPOINT_TYP, CheckpointClaims, CheckpointHead, MAX_CHECKPOINT_BYTES,
+    MAX_SIGN_IN_FAILURES_PER_MINUTE, verify_checkpoint,
 };
 pub use caller::Caller;
 pub use export_package::PackageError;
@@ -92,6 +93,8 @@ pub struct Gateway {
     erasures: ErasureStore,
     audits: AuditStore,
     audit_rules: AuditRules,
+    /// Refused staff tokens this minute, for the trail's limit.
+    sign_in_failures: std::sync::Mutex<audit_trail::FailureWindow>,
     request_rules: RequestRules,
     phase_plan: PhasePlan,
     outbox: OutboxStore,
@@ -157,6 +160,7 @@ impl Gateway {
             erasures: ErasureStore::new(db.clone()),
             audits: AuditStore::new(db.clone()),
             audit_rules: parts.audit_rules,
+            sign_in_failures: std::sync::Mutex::default(),
             request_rules: parts.request_rules,
             phase_plan: parts.phase_plan,
             outbox: OutboxStore::new(db.clone()),

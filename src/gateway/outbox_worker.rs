@@ -49,7 +49,10 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
             let before = gateway.clock.now().saturating_sub(SETTLED_NOTICE_RETENTION_SECS);
             match gateway.outbox.delete_settled(before).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!("outbox: deleted {n} settled notices past their retention"),
+                Ok(n) => {
+                    tracing::info!("outbox: deleted {n} settled notices past their retention");
+                    gateway.audit_deletion("settled notices", n).await;
+                }
                 Err(e) => tracing::warn!("outbox: sweeping settled notices failed: {e}"),
             }
             match gateway.flag_unacknowledged_receipts().await {

@@ -124,7 +124,12 @@ impl Gateway {
     async fn expire_if_due(&self, pairing: Pairing) -> Result<Pairing, PairingError> {
         let id = pairing.id.clone();
         if !pairing.state.is_final() && self.clock.now() >= pairing.expires_at {
-            self.close(&pairing, PairingState::Expired, "the pairing expired").await?;
+            if self.close(&pairing, PairingState::Expired, "the pairing expired").await? {
+                let objects = vec![pairing_object(&id)];
+                let entry =
+                    self.audit_entry_by("gateway", "pairing.expired", objects, Some(&pairing.subject_ref), None);
+                self.audit_after(&[entry]).await;
+            }
             return self.pairings.by_id(&id).await?.ok_or(PairingError::NotFound);
         }
         Ok(pairing)

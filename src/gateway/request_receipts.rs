@@ -212,6 +212,10 @@ impl Gateway {
             let notices = self.request_notices(&request, &Audience::default(), &happened);
             if self.actions.flag_unacknowledged(&id, now, &notices).await? {
                 flagged += 1;
+                let objects = vec![format!("request:{id}")];
+                let entry =
+                    self.audit_entry_by("gateway", "receipt.unacknowledged", objects, Some(&request.subject_ref), None);
+                self.audit_after(&[entry]).await;
             }
         }
         if flagged > 0 {

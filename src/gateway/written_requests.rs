@@ -126,6 +126,9 @@ impl Gateway {
         if !self.documents.insert(&document, &event).await? {
             return Err(RequestError::DocumentAttached);
         }
+        let objects = vec![format!("request:{}", request.id), format!("document:sha256:{}", document.sha256)];
+        let entry = self.audit_entry(caller, "document.archived", objects, Some(&request.subject_ref), None);
+        self.audit_after(&[entry]).await;
         Ok(archived(&request.number, request.received_on, request.kind.as_str(), document))
     }
 
@@ -157,7 +160,9 @@ impl Gateway {
 
     /// Deletes documents whose retention ended; answers how many.
     pub async fn sweep_documents(&self) -> Result<u64, RequestError> {
-        Ok(self.documents.delete_expired(self.clock.now()).await?)
+        let deleted = self.documents.delete_expired(self.clock.now()).await?;
+        self.audit_deletion("documents", deleted).await;
+        Ok(deleted)
     }
 }
 
