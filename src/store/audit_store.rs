@@ -145,7 +145,7 @@ impl AuditStore {
                 .bind(WALK_BATCH)
                 .fetch_all(pool)
                 .await?;
-                rows.iter().map(entry_from_row).collect::<Result<_, StoreError>>()
+                rows.iter().map(entry_or_unreadable).collect::<Result<_, StoreError>>()
             })?;
             let Some(last) = batch.last() else { return Ok(()) };
             after = to_i64(last.seq, "seq")?;
@@ -156,8 +156,9 @@ impl AuditStore {
     /// Walks the whole chain, checking each entry, the hashes `checkpoints` name (kept and
     /// witnessed ones alike), the head, and that no row lies outside the chain.
     pub async fn verify(&self, checkpoints: Vec<(u64, String)>) -> Result<Walked, StoreError> {
-        // Read first: entries appended meanwhile would otherwise run past it.
-        let (head_seq, head_hash) = self.head().await?;
+        // Read first: entries appended meanwhile would otherwise run past it. A head row
+        // that is gone reads as an empty chain's, which the entries then contradict.
+        let (head_seq, head_hash) = self.head().await.unwrap_or((0, String::new()));
         let mut walk = ChainWalk::from_start(checkpoints);
         let mut beyond: Option<u64> = None;
         let mut visit = |entry: AuditEntry| {
@@ -232,6 +233,36 @@ impl AuditStore {
                 })
                 .collect()
         })
+    }
+}
+
+/// A row as the walk reads it: one whose columns no longer decode (a negative time, objects
+/// that are no JSON) was changed in the database, and is read as an entry whose hash
+/// matches nothing, so the walk names it as edited instead of giving up.
+fn entry_or_unreadable<'r, R>(row: &'r R) -> Result<AuditEntry, StoreError>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    match entry_from_row(row) {
+        Ok(entry) => Ok(entry),
+        Err(_) => {
+            let seq: i64 = row.try_get("seq")?;
+            Ok(AuditEntry {
+                seq: u64::try_from(seq).unwrap_or(0),
+                at: 0,
+                actor: String::new(),
+                action: String::new(),
+                objects: Vec::new(),
+                subject: None,
+                detail: None,
+                prev: String::new(),
+                hash: String::from("unreadable"),
+            })
+        }
     }
 }
 

@@ -68,7 +68,13 @@ async fn a_change_made_in_the_database_is_found_and_named() {
          VALUES (7, 1, 'system', 'export.created', '[]', NULL, NULL, '{0}', '{0}')",
         "ab".repeat(32)
     );
-    let cases: [(&str, Vec<String>, Finding); 6] = [
+    let cases: [(&str, Vec<String>, Finding); 8] = [
+        (
+            "made unreadable",
+            vec!["UPDATE audit_entries SET objects = 'not json' WHERE seq = 2".into()],
+            Finding::Edited { seq: 2 },
+        ),
+        ("head row deleted", vec!["DELETE FROM audit_head".into()], Finding::HeadChanged { seq: 0 }),
         ("a row past the head", vec![forged_tail], Finding::Foreign { seq: 7 }),
         (
             "edited",
