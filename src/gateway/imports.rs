@@ -84,12 +84,11 @@ pub(super) async fn receive(
         issued_at: claims.iat,
         received_at: gateway.clock.now(),
     };
-    let import_id = gateway.imports.insert(&import).await?;
-    tracing::info!(import = %import_id, issuer = %import.issuer, "imported a forwarded bundle");
-    let objects = vec![format!("import:{import_id}"), format!("bundle:{}", import.bundle_id)];
-    let actor = super::Caller::wallet(connection_id).register_name();
+    let objects = vec![format!("import:{}", import.id), format!("bundle:{}", import.bundle_id)];
+    let actor = super::Caller::wallet(connection_id).audit_name();
     let detail = format!("from {}", import.issuer);
     let entry = gateway.audit_entry_by(&actor, "import.received", objects, subject_ref, Some(detail));
-    gateway.audit_after(&[entry]).await;
+    let import_id = gateway.imports.insert(&import, &[entry]).await?;
+    tracing::info!(import = %import_id, issuer = %import.issuer, "imported a forwarded bundle");
     Ok(Body::ImportAccepted { request_id, import_id })
 }

@@ -22,6 +22,7 @@ use crate::protocol::relay_wire::{
 use crate::protocol::{ErrorCode, SubjectRef};
 use crate::relay_client::RelayError;
 use crate::store::StoreError;
+use crate::store::audit_chain::NewAuditEntry;
 use crate::store::pairing_store::{Connection, Pairing, PairingState};
 
 /// Wrong codes before a pairing is cancelled.
@@ -87,10 +88,9 @@ impl Gateway {
             expires_at,
             updated_at: now,
         };
-        self.pairings.insert(&pairing).await?;
         let entry =
             self.audit_entry(caller, "pairing.created", vec![pairing_object(&pairing.id)], Some(subject_ref), None);
-        self.audit_after(&[entry]).await;
+        self.pairings.insert(&pairing, &[entry]).await?;
         let connect_uri =
             ConnectUri { relay: self.relay.base().to_owned(), token, operator: self.operator_pin() }.to_link();
         Ok(Created { pairing, connect_uri })
@@ -124,12 +124,9 @@ impl Gateway {
     async fn expire_if_due(&self, pairing: Pairing) -> Result<Pairing, PairingError> {
         let id = pairing.id.clone();
         if !pairing.state.is_final() && self.clock.now() >= pairing.expires_at {
-            if self.close(&pairing, PairingState::Expired, "the pairing expired").await? {
-                let objects = vec![pairing_object(&id)];
-                let entry =
-                    self.audit_entry_by("gateway", "pairing.expired", objects, Some(&pairing.subject_ref), None);
-                self.audit_after(&[entry]).await;
-            }
+            let objects = vec![pairing_object(&id)];
+            let entry = self.audit_entry_by("gateway", "pairing.expired", objects, Some(&pairing.subject_ref), None);
+            self.close(&pairing, PairingState::Expired, "the pairing expired", entry).await?;
             return self.pairings.by_id(&id).await?.ok_or(PairingError::NotFound);
         }
         Ok(pairing)
@@ -240,17 +237,17 @@ impl Gateway {
     /// still waiting for its code.
     pub(crate) async fn on_revoked(&self, connection_id: &str) -> Result<(), PairingError> {
         let now = self.clock.now();
-        if self.pairings.revoke_connection(connection_id, now).await? {
+        let actor = Caller::wallet(connection_id).audit_name();
+        let subject = self.pairings.connection(connection_id).await?.map(|c| c.subject_ref);
+        let objects = vec![format!("connection:{connection_id}")];
+        let entry = self.audit_entry_by(&actor, "connection.revoked", objects, subject.as_deref(), None);
+        if self.pairings.revoke_connection(connection_id, now, &[entry]).await? {
             tracing::info!(connection = %connection_id, "the wallet revoked its connection");
-            // The trail names whose it was when it can; the pairing below closes regardless.
-            let subject = self.pairings.connection(connection_id).await.ok().flatten().map(|c| c.subject_ref);
-            let objects = vec![format!("connection:{connection_id}")];
-            let actor = Caller::wallet(connection_id).register_name();
-            let entry = self.audit_entry_by(&actor, "connection.revoked", objects, subject.as_deref(), None);
-            self.audit_after(&[entry]).await;
         }
         if let Some(pairing) = self.pairings.by_connection(connection_id).await? {
-            if self.pairings.close(&pairing.id, PairingState::Cancelled, now).await? {
+            let objects = vec![pairing_object(&pairing.id)];
+            let entry = self.audit_entry_by(&actor, "pairing.cancelled", objects, Some(&pairing.subject_ref), None);
+            if self.pairings.close(&pairing.id, PairingState::Cancelled, now, &[entry]).await? {
                 self.pairing_hub.notify(&pairing.id);
             }
         }
@@ -285,7 +282,10 @@ impl Gateway {
             let attempts_left = MAX_CODE_ATTEMPTS.saturating_sub(used);
             self.pairing_hub.notify(&pairing.id);
             if attempts_left == 0 {
-                self.close(&pairing, PairingState::Cancelled, "three wrong confirmation codes").await?;
+                let objects = vec![pairing_object(&pairing.id)];
+                let detail = Some("three wrong confirmation codes".to_owned());
+                let entry = self.audit_entry(caller, "pairing.cancelled", objects, Some(&pairing.subject_ref), detail);
+                self.close(&pairing, PairingState::Cancelled, "three wrong confirmation codes", entry).await?;
             }
             return Err(PairingError::WrongCode { attempts_left });
         }
@@ -299,14 +299,13 @@ impl Gateway {
             created_at: now,
             revoked_at: None,
         };
-        if !self.pairings.bind(&pairing, &connection, now).await? {
+        let objects = vec![pairing_object(&pairing.id), format!("connection:{connection_id}")];
+        let entry = self.audit_entry(caller, "pairing.confirmed", objects, Some(&pairing.subject_ref), None);
+        if !self.pairings.bind(&pairing, &connection, now, &[entry]).await? {
             let again = self.load(id).await?;
             return Err(PairingError::Closed(again.state.as_str()));
         }
         self.pairing_hub.notify(&pairing.id);
-        let objects = vec![pairing_object(&pairing.id), format!("connection:{connection_id}")];
-        let entry = self.audit_entry(caller, "pairing.confirmed", objects, Some(&pairing.subject_ref), None);
-        self.audit_after(&[entry]).await;
         if let Err(e) =
             self.send(connection_id, encryption, Body::PairingConfirmed { subject: pairing.subject_ref.clone() }).await
         {
@@ -321,13 +320,12 @@ impl Gateway {
         if pairing.state.is_final() {
             return Err(PairingError::Closed(pairing.state.as_str()));
         }
-        if !self.close(&pairing, PairingState::Cancelled, "the portal cancelled the pairing").await? {
+        let entry =
+            self.audit_entry(caller, "pairing.cancelled", vec![pairing_object(id)], Some(&pairing.subject_ref), None);
+        if !self.close(&pairing, PairingState::Cancelled, "the portal cancelled the pairing", entry).await? {
             let again = self.load(id).await?;
             return Err(PairingError::Closed(again.state.as_str()));
         }
-        let entry =
-            self.audit_entry(caller, "pairing.cancelled", vec![pairing_object(id)], Some(&pairing.subject_ref), None);
-        self.audit_after(&[entry]).await;
         self.load(id).await
     }
 
@@ -361,21 +359,26 @@ impl Gateway {
         }
         let connection = self.pairings.connection(id).await?.filter(|c| c.subject_ref == subject_ref);
         let connection = connection.ok_or(PairingError::NotFound)?;
-        if !self.pairings.revoke_connection(id, self.clock.now()).await? {
-            return Err(PairingError::Closed("revoked"));
-        }
         let entry =
             self.audit_entry(caller, "connection.revoked", vec![format!("connection:{id}")], Some(subject_ref), None);
-        self.audit_after(&[entry]).await;
+        if !self.pairings.revoke_connection(id, self.clock.now(), &[entry]).await? {
+            return Err(PairingError::Closed("revoked"));
+        }
         if let Err(e) = self.send(id, &connection.wallet_encryption_jwk, Body::ConnectionRevoked {}).await {
             tracing::warn!(connection = %id, "could not tell the wallet of the revocation: {e}");
         }
         self.revoke_at_relay(id).await
     }
 
-    /// Ends `pairing` as `to`; false when it had ended meanwhile.
-    async fn close(&self, pairing: &Pairing, to: PairingState, reason: &str) -> Result<bool, PairingError> {
-        if !self.pairings.close(&pairing.id, to, self.clock.now()).await? {
+    /// Ends `pairing` as `to`, with the trail's `entry`; false when it had ended meanwhile.
+    async fn close(
+        &self,
+        pairing: &Pairing,
+        to: PairingState,
+        reason: &str,
+        entry: NewAuditEntry,
+    ) -> Result<bool, PairingError> {
+        if !self.pairings.close(&pairing.id, to, self.clock.now(), &[entry]).await? {
             return Ok(false);
         }
         self.pairing_hub.notify(&pairing.id);

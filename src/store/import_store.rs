@@ -4,6 +4,8 @@
 use sqlx::Row;
 
 use crate::clock::UnixSeconds;
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::{StoreError, to_i64, to_u64};
 
@@ -43,13 +45,14 @@ impl ImportStore {
         Self { db }
     }
 
-    /// Stores `import`; when this issuer's bundle was imported before, stores nothing and
-    /// returns the earlier import's id.
-    pub async fn insert(&self, import: &Import) -> Result<String, StoreError> {
+    /// Stores `import` with its `audit` entries; when this issuer's bundle was imported
+    /// before, stores nothing and returns the earlier import's id.
+    pub async fn insert(&self, import: &Import, audit: &[NewAuditEntry]) -> Result<String, StoreError> {
         let categories = serde_json::to_string(&import.categories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let (issued_at, received_at) =
             (to_i64(import.issued_at, "issued_at")?, to_i64(import.received_at, "received_at")?);
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO imports (id, issuer, bundle_id, issuer_subject, subject_ref, connection_id, purpose,
                      categories, bundle, bundle_sha256, issued_at, received_at)
@@ -68,15 +71,17 @@ impl ImportStore {
             .bind(&import.bundle_sha256)
             .bind(issued_at)
             .bind(received_at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 1 {
+                append_audit!(tx, audit);
+                tx.commit().await?;
                 return Ok(import.id.clone());
             }
             let row = sqlx::query("SELECT id FROM imports WHERE issuer = $1 AND bundle_id = $2")
                 .bind(&import.issuer)
                 .bind(&import.bundle_id)
-                .fetch_one(pool)
+                .fetch_one(&mut *tx)
                 .await?;
             Ok(row.try_get::<String, _>("id")?)
         })

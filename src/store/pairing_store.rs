@@ -4,6 +4,8 @@ use sqlx::Row;
 
 use crate::clock::UnixSeconds;
 use crate::jose::OkpPublicJwk;
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::{StoreError, to_i64, to_u64};
 
@@ -100,9 +102,11 @@ impl PairingStore {
         Self { db }
     }
 
-    pub async fn insert(&self, p: &Pairing) -> Result<(), StoreError> {
+    /// Adds a pairing, with its `audit` entries in the same transaction.
+    pub async fn insert(&self, p: &Pairing, audit: &[NewAuditEntry]) -> Result<(), StoreError> {
         let (created, expires) = (to_i64(p.created_at, "created_at")?, to_i64(p.expires_at, "expires_at")?);
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO pairings (id, client_id, subject_ref, token_sha256, sealed_token, state,
                      failed_attempts, created_at, expires_at, updated_at)
@@ -116,8 +120,10 @@ impl PairingStore {
             .bind(p.state.as_str())
             .bind(created)
             .bind(expires)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            append_audit!(tx, audit);
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -225,7 +231,13 @@ impl PairingStore {
 
     /// scanned → connected and the connection row, in one transaction. False when the
     /// pairing left `scanned` first.
-    pub async fn bind(&self, pairing: &Pairing, connection: &Connection, now: UnixSeconds) -> Result<bool, StoreError> {
+    pub async fn bind(
+        &self,
+        pairing: &Pairing,
+        connection: &Connection,
+        now: UnixSeconds,
+        audit: &[NewAuditEntry],
+    ) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;
         let (signing, encryption) = (json(&connection.wallet_signing_jwk)?, json(&connection.wallet_encryption_jwk)?);
         on_db!(&self.db, pool => {
@@ -254,15 +266,24 @@ impl PairingStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok(true)
         })
     }
 
-    /// Ends a pairing that is not final yet (`expired` or `cancelled`); false when it was.
-    pub async fn close(&self, id: &str, to: PairingState, now: UnixSeconds) -> Result<bool, StoreError> {
+    /// Ends a pairing that is not final yet (`expired` or `cancelled`), with its `audit`
+    /// entries; false when it was, and then nothing is written.
+    pub async fn close(
+        &self,
+        id: &str,
+        to: PairingState,
+        now: UnixSeconds,
+        audit: &[NewAuditEntry],
+    ) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE pairings SET state = $1, sealed_token = NULL, code_sha256 = NULL, updated_at = $2
                  WHERE id = $3 AND state IN ('pending', 'scanned')",
@@ -270,9 +291,14 @@ impl PairingStore {
             .bind(to.as_str())
             .bind(now)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            append_audit!(tx, audit);
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -343,18 +369,30 @@ impl PairingStore {
         Ok(())
     }
 
-    /// active → revoked; false when it was revoked already.
-    pub async fn revoke_connection(&self, id: &str, now: UnixSeconds) -> Result<bool, StoreError> {
+    /// active → revoked, with its `audit` entries; false when it was revoked already, and
+    /// then nothing is written.
+    pub async fn revoke_connection(
+        &self,
+        id: &str,
+        now: UnixSeconds,
+        audit: &[NewAuditEntry],
+    ) -> Result<bool, StoreError> {
         let now = to_i64(now, "now")?;
         on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE connections SET state = 'revoked', revoked_at = $1 WHERE id = $2 AND state = 'active'",
             )
             .bind(now)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            append_audit!(tx, audit);
+            tx.commit().await?;
+            Ok(true)
         })
     }
 }

@@ -40,7 +40,7 @@ async fn behaves_alike_on_every_backend() {
 async fn suite(store: &PairingStore) {
     let (signing, encryption) = keys();
     let p = pairing("p1", "alice", 1000);
-    store.insert(&p).await.unwrap();
+    store.insert(&p, &[]).await.unwrap();
     assert_eq!(store.by_id("p1").await.unwrap().as_ref(), Some(&p), "every field round-trips");
     assert_eq!(store.by_token(&p.token_sha256).await.unwrap().map(|p| p.id), Some("p1".into()));
     assert!(store.by_id("nope").await.unwrap().is_none());
@@ -48,7 +48,7 @@ async fn suite(store: &PairingStore) {
     // pending → scanned once, and never after the deadline.
     assert!(store.mark_scanned("p1", "c1", "code-1", &signing, &encryption, 200).await.unwrap());
     assert!(!store.mark_scanned("p1", "c2", "code-2", &signing, &encryption, 201).await.unwrap());
-    store.insert(&pairing("late", "alice", 300)).await.unwrap();
+    store.insert(&pairing("late", "alice", 300), &[]).await.unwrap();
     assert!(!store.mark_scanned("late", "c9", "code", &signing, &encryption, 300).await.unwrap());
     let scanned = store.by_connection("c1").await.unwrap().unwrap();
     assert_eq!((scanned.state, scanned.code_sha256.as_deref()), (PairingState::Scanned, Some("code-1")));
@@ -65,7 +65,7 @@ async fn suite(store: &PairingStore) {
     assert_eq!(store.take_attempt("p1", 3, 220).await.unwrap(), None);
 
     // scanned → connected with its connection row, once.
-    store.insert(&pairing("p2", "alice", 1000)).await.unwrap();
+    store.insert(&pairing("p2", "alice", 1000), &[]).await.unwrap();
     assert!(store.mark_scanned("p2", "c2", "code", &signing, &encryption, 230).await.unwrap());
     let scanned = store.by_id("p2").await.unwrap().unwrap();
     let connection = Connection {
@@ -78,8 +78,8 @@ async fn suite(store: &PairingStore) {
         created_at: 240,
         revoked_at: None,
     };
-    assert!(store.bind(&scanned, &connection, 240).await.unwrap());
-    assert!(!store.bind(&scanned, &connection, 241).await.unwrap(), "bound once");
+    assert!(store.bind(&scanned, &connection, 240, &[]).await.unwrap());
+    assert!(!store.bind(&scanned, &connection, 241, &[]).await.unwrap(), "bound once");
     let bound = store.by_id("p2").await.unwrap().unwrap();
     assert_eq!((bound.state, bound.sealed_token, bound.code_sha256), (PairingState::Connected, None, None));
     assert_eq!(store.connection("c2").await.unwrap().as_ref(), Some(&connection));
@@ -87,16 +87,16 @@ async fn suite(store: &PairingStore) {
     assert!(store.connections_of("bob", 10).await.unwrap().is_empty());
 
     // Revoked once; ended pairings close no more; overdue lists open pairings only.
-    assert!(store.revoke_connection("c2", 250).await.unwrap());
-    assert!(!store.revoke_connection("c2", 251).await.unwrap());
+    assert!(store.revoke_connection("c2", 250, &[]).await.unwrap());
+    assert!(!store.revoke_connection("c2", 251, &[]).await.unwrap());
     let revoked = store.connection("c2").await.unwrap().unwrap();
     assert_eq!((revoked.active, revoked.revoked_at), (false, Some(250)));
-    assert!(!store.close("p2", PairingState::Cancelled, 260).await.unwrap(), "a connected pairing stays");
+    assert!(!store.close("p2", PairingState::Cancelled, 260, &[]).await.unwrap(), "a connected pairing stays");
     let mut overdue = store.overdue(1000, 10).await.unwrap();
     overdue.sort();
     assert_eq!(overdue, ["late", "p1"]);
-    assert!(store.close("p1", PairingState::Expired, 1000).await.unwrap());
-    assert!(!store.close("p1", PairingState::Cancelled, 1001).await.unwrap());
+    assert!(store.close("p1", PairingState::Expired, 1000, &[]).await.unwrap());
+    assert!(!store.close("p1", PairingState::Cancelled, 1001, &[]).await.unwrap());
     assert_eq!(store.overdue(1000, 10).await.unwrap(), ["late"]);
 
     // A message id is acted on once, unless its handling failed.
