@@ -184,11 +184,9 @@ impl Gateway {
             return Ok(());
         }
         let actor = format!("connection:{}", connection.id);
-        if self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor).await? {
-            let objects = vec![format!("request:{receipt_id}")];
-            let entry =
-                self.audit_entry_by(&actor, "receipt.acknowledged", objects, Some(&connection.subject_ref), None);
-            self.audit_after(&[entry]).await;
+        let objects = vec![format!("request:{receipt_id}")];
+        let entry = self.audit_entry_by(&actor, "receipt.acknowledged", objects, Some(&connection.subject_ref), None);
+        if self.actions.acknowledge_receipt(receipt_id, self.clock.now(), &actor, &[entry]).await? {
             // The person has it: forget them now if this was their erasure (the hourly
             // sweep does what fails here).
             if let Err(e) = self.forget_due().await {
@@ -210,12 +208,11 @@ impl Gateway {
             let detail = format!("no wallet acknowledged the receipt in {} days", self.request_rules.receipt_ack_days);
             let happened = [Happened::new("request.receipt_unacknowledged", None, Some(detail))];
             let notices = self.request_notices(&request, &Audience::default(), &happened);
-            if self.actions.flag_unacknowledged(&id, now, &notices).await? {
+            let objects = vec![format!("request:{id}")];
+            let entry =
+                self.audit_entry_by("gateway", "receipt.unacknowledged", objects, Some(&request.subject_ref), None);
+            if self.actions.flag_unacknowledged(&id, now, &notices, &[entry]).await? {
                 flagged += 1;
-                let objects = vec![format!("request:{id}")];
-                let entry =
-                    self.audit_entry_by("gateway", "receipt.unacknowledged", objects, Some(&request.subject_ref), None);
-                self.audit_after(&[entry]).await;
             }
         }
         if flagged > 0 {

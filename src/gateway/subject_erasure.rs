@@ -9,6 +9,7 @@
 use super::{Caller, Gateway, RequestError};
 use crate::protocol::rights::{RequestKind, RequestState};
 use crate::protocol::subject::SubjectRef;
+use crate::store::erasure_store::Forgotten;
 use crate::store::request_store::RightsRequest;
 
 pub(crate) use crate::keys::PSEUDONYM_PREFIX;
@@ -49,23 +50,22 @@ impl Gateway {
         let pseudonym = self.subject_hash(&request.subject_ref).ok_or_else(|| {
             RequestError::Invalid("the keyring has no pseudonym secret: open it with open_or_create".into())
         })?;
+        // The trail knew them by this pseudonym all along: nothing in it changes.
+        let objects = vec![format!("request:{}", request.id)];
+        let entry = self.audit_entry_by("gateway", "subject.forgotten", objects, Some(&pseudonym), None);
+        let history = |f: &Forgotten| {
+            format!(
+                "{} forwarded bundles deleted; pseudonymised in {} requests, {} exports, {} pairings, \
+                 {} connections; {} undelivered notices dropped",
+                f.imports_deleted, f.requests, f.exports, f.pairings, f.connections, f.notices_dropped
+            )
+        };
         let forgotten = self
             .erasures
-            .forget(&request.subject_ref, &pseudonym, self.clock.now(), &request.id, |f| {
-                format!(
-                    "{} forwarded bundles deleted; pseudonymised in {} requests, {} exports, {} pairings, \
-                     {} connections; {} undelivered notices dropped",
-                    f.imports_deleted, f.requests, f.exports, f.pairings, f.connections, f.notices_dropped
-                )
-            })
+            .forget(&request.subject_ref, &pseudonym, self.clock.now(), &request.id, history, &[entry])
             .await?;
         self.erasures.checkpoint().await?;
         tracing::info!(request = %request.number, items = forgotten.total(), "forgot the person of an erasure");
-        // The trail knew them by this pseudonym all along: nothing in it changes.
-        let objects = vec![format!("request:{}", request.id)];
-        let detail = format!("{} items pseudonymised or deleted", forgotten.total());
-        let entry = self.audit_entry_by("gateway", "subject.forgotten", objects, Some(&pseudonym), Some(detail));
-        self.audit_after(&[entry]).await;
         Ok(())
     }
 }

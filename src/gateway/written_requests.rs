@@ -123,12 +123,11 @@ impl Gateway {
         };
         let detail = format!("{} of {} bytes, sha256 {}", document.media_type, document.content.len(), document.sha256);
         let event = self.event(caller, &request.phase, DOCUMENT_ARCHIVED, Some(detail));
-        if !self.documents.insert(&document, &event).await? {
-            return Err(RequestError::DocumentAttached);
-        }
         let objects = vec![format!("request:{}", request.id), format!("document:sha256:{}", document.sha256)];
         let entry = self.audit_entry(caller, "document.archived", objects, Some(&request.subject_ref), None);
-        self.audit_after(&[entry]).await;
+        if !self.documents.insert(&document, &event, &[entry]).await? {
+            return Err(RequestError::DocumentAttached);
+        }
         Ok(archived(&request.number, request.received_on, request.kind.as_str(), document))
     }
 

@@ -8,6 +8,8 @@ use sqlx::Row;
 use crate::bundle::Evidence;
 use crate::clock::UnixSeconds;
 pub use crate::protocol::rights::{ActionStatus, Operation};
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::request_store::{RequestEvent, append_event, insert_event};
@@ -216,6 +218,7 @@ impl ActionStore {
         request_id: &str,
         at: UnixSeconds,
         actor: &str,
+        audit: &[NewAuditEntry],
     ) -> Result<bool, StoreError> {
         let line = gateway_line(at, actor, "receipt acknowledged", None);
         let at = to_i64(at, "at")?;
@@ -232,6 +235,7 @@ impl ActionStore {
                 return Ok(false);
             }
             append_event!(tx, request_id, line);
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok(true)
         })
@@ -264,6 +268,7 @@ impl ActionStore {
         request_id: &str,
         at: UnixSeconds,
         notices: &[Notice],
+        audit: &[NewAuditEntry],
     ) -> Result<bool, StoreError> {
         let detail = "no wallet acknowledged the receipt: send it another way";
         let line = gateway_line(at, "gateway", "receipt unacknowledged", Some(detail));
@@ -283,6 +288,7 @@ impl ActionStore {
             }
             append_event!(tx, request_id, line);
             insert_notices!(tx, notices);
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok(true)
         })

@@ -4,6 +4,8 @@
 use sqlx::Row;
 
 use crate::clock::UnixSeconds;
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::request_store::{RequestEvent, append_event, insert_event};
 use crate::store::{StoreError, to_i64, to_u64};
@@ -32,7 +34,12 @@ impl DocumentStore {
 
     /// Stores the document with the history line `event` that records it, in one
     /// transaction, unless the request has one already; false then, and nothing is written.
-    pub async fn insert(&self, document: &RequestDocument, event: &RequestEvent) -> Result<bool, StoreError> {
+    pub async fn insert(
+        &self,
+        document: &RequestDocument,
+        event: &RequestEvent,
+        audit: &[NewAuditEntry],
+    ) -> Result<bool, StoreError> {
         let size = i64::try_from(document.content.len()).map_err(|_| StoreError::Corrupt("document size".into()))?;
         let (stored_at, retain_until) =
             (to_i64(document.stored_at, "stored_at")?, to_i64(document.retain_until, "retain_until")?);
@@ -57,6 +64,7 @@ impl DocumentStore {
                 return Ok(false);
             }
             append_event!(tx, id, event);
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok(true)
         })

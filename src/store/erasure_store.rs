@@ -7,6 +7,8 @@
 use sqlx::Row;
 
 use crate::clock::UnixSeconds;
+use crate::store::audit_chain::NewAuditEntry;
+use crate::store::audit_store::append_audit;
 use crate::store::db::{Db, on_db};
 use crate::store::request_store::{RequestEvent, append_event, insert_event};
 use crate::store::{StoreError, to_i64};
@@ -47,6 +49,7 @@ impl ErasureStore {
         at: UnixSeconds,
         request_id: &str,
         history: impl FnOnce(&Forgotten) -> String + Send,
+        audit: &[NewAuditEntry],
     ) -> Result<Forgotten, StoreError> {
         let when = at;
         let at = to_i64(at, "at")?;
@@ -131,6 +134,7 @@ impl ErasureStore {
                 detail: Some(history(&forgotten)),
             };
             append_event!(tx, request_id, line);
+            append_audit!(tx, audit);
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
