@@ -23,8 +23,9 @@ use crate::store::MAX_PAGE;
 use crate::store::audit_chain::AuditEntry;
 use crate::store::audit_store::AuditFilter;
 
-/// Longest `action` or `actor` filter: longer than any the gateway writes.
-const MAX_FILTER_BYTES: usize = 200;
+/// Longest `action` or `actor` filter: longer than any the gateway writes (the pattern in
+/// the OpenAPI document says the same).
+const MAX_FILTER_CHARS: usize = 200;
 /// Most entries one JSON Lines export holds; narrow it with the filters beyond that.
 pub(crate) const MAX_JSONL_ENTRIES: usize = 100_000;
 
@@ -42,8 +43,10 @@ impl From<AuditError> for ApiError {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action (`export.created`, `request.approved`, …).
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$")]
     pub action: Option<String>,
-    /// Only this actor (`staff:hanna`, `connection:<id>`, a portal client id, `gateway`).
+    /// Only this actor (`staff:hanna`, `connection:<id>`, `portal:<id>`, `gateway`).
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$")]
     pub actor: Option<String>,
     /// Only entries about this person: their reference, matched through its keyed hash.
     #[param(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
@@ -64,8 +67,10 @@ pub struct AuditQuery {
 #[into_params(parameter_in = Query)]
 pub struct AuditExportQuery {
     /// Only this action.
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$")]
     pub action: Option<String>,
     /// Only this actor.
+    #[param(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,200}$")]
     pub actor: Option<String>,
     /// Only entries about this person: their reference, matched through its keyed hash.
     #[param(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
@@ -184,9 +189,9 @@ fn audit_filter(state: &AppState, query: &AuditQuery) -> Result<AuditFilter, Api
     for (name, value) in [("action", &query.action), ("actor", &query.actor)] {
         if value
             .as_deref()
-            .is_some_and(|v| v.is_empty() || v.len() > MAX_FILTER_BYTES || v.chars().any(char::is_control))
+            .is_some_and(|v| v.is_empty() || v.chars().count() > MAX_FILTER_CHARS || v.chars().any(char::is_control))
         {
-            let message = format!("{name} is 1 to {MAX_FILTER_BYTES} bytes of text without control characters");
+            let message = format!("{name} is 1 to {MAX_FILTER_CHARS} characters without control characters");
             return Err(ApiError::new(ErrorCode::InvalidParameter, message));
         }
     }

@@ -95,8 +95,8 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         config: ConfigArgs,
-        /// A checkpoint a witness kept (`audit.checkpoint` webhook): the walk starts there,
-        /// and a chain rewritten before it no longer agrees with it.
+        /// A checkpoint a witness kept (`audit.checkpoint` webhook): the chain must hold its
+        /// hash at its entry, so a chain rewritten whole no longer agrees with it.
         #[arg(long, value_name = "FILE")]
         from_checkpoint: Option<PathBuf>,
     },
