@@ -223,7 +223,7 @@ impl Gateway {
     /// sends it to the witnesses (`audit.checkpoint` webhooks); `None` when none was due.
     pub async fn checkpoint_audit(&self) -> Result<Option<Checkpoint>, StoreError> {
         let (seq, hash) = self.audits.head().await?;
-        let last = self.audits.checkpoints().await?.pop();
+        let last = self.audits.last_checkpoint().await?;
         let now = self.clock.now();
         let (since_seq, since_at) = last.as_ref().map_or((0, 0), |c| (c.seq, c.at));
         let grown = seq.saturating_sub(since_seq);
@@ -247,10 +247,13 @@ impl Gateway {
         let payload = serde_json::to_vec(&claims).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let token = jws::sign(self.keyring.active_signing(), CHECKPOINT_TYP, &payload);
         let checkpoint = Checkpoint { seq, hash, at: now, token };
-        self.audits.add_checkpoint(&checkpoint).await?;
+        // Kept with the notices to the witnesses, so none misses a checkpoint; another
+        // instance that signed at the same entry first keeps its own.
         let notices = self.checkpoint_notices(&checkpoint);
+        if !self.audits.add_checkpoint(&checkpoint, &notices).await? {
+            return Ok(None);
+        }
         if !notices.is_empty() {
-            self.outbox.insert(&notices).await?;
             self.outbox_wake.notify_one();
         }
         Ok(Some(checkpoint))

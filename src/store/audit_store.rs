@@ -7,6 +7,7 @@ use sqlx::Row;
 use crate::clock::UnixSeconds;
 use crate::store::audit_chain::{AuditEntry, ChainWalk, Finding, NewAuditEntry, Walked};
 use crate::store::db::{Db, on_db};
+use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::{MAX_PAGE, StoreError, to_i64, to_u64};
 
 /// Entries read per query by [`AuditStore::walk`].
@@ -201,18 +202,38 @@ impl AuditStore {
         Ok(walk.finish(head.0, head.1))
     }
 
-    /// Keeps a signed checkpoint.
-    pub async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+    /// Keeps a signed checkpoint, with the `notices` that send it to the witnesses; false
+    /// when another instance kept one at the same entry first, and then nothing is written.
+    pub async fn add_checkpoint(&self, checkpoint: &Checkpoint, notices: &[Notice]) -> Result<bool, StoreError> {
         let (seq, at) = (to_i64(checkpoint.seq, "seq")?, to_i64(checkpoint.at, "at")?);
         on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, token) VALUES ($1, $2, $3, $4)")
-                .bind(seq)
-                .bind(&checkpoint.hash)
-                .bind(at)
-                .bind(&checkpoint.token)
-                .execute(pool)
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "INSERT INTO audit_checkpoints (seq, hash, at, token) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (seq) DO NOTHING",
+            )
+            .bind(seq)
+            .bind(&checkpoint.hash)
+            .bind(at)
+            .bind(&checkpoint.token)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_notices!(tx, notices);
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The newest checkpoint.
+    pub async fn last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT seq, hash, at, token FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(pool)
                 .await?;
-            Ok(())
+            row.map(|row| checkpoint_from_row(&row)).transpose()
         })
     }
 
@@ -222,18 +243,24 @@ impl AuditStore {
             let rows = sqlx::query("SELECT seq, hash, at, token FROM audit_checkpoints ORDER BY seq")
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(Checkpoint {
-                        seq: to_u64(row.try_get("seq")?, "seq")?,
-                        hash: row.try_get("hash")?,
-                        at: to_u64(row.try_get("at")?, "at")?,
-                        token: row.try_get("token")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(checkpoint_from_row).collect()
         })
     }
+}
+
+fn checkpoint_from_row<'r, R>(row: &'r R) -> Result<Checkpoint, StoreError>
+where
+    R: Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Checkpoint {
+        seq: to_u64(row.try_get("seq")?, "seq")?,
+        hash: row.try_get("hash")?,
+        at: to_u64(row.try_get("at")?, "at")?,
+        token: row.try_get("token")?,
+    })
 }
 
 /// A row as the walk reads it: one whose columns no longer decode (a negative time, objects

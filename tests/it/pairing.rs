@@ -472,8 +472,15 @@ async fn a_bound_wallet_downloads_its_own_signed_data_through_the_relay() {
     assert_eq!(verified.claims.sub, "alice");
     assert_eq!(verified.claims.iss, wallet.connected.controller.id);
     assert!(verified.claims.bundle.categories.iter().all(|c| c.info.portable), "portability: portable categories only");
-    let register: Value =
-        gw.portal(Method::GET, "/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
+    // Registered once the bundle is on its way, so just after the wallet has it.
+    let mut register = Value::Null;
+    for _ in 0..100 {
+        register = gw.portal(Method::GET, "/v1/subjects/alice/exports").send().await.unwrap().json().await.unwrap();
+        if register["exports"][0].is_object() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(register["exports"][0]["client_id"], format!("connection:{}", wallet.id()));
 
     // The same envelope again is a replay: dropped, no second answer.

@@ -1,7 +1,8 @@
 //! Webhooks over real HTTP: request events signed per Standard Webhooks (checked here with
 //! HMAC computed independently of the gateway's signer), delivered from the durable outbox
 //! at least once; a receiver down for over an hour loses nothing, and the delivery log
-//! shows every attempt; the approver role is told when a request waits for it.
+//! shows every attempt; the approver role is told when a request waits for it; a witness
+//! receives the audit trail's signed checkpoints.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -201,4 +202,40 @@ fn webhook_config_is_checked() {
                 .to_string();
         assert!(error.contains(key), "{key}: {error}");
     }
+}
+
+/// A witness subscribed to `audit.checkpoint` receives every checkpoint the gateway signs,
+/// signed per Standard Webhooks, and no request event.
+#[tokio::test]
+async fn a_witness_receives_each_signed_checkpoint_and_nothing_else() {
+    let state = Arc::new(Mutex::new(Receiver { up: true, calls: Vec::new() }));
+    let url = receiver(state.clone()).await;
+    let gw = TestGateway::demo_with(&config(&url, r#"["audit.checkpoint"]"#)).await;
+    gw.portal_client().file_request("alice", &json!({"type": "access"})).await.unwrap();
+    gw.clock.advance(3600);
+    let checkpoint = gw.gateway.checkpoint_audit().await.unwrap().expect("a checkpoint is due");
+    let mut events: Vec<(HeaderMap, String, Value)> = Vec::new();
+    for _ in 0..POLLS {
+        events = state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .map(|(h, b)| (h.clone(), b.clone(), serde_json::from_str(b).unwrap()))
+            .collect();
+        if events.iter().any(|(_, _, e)| e["data"]["checkpoint"] == checkpoint.token.as_str()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The worker may have signed one at start too; every call is a checkpoint.
+    assert!(events.iter().all(|(_, _, e)| e["type"] == "audit.checkpoint"), "{events:?}");
+    let (headers, body, event) =
+        events.iter().find(|(_, _, e)| e["data"]["checkpoint"] == checkpoint.token.as_str()).expect("delivered");
+    assert_eq!(headers["webhook-signature"].to_str().unwrap(), expected_signature(headers, body));
+    assert_eq!(event["data"]["seq"], checkpoint.seq);
+    let jwks: gdpr_gateway::jose::Jwks = gw.get("/.well-known/jwks.json").send().await.unwrap().json().await.unwrap();
+    let claims = gdpr_gateway::gateway::verify_checkpoint(checkpoint.token.as_bytes(), &jwks).unwrap();
+    assert_eq!((claims.audit.seq, claims.audit.hash), (checkpoint.seq, checkpoint.hash));
+    gw.stop().await.unwrap();
 }
