@@ -115,23 +115,6 @@ pub enum Finding {
     Foreign { seq: i64 },
 }
 
-impl Finding {
-    /// The entry the finding names.
-    pub fn seq(&self) -> u64 {
-        match self {
-            Self::Edited { seq }
-            | Self::Removed { seq }
-            | Self::Inserted { seq }
-            | Self::Reordered { seq, .. }
-            | Self::Unchained { seq }
-            | Self::HeadChanged { seq }
-            | Self::CheckpointMismatch { seq } => *seq,
-            Self::TailRemoved { last, .. } => last + 1,
-            Self::Foreign { seq } => u64::try_from(*seq).unwrap_or(0),
-        }
-    }
-}
-
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
