@@ -20,8 +20,10 @@ macro_rules! append_audit {
     ($tx:expr, $entries:expr) => {{
         let entries: &[$crate::store::audit_chain::NewAuditEntry] = $entries;
         if !entries.is_empty() {
-            sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *$tx).await?;
-            let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *$tx).await?;
+            // Locks the head row and reads it in one statement.
+            let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *$tx)
+                .await?;
             let mut seq: i64 = head.try_get("seq")?;
             let mut prev: String = head.try_get("hash")?;
             for entry in entries {
