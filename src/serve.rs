@@ -21,6 +21,7 @@ use crate::gateway::{AuditRules, Gateway, GatewayParts, PhasePlan, RequestRules}
 use crate::http::TASK_GRACE;
 use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
+use crate::inventory::processing_register::ProcessingRegister;
 use crate::jose::{Jwks, PrivateOkpJwk, SigningKeyPair};
 use crate::keys::{Keyring, KeyringError, PrivateFileError};
 use crate::oidc::StaffTokenVerifier;
@@ -118,9 +119,16 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
             None
         }
     };
-    let notice = PrivacyNotice::new(&config.controller, &loaded.inventory, |id| {
-        config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name)
-    });
+    let source_name = |id: &str| config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name);
+    let notice = PrivacyNotice::new(&config.controller, &loaded.inventory, source_name);
+    let register = ProcessingRegister::new(&config.controller, &config.register, &loaded.inventory, source_name);
+    // `check-config` refuses these; a gateway still starts, so a first run can be tried.
+    for unassessed in loaded.inventory.unassessed() {
+        tracing::warn!("{unassessed}");
+    }
+    for gap in &register.gaps {
+        tracing::warn!("processing register: {gap}");
+    }
     // The provider's keys are fetched on the first access token, not here: the gateway
     // starts, and token-digest staff work, while the identity provider is down.
     let staff_tokens = match &config.staff_oidc {
@@ -152,6 +160,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         connectors,
         inventory: loaded.inventory,
         notice,
+        register,
         relay: relay_client,
         trust,
         db,

@@ -11,6 +11,7 @@ pub(crate) mod export_routes;
 pub(crate) mod import_routes;
 mod intake_routes;
 mod operation_routes;
+mod processing_register_routes;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
 pub(crate) mod public_routes;
@@ -127,6 +128,7 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(request_routes::file_request, request_routes::list_subject_requests))
         .routes(routes!(register_routes::get_request))
         .routes(routes!(register_routes::export_requests_csv))
+        .routes(routes!(processing_register_routes::get_processing_register))
         .routes(routes!(audit_routes::list_audit))
         .routes(routes!(audit_routes::export_audit))
         .routes(routes!(workflow_routes::record_criterion))

@@ -1,7 +1,6 @@
 //! Staff routes: the register of rights requests, one request with its history, and the
 //! register as CSV for the yearly report.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Json;
@@ -16,6 +15,7 @@ use super::views::{
     CriterionView, HistoryEntry, OperationView, ReceiptView, RegisterPage, RegisterQuery, RequestDetail, RequestList,
     RequestView, WorkflowView,
 };
+use crate::bundle::csv::write_row;
 use crate::calendar::Date;
 use crate::clock::rfc3339;
 use crate::gateway::RequestError;
@@ -117,8 +117,7 @@ pub(crate) async fn export_requests_csv(
                 r.due_on.to_string(),
                 rfc3339(r.updated_at),
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            let _ = write!(csv, "{}\r\n", line.join(","));
+            write_row(fields.iter().map(String::as_str), &mut csv);
         }
         rows += page.len();
         if rows > MAX_CSV_ROWS {
@@ -133,13 +132,6 @@ pub(crate) async fn export_requests_csv(
         before = page.last().map(|r| r.id.clone());
     }
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
-}
-
-/// A field quoted when it holds a comma, quote or line break (RFC 4180), and prefixed with
-/// `'` when a spreadsheet would take it for a formula.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
-    if value.contains([',', '"', '\r', '\n']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }
 
 fn register_filter(state: &AppState, query: &RegisterQuery) -> Result<RegisterFilter, ApiError> {
@@ -209,18 +201,4 @@ pub(crate) async fn detail(
         Err(e) => return Err(e.into()),
     };
     Ok(RequestDetail { request: view(state, request), history, workflow, operations, receipt })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("2026-000001"), "2026-000001");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\"\r\n"), "\"say \"\"hi\"\"\r\n\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1"), "'-1");
-    }
 }

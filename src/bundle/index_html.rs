@@ -23,8 +23,19 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-pub(crate) fn render(
+/// One recipient under "Who receives it", with the answers of its sharing assessment.
+pub(crate) struct RecipientLine<'a> {
+    pub name: &'a str,
+    /// Role and country, for a declared recipient.
+    pub role_and_country: Option<(&'a str, &'a str)>,
+    /// When, why that is allowed, risks, measures.
+    pub assessment: Option<[&'a str; 4]>,
+}
+
+/// `recipients` names who receives a category (by id), for "Who receives it".
+pub(crate) fn render<'a>(
     notice: &PrivacyNotice,
+    recipients: impl Fn(&str) -> Vec<RecipientLine<'a>>,
     subject: &SubjectRef,
     now: UnixSeconds,
     categories: &[(NoticeCategory, usize)],
@@ -70,11 +81,7 @@ pub(crate) fn render(
                 .map(|a| format!("; special category of data, processed under {}", e(a)))
                 .unwrap_or_default(),
             retention = e(&info.retention_text),
-            recipients = if info.recipients.is_empty() {
-                "Nobody outside our organisation".to_owned()
-            } else {
-                e(&info.recipients.join("; "))
-            },
+            recipients = recipients_html(&recipients(&info.id)),
             source = e(&info.source),
             portable = if info.portable { "Applies" } else { "Does not apply" },
         );
@@ -91,6 +98,35 @@ pub(crate) fn render(
         url = e(&c.supervisory_authority.url),
         authority = e(&c.supervisory_authority.name),
     );
+    html
+}
+
+/// Each recipient by name; for a declared one, its role and country and the answers of
+/// its sharing assessment, so the person sees why their data goes there.
+fn recipients_html(lines: &[RecipientLine<'_>]) -> String {
+    let e = escape;
+    if lines.is_empty() {
+        return "Nobody outside our organisation".to_owned();
+    }
+    let mut html = String::from("<ul>");
+    for line in lines {
+        let _ = write!(html, "<li><strong>{}</strong>", e(line.name));
+        if let Some((role, country)) = line.role_and_country {
+            let _ = write!(html, ", {}, in {}", e(role), e(country));
+        }
+        if let Some([when, why, risks, measures]) = line.assessment {
+            let _ = write!(
+                html,
+                "<br>When: {}<br>Why that is allowed: {}<br>Risks: {}<br>Measures: {}",
+                e(when),
+                e(why),
+                e(risks),
+                e(measures)
+            );
+        }
+        html.push_str("</li>");
+    }
+    html.push_str("</ul>");
     html
 }
 

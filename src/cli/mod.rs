@@ -13,7 +13,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::clock::{Clock, SystemClock, rfc3339};
-use crate::config::{self, DatabaseUrl, Loaded, Overrides};
+use crate::config::{self, DatabaseUrl, Loaded, Overrides, SourceConfig};
+use crate::inventory::processing_register::ProcessingRegister;
 use crate::keys::Keyring;
 use crate::serve;
 
@@ -64,8 +65,15 @@ enum Command {
         #[arg(long)]
         serve: bool,
     },
-    /// Check a config file and exit: 0 when it is valid.
-    CheckConfig(ConfigArgs),
+    /// Check a config file and exit: 0 when it is valid. Warns about what the art. 30
+    /// register lacks; fails while a recipient has no sharing assessment.
+    CheckConfig {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Accept recipients without a sharing assessment (a first run), with a warning.
+        #[arg(long)]
+        allow_unassessed: bool,
+    },
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -150,7 +158,7 @@ pub fn main() -> ExitCode {
         Command::Demo { out, serve } => demo(&out, serve),
         Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
         Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
-        Command::CheckConfig(args) => check_config(&args),
+        Command::CheckConfig { config, allow_unassessed } => check_config(&config, allow_unassessed),
         Command::Audit(AuditCommand::Verify { config, from_checkpoint }) => {
             return match config.load() {
                 Ok(loaded) => audit_command::verify(loaded, from_checkpoint.as_deref()),
@@ -271,10 +279,30 @@ fn keys_rotate(args: &ConfigArgs) -> Result<(), String> {
 }
 
 /// Loads and checks a config as `serve` would, without starting: the file, and each source
-/// as set up (a file source's directory must exist).
-fn check_config(args: &ConfigArgs) -> Result<(), String> {
+/// as set up (a file source's directory must exist). Then what the organisation must still
+/// record: sharing assessments (an error) and the art. 30 register's empty fields (warnings).
+fn check_config(args: &ConfigArgs, allow_unassessed: bool) -> Result<(), String> {
     let loaded = args.load().map_err(|e| e.to_string())?;
-    crate::connectors::Connectors::from_config(&loaded.config.sources).map_err(|e| e.to_string())?;
+    let config = &loaded.config;
+    crate::connectors::Connectors::from_config(&config.sources).map_err(|e| e.to_string())?;
+    let source_name = |id: &str| config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name);
+    let register = ProcessingRegister::new(&config.controller, &config.register, &loaded.inventory, source_name);
+    for gap in &register.gaps {
+        eprintln!("warning: {gap}");
+    }
+    let unassessed = loaded.inventory.unassessed();
+    if !unassessed.is_empty() {
+        let lines: Vec<String> = unassessed.iter().map(ToString::to_string).collect();
+        if !allow_unassessed {
+            return Err(format!(
+                "{}\n(--allow-unassessed accepts this for a first run)",
+                lines.join("\n")
+            ));
+        }
+        for line in lines {
+            eprintln!("warning: {line}");
+        }
+    }
     println!(
         "{}: valid ({} categories, {} sources)",
         loaded.origin,

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::inventory::{Category, Controller, Inventory, check_id};
+use crate::inventory::processing_register::RegisterDetails;
+use crate::inventory::{Category, Controller, Inventory, Recipient, check_id};
 pub use crate::protocol::rights::StaffRole;
 pub use audit_config::AuditConfig;
 pub use http_limits::ServerConfig;
@@ -81,6 +82,13 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub categories: Vec<Category>,
+    /// Who receives personal data, each with its sharing assessment; categories name
+    /// them by id.
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    /// What the art. 30 register needs beyond the inventory.
+    #[serde(default)]
+    pub register: RegisterDetails,
     #[serde(default)]
     pub portal_clients: Vec<PortalClient>,
     /// The organisation's staff who handle rights requests, each with a role.
@@ -481,7 +489,9 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
         }
     }
     let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();
-    let inventory = Inventory::new(config.categories.clone(), &source_ids).map_err(|e| (e.key, e.message))?;
+    config.register.check()?;
+    let inventory = Inventory::new(config.categories.clone(), config.recipients.clone(), &source_ids)
+        .map_err(|e| (e.key, e.message))?;
     for (i, source) in config.sources.iter().enumerate() {
         if let SourceConfig::Sql { id, url, queries, .. } = source {
             // The URL's scheme was checked above.

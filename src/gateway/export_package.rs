@@ -49,6 +49,23 @@ impl Gateway {
             .await
             .map_err(|e| PackageError::Stopped(e.to_string()))?
     }
+
+    /// Who receives category `id`, for the package's page: declared recipients with their
+    /// role, country and sharing assessment, free-text ones as written.
+    fn recipient_lines<'a>(&'a self, id: &str) -> Vec<index_html::RecipientLine<'a>> {
+        let entries = self.inventory.category(id).map(|c| c.recipients.as_slice()).unwrap_or_default();
+        let line = |entry: &'a String| match self.inventory.recipient(entry) {
+            Some(r) => index_html::RecipientLine {
+                name: &r.name,
+                role_and_country: Some((r.role.describe(), &r.country)),
+                assessment: r.assessment.as_ref().map(|a| {
+                    [a.moment.as_str(), a.lawfulness.as_str(), a.risks.as_str(), a.measures.as_str()]
+                }),
+            },
+            None => index_html::RecipientLine { name: entry, role_and_country: None, assessment: None },
+        };
+        entries.iter().map(line).collect()
+    }
 }
 
 /// Writes the package into `out`. Blocking; `handle` drives the connectors' async streams.
@@ -91,7 +108,7 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
     }
 
     let mut file = package.payload("index.html")?;
-    file.write_all(index_html::render(&gateway.notice, &subject, now, &summaries).as_bytes())?;
+    file.write_all(index_html::render(&gateway.notice, |id| gateway.recipient_lines(id), &subject, now, &summaries).as_bytes())?;
     file.close();
 
     let categories: Vec<CategorySummary> = summaries

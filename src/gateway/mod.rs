@@ -59,6 +59,7 @@ use crate::config::WebhookEndpoint;
 use crate::connectors::Connectors;
 use crate::http::wakeup::Hub;
 use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
+use crate::inventory::processing_register::ProcessingRegister;
 use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
 use crate::store::action_store::ActionStore;
@@ -79,6 +80,7 @@ pub struct Gateway {
     connectors: Connectors,
     inventory: Inventory,
     notice: PrivacyNotice,
+    register: ProcessingRegister,
     /// The relay client, acting with the controller's active signing key.
     relay: RelayClient,
     /// The trust list forwarded bundles are verified against; `None` when the relay is
@@ -118,6 +120,7 @@ pub struct GatewayParts {
     pub connectors: Connectors,
     pub inventory: Inventory,
     pub notice: PrivacyNotice,
+    pub register: ProcessingRegister,
     pub relay: RelayClient,
     pub trust: Option<Arc<Trust>>,
     pub db: Db,
@@ -150,6 +153,7 @@ impl Gateway {
             connectors: parts.connectors,
             inventory: parts.inventory,
             notice: parts.notice,
+            register: parts.register,
             relay: parts.relay,
             trust: parts.trust,
             exports: ExportStore::new(db.clone()),
@@ -184,6 +188,11 @@ impl Gateway {
     /// The privacy notice generated from the inventory, as published and bundled.
     pub fn notice(&self) -> &PrivacyNotice {
         &self.notice
+    }
+
+    /// The art. 30 register generated from the inventory: staff only (any role).
+    pub fn processing_register(&self, caller: &Caller) -> Option<&ProcessingRegister> {
+        caller.reads_register().then_some(&self.register)
     }
 
     /// The relay client, acting as this controller.
@@ -228,6 +237,6 @@ impl Gateway {
             .find(|c| c.id == category.id)
             .cloned()
             // The notice is built from this same inventory, so every category is in it.
-            .unwrap_or_else(|| NoticeCategory::new(category, &category.source))
+            .unwrap_or_else(|| NoticeCategory::new(category, &category.source, self.inventory.recipient_names(category)))
     }
 }

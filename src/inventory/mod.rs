@@ -4,6 +4,8 @@
 
 pub(crate) mod duration;
 pub(crate) mod privacy_notice;
+pub(crate) mod processing_register;
+pub(crate) mod recipients;
 pub(crate) mod record_schema;
 mod schema_reason;
 
@@ -15,6 +17,7 @@ use serde_json::Value;
 pub(crate) use crate::protocol::gdpr::{Art9Ground, LegalBasis};
 pub(crate) use crate::protocol::notice::{Controller, NoticeCategory, PrivacyNotice, Right};
 pub(crate) use duration::IsoDuration;
+pub(crate) use recipients::Recipient;
 use record_schema::{RecordSchemas, SchemaCompiler};
 
 /// Longest category or source id; ids become file names and URL segments.
@@ -41,9 +44,14 @@ pub struct Category {
     pub art9_ground: Option<Art9Ground>,
     /// How long the data is kept, as an ISO 8601 duration.
     pub retention: IsoDuration,
-    /// Recipients or categories of recipients (art. 13(1)(e)).
+    /// Who receives it (art. 13(1)(e)): ids of `[[recipients]]`, each with its sharing
+    /// assessment. Free text naming no id is accepted and shown as written, but
+    /// `check-config` refuses it as unassessed.
     #[serde(default)]
     pub recipients: Vec<String>,
+    /// Categories of data subjects the data is about, e.g. "customers" (art. 30(1)(c)).
+    #[serde(default)]
+    pub data_subjects: Vec<String>,
     /// Id of the source (connector) holding this category.
     pub source: String,
     /// Whether the right to data portability (art. 20) applies.
@@ -111,12 +119,33 @@ pub struct InventoryError {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     categories: Vec<Category>,
+    recipients: Vec<Recipient>,
     schemas: Arc<RecordSchemas>,
 }
 
+/// A recipient a category names for which no sharing assessment is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unassessed {
+    pub category: String,
+    /// As the category writes it: an id without an assessment, or free text.
+    pub recipient: String,
+}
+
+impl std::fmt::Display for Unassessed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "category {:?} shares with {:?}, ", self.category, self.recipient)?;
+        f.write_str("which has no sharing assessment: declare it under [[recipients]] with an [recipients.assessment] (where in the process it is shared, why that is lawful, the risks, the measures)")
+    }
+}
+
 impl Inventory {
-    /// Checks the categories against the ids of the configured sources.
-    pub fn new(categories: Vec<Category>, source_ids: &[&str]) -> Result<Self, InventoryError> {
+    /// Checks the categories against the ids of the configured sources, and the recipients.
+    pub fn new(
+        categories: Vec<Category>,
+        recipients: Vec<Recipient>,
+        source_ids: &[&str],
+    ) -> Result<Self, InventoryError> {
+        recipients::check(&recipients)?;
         let mut schemas = SchemaCompiler::new();
         for (i, c) in categories.iter().enumerate() {
             let key = |field: &str| format!("categories[{i}].{field}");
@@ -168,9 +197,41 @@ impl Inventory {
                     return Err(err("erasure_exception", format!("must be 1 to {MAX_GROUND_CHARS} characters")));
                 }
             }
+            for (field, texts) in [("recipients", &c.recipients), ("data_subjects", &c.data_subjects)] {
+                if texts.iter().any(|t| t.trim().is_empty() || t.chars().count() > MAX_GROUND_CHARS) {
+                    return Err(err(field, format!("each must be 1 to {MAX_GROUND_CHARS} characters")));
+                }
+            }
             schemas.add(c).map_err(|(field, message)| err(field, message))?;
         }
-        Ok(Self { categories, schemas: Arc::new(schemas.finish()) })
+        Ok(Self { categories, recipients, schemas: Arc::new(schemas.finish()) })
+    }
+
+    pub fn recipients(&self) -> &[Recipient] {
+        &self.recipients
+    }
+
+    /// The declared recipient a category's entry names, if it names one.
+    pub fn recipient(&self, id: &str) -> Option<&Recipient> {
+        self.recipients.iter().find(|r| r.id == id)
+    }
+
+    /// What a person is told receives `category`: declared recipients by name, free text
+    /// as written.
+    pub fn recipient_names(&self, category: &Category) -> Vec<String> {
+        let name = |entry: &String| self.recipient(entry).map_or_else(|| entry.clone(), |r| r.name.clone());
+        category.recipients.iter().map(name).collect()
+    }
+
+    /// Every recipient a category names without a recorded sharing assessment.
+    pub fn unassessed(&self) -> Vec<Unassessed> {
+        let assessed = |entry: &str| self.recipient(entry).is_some_and(|r| r.assessment.is_some());
+        self.categories
+            .iter()
+            .flat_map(|c| c.recipients.iter().map(move |r| (c, r)))
+            .filter(|(_, r)| !assessed(r))
+            .map(|(c, r)| Unassessed { category: c.id.clone(), recipient: r.clone() })
+            .collect()
     }
 
     pub fn categories(&self) -> &[Category] {
@@ -214,6 +275,7 @@ mod tests {
             art9_ground: None,
             retention: IsoDuration::parse("P2Y").unwrap(),
             recipients: vec![],
+            data_subjects: vec![],
             source: "crm".into(),
             portable: true,
             rectifiable: vec!["address.street".into()],
@@ -226,7 +288,7 @@ mod tests {
 
     #[test]
     fn accepts_coherent_inventory() {
-        let inv = Inventory::new(vec![category("contact"), category("orders")], &["crm"]).unwrap();
+        let inv = Inventory::new(vec![category("contact"), category("orders")], vec![], &["crm"]).unwrap();
         assert_eq!(inv.category("orders").unwrap().id, "orders");
     }
 
@@ -255,8 +317,34 @@ mod tests {
             ),
         ];
         for (cats, key) in cases {
-            assert_eq!(Inventory::new(cats, &["crm"]).unwrap_err().key, key);
+            assert_eq!(Inventory::new(cats, vec![], &["crm"]).unwrap_err().key, key);
         }
+    }
+
+    #[test]
+    fn recipients_are_named_by_id_and_unassessed_ones_are_found() {
+        let declared = |id: &str, assessed: bool| Recipient {
+            id: id.into(),
+            name: format!("The {id}"),
+            role: recipients::RecipientRole::Processor,
+            country: "NL".into(),
+            transfer_safeguards: None,
+            assessment: assessed.then(|| recipients::SharingAssessment {
+                moment: "m".into(),
+                lawfulness: "l".into(),
+                risks: "r".into(),
+                measures: "s".into(),
+                assessed_on: "2024-02-29".into(),
+                assessed_by: None,
+            }),
+        };
+        let c = Category { recipients: vec!["carrier".into(), "printer".into(), "Tax office".into()], ..category("a") };
+        let inv = Inventory::new(vec![c], vec![declared("carrier", true), declared("printer", false)], &["crm"]).unwrap();
+        assert_eq!(inv.recipient_names(&inv.categories()[0]), ["The carrier", "The printer", "Tax office"]);
+        let unassessed: Vec<String> = inv.unassessed().into_iter().map(|u| u.recipient).collect();
+        assert_eq!(unassessed, ["printer", "Tax office"]);
+        let blank = Category { data_subjects: vec![" ".into()], ..category("a") };
+        assert_eq!(Inventory::new(vec![blank], vec![], &["crm"]).unwrap_err().key, "categories[0].data_subjects");
     }
 
     fn with_schema(schema: Value) -> Category {
@@ -276,7 +364,7 @@ mod tests {
 
     #[test]
     fn schemas_must_compile_and_describe_every_rectifiable_field() {
-        let refused = |schema: Value| Inventory::new(vec![with_schema(schema)], &["crm"]).unwrap_err();
+        let refused = |schema: Value| Inventory::new(vec![with_schema(schema)], vec![], &["crm"]).unwrap_err();
         let err = refused(serde_json::json!({"properties": {"name": {"type": "text"}}}));
         assert_eq!(err.key, "categories[0].schema");
         assert!(err.message.contains("category \"a\"") && err.message.contains("does not compile"), "{err}");
@@ -292,7 +380,7 @@ mod tests {
 
     #[test]
     fn proposed_values_are_judged_by_the_subschema_at_their_path() {
-        let inv = Inventory::new(vec![with_schema(contact_schema()), category("b")], &["crm"]).unwrap();
+        let inv = Inventory::new(vec![with_schema(contact_schema()), category("b")], vec![], &["crm"]).unwrap();
         let check = |field: &str, value: Value| inv.check_proposed_value("a", field, &value);
         assert_eq!(check("name", "Ann".into()), Ok(()));
         assert_eq!(check("address.street", "Kerkstraat 2".into()), Ok(()));

@@ -13,7 +13,7 @@ impl PrivacyNotice {
         let categories: Vec<NoticeCategory> = inventory
             .categories()
             .iter()
-            .map(|c| NoticeCategory::new(c, source_name(&c.source).unwrap_or(&c.source)))
+            .map(|c| NoticeCategory::new(c, source_name(&c.source).unwrap_or(&c.source), inventory.recipient_names(c)))
             .collect();
         let rights = rights(controller, inventory.categories());
         Self { controller: controller.clone(), categories, rights }
@@ -21,7 +21,8 @@ impl PrivacyNotice {
 }
 
 impl NoticeCategory {
-    pub fn new(c: &Category, source: &str) -> Self {
+    /// `recipients` as the person is told them: [`Inventory::recipient_names`].
+    pub fn new(c: &Category, source: &str, recipients: Vec<String>) -> Self {
         Self {
             id: c.id.clone(),
             name: c.name.clone(),
@@ -35,7 +36,7 @@ impl NoticeCategory {
             art9_article: c.art9_ground.map(|g| g.article().to_owned()),
             retention: c.retention.to_string(),
             retention_text: c.retention.describe(),
-            recipients: c.recipients.clone(),
+            recipients,
             source: source.to_owned(),
             portable: c.portable,
         }

@@ -147,6 +147,44 @@ fn check_config_and_openapi_commands() {
     assert!(spec["paths"]["/.well-known/jwks.json"].is_object());
 }
 
+/// `check-config` fails while a category shares with a recipient nobody assessed, names it,
+/// and accepts it with `--allow-unassessed`; the art. 30 register's empty fields are
+/// warnings.
+#[test]
+fn check_config_wants_a_sharing_assessment_for_every_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml")).unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/src/config/builtin_demo/data");
+    let example = example.replace("\"../src/config/builtin_demo/data\"", &format!("{data:?}"));
+    let text = example
+        .replace("recipients = [\"parcel-carrier\"]", "recipients = [\"parcel-carrier\", \"Marketing agency\"]")
+        .replace("transfer_safeguards = ", "# transfer_safeguards = ")
+        .replace("security_measures = [", "# security_measures = [")
+        .replace("  \"Encryption in transit", "#  \"Encryption in transit")
+        .replace("  \"Role-based access", "#  \"Role-based access")
+        .replace("\n]\n\n# Portal backends", "\n#]\n\n# Portal backends");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, &text).unwrap();
+    let out = command(dir.path(), &["check-config", "--config", config.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("category \"contact\" shares with \"Marketing agency\", which has no sharing assessment")
+            && stderr.contains("--allow-unassessed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("parcel-carrier"), "the assessed recipient is not named: {stderr}");
+    let args = ["check-config", "--allow-unassessed", "--config", config.to_str().unwrap()];
+    let out = command(dir.path(), &args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 3, "{stderr}");
+    assert!(warnings[0].contains("art. 30(1)(e): category \"service_notes\" goes to Helpdesk software provider in US"));
+    assert!(warnings[1].contains("art. 30(1)(g)") && warnings[1].contains("register.security_measures"));
+    assert!(warnings[2].contains("\"Marketing agency\""));
+}
+
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

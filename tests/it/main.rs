@@ -17,6 +17,7 @@ mod fuzz_corpora;
 mod http_api;
 mod openapi;
 mod pairing;
+mod processing_register;
 mod proposed_values;
 mod receipts_verify;
 mod relay;

@@ -82,6 +82,7 @@ async fn every_documented_operation_is_served() {
         "GET /v1/pairings/{pairing_id}/events",
         "GET /v1/pairings/{pairing_id}/qr.png",
         "GET /v1/pairings/{pairing_id}/qr.svg",
+        "GET /v1/register/processing",
         "GET /v1/requests",
         "GET /v1/requests.csv",
         "GET /v1/requests/{request_id}",
