@@ -18,7 +18,7 @@ mod wallet;
 pub use error::WalletError;
 pub use keystore::{FileKeyStore, KeyStore};
 pub use wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord, CorrectionProof,
-    EventKind, ExportPurpose, ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm,
-    RequestKind, RequestState, RequestUpdate, TrackedRequest, Wallet, WalletEvent, rectification_form,
+    BreachNoticeView, Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord,
+    CorrectionProof, EventKind, ExportPurpose, ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies,
+    RequestForm, RequestKind, RequestState, RequestUpdate, TrackedRequest, Wallet, WalletEvent, rectification_form,
 };

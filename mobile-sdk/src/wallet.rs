@@ -6,9 +6,9 @@ use std::sync::Arc;
 use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
-    Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord, CorrectionProof,
-    EventKind, ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm, RequestKind,
-    RequestState, RequestUpdate, TrackedRequest, WalletEvent,
+    BreachNoticeView, Bundle, Catalogue, CatalogueCategory, ConnectionState, ConnectionSummary, CorrectedRecord,
+    CorrectionProof, EventKind, ImportReceipt, Package, PendingConnection, ReceiptOutcome, Remedies, RequestForm,
+    RequestKind, RequestState, RequestUpdate, TrackedRequest, WalletEvent,
 };
 
 use crate::keystore::Bridge;
@@ -28,6 +28,23 @@ pub enum EventKind {
     Unexpected,
     Unreachable,
     Request,
+    Breach,
+}
+
+#[uniffi::remote(Record)]
+pub struct BreachNoticeView {
+    pub connection_id: String,
+    pub controller_id: String,
+    pub controller_name: String,
+    pub breach_id: String,
+    pub nature: String,
+    pub categories: Vec<String>,
+    pub likely_consequences: String,
+    pub measures: String,
+    pub contact: String,
+    pub aware_at: u64,
+    pub notified_at: u64,
+    pub token: String,
 }
 
 #[uniffi::remote(Enum)]
@@ -339,6 +356,13 @@ impl Wallet {
     /// receipt, whether it verified and was acknowledged, and its outcomes per category.
     pub fn requests(&self) -> Result<Vec<TrackedRequest>, WalletError> {
         Ok(self.0.requests()?)
+    }
+
+    /// The personal data breaches the person's organisations reported to them (art. 34),
+    /// each a signed notice that verified against the organisation's pinned keys, newest
+    /// first: what happened, the likely consequences, the measures, whom to ask.
+    pub fn breach_notices(&self) -> Result<Vec<BreachNoticeView>, WalletError> {
+        Ok(self.0.breach_notices()?)
     }
 
     /// What happened outside the calls' own answers since the last call: revocations by

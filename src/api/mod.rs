@@ -5,15 +5,17 @@
 //! mounts it.
 
 mod audit_routes;
+mod authority_draft_page;
+mod breach_routes;
 mod delivery_routes;
 mod domain_errors;
 pub(crate) mod export_routes;
 pub(crate) mod import_routes;
 mod intake_routes;
 mod operation_routes;
-mod processing_register_routes;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
+mod processing_register_routes;
 pub(crate) mod public_routes;
 pub(crate) mod register_routes;
 pub(crate) mod request_routes;
@@ -64,6 +66,9 @@ pub struct AppState {
         (name = "portal", description = "For the organisation's portal backend: `Authorization: Bearer <portal token>`."),
         (name = "staff", description = "For the organisation's staff handling rights requests: `Authorization: Bearer <staff token>`; \
                                          roles handler, approver, auditor (read only) and admin."),
+        (name = "breaches", description = "The breach register and procedure (art. 33–34 GDPR), for staff: the auditor reads, \
+                                         handlers record and answer, approvers and admins notify the authority and the people \
+                                         (see docs/breaches.md)."),
         (name = "relay", description = "The trust framework relay, mounted under `/relay` when the gateway runs all-in-one. \
                                          Requests carry a `DPoP` proof signed by the caller's key (see docs/protocol.md).")
     )
@@ -131,6 +136,10 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(processing_register_routes::get_processing_register))
         .routes(routes!(audit_routes::list_audit))
         .routes(routes!(audit_routes::export_audit))
+        .routes(routes!(breach_routes::record_breach, breach_routes::list_breaches))
+        .routes(routes!(breach_routes::get_breach, breach_routes::assess_breach))
+        .routes(routes!(breach_routes::get_authority_notification, breach_routes::record_authority_notified))
+        .routes(routes!(breach_routes::notify_people))
         .routes(routes!(workflow_routes::record_criterion))
         .routes(routes!(workflow_routes::advance_request))
         .routes(routes!(workflow_routes::extend_request))

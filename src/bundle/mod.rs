@@ -4,6 +4,7 @@
 //! from connectors is the gateway's job.
 
 // The package's CSV and HTML files are written only by the server's export.
+mod breach_notice;
 #[cfg(feature = "server")]
 pub(crate) mod csv;
 #[cfg(feature = "server")]
@@ -21,6 +22,10 @@ use crate::jose::{SigningKeyPair, jws};
 pub use crate::protocol::Purpose;
 use crate::protocol::notice::{Controller, NoticeCategory, Right};
 
+pub use breach_notice::{
+    BREACH_NOTICE_TYP, BreachNotice, BreachNoticeClaims, MAX_BREACH_NOTICE_BYTES, sign_breach_notice,
+    verify_breach_notice,
+};
 pub use receipt::{
     CategoryOutcome, Evidence, MAX_RECEIPT_BYTES, OutcomeResult, RECEIPT_TYP, Receipt, ReceiptClaims, VerifiedReceipt,
     sign_receipt, verify_receipt,

@@ -41,6 +41,25 @@ impl Date {
         Self::new(digits(0..4)? as i32, digits(5..7)? as u8, digits(8..10)? as u8)
     }
 
+    /// Reads an RFC 3339 instant in UTC, `YYYY-MM-DDTHH:MM:SSZ`, exactly: what
+    /// [`crate::clock::rfc3339`] writes.
+    pub fn parse_instant(text: &str) -> Option<UnixSeconds> {
+        let (date, time) = text.split_once('T')?;
+        let time = time.strip_suffix('Z')?.as_bytes();
+        let digits_at = [0, 1, 3, 4, 6, 7];
+        if time.len() != 8 || time[2] != b':' || time[5] != b':' || !digits_at.iter().all(|&i| time[i].is_ascii_digit())
+        {
+            return None;
+        }
+        let two = |i: usize| u64::from(time[i] - b'0') * 10 + u64::from(time[i + 1] - b'0');
+        let (h, m, s) = (two(0), two(3), two(6));
+        if h > 23 || m > 59 || s > 59 {
+            return None;
+        }
+        let day = Self::parse(date)?.days();
+        (day >= 0).then(|| day as u64 * SECS_PER_DAY as u64 + h * 3600 + m * 60 + s)
+    }
+
     /// The date at `instant` in the zone `utc_offset_seconds` east of UTC.
     pub fn at(instant: UnixSeconds, utc_offset_seconds: i32) -> Self {
         let local = instant as i64 + i64::from(utc_offset_seconds);
@@ -155,6 +174,23 @@ mod tests {
             ("2000-02-29", 12, "2001-02-28"),
         ] {
             assert_eq!(date(from).add_months(months).to_string(), to, "{from} + {months}");
+        }
+    }
+
+    #[test]
+    fn instants_read_back_what_rfc3339_writes() {
+        for t in [0, 951_782_400, 1_795_000_000, 4_107_542_399] {
+            assert_eq!(Date::parse_instant(&crate::clock::rfc3339(t)), Some(t));
+        }
+        for bad in [
+            "2026-11-18T11:06:40",
+            "2026-11-18 11:06:40Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-18T24:00:00Z",
+            "2026-11-18T1:06:40Z",
+            "2026-11-18T1::06:40Z",
+        ] {
+            assert_eq!(Date::parse_instant(bad), None, "{bad}");
         }
     }
 

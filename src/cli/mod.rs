@@ -294,10 +294,7 @@ fn check_config(args: &ConfigArgs, allow_unassessed: bool) -> Result<(), String>
     if !unassessed.is_empty() {
         let lines: Vec<String> = unassessed.iter().map(ToString::to_string).collect();
         if !allow_unassessed {
-            return Err(format!(
-                "{}\n(--allow-unassessed accepts this for a first run)",
-                lines.join("\n")
-            ));
+            return Err(format!("{}\n(--allow-unassessed accepts this for a first run)", lines.join("\n")));
         }
         for line in lines {
             eprintln!("warning: {line}");

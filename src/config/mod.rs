@@ -38,7 +38,8 @@ pub use sql_source_config::{
 };
 pub use staff_oidc::StaffOidcConfig;
 pub use webhooks::{
-    AUDIT_CHECKPOINT_EVENT, MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX, WebhookEndpoint,
+    AUDIT_CHECKPOINT_EVENT, BREACH_EVENTS, MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX,
+    WebhookEndpoint,
 };
 
 /// Largest config file we read.

@@ -8,6 +8,15 @@ use crate::protocol::rights::REQUEST_EVENTS;
 
 /// The event a witness subscribes to: every signed audit checkpoint (docs/audit.md).
 pub const AUDIT_CHECKPOINT_EVENT: &str = "audit.checkpoint";
+/// Events of the breach register (docs/breaches.md); sent only to endpoints that name
+/// them, or `breach.*`.
+pub const BREACH_EVENTS: [&str; 5] = [
+    "breach.recorded",
+    "breach.deadline_warning",
+    "breach.overdue",
+    "breach.authority_notified",
+    "breach.people_notified",
+];
 /// The prefix Standard Webhooks gives secrets; the rest is base64.
 pub const SECRET_PREFIX: &str = "whsec_";
 /// Shortest and longest secret accepted, in bytes after base64.
@@ -50,6 +59,7 @@ impl WebhookEndpoint {
     /// audit checkpoints go only to endpoints that name them (witnesses).
     pub fn wants(&self, event: &str) -> bool {
         self.events.iter().any(|e| e == event)
+            || (event.starts_with("breach.") && self.events.iter().any(|e| e == "breach.*"))
             || (event.starts_with("request.")
                 && (self.events.is_empty() || self.events.iter().any(|e| e == "request.*")))
     }
@@ -74,11 +84,14 @@ pub(super) fn check_webhooks(endpoints: &[WebhookEndpoint]) -> Result<(), (Strin
         super::check_https_or_loopback(&endpoint.url).map_err(|m| (key("url"), m))?;
         endpoint.key().map_err(|m| (key("secret"), m))?;
         for event in &endpoint.events {
-            if event != "request.*" && event != AUDIT_CHECKPOINT_EVENT && !REQUEST_EVENTS.contains(&event.as_str()) {
+            let known = ["request.*", "breach.*", AUDIT_CHECKPOINT_EVENT].contains(&event.as_str())
+                || REQUEST_EVENTS.contains(&event.as_str())
+                || BREACH_EVENTS.contains(&event.as_str());
+            if !known {
                 return Err((
                     key("events"),
                     format!(
-                        "unknown event {event:?}; known: request.*, {AUDIT_CHECKPOINT_EVENT} or {REQUEST_EVENTS:?}"
+                        "unknown event {event:?}; known: request.*, breach.*, {AUDIT_CHECKPOINT_EVENT}, {REQUEST_EVENTS:?} or {BREACH_EVENTS:?}"
                     ),
                 ));
             }

@@ -76,4 +76,16 @@ impl Caller {
     pub(crate) fn reads_register(&self) -> bool {
         matches!(self, Self::Staff { .. } | Self::System)
     }
+
+    /// True for staff who may record a breach and answer the procedure's questions:
+    /// every role but the auditor, who reads only.
+    pub(crate) fn records_breaches(&self) -> bool {
+        matches!(self, Self::Staff { role, .. } if *role != StaffRole::Auditor)
+    }
+
+    /// True for approvers and administrators: notifying the authority or the people is
+    /// the organisation speaking, decided above the handler.
+    pub(crate) fn notifies_breaches(&self) -> bool {
+        matches!(self, Self::Staff { role: StaffRole::Approver | StaffRole::Admin, .. })
+    }
 }

@@ -58,9 +58,10 @@ impl Gateway {
             Some(r) => index_html::RecipientLine {
                 name: &r.name,
                 role_and_country: Some((r.role.describe(), &r.country)),
-                assessment: r.assessment.as_ref().map(|a| {
-                    [a.moment.as_str(), a.lawfulness.as_str(), a.risks.as_str(), a.measures.as_str()]
-                }),
+                assessment: r
+                    .assessment
+                    .as_ref()
+                    .map(|a| [a.moment.as_str(), a.lawfulness.as_str(), a.risks.as_str(), a.measures.as_str()]),
             },
             None => index_html::RecipientLine { name: entry, role_and_country: None, assessment: None },
         };
@@ -108,7 +109,9 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
     }
 
     let mut file = package.payload("index.html")?;
-    file.write_all(index_html::render(&gateway.notice, |id| gateway.recipient_lines(id), &subject, now, &summaries).as_bytes())?;
+    file.write_all(
+        index_html::render(&gateway.notice, |id| gateway.recipient_lines(id), &subject, now, &summaries).as_bytes(),
+    )?;
     file.close();
 
     let categories: Vec<CategorySummary> = summaries

@@ -5,6 +5,9 @@
 
 mod action_runner;
 mod audit_trail;
+mod authority_draft;
+mod breach_procedure;
+mod breaches;
 mod caller;
 mod export_package;
 mod exports;
@@ -32,6 +35,15 @@ pub use audit_trail::{
     AuditError, AuditRules, CHECKPOINT_TYP, CheckpointClaims, CheckpointHead, MAX_CHECKPOINT_BYTES,
     MAX_SIGN_IN_FAILURES_PER_MINUTE, verify_checkpoint,
 };
+pub use authority_draft::{AuthorityNotificationDraft, DraftCategory};
+pub use breach_procedure::{
+    AUTHORITY_DEADLINE_SECS, BreachAnswers, BreachOutcome, BreachQuestion, BreachRole, CLOCK_WARNINGS_SECS, ClockState,
+    Decision,
+};
+pub use breaches::{
+    Breach, BreachError, BreachFacts, MAX_APPROXIMATE_COUNT, MAX_BREACH_CATEGORIES, MAX_BREACH_TEXT_CHARS,
+    MAX_SUBJECTS_PER_NOTIFICATION, PeopleNotified,
+};
 pub use caller::Caller;
 pub use export_package::PackageError;
 pub use exports::{ExportError, ExportRequest, MAX_JWT_RECORDS_BYTES, MAX_REQUESTED_CATEGORIES, PreparedExport};
@@ -58,12 +70,13 @@ use crate::clock::Clock;
 use crate::config::WebhookEndpoint;
 use crate::connectors::Connectors;
 use crate::http::wakeup::Hub;
-use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
 use crate::inventory::processing_register::ProcessingRegister;
+use crate::inventory::{Category, Inventory, NoticeCategory, PrivacyNotice};
 use crate::keys::Keyring;
 use crate::relay_client::RelayClient;
 use crate::store::action_store::ActionStore;
 use crate::store::audit_store::AuditStore;
+use crate::store::breach_store::BreachStore;
 use crate::store::document_store::DocumentStore;
 use crate::store::erasure_store::ErasureStore;
 use crate::store::export_store::ExportStore;
@@ -94,6 +107,7 @@ pub struct Gateway {
     actions: ActionStore,
     erasures: ErasureStore,
     audits: AuditStore,
+    breaches: BreachStore,
     audit_rules: AuditRules,
     /// Refused staff tokens this minute, for the trail's limit.
     sign_in_failures: std::sync::Mutex<audit_trail::FailureWindow>,
@@ -163,6 +177,7 @@ impl Gateway {
             actions: ActionStore::new(db.clone()),
             erasures: ErasureStore::new(db.clone()),
             audits: AuditStore::new(db.clone()),
+            breaches: BreachStore::new(db.clone()),
             audit_rules: parts.audit_rules,
             sign_in_failures: std::sync::Mutex::default(),
             request_rules: parts.request_rules,
@@ -237,6 +252,8 @@ impl Gateway {
             .find(|c| c.id == category.id)
             .cloned()
             // The notice is built from this same inventory, so every category is in it.
-            .unwrap_or_else(|| NoticeCategory::new(category, &category.source, self.inventory.recipient_names(category)))
+            .unwrap_or_else(|| {
+                NoticeCategory::new(category, &category.source, self.inventory.recipient_names(category))
+            })
     }
 }

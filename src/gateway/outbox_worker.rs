@@ -31,7 +31,8 @@ const MAX_ERROR_CHARS: usize = 500;
 /// How long delivered and abandoned notices stay in the delivery log: their payloads name
 /// people, so they are not kept longer than an investigation needs.
 pub const SETTLED_NOTICE_RETENTION_SECS: u64 = 30 * 24 * 3600;
-/// How often the audit trail is looked at for a checkpoint that is due.
+/// How often the audit trail is looked at for a checkpoint that is due, and the breach
+/// register for an alarm of the 72-hour clock.
 const CHECKPOINT_LOOK_EVERY: Duration = Duration::from_secs(10);
 /// How often settled notices past their retention are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -72,6 +73,11 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
                 Ok(Some(c)) => tracing::info!("audit: signed a checkpoint at entry {}", c.seq),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("audit: signing a checkpoint failed: {e}"),
+            }
+            match gateway.raise_breach_alarms().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!("breaches: {n} alarms of the 72-hour clock raised"),
+                Err(e) => tracing::warn!("breaches: raising the clock's alarms failed: {e}"),
             }
         }
         tokio::select! {

@@ -25,8 +25,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             let detail = format!("JSON is UTF-8; charset={charset} is not accepted");
             return Err(ApiError::new(ErrorCode::UnsupportedMediaType, detail));
         }
-        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        let axum::Json(ObjectOnly(value)) = axum::Json::<ObjectOnly<T>>::from_request(request, state).await?;
         Ok(Self(value))
+    }
+}
+
+/// For `#[serde(deserialize_with)]` on a body's optional nested object: absent or `null`
+/// is `None`, an object is read, an array is refused like at the top.
+pub(crate) fn optional_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    let read: Option<ObjectOnly<T>> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(read.map(|ObjectOnly(value)| value))
+}
+
+/// `T` read only from a JSON object. Serde's derive also reads a struct from an array of
+/// its fields in order (`[null, null]`), which no body of ours is: the schema says object.
+struct ObjectOnly<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData)).map(ObjectOnly)
     }
 }
 

@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub(crate) use api_error::ApiError;
-pub(crate) use extract::{ApiJson, ApiQuery};
+pub(crate) use extract::{ApiJson, ApiQuery, optional_object};
 
 use crate::protocol::ErrorCode;
 

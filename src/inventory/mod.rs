@@ -339,7 +339,8 @@ mod tests {
             }),
         };
         let c = Category { recipients: vec!["carrier".into(), "printer".into(), "Tax office".into()], ..category("a") };
-        let inv = Inventory::new(vec![c], vec![declared("carrier", true), declared("printer", false)], &["crm"]).unwrap();
+        let inv =
+            Inventory::new(vec![c], vec![declared("carrier", true), declared("printer", false)], &["crm"]).unwrap();
         assert_eq!(inv.recipient_names(&inv.categories()[0]), ["The carrier", "The printer", "Tax office"]);
         let unassessed: Vec<String> = inv.unassessed().into_iter().map(|u| u.recipient).collect();
         assert_eq!(unassessed, ["printer", "Tax office"]);

@@ -122,6 +122,10 @@ pub enum Body {
     /// verified; the register records when.
     #[serde(rename = "receipt.ack")]
     ReceiptAck { receipt_id: String },
+    /// Controller → wallet: a personal data breach touched the person's data (art. 34);
+    /// `notice` is a signed breach notice (`typ` `gdpr-breach-notice+jwt`).
+    #[serde(rename = "breach.notice")]
+    BreachNotice { notice: String },
 }
 
 impl Body {
@@ -145,6 +149,7 @@ impl Body {
             Self::RequestSubmit { .. } => "request.submit",
             Self::RequestStatus { .. } => "request.status",
             Self::ReceiptAck { .. } => "receipt.ack",
+            Self::BreachNotice { .. } => "breach.notice",
         }
     }
 }

@@ -203,6 +203,16 @@ error_codes! {
     DocumentNotFound = "document_not_found", 404, "Document not found";
     /// The request's identity check was recorded before; it is not recorded twice.
     AlreadyIdentified = "already_identified", 409, "Identity already established";
+    /// No breach with this id is in the register.
+    BreachNotFound = "breach_not_found", 404, "Breach not found";
+    /// The procedure's answers do not call for this notification (yet): see `outcome`
+    /// and `next_question`.
+    BreachNotNotifiable = "breach_not_notifiable", 409, "Notification not called for";
+    /// The authority's notification was recorded already.
+    AlreadyNotified = "already_notified", 409, "Already notified";
+    /// A notification needs a fact the breach record lacks (likely consequences,
+    /// measures), or, after 72 hours, the reasons for the delay (art. 33(1)).
+    BreachFactsMissing = "breach_facts_missing", 422, "Breach facts missing";
     /// An unexpected internal failure; details are in the server log under the request id.
     Internal = "internal", 500, "Internal error";
 }

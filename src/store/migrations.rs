@@ -28,6 +28,7 @@ pub(super) fn sqlite() -> Migrator {
         (10, "intake and outbox", include_str!("../../migrations/sqlite/0010_intake_and_outbox.sql")),
         (11, "actions and receipts", include_str!("../../migrations/sqlite/0011_actions_and_receipts.sql")),
         (12, "audit trail", include_str!("../../migrations/sqlite/0012_audit_trail.sql")),
+        (13, "breaches", include_str!("../../migrations/sqlite/0013_breaches.sql")),
     ])
 }
 
@@ -45,5 +46,6 @@ pub(super) fn postgres() -> Migrator {
         (10, "intake and outbox", include_str!("../../migrations/postgres/0010_intake_and_outbox.sql")),
         (11, "actions and receipts", include_str!("../../migrations/postgres/0011_actions_and_receipts.sql")),
         (12, "audit trail", include_str!("../../migrations/postgres/0012_audit_trail.sql")),
+        (13, "breaches", include_str!("../../migrations/postgres/0013_breaches.sql")),
     ])
 }

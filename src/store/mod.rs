@@ -6,6 +6,7 @@
 pub mod action_store;
 pub mod audit_chain;
 pub mod audit_store;
+pub mod breach_store;
 pub(crate) mod db;
 pub mod document_store;
 pub mod erasure_store;

@@ -103,8 +103,10 @@ impl Wallet {
                 return;
             }
         }
-        if let Body::RequestStatus { status, .. } = &body {
-            return self.status_arrived(stored, status);
+        match body {
+            Body::RequestStatus { status, .. } => return self.status_arrived(stored, &status),
+            Body::BreachNotice { notice } => return self.breach_notice_arrived(stored, notice),
+            _ => {}
         }
         let detail = format!("{} arrived unasked", body.type_name());
         self.log(WalletEvent { connection_id: stored.connection_id.clone(), kind: EventKind::Unexpected, detail });

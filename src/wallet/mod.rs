@@ -4,6 +4,7 @@
 //! seen before. `mobile-sdk` wraps it for Kotlin, Swift and Python; `gdpr-gateway demo`
 //! and the CLI wallet use it as it is.
 
+mod breach_notices;
 mod catalogue;
 mod corrections;
 mod downloads;
@@ -29,6 +30,7 @@ use crate::relay_client::blob_transfer::{self, TransferError};
 use serde::{Deserialize, Serialize};
 
 pub use crate::protocol::rights::{Remedies, RequestKind, RequestState, RequestUpdate};
+pub use breach_notices::{BreachNoticeView, MAX_BREACH_NOTICES};
 pub use catalogue::{Catalogue, CatalogueCategory};
 pub use corrections::{CorrectedRecord, CorrectionProof};
 pub use downloads::{MAX_PACKAGE_BYTES, Package};
@@ -133,6 +135,9 @@ pub enum EventKind {
     /// One of the person's rights requests moved on: acknowledged, extended, closed or
     /// refused. [`Wallet::requests`] has it, with the receipt of one that ended.
     Request,
+    /// An organisation reports a personal data breach that touched the person's data;
+    /// [`Wallet::breach_notices`] has its signed notice.
+    Breach,
 }
 
 impl Wallet {
@@ -189,6 +194,7 @@ impl Wallet {
             subject: None,
             operator,
             requests: Vec::new(),
+            breach_notices: Vec::new(),
         };
         self.save(&stored)?;
         let deadline = Instant::now() + CODE_WAIT;

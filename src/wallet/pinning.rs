@@ -52,6 +52,7 @@ impl Wallet {
             subject: None,
             operator: operator.cloned(),
             requests: Vec::new(),
+            breach_notices: Vec::new(),
         })
     }
 

@@ -182,6 +182,7 @@ mod tests {
             subject: Some("alice".into()),
             operator: None,
             requests: Vec::new(),
+            breach_notices: Vec::new(),
         };
         wallet.save(&stored).unwrap();
         Fixture { wallet, organisation, _dir: dir }

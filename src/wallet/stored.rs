@@ -32,6 +32,9 @@ pub(super) struct Stored {
     /// The person's rights requests with this organisation, as last told of each.
     #[serde(default)]
     pub(super) requests: Vec<StoredRequest>,
+    /// Signed breach notices from the organisation that verified, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) breach_notices: Vec<String>,
 }
 
 /// A rights request as the organisation last told of it, with what the wallet made of its

@@ -360,11 +360,16 @@ async fn zip_package_holds_json_csv_and_a_readable_page_and_verifies() {
     assert!(readings.starts_with("meter,date,kwh,m3\r\nE-8712,2026-01-01,10412,\r\n"), "{readings}");
     assert!(readings.contains("\r\nG-3310,2026-01-01,,5230\r\n"), "{readings}");
     let page = entry(&package, "data/index.html");
-    for expected in
-        ["Medical priority registration", "Art. 9(2)(a) GDPR", "7 years", "Autoriteit Persoonsgegevens", "Art. 20 GDPR",
-         // Who receives it, with the sharing assessment's answers.
-         "<strong>Grid operator</strong>, independent controller, in NL", "Why that is allowed: Required by the Energy Act"]
-    {
+    for expected in [
+        "Medical priority registration",
+        "Art. 9(2)(a) GDPR",
+        "7 years",
+        "Autoriteit Persoonsgegevens",
+        "Art. 20 GDPR",
+        // Who receives it, with the sharing assessment's answers.
+        "<strong>Grid operator</strong>, independent controller, in NL",
+        "Why that is allowed: Required by the Energy Act",
+    ] {
         assert!(page.contains(expected), "{expected} missing from index.html");
     }
     assert!(entry(&package, "bag-info.txt").contains("Payload-Oxum: "));

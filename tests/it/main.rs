@@ -6,6 +6,7 @@
 
 mod architecture;
 mod audit_trail;
+mod breaches;
 mod bundles;
 mod cli;
 mod common;

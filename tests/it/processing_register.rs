@@ -113,7 +113,9 @@ portable = false
     let gaps: Vec<&str> = json["gaps"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
     assert_eq!(gaps.len(), 2, "{gaps:?}");
     assert!(gaps[0].starts_with("art. 30(1)(c): category \"website_visits\"") && gaps[0].contains("data_subjects"));
-    assert!(gaps[1].starts_with("art. 30(1)(e)") && gaps[1].contains("in US") && gaps[1].contains("transfer_safeguards"));
+    assert!(
+        gaps[1].starts_with("art. 30(1)(e)") && gaps[1].contains("in US") && gaps[1].contains("transfer_safeguards")
+    );
     let page = register(&gw, StaffRole::Auditor, "text/html").await.text().await.unwrap();
     assert!(page.contains("Hosting &lt;Cloud&gt; Inc. (US): NO SAFEGUARD") && page.contains("<h2>Gaps</h2>"));
     assert!(!page.contains("<Cloud>"), "config text is escaped");

@@ -146,6 +146,8 @@ async def flow(wallet_module, framework):
     check("nothing the relay delivered was refused", all(e.kind != wallet_module.EventKind.REFUSED for e in events),
           events)
 
+    await breach_notice(wallet_module, wallet, holder, keys)
+
     await wallet.revoke(pending.connection_id)
     try:
         await wallet.request_export(pending.connection_id, wallet_module.ExportPurpose.ACCESS, None, WAIT_SECONDS)
@@ -277,6 +279,36 @@ async def rectification(wallet_module, wallet, connection_id, holder, claims):
     check("Python's own digest of the fresh record is the receipt's",
           closed.outcomes[0].record_digests[0] in digests
           and records[0]["address"]["street"] == "Kerkstraat 2", (digests, closed.outcomes))
+
+async def breach_notice(wallet_module, wallet, holder, keys):
+    """Staff record a breach, the procedure says to tell the people, an approver does: the
+    wallet shows the signed notice, and PyJWT verifies it with the published keys."""
+    base = holder["url"]
+    handler, approver = holder["staff_tokens"]["handler"], holder["staff_tokens"]["approver"]
+    breach = portal(base, handler, "POST", "/v1/breaches", {
+        "nature": "A box of printed invoices was lost in the post", "categories": ["contact", "payments"],
+        "likely_consequences": "Someone may know your address and what you owe.",
+        "measures": "We asked the post to trace the box; letters now go in sealed bags.",
+        "answers": {"personal_data": True, "role": "controller", "damaged": False, "lost": True,
+                    "sensitive_data": True, "high_risk_to_people": True}})
+    check("the procedure calls for telling the people", breach["outcome"] == "notify_authority_and_people", breach)
+    told = portal(base, approver, "POST", f"/v1/breaches/{breach['id']}/people-notification",
+                  {"subject_refs": ["alice"]})
+    check("alice's wallet is told", told == {"people": 1, "wallets": 1, "without_wallet": []}, told)
+    events = []
+    for _ in range(100):
+        events += [e for e in await wallet.events() if e.kind == wallet_module.EventKind.BREACH]
+        if events:
+            break
+        await asyncio.sleep(0.05)
+    notices = wallet.breach_notices()
+    check("the wallet shows the breach notice", len(events) == 1 and [n.breach_id for n in notices] == [breach["id"]]
+          and notices[0].categories == ["Contact details", "Invoices and payments"]
+          and notices[0].measures.startswith("We asked the post"), (events, notices))
+    header = jwt.get_unverified_header(notices[0].token)
+    claims = jwt.decode(notices[0].token, keys[header["kid"]].key, algorithms=["EdDSA"])
+    check("pyjwt verifies the notice", header["typ"] == "gdpr-breach-notice+jwt" and claims["sub"] == "alice"
+          and claims["breach"]["nature"] == breach["facts"]["nature"], claims)
 
 
 def main():
