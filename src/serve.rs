@@ -171,6 +171,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
             checkpoint_every_entries: config.audit.checkpoint_every_entries,
             checkpoint_every_secs: config.audit.checkpoint_every_minutes * 60,
         },
+        retention: config.retention.clone(),
         webhooks: config.webhooks.clone(),
         webhook_client: crate::gateway::webhook_client()
             .map_err(|message| StartError::Config { key: "webhooks".to_owned(), message })?,

@@ -19,8 +19,10 @@ CREATE TABLE breaches (
     wallets_notified      INTEGER NOT NULL DEFAULT 0,
     -- 0 to 3: the 24-hour, 48-hour and overdue alarms raised so far.
     alarms                INTEGER NOT NULL DEFAULT 0,
-    updated_at            INTEGER NOT NULL
+    updated_at            INTEGER NOT NULL,
+    -- Raised by every write: a notification names the version staff reviewed.
+    version               INTEGER NOT NULL DEFAULT 1
 );
 
 CREATE INDEX breaches_recent ON breaches (recorded_at, id);
-CREATE INDEX breaches_clock ON breaches (authority_notified_at, alarms, aware_at);
+CREATE INDEX breaches_clock ON breaches (authority_notified_at, outcome, alarms, aware_at);

@@ -41,7 +41,7 @@ pub(super) fn render(d: &AuthorityNotificationDraft) -> String {
          <dt>(b) Contact for more information</dt><dd>{contact}</dd>\
          <dt>(c) Likely consequences</dt><dd>{consequences}</dd>\
          <dt>(d) Measures taken or proposed</dt><dd>{measures}</dd>\
-         <dt>The people concerned</dt><dd>{people}</dd></dl>\n",
+         <dt>The people concerned</dt><dd>{people}</dd>{delay}</dl>\n",
         controller = e(&d.controller_name),
         controller_id = e(&d.controller_id),
         id = e(&d.breach_id),
@@ -55,11 +55,16 @@ pub(super) fn render(d: &AuthorityNotificationDraft) -> String {
         contact = e(&d.contact),
         consequences = or_missing(d.likely_consequences.as_deref()),
         measures = or_missing(d.measures.as_deref()),
-        people = if d.people_notified {
-            "are notified as well (art. 34)"
+        people = if d.people_to_be_notified {
+            "are told as well (art. 34): a high risk to them is likely"
         } else {
-            "are not notified: no high risk to them is likely"
+            "are not to be told on the answers so far"
         },
+        delay = d
+            .delay_reason
+            .as_deref()
+            .map(|r| format!("<dt>Reasons for the delay</dt><dd>{}</dd>", e(r)))
+            .unwrap_or_default(),
     );
     if !d.missing.is_empty() {
         let items: Vec<String> = d.missing.iter().map(|m| format!("<li>{}</li>", e(m))).collect();

@@ -36,7 +36,7 @@ impl From<BreachError> for ApiError {
             BreachError::NotNotifiable(_) => ErrorCode::BreachNotNotifiable,
             BreachError::AlreadyNotified => ErrorCode::AlreadyNotified,
             BreachError::FactsMissing(_) => ErrorCode::BreachFactsMissing,
-            BreachError::Changed => ErrorCode::RequestChanged,
+            BreachError::Changed => ErrorCode::BreachChanged,
         };
         Self::new(code, message)
     }
@@ -73,6 +73,9 @@ pub(crate) struct BreachChange {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthorityNotified {
+    /// The breach's `version` as reviewed: refused with 409 `breach_changed` when the
+    /// record changed since.
+    pub version: u64,
     /// The authority's reference for the notification.
     #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
     pub reference: String,
@@ -90,8 +93,11 @@ pub(crate) struct AuthorityNotified {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NotifyPeople {
+    /// The breach's `version` as reviewed: the notice says what that version says, or the
+    /// call is refused with 409 `breach_changed`.
+    pub version: u64,
     /// Their subject references: every active wallet of each gets a signed notice.
-    #[schema(value_type = Vec<SubjectRefText>, min_items = 1, max_items = 10000)]
+    #[schema(value_type = Vec<SubjectRefText>, min_items = 1, max_items = 1000)]
     pub subject_refs: Vec<String>,
 }
 
@@ -155,6 +161,8 @@ pub(crate) struct BreachView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub people_notified_at: Option<String>,
     pub wallets_notified: u64,
+    /// Raised by every change; a notification names the version reviewed.
+    pub version: u64,
 }
 
 impl BreachView {
@@ -181,6 +189,7 @@ impl BreachView {
             answers: b.answers,
             people_notified_at: b.people_notified_at.map(rfc3339),
             wallets_notified: b.wallets_notified,
+            version: b.version,
         }
     }
 }
@@ -283,7 +292,7 @@ pub(crate) async fn get_breach(
     Ok(Json(BreachView::of(breach, state.gateway.clock().now())))
 }
 
-problems!(AssessBreachProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, BreachNotFound, RequestChanged, StoreUnavailable);
+problems!(AssessBreachProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, BreachNotFound, BreachChanged, StoreUnavailable);
 
 /// Answers the procedure's questions and corrects the facts (any role but auditor); the
 /// outcome follows from the answers.
@@ -337,7 +346,7 @@ pub(crate) async fn get_authority_notification(
     Ok(Json(draft).into_response())
 }
 
-problems!(RecordAuthorityNotifiedProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, BreachNotFound, BreachNotNotifiable, AlreadyNotified, BreachFactsMissing, StoreUnavailable);
+problems!(RecordAuthorityNotifiedProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, BreachNotFound, BreachNotNotifiable, AlreadyNotified, BreachChanged, BreachFactsMissing, StoreUnavailable);
 
 /// Records that the authority was notified (approvers and admins), which stops the clock;
 /// after 72 hours only with the reasons for the delay.
@@ -356,11 +365,12 @@ pub(crate) async fn record_authority_notified(
 ) -> Result<Json<BreachView>, ApiError> {
     let at = instant("notified_at", body.notified_at.as_deref())?;
     let (caller, id) = (member.caller(), breach_id(&id)?);
-    let breach = state.gateway.record_authority_notified(&caller, id, body.reference, at, body.delay_reason).await?;
+    let (reference, reason) = (body.reference, body.delay_reason);
+    let breach = state.gateway.record_authority_notified(&caller, id, body.version, reference, at, reason).await?;
     Ok(Json(BreachView::of(breach, state.gateway.clock().now())))
 }
 
-problems!(NotifyPeopleProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, BreachNotFound, BreachNotNotifiable, BreachFactsMissing, StoreUnavailable);
+problems!(NotifyPeopleProblems: MalformedBody, UnsupportedMediaType, PayloadTooLarge, InvalidParameter, MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, BreachNotFound, BreachNotNotifiable, BreachChanged, BreachFactsMissing, StoreUnavailable);
 
 /// Tells the people affected (approvers and admins; art. 34): each active wallet of each
 /// person named gets a signed breach notice over the relay. Names those without a wallet,
@@ -381,6 +391,7 @@ pub(crate) async fn notify_people(
     if body.subject_refs.len() > MAX_SUBJECTS_PER_NOTIFICATION {
         return Err(ApiError::new(ErrorCode::InvalidParameter, "too many people in one call"));
     }
-    let done = state.gateway.notify_people(&member.caller(), breach_id(&id)?, &body.subject_refs).await?;
+    let (caller, id) = (member.caller(), breach_id(&id)?);
+    let done = state.gateway.notify_people(&caller, id, body.version, &body.subject_refs).await?;
     Ok(Json(PeopleNotifiedView { people: done.subjects, wallets: done.wallets, without_wallet: done.without_wallet }))
 }

@@ -20,6 +20,7 @@ pub(crate) mod public_routes;
 pub(crate) mod register_routes;
 pub(crate) mod request_routes;
 mod request_views;
+mod retention_routes;
 pub(crate) mod staff_auth;
 pub(crate) mod subject_routes;
 pub(crate) mod verify_route;
@@ -134,6 +135,9 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(register_routes::get_request))
         .routes(routes!(register_routes::export_requests_csv))
         .routes(routes!(processing_register_routes::get_processing_register))
+        .routes(routes!(retention_routes::list_upcoming_deletions))
+        .routes(routes!(retention_routes::place_legal_hold, retention_routes::list_legal_holds))
+        .routes(routes!(retention_routes::lift_legal_hold))
         .routes(routes!(audit_routes::list_audit))
         .routes(routes!(audit_routes::export_audit))
         .routes(routes!(breach_routes::record_breach, breach_routes::list_breaches))

@@ -8,6 +8,7 @@ mod http_limits;
 mod key_lines;
 mod request_phases;
 mod request_rules;
+mod retention_config;
 mod secret;
 mod source_operations;
 mod sql_source_config;
@@ -30,6 +31,7 @@ pub use request_rules::{
     DEFAULT_DOCUMENT_RETENTION_DAYS, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_RECEIPT_ACK_DAYS, MAX_DOCUMENT_BYTES_LIMIT,
     RequestsConfig,
 };
+pub use retention_config::RetentionConfig;
 pub use secret::{DatabaseUrl, Secret, TokenDigest};
 pub use source_operations::{HttpMethod, HttpOperation, HttpOperations};
 pub use sql_source_config::{
@@ -38,8 +40,8 @@ pub use sql_source_config::{
 };
 pub use staff_oidc::StaffOidcConfig;
 pub use webhooks::{
-    AUDIT_CHECKPOINT_EVENT, BREACH_EVENTS, MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, SECRET_PREFIX,
-    WebhookEndpoint,
+    AUDIT_CHECKPOINT_EVENT, BREACH_EVENTS, MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, RETENTION_UPCOMING_EVENT,
+    SECRET_PREFIX, WebhookEndpoint,
 };
 
 /// Largest config file we read.
@@ -110,6 +112,9 @@ pub struct Config {
     /// When the audit trail's checkpoints are signed.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// How long the gateway keeps its own records, and the warning before deletion.
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 fn default_listen() -> SocketAddr {
@@ -419,6 +424,7 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     config.server.check()?;
     config.requests.check()?;
     config.audit.check()?;
+    config.retention.check()?;
     webhooks::check_webhooks(&config.webhooks)?;
     if let Some(oidc) = &config.staff_oidc {
         oidc.check()?;

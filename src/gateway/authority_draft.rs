@@ -36,8 +36,10 @@ pub struct AuthorityNotificationDraft {
     /// The procedure's outcome and the answers it follows from.
     pub outcome: BreachOutcome,
     pub answers: BreachAnswers,
-    /// Whether the people are (to be) notified too (art. 34).
-    pub people_notified: bool,
+    /// Whether the procedure's answers so far call for notifying the people too (art. 34).
+    pub people_to_be_notified: bool,
+    /// Why the notification comes after 72 hours, once recorded.
+    pub delay_reason: Option<String>,
     /// What art. 33(3) asks for and the record does not hold yet.
     pub missing: Vec<String>,
 }
@@ -68,6 +70,11 @@ impl Gateway {
             })
             .collect();
         let mut missing = Vec::new();
+        let late = breach.authority.as_ref().map_or(self.clock.now(), |a| a.at) > breach.deadline_at();
+        if late && breach.authority.as_ref().is_none_or(|a| a.delay_reason.is_none()) {
+            missing
+                .push("the reasons for the delay, as the 72 hours have passed (delay_reason, art. 33(1))".to_owned());
+        }
         for (absent, what) in [
             (categories.is_empty(), "the categories of data concerned (facts.categories)"),
             (f.approximate_subjects.is_none(), "the approximate number of people (facts.approximate_subjects)"),
@@ -86,7 +93,7 @@ impl Gateway {
             contact: f.contact.clone().unwrap_or_else(|| self.contact().to_owned()),
             aware_at: rfc3339(breach.aware_at),
             deadline_at: rfc3339(breach.deadline_at()),
-            late: breach.authority.as_ref().map_or(self.clock.now(), |a| a.at) > breach.deadline_at(),
+            late,
             nature: f.nature.clone(),
             categories,
             approximate_subjects: f.approximate_subjects,
@@ -95,7 +102,8 @@ impl Gateway {
             measures: f.measures.clone(),
             outcome: breach.decision.outcome,
             answers: breach.answers.clone(),
-            people_notified: breach.decision.outcome == BreachOutcome::NotifyAuthorityAndPeople,
+            people_to_be_notified: breach.decision.outcome == BreachOutcome::NotifyAuthorityAndPeople,
+            delay_reason: breach.authority.as_ref().and_then(|a| a.delay_reason.clone()),
             missing,
         }
     }

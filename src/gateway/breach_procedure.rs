@@ -180,7 +180,7 @@ pub enum ClockState {
     Warning24h,
     /// 48 hours or more have passed.
     Warning48h,
-    /// 72 hours have passed and the authority was not notified.
+    /// More than 72 hours have passed and the authority was not notified.
     Overdue,
     /// The authority was notified (on time or not: see `notified_late`).
     Notified,
@@ -203,7 +203,8 @@ pub(super) fn clock_state(
     }
     let elapsed = now.saturating_sub(aware_at);
     match elapsed {
-        e if e >= AUTHORITY_DEADLINE_SECS => ClockState::Overdue,
+        // Notified at the 72nd hour is on time; after it, late.
+        e if e > AUTHORITY_DEADLINE_SECS => ClockState::Overdue,
         e if e >= CLOCK_WARNINGS_SECS[1] => ClockState::Warning48h,
         e if e >= CLOCK_WARNINGS_SECS[0] => ClockState::Warning24h,
         _ => ClockState::Running,
@@ -290,10 +291,11 @@ mod tests {
         let aware = 1_000_000;
         let at = |hours: u64| clock_state(O::NotifyAuthority, aware, None, aware + hours * 3600);
         assert_eq!(
-            [at(0), at(23), at(24), at(47), at(48), at(71), at(72)].map(ClockState::alarms),
-            [0, 0, 1, 1, 2, 2, 3]
+            [at(0), at(23), at(24), at(47), at(48), at(71), at(72), at(73)].map(ClockState::alarms),
+            [0, 0, 1, 1, 2, 2, 2, 3]
         );
-        assert_eq!(at(72), ClockState::Overdue);
+        let just_late = clock_state(O::NotifyAuthority, aware, None, aware + AUTHORITY_DEADLINE_SECS + 1);
+        assert_eq!(just_late, ClockState::Overdue);
         assert_eq!(
             clock_state(O::Undecided, aware, None, aware + 30 * 3600),
             ClockState::Warning24h,

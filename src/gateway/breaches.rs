@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::Digest as _;
 use utoipa::ToSchema;
 
 use super::breach_procedure::{
@@ -13,7 +14,7 @@ use super::breach_procedure::{
 };
 use super::request_notices::{MAX_WALLETS_TOLD, WALLET_TARGET, WEBHOOK_TARGET};
 use super::{Caller, Gateway};
-use crate::bundle::{BreachNotice, BreachNoticeClaims, sign_breach_notice};
+use crate::bundle::{BreachNotice, BreachNoticeClaims, MAX_BREACH_NOTICE_BYTES, sign_breach_notice};
 use crate::clock::{UnixSeconds, rfc3339};
 use crate::protocol::message::Body;
 use crate::protocol::subject::SubjectRef;
@@ -28,7 +29,7 @@ pub const MAX_APPROXIMATE_COUNT: u64 = 10_000_000_000;
 /// Most categories one breach names.
 pub const MAX_BREACH_CATEGORIES: usize = 64;
 /// Most people one notification call names; call again for more.
-pub const MAX_SUBJECTS_PER_NOTIFICATION: usize = 10_000;
+pub const MAX_SUBJECTS_PER_NOTIFICATION: usize = 1000;
 /// How far before now a breach's moment of awareness may be given: a year.
 pub(crate) const MAX_AWARENESS_AGE_SECS: u64 = 366 * 24 * 3600;
 /// Most breaches whose clock one pass looks at.
@@ -81,6 +82,8 @@ pub struct Breach {
     pub people_notified_at: Option<UnixSeconds>,
     pub wallets_notified: u64,
     pub updated_at: UnixSeconds,
+    /// Raised by every change: a notification names the version staff reviewed.
+    pub version: u64,
 }
 
 impl Breach {
@@ -154,6 +157,7 @@ impl Gateway {
             people_notified_at: None,
             wallets_notified: 0,
             updated_at: now,
+            version: 1,
         };
         let audit = [self.breach_audit(caller, "breach.recorded", &breach)];
         let notices = self.breach_webhooks("breach.recorded", &breach, json!({}));
@@ -195,7 +199,6 @@ impl Gateway {
             return Err(BreachError::NotPermitted);
         }
         let mut breach = self.breach(caller, id).await?;
-        let read_at = breach.updated_at;
         if let Some(facts) = facts {
             self.check_facts(&facts)?;
             breach.facts = facts;
@@ -204,12 +207,12 @@ impl Gateway {
             merge(&mut breach.answers, given);
         }
         breach.decision = breach.answers.decide();
-        // A later write than the one read, even within the same second.
-        breach.updated_at = self.clock.now().max(read_at + 1);
+        breach.updated_at = self.clock.now();
         let audit = [self.breach_audit(caller, "breach.assessed", &breach)];
-        if !self.breaches.update_assessment(&row(&breach)?, read_at, &audit).await? {
+        if !self.breaches.update_assessment(&row(&breach)?, breach.version, &audit).await? {
             return Err(BreachError::Changed);
         }
+        breach.version += 1;
         Ok(breach)
     }
 
@@ -219,6 +222,7 @@ impl Gateway {
         &self,
         caller: &Caller,
         id: &str,
+        version: u64,
         reference: String,
         at: Option<UnixSeconds>,
         delay_reason: Option<String>,
@@ -230,8 +234,11 @@ impl Gateway {
         if breach.authority.is_some() {
             return Err(BreachError::AlreadyNotified);
         }
-        let outcome = breach.decision.outcome;
-        if !matches!(outcome, BreachOutcome::NotifyAuthority | BreachOutcome::NotifyAuthorityAndPeople) {
+        if breach.version != version {
+            return Err(BreachError::Changed);
+        }
+        // Undecided counts: in doubt, the procedure says to notify.
+        if !breach.decision.outcome.clock_runs() {
             return Err(not_notifiable(&breach, "the authority"));
         }
         let now = self.clock.now();
@@ -240,21 +247,24 @@ impl Gateway {
             return Err(BreachError::Invalid("notified_at must lie between awareness and now".into()));
         }
         check_text("reference", &reference)?;
+        let late = at > breach.deadline_at();
         if let Some(reason) = &delay_reason {
             check_text("delay_reason", reason)?;
         }
-        if at > breach.deadline_at() && delay_reason.is_none() {
+        if late && delay_reason.is_none() {
             return Err(BreachError::FactsMissing(
                 "notified after 72 hours: give the reasons for the delay (delay_reason, art. 33(1))".into(),
             ));
         }
+        let detail =
+            format!("reference {reference:?}, notified at {}{}", rfc3339(at), if late { ", late" } else { "" });
         breach.authority = Some(AuthorityNotification { at, reference, delay_reason });
-        let audit = [self.breach_audit(caller, "breach.authority_notified", &breach)];
-        let late = at > breach.deadline_at();
+        let audit =
+            [self.audit_entry(caller, "breach.authority_notified", vec![format!("breach:{id}")], None, Some(detail))];
         let notices = self.breach_webhooks("breach.authority_notified", &breach, json!({ "late": late }));
         let recorded = breach.authority.as_ref().ok_or(BreachError::AlreadyNotified)?;
-        if !self.breaches.record_authority_notified(id, recorded, now, &audit, &notices).await? {
-            return Err(BreachError::AlreadyNotified);
+        if !self.breaches.record_authority_notified(id, version, recorded, now, &audit, &notices).await? {
+            return Err(BreachError::Changed);
         }
         self.outbox_wake.notify_one();
         self.breach(caller, id).await
@@ -267,6 +277,7 @@ impl Gateway {
         &self,
         caller: &Caller,
         id: &str,
+        version: u64,
         subject_refs: &[String],
     ) -> Result<PeopleNotified, BreachError> {
         if !caller.notifies_breaches() {
@@ -279,6 +290,9 @@ impl Gateway {
             return Err(BreachError::Invalid(format!("{bad:?} is not a subject reference")));
         }
         let breach = self.breach(caller, id).await?;
+        if breach.version != version {
+            return Err(BreachError::Changed);
+        }
         if !breach.decision.outcome.is_breach() {
             return Err(not_notifiable(&breach, "the people"));
         }
@@ -301,8 +315,14 @@ impl Gateway {
                 jti: format!("{}:{}", breach.id, self.subject_hash(subject).unwrap_or_default()),
                 breach: notice.clone(),
             };
-            let body = Body::BreachNotice { notice: sign_breach_notice(key, &claims) };
-            let payload = serde_json::to_string(&body).unwrap_or_default();
+            let token = sign_breach_notice(key, &claims);
+            if token.len() > MAX_BREACH_NOTICE_BYTES {
+                return Err(BreachError::Invalid(format!(
+                    "the signed notice would exceed {MAX_BREACH_NOTICE_BYTES} bytes, more than wallets accept: shorten the texts"
+                )));
+            }
+            let body = Body::BreachNotice { notice: token };
+            let payload = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             for connection in active {
                 notices.push(Notice {
                     id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
@@ -320,7 +340,9 @@ impl Gateway {
             [self.audit_entry(caller, "breach.people_notified", vec![format!("breach:{id}")], None, Some(detail))];
         let data = json!({ "people": subjects, "wallets": wallets, "without_wallet": without_wallet.len() });
         notices.extend(self.breach_webhooks("breach.people_notified", &breach, data));
-        self.breaches.record_people_notified(id, wallets, now, &audit, &notices).await?;
+        if !self.breaches.record_people_notified(id, version, wallets, now, &audit, &notices).await? {
+            return Err(BreachError::Changed);
+        }
         self.outbox_wake.notify_one();
         Ok(PeopleNotified { subjects, wallets, without_wallet })
     }
@@ -353,19 +375,30 @@ impl Gateway {
         let mut raised = 0;
         let due = self.breaches.clock_running(now.saturating_sub(CLOCK_WARNINGS_SECS[0]), CLOCK_BATCH).await?;
         for row in due {
-            let Ok(breach) = parse(row.clone()) else { continue };
+            let (id, raised_before) = (row.id.clone(), row.alarms);
+            let breach = match parse(row) {
+                Ok(breach) => breach,
+                Err(e) => {
+                    tracing::warn!("breaches: {id} cannot be read for its clock: {e}");
+                    continue;
+                }
+            };
             let alarms = breach.clock(now).alarms();
-            if alarms <= row.alarms {
+            if alarms <= raised_before {
                 continue;
             }
-            let event = ClockState::alarm_event(alarms);
+            // A first look after a pause (a restart, awareness given in the past) raises
+            // each alarm it missed, in order.
             let hours = now.saturating_sub(breach.aware_at) / 3600;
-            let detail = format!("{hours} hours since awareness; deadline {}", rfc3339(breach.deadline_at()));
-            let audit =
-                [self.audit_entry_by("system", event, vec![format!("breach:{}", breach.id)], None, Some(detail))];
-            let data = json!({ "hours_since_awareness": hours, "deadline_at": rfc3339(breach.deadline_at()) });
-            let notices = self.breach_webhooks(event, &breach, data);
-            if self.breaches.raise_alarm(&breach.id, alarms, &audit, &notices).await? {
+            let (mut audit, mut notices) = (Vec::new(), Vec::new());
+            for alarm in raised_before + 1..=alarms {
+                let event = ClockState::alarm_event(alarm);
+                let detail = format!("{hours} hours since awareness; deadline {}", rfc3339(breach.deadline_at()));
+                audit.push(self.audit_entry_by("system", event, vec![format!("breach:{id}")], None, Some(detail)));
+                let data = json!({ "alarm": alarm, "hours_since_awareness": hours });
+                notices.extend(self.breach_webhooks(event, &breach, data));
+            }
+            if self.breaches.raise_alarm(&id, alarms, &audit, &notices).await? {
                 raised += 1;
             }
         }
@@ -400,7 +433,10 @@ impl Gateway {
     }
 
     fn breach_audit(&self, caller: &Caller, action: &str, breach: &Breach) -> crate::store::audit_chain::NewAuditEntry {
-        let detail = format!("outcome {}", outcome_name(breach.decision.outcome));
+        // The digest ties the entry to the facts as they were, so a later change shows.
+        let facts = serde_json::to_vec(&breach.facts).unwrap_or_default();
+        let digest = crate::jose::b64::encode(sha2::Sha256::digest(&facts).as_slice());
+        let detail = format!("outcome {}; facts sha256:{digest}", outcome_name(breach.decision.outcome));
         self.audit_entry(caller, action, vec![format!("breach:{}", breach.id)], None, Some(detail))
     }
 
@@ -440,6 +476,11 @@ fn outcome_name(outcome: BreachOutcome) -> String {
 fn check_text(name: &str, text: &str) -> Result<(), BreachError> {
     if text.trim().is_empty() || text.chars().count() > MAX_BREACH_TEXT_CHARS {
         return Err(BreachError::Invalid(format!("{name} must be 1 to {MAX_BREACH_TEXT_CHARS} characters")));
+    }
+    // Texts go into notices the organisation signs and wallets show: no escape sequences,
+    // no NUL (which PostgreSQL refuses).
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(BreachError::Invalid(format!("{name} holds a control character")));
     }
     Ok(())
 }
@@ -483,6 +524,7 @@ fn row(b: &Breach) -> Result<BreachRow, StoreError> {
         wallets_notified: b.wallets_notified,
         alarms: 0,
         updated_at: b.updated_at,
+        version: b.version,
     })
 }
 
@@ -506,5 +548,6 @@ fn parse(row: BreachRow) -> Result<Breach, BreachError> {
         people_notified_at: row.people_notified_at,
         wallets_notified: row.wallets_notified,
         updated_at: row.updated_at,
+        version: row.version,
     })
 }

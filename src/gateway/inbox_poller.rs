@@ -12,8 +12,8 @@ use crate::relay_client::is_transient;
 /// First pause after a failed poll; doubles up to [`MAX_BACKOFF`].
 pub(crate) const MIN_BACKOFF: Duration = Duration::from_millis(250);
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// How often documents whose retention ended are looked for: a write, so not every poll.
-pub(crate) const DOCUMENT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How often retention is swept and its warnings sent: a write, so not every poll.
+pub(crate) const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// Polls until `stop` fires.
 pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -23,12 +23,17 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
         if let Err(e) = gateway.expire_overdue().await {
             tracing::warn!("inbox poller: expiring pairings failed: {e}");
         }
-        if swept.is_none_or(|at| at.elapsed() >= DOCUMENT_SWEEP_EVERY) {
+        if swept.is_none_or(|at| at.elapsed() >= RETENTION_SWEEP_EVERY) {
             swept = Some(std::time::Instant::now());
-            match gateway.sweep_documents().await {
+            match gateway.warn_of_retention().await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!("deleted {n} written-request documents whose retention ended"),
-                Err(e) => tracing::warn!("inbox poller: sweeping documents failed: {e}"),
+                Ok(n) => tracing::info!("retention: warned of coming deletions of {n} kinds"),
+                Err(e) => tracing::warn!("retention: warning failed: {e}"),
+            }
+            match gateway.sweep_retention().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("retention: deleted {n} records whose retention ended"),
+                Err(e) => tracing::warn!("retention: sweeping failed: {e}"),
             }
         }
         let poll = tokio::select! {

@@ -22,6 +22,7 @@ mod request_receipts;
 mod request_referrals;
 mod request_register;
 mod request_workflow;
+mod retention;
 mod rights_requests;
 mod subject_erasure;
 mod wallet_messages;
@@ -57,6 +58,7 @@ pub use request_notices::MAX_WALLETS_TOLD;
 pub use request_referrals::MAX_CONTROLLER_ID_CHARS;
 pub use request_register::RequestGauges;
 pub use request_workflow::{CriterionStatus, MAX_NOTE_CHARS, PhasePlan, WorkflowStatus};
+pub use retention::{HoldError, MAX_HOLD_REASON_CHARS, MAX_UPCOMING_LISTED, RETENTION_BATCH, Upcoming};
 pub use rights_requests::{
     Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_RECORD_ID_CHARS,
     MAX_REQUEST_CATEGORIES, NewRequest, RequestError, RequestRules,
@@ -67,7 +69,7 @@ pub use written_requests::{
 };
 
 use crate::clock::Clock;
-use crate::config::WebhookEndpoint;
+use crate::config::{RetentionConfig, WebhookEndpoint};
 use crate::connectors::Connectors;
 use crate::http::wakeup::Hub;
 use crate::inventory::processing_register::ProcessingRegister;
@@ -84,6 +86,7 @@ use crate::store::import_store::ImportStore;
 use crate::store::outbox_store::OutboxStore;
 use crate::store::pairing_store::PairingStore;
 use crate::store::request_store::RequestStore;
+use crate::store::retention_store::RetentionStore;
 use crate::store::{Db, StoreError};
 use crate::trust::Trust;
 
@@ -108,6 +111,8 @@ pub struct Gateway {
     erasures: ErasureStore,
     audits: AuditStore,
     breaches: BreachStore,
+    retention: RetentionConfig,
+    retention_store: RetentionStore,
     audit_rules: AuditRules,
     /// Refused staff tokens this minute, for the trail's limit.
     sign_in_failures: std::sync::Mutex<audit_trail::FailureWindow>,
@@ -142,6 +147,7 @@ pub struct GatewayParts {
     pub request_rules: RequestRules,
     pub phase_plan: PhasePlan,
     pub audit_rules: AuditRules,
+    pub retention: RetentionConfig,
     pub webhooks: Vec<WebhookEndpoint>,
     /// Built by [`webhook_client`]: no redirects, a deadline.
     pub webhook_client: reqwest::Client,
@@ -178,6 +184,8 @@ impl Gateway {
             erasures: ErasureStore::new(db.clone()),
             audits: AuditStore::new(db.clone()),
             breaches: BreachStore::new(db.clone()),
+            retention: parts.retention,
+            retention_store: RetentionStore::new(db.clone()),
             audit_rules: parts.audit_rules,
             sign_in_failures: std::sync::Mutex::default(),
             request_rules: parts.request_rules,

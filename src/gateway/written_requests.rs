@@ -156,13 +156,6 @@ impl Gateway {
         let happened = Happened::new("request.identified", Some(RequestUpdate::Identified), None);
         self.apply(&request, change, &[event], &[happened]).await
     }
-
-    /// Deletes documents whose retention ended; answers how many.
-    pub async fn sweep_documents(&self) -> Result<u64, RequestError> {
-        let deleted = self.documents.delete_expired(self.clock.now()).await?;
-        self.audit_deletion("documents", deleted).await;
-        Ok(deleted)
-    }
 }
 
 fn require_role(caller: &Caller, roles: &[StaffRole]) -> Result<(), RequestError> {

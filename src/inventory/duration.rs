@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::calendar::Date;
+use crate::clock::UnixSeconds;
+
 /// Longest retention text we accept; longer input is refused before parsing.
 const MAX_DURATION_LEN: usize = 64;
 
@@ -90,6 +93,42 @@ impl IsoDuration {
     }
 }
 
+impl IsoDuration {
+    /// When something made at `at` and kept this long is due to go, on the UTC calendar.
+    /// A period in years, months, weeks or days keeps it through the whole last day: the
+    /// day `at` falls on, plus the months (a day the month lacks becomes its last: 31
+    /// January + P1M = 28 or 29 February), plus the days; it is due when that day ends.
+    /// Hours, minutes and seconds then count exactly. Counting whole days keeps the due
+    /// time from ever going backwards as `at` moves on, which a time of day carried over a
+    /// shortened month would. Saturates far in the future.
+    pub fn after(&self, at: UnixSeconds) -> UnixSeconds {
+        let months = self.years.saturating_mul(12).saturating_add(self.months);
+        let days = i64::from(self.weeks) * 7 + i64::from(self.days);
+        let time = u64::from(self.hours) * 3600 + u64::from(self.minutes) * 60 + u64::from(self.seconds);
+        if months == 0 && days == 0 {
+            return at.saturating_add(time);
+        }
+        let last_day = Date::at(at, 0).add_months(months).add_days(days);
+        last_day.add_days(1).start(0).saturating_add(time)
+    }
+
+    /// The latest instant whose [`IsoDuration::after`] is at or before `now`: whatever was
+    /// made then or earlier has expired by `now`. `None` when nothing has.
+    pub fn expired_through(&self, now: UnixSeconds) -> Option<UnixSeconds> {
+        if self.after(0) > now {
+            return None;
+        }
+        // `after` only grows with its argument, so the last instant it keeps within `now`
+        // is found by halving; month lengths make it no fixed subtraction.
+        let (mut low, mut high) = (0, now);
+        while low < high {
+            let mid = low + (high - low).div_ceil(2);
+            if self.after(mid) <= now { low = mid } else { high = mid - 1 }
+        }
+        Some(low)
+    }
+}
+
 impl std::fmt::Display for IsoDuration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("P")?;
@@ -129,6 +168,57 @@ impl<'de> Deserialize<'de> for IsoDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Unix seconds of a UTC date and time.
+    fn utc(text: &str) -> UnixSeconds {
+        Date::parse_instant(text).unwrap()
+    }
+
+    #[test]
+    fn adds_on_the_calendar_across_month_ends_leap_years_and_years() {
+        let after = |d: &str, at: &str| IsoDuration::parse(d).unwrap().after(utc(at));
+        let cases = [
+            ("P1M", "2026-01-31T10:00:00Z", "2026-03-01T00:00:00Z"),
+            ("P1M", "2028-01-31T10:00:00Z", "2028-03-01T00:00:00Z"),
+            ("P1M", "2026-02-28T23:59:59Z", "2026-03-29T00:00:00Z"),
+            ("P1Y", "2028-02-29T23:59:59Z", "2029-03-01T00:00:00Z"),
+            ("P4Y", "2028-02-29T00:00:00Z", "2032-03-01T00:00:00Z"),
+            ("P7Y", "2026-12-31T12:00:00Z", "2034-01-01T00:00:00Z"),
+            ("P1M1D", "2026-01-31T00:00:00Z", "2026-03-02T00:00:00Z"),
+            ("P30D", "2026-12-15T08:00:00Z", "2027-01-15T00:00:00Z"),
+            ("P1DT6H", "2026-12-31T08:00:00Z", "2027-01-02T06:00:00Z"),
+            ("PT12H", "2026-12-31T18:00:00Z", "2027-01-01T06:00:00Z"),
+        ];
+        for (d, at, expected) in cases {
+            assert_eq!(crate::clock::rfc3339(after(d, at)), expected, "{d} after {at}");
+        }
+    }
+
+    #[test]
+    fn expired_through_is_the_last_instant_that_has_expired() {
+        for (d, now) in [
+            ("P1M", "2026-03-31T10:00:00Z"),
+            ("P1M", "2026-03-28T10:00:00Z"),
+            ("P1Y", "2029-02-28T00:00:00Z"),
+            ("P2Y6M", "2027-08-31T23:59:59Z"),
+            ("P90D", "2027-01-01T00:00:00Z"),
+        ] {
+            let d = IsoDuration::parse(d).unwrap();
+            let now = utc(now);
+            let through = d.expired_through(now).unwrap();
+            assert!(d.after(through) <= now, "{d} {through}");
+            assert!(d.after(through + 1) > now, "{d}: {} has expired too", through + 1);
+        }
+        // Kept through 30 March and 31 March: on 31 March everything of 28 February has gone
+        // and nothing of 1 March yet, whatever the hour.
+        let month = IsoDuration::parse("P1M").unwrap();
+        assert_eq!(month.expired_through(utc("2026-03-31T10:00:00Z")), Some(utc("2026-02-28T23:59:59Z")));
+        // The leap day and the day before it are both kept through 28 February two years on.
+        let two = IsoDuration::parse("P2Y").unwrap();
+        assert_eq!(two.expired_through(utc("2030-02-28T23:59:59Z")), Some(utc("2028-02-27T23:59:59Z")));
+        assert_eq!(two.expired_through(utc("2030-03-01T00:00:00Z")), Some(utc("2028-02-29T23:59:59Z")));
+        assert_eq!(IsoDuration::parse("P100Y").unwrap().expired_through(utc("2026-01-01T00:00:00Z")), None);
+    }
 
     #[test]
     fn parses_and_prints() {

@@ -213,6 +213,12 @@ error_codes! {
     /// A notification needs a fact the breach record lacks (likely consequences,
     /// measures), or, after 72 hours, the reasons for the delay (art. 33(1)).
     BreachFactsMissing = "breach_facts_missing", 422, "Breach facts missing";
+    /// No legal hold with this id.
+    LegalHoldNotFound = "legal_hold_not_found", 404, "Legal hold not found";
+    /// The legal hold was lifted before; a hold is lifted once.
+    LegalHoldLifted = "legal_hold_lifted", 409, "Legal hold already lifted";
+    /// The breach record changed since the version given: read it again.
+    BreachChanged = "breach_changed", 409, "Breach changed meanwhile";
     /// An unexpected internal failure; details are in the server log under the request id.
     Internal = "internal", 500, "Internal error";
 }

@@ -30,6 +30,8 @@ pub struct BreachRow {
     pub wallets_notified: u64,
     pub alarms: u8,
     pub updated_at: UnixSeconds,
+    /// Raised by every write.
+    pub version: u64,
 }
 
 /// What the authority was told, and when.
@@ -41,7 +43,9 @@ pub struct AuthorityNotification {
 }
 
 const COLUMNS: &str = "id, recorded_at, recorded_by, aware_at, facts, answers, outcome, authority_notified_at, \
-     authority_reference, delay_reason, people_notified_at, wallets_notified, alarms, updated_at";
+     authority_reference, delay_reason, people_notified_at, wallets_notified, alarms, updated_at, version";
+/// Outcomes under which the authority's clock runs (`BreachOutcome::clock_runs`).
+const CLOCK_OUTCOMES: &str = "('undecided', 'notify_authority', 'notify_authority_and_people')";
 
 #[derive(Debug, Clone)]
 pub struct BreachStore {
@@ -105,27 +109,27 @@ impl BreachStore {
         })
     }
 
-    /// Replaces facts, answers and outcome, unless the breach changed since `updated_at`
-    /// was read; false then, and nothing is written.
+    /// Replaces facts, answers and outcome, unless the breach is no longer at `version`;
+    /// false then, and nothing is written.
     pub async fn update_assessment(
         &self,
         b: &BreachRow,
-        read_at: UnixSeconds,
+        version: u64,
         audit: &[NewAuditEntry],
     ) -> Result<bool, StoreError> {
-        let (updated_at, read_at) = (to_i64(b.updated_at, "updated_at")?, to_i64(read_at, "read_at")?);
+        let (updated_at, version) = (to_i64(b.updated_at, "updated_at")?, to_i64(version, "version")?);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
-                "UPDATE breaches SET facts = $2, answers = $3, outcome = $4, updated_at = $5
-                 WHERE id = $1 AND updated_at = $6",
+                "UPDATE breaches SET facts = $2, answers = $3, outcome = $4, updated_at = $5, version = version + 1
+                 WHERE id = $1 AND version = $6",
             )
             .bind(&b.id)
             .bind(&b.facts)
             .bind(&b.answers)
             .bind(&b.outcome)
             .bind(updated_at)
-            .bind(read_at)
+            .bind(version)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -138,27 +142,32 @@ impl BreachStore {
         })
     }
 
-    /// Records the authority's notification, once; false when it was recorded before.
+    /// Records the authority's notification, once, of the breach at `version` while its
+    /// outcome still calls for it; false otherwise.
     pub async fn record_authority_notified(
         &self,
         id: &str,
+        version: u64,
         notified: &AuthorityNotification,
         now: UnixSeconds,
         audit: &[NewAuditEntry],
         notices: &[Notice],
     ) -> Result<bool, StoreError> {
-        let (at, now) = (to_i64(notified.at, "notified_at")?, to_i64(now, "now")?);
+        let (at, now, version) =
+            (to_i64(notified.at, "notified_at")?, to_i64(now, "now")?, to_i64(version, "version")?);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let changed = sqlx::query(
+            let changed = sqlx::query(&format!(
                 "UPDATE breaches SET authority_notified_at = $2, authority_reference = $3, delay_reason = $4,
-                 updated_at = $5 WHERE id = $1 AND authority_notified_at IS NULL",
-            )
+                 updated_at = $5, version = version + 1 WHERE id = $1 AND authority_notified_at IS NULL
+                 AND version = $6 AND outcome IN {CLOCK_OUTCOMES}"
+            ))
             .bind(id)
             .bind(at)
             .bind(&notified.reference)
             .bind(&notified.delay_reason)
             .bind(now)
+            .bind(version)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -172,31 +181,39 @@ impl BreachStore {
         })
     }
 
-    /// Adds `wallets` to the breach's count of wallets told and writes their notices.
+    /// Adds `wallets` to the breach's count of wallets told and writes their notices, if
+    /// the breach is still at `version`; false otherwise, and nothing is sent.
     pub async fn record_people_notified(
         &self,
         id: &str,
+        version: u64,
         wallets: u64,
         now: UnixSeconds,
         audit: &[NewAuditEntry],
         notices: &[Notice],
-    ) -> Result<(), StoreError> {
-        let (wallets, now) = (to_i64(wallets, "wallets")?, to_i64(now, "now")?);
+    ) -> Result<bool, StoreError> {
+        let (wallets, now, version) = (to_i64(wallets, "wallets")?, to_i64(now, "now")?, to_i64(version, "version")?);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(
+            let changed = sqlx::query(
                 "UPDATE breaches SET wallets_notified = wallets_notified + $2,
-                 people_notified_at = COALESCE(people_notified_at, $3), updated_at = $3 WHERE id = $1",
+                 people_notified_at = COALESCE(people_notified_at, $3), updated_at = $3, version = version + 1
+                 WHERE id = $1 AND version = $4",
             )
             .bind(id)
             .bind(wallets)
             .bind(now)
+            .bind(version)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
             append_audit!(tx, audit);
             insert_notices!(tx, notices);
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -206,8 +223,8 @@ impl BreachStore {
         let aware_before = to_i64(aware_before, "aware_before")?;
         on_db!(&self.db, pool => {
             let rows = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM breaches WHERE authority_notified_at IS NULL AND alarms < 3
-                 AND aware_at <= $1 ORDER BY aware_at LIMIT $2"
+                "SELECT {COLUMNS} FROM breaches WHERE authority_notified_at IS NULL AND outcome IN {CLOCK_OUTCOMES}
+                 AND alarms < 3 AND aware_at <= $1 ORDER BY aware_at LIMIT $2"
             ))
             .bind(aware_before)
             .bind(i64::from(limit))
@@ -228,9 +245,10 @@ impl BreachStore {
     ) -> Result<bool, StoreError> {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            let changed = sqlx::query(
-                "UPDATE breaches SET alarms = $2 WHERE id = $1 AND alarms < $2 AND authority_notified_at IS NULL",
-            )
+            let changed = sqlx::query(&format!(
+                "UPDATE breaches SET alarms = $2 WHERE id = $1 AND alarms < $2 AND authority_notified_at IS NULL
+                 AND outcome IN {CLOCK_OUTCOMES}"
+            ))
             .bind(id)
             .bind(i64::from(alarm))
             .execute(&mut *tx)
@@ -273,5 +291,6 @@ where
         wallets_notified: to_u64(row.try_get("wallets_notified")?, "wallets_notified")?,
         alarms: u8::try_from(alarms).map_err(|_| StoreError::Corrupt("breaches.alarms".into()))?,
         updated_at: to_u64(row.try_get("updated_at")?, "updated_at")?,
+        version: to_u64(row.try_get("version")?, "version")?,
     })
 }

@@ -90,13 +90,4 @@ impl DocumentStore {
             }))
         })
     }
-
-    /// Deletes documents whose retention ended before `now`; answers how many.
-    pub async fn delete_expired(&self, now: UnixSeconds) -> Result<u64, StoreError> {
-        let now = to_i64(now, "now")?;
-        on_db!(&self.db, pool => {
-            let done = sqlx::query("DELETE FROM request_documents WHERE retain_until < $1").bind(now).execute(pool).await?;
-            Ok(done.rows_affected())
-        })
-    }
 }

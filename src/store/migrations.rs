@@ -29,6 +29,7 @@ pub(super) fn sqlite() -> Migrator {
         (11, "actions and receipts", include_str!("../../migrations/sqlite/0011_actions_and_receipts.sql")),
         (12, "audit trail", include_str!("../../migrations/sqlite/0012_audit_trail.sql")),
         (13, "breaches", include_str!("../../migrations/sqlite/0013_breaches.sql")),
+        (14, "legal holds", include_str!("../../migrations/sqlite/0014_legal_holds.sql")),
     ])
 }
 
@@ -47,5 +48,6 @@ pub(super) fn postgres() -> Migrator {
         (11, "actions and receipts", include_str!("../../migrations/postgres/0011_actions_and_receipts.sql")),
         (12, "audit trail", include_str!("../../migrations/postgres/0012_audit_trail.sql")),
         (13, "breaches", include_str!("../../migrations/postgres/0013_breaches.sql")),
+        (14, "legal holds", include_str!("../../migrations/postgres/0014_legal_holds.sql")),
     ])
 }

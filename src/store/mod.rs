@@ -18,6 +18,7 @@ pub mod pairing_store;
 mod postgres;
 pub mod relay_store;
 pub mod request_store;
+pub mod retention_store;
 mod sqlite;
 
 use std::path::Path;

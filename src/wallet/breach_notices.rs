@@ -75,18 +75,24 @@ impl Wallet {
             }
         };
         let detail = format!("{} reports a data breach: {}", claims.breach.controller, claims.breach.nature);
+        let mut fresh = false;
         let kept = self.update(&stored.connection_id, |s| {
-            let jti = &claims.jti;
-            // The same notice sent again replaces the one kept.
+            // Delivery is at least once and in any order: per notice (`jti`) the latest
+            // signed is kept, and a copy of one kept is no news.
             let mut notices = std::mem::take(&mut s.breach_notices);
-            notices.retain(|t| check(s, t).is_ok_and(|c| c.jti != *jti));
-            notices.push(token);
-            let excess = notices.len().saturating_sub(MAX_BREACH_NOTICES);
-            notices.drain(..excess);
+            let same = |t: &String| check(s, t).ok().filter(|c| c.jti == claims.jti);
+            if !notices.iter().any(|t| same(t).is_some_and(|c| c.iat >= claims.iat)) {
+                notices.retain(|t| same(t).is_none());
+                notices.push(token);
+                let excess = notices.len().saturating_sub(MAX_BREACH_NOTICES);
+                notices.drain(..excess);
+                fresh = true;
+            }
             s.breach_notices = notices;
         });
         match kept {
-            Ok(()) => self.log(event(EventKind::Breach, detail)),
+            Ok(()) if fresh => self.log(event(EventKind::Breach, detail)),
+            Ok(()) => {}
             Err(e) => self.log(event(EventKind::Unreachable, e.to_string())),
         }
     }

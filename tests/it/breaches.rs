@@ -119,7 +119,7 @@ async fn the_clock_warns_at_24_and_48_hours_goes_overdue_at_72_and_each_alarm_is
     let id = breach["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/breaches/{id}");
     let mut alarms: Vec<(u64, String)> = Vec::new();
-    for hours in [23, 24, 30, 48, 72, 80] {
+    for hours in [23, 24, 30, 48, 72, 73, 80] {
         gw.clock.set(T0 + hours * 3600);
         // The outbox worker looks too, every few seconds: whoever comes first raises it.
         assert!(gw.gateway.raise_breach_alarms().await.unwrap() <= 1);
@@ -127,22 +127,33 @@ async fn the_clock_warns_at_24_and_48_hours_goes_overdue_at_72_and_each_alarm_is
         let state = ok(send(&handler, Method::GET, &path, None).await, 200).await["clock"]["state"].clone();
         alarms.push((hours, state.as_str().unwrap().to_owned()));
     }
-    let expected =
-        [(23, "running"), (24, "warning24h"), (30, "warning24h"), (48, "warning48h"), (72, "overdue"), (80, "overdue")];
+    // Notified at the 72nd hour is on time; after it, overdue.
+    let expected = [
+        (23, "running"),
+        (24, "warning24h"),
+        (30, "warning24h"),
+        (48, "warning48h"),
+        (72, "warning48h"),
+        (73, "overdue"),
+        (80, "overdue"),
+    ];
     assert_eq!(alarms, expected.map(|(h, s)| (h, s.to_owned())));
 
     // Late: only with the reasons for the delay (art. 33(1)), and only by an approver, once
     // the procedure calls for it.
     let answers = json!({"answers": {"personal_data": true, "role": "controller", "damaged": false, "lost": true,
                                      "sensitive_data": true, "high_risk_to_people": false}});
-    ok(send(&handler, Method::PATCH, &path, Some(answers)).await, 200).await;
+    let version = ok(send(&handler, Method::PATCH, &path, Some(answers)).await, 200).await["version"].clone();
     let notified = format!("{path}/authority-notification");
-    let body = json!({"reference": "AP-2026-12345"});
+    let body = json!({"version": version, "reference": "AP-2026-12345"});
     assert_problem(send(&handler, Method::POST, &notified, Some(body.clone())).await, 403, "role_not_permitted").await;
     let missing =
         assert_problem(send(&approver, Method::POST, &notified, Some(body)).await, 422, "breach_facts_missing").await;
     assert!(missing["detail"].as_str().unwrap().contains("delay_reason"));
-    let body = json!({"reference": "AP-2026-12345", "delay_reason": "The extent only became clear after the forensic report."});
+    let stale = json!({"version": 1, "reference": "AP-2026-12345", "delay_reason": "The report came late."});
+    assert_problem(send(&approver, Method::POST, &notified, Some(stale)).await, 409, "breach_changed").await;
+    let body = json!({"version": version, "reference": "AP-2026-12345",
+                      "delay_reason": "The extent only became clear after the forensic report."});
     let done = ok(send(&approver, Method::POST, &notified, Some(body.clone())).await, 200).await;
     assert_eq!(done["clock"]["state"], "notified");
     assert_eq!(done["clock"]["notified_late"], true);
@@ -181,21 +192,22 @@ async fn the_authority_draft_and_a_signed_notice_in_the_persons_wallet() {
 
     // Not a breach of ours yet: nobody is told.
     let people = format!("{path}/people-notification");
-    let alice = json!({"subject_refs": ["alice", "bob"]});
+    let alice = json!({"version": 1, "subject_refs": ["alice", "bob"]});
     assert_problem(send(&approver, Method::POST, &people, Some(alice.clone())).await, 409, "breach_not_notifiable")
         .await;
     let answers = json!({"answers": {"personal_data": true, "role": "controller", "damaged": false, "lost": false,
                                      "unlawful_processing_excluded": false, "sensitive_data": true, "high_risk_to_people": true}});
+    let assessed = ok(send(&handler, Method::PATCH, &path, Some(answers)).await, 200).await;
     assert_eq!(
-        ok(send(&handler, Method::PATCH, &path, Some(answers)).await, 200).await["outcome"],
-        "notify_authority_and_people"
+        (assessed["outcome"].as_str(), assessed["version"].as_u64()),
+        (Some("notify_authority_and_people"), Some(2))
     );
 
     // The draft says what art. 33(3) needs and what is still missing.
     let draft = ok(send(&handler, Method::GET, &format!("{path}/authority-notification"), None).await, 200).await;
     assert_eq!(draft["categories"][1]["name"], "Invoices and payments");
     assert_eq!(draft["contact"], "privacy@voorbeeld-energie.example");
-    assert_eq!(draft["people_notified"], true);
+    assert_eq!(draft["people_to_be_notified"], true);
     let missing: Vec<&str> = draft["missing"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
     assert_eq!(missing.len(), 3, "{missing:?}");
     let page = gw.staff_client(StaffRole::Auditor).request(Method::GET, &format!("{path}/authority-notification"));
@@ -204,13 +216,19 @@ async fn the_authority_draft_and_a_signed_notice_in_the_persons_wallet() {
     let page = page.text().await.unwrap();
     assert!(page.contains("&lt;b&gt;invoices&lt;/b&gt;") && page.contains("(d) Measures taken or proposed"));
 
-    // The people's notice needs the consequences and the measures.
+    // The people's notice needs the version the approver reviewed, and the consequences
+    // and the measures.
+    assert_problem(send(&approver, Method::POST, &people, Some(alice.clone())).await, 409, "breach_changed").await;
+    let alice = json!({"version": 2, "subject_refs": ["alice", "bob"]});
     assert_problem(send(&approver, Method::POST, &people, Some(alice.clone())).await, 422, "breach_facts_missing")
         .await;
+    let escape = json!({"facts": {"nature": "Lost \u{1b}[31mletters", "categories": []}});
+    assert_problem(send(&handler, Method::PATCH, &path, Some(escape)).await, 400, "invalid_parameter").await;
     let facts = json!({"facts": {"nature": "Our mailing house sent invoices to the wrong addresses", "categories": ["contact", "payments"],
                                  "likely_consequences": "Someone else may have read your name, address and amounts owed.",
                                  "measures": "The mailing house deleted the wrong letters; we check every print run now."}});
-    ok(send(&handler, Method::PATCH, &path, Some(facts)).await, 200).await;
+    assert_eq!(ok(send(&handler, Method::PATCH, &path, Some(facts)).await, 200).await["version"], 3);
+    let alice = json!({"version": 3, "subject_refs": ["alice", "bob"]});
     assert_problem(send(&handler, Method::POST, &people, Some(alice.clone())).await, 403, "role_not_permitted").await;
     let told = ok(send(&approver, Method::POST, &people, Some(alice)).await, 200).await;
     assert_eq!(told, json!({"people": 2, "wallets": 1, "without_wallet": ["bob"]}));
@@ -241,4 +259,27 @@ async fn breach_notices(wallet: &Wallet) -> Vec<gdpr_gateway::wallet::BreachNoti
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no breach notice arrived");
+}
+
+/// Settled breaches never crowd out a running clock: a register full of ones that need no
+/// notification still raises the alarm of a new one.
+#[tokio::test]
+async fn settled_breaches_do_not_crowd_out_a_running_clock() {
+    use gdpr_gateway::gateway::{BreachAnswers, BreachFacts, Caller};
+    let gw = TestGateway::demo().await;
+    let handler = Caller::staff("demo-handler", StaffRole::Handler);
+    let settled = BreachAnswers { personal_data: Some(false), ..BreachAnswers::default() };
+    for i in 0..120 {
+        let facts = BreachFacts { nature: format!("test server {i} exposed"), ..BreachFacts::default() };
+        gw.gateway.record_breach(&handler, facts, settled.clone(), Some(T0 - 3600)).await.unwrap();
+    }
+    let facts = BreachFacts { nature: "A laptop was stolen".into(), ..BreachFacts::default() };
+    let running = gw.gateway.record_breach(&handler, facts, BreachAnswers::default(), None).await.unwrap();
+    gw.clock.advance(25 * 3600);
+    gw.gateway.raise_breach_alarms().await.unwrap();
+    let auditor = gw.staff_client(StaffRole::Auditor);
+    let trail = ok(send(&auditor, Method::GET, "/v1/audit?action=breach.deadline_warning", None).await, 200).await;
+    let objects: Vec<&Value> = trail["entries"].as_array().unwrap().iter().map(|e| &e["objects"][0]).collect();
+    assert_eq!(objects, [&json!(format!("breach:{}", running.id))]);
+    gw.stop().await.unwrap();
 }

@@ -25,6 +25,7 @@ mod relay;
 mod request_execution;
 mod request_register;
 mod request_workflow;
+mod retention;
 mod rights_requests;
 mod running_binary;
 mod server;

@@ -103,7 +103,7 @@ async fn a_letter_is_registered_archived_identified_and_carried_on() {
 
     // The document goes when its retention (two years by default) ends.
     gw.clock.advance(731 * 24 * 3600);
-    assert_eq!(gw.gateway.sweep_documents().await.unwrap(), 1);
+    gw.gateway.sweep_retention().await.unwrap();
     let gone = auditor.request(Method::GET, &format!("/v1/requests/{}/document", filed.id)).send().await.unwrap();
     assert_problem(gone, 404, "document_not_found").await;
     let again = put_document(&handler, &filed.id, "application/pdf", LETTER.to_vec()).await;

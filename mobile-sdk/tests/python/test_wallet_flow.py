@@ -293,7 +293,7 @@ async def breach_notice(wallet_module, wallet, holder, keys):
                     "sensitive_data": True, "high_risk_to_people": True}})
     check("the procedure calls for telling the people", breach["outcome"] == "notify_authority_and_people", breach)
     told = portal(base, approver, "POST", f"/v1/breaches/{breach['id']}/people-notification",
-                  {"subject_refs": ["alice"]})
+                  {"version": breach["version"], "subject_refs": ["alice"]})
     check("alice's wallet is told", told == {"people": 1, "wallets": 1, "without_wallet": []}, told)
     events = []
     for _ in range(100):
