@@ -114,6 +114,8 @@ pub(crate) struct PeopleNotifiedView {
     pub wallets: u64,
     /// People with no active wallet connection: tell them another way.
     pub without_wallet: Vec<String>,
+    /// The breach's version now: pass it to notify more people.
+    pub version: u64,
 }
 
 /// The question to answer next.
@@ -393,5 +395,10 @@ pub(crate) async fn notify_people(
     }
     let (caller, id) = (member.caller(), breach_id(&id)?);
     let done = state.gateway.notify_people(&caller, id, body.version, &body.subject_refs).await?;
-    Ok(Json(PeopleNotifiedView { people: done.subjects, wallets: done.wallets, without_wallet: done.without_wallet }))
+    Ok(Json(PeopleNotifiedView {
+        people: done.subjects,
+        wallets: done.wallets,
+        without_wallet: done.without_wallet,
+        version: done.version,
+    }))
 }

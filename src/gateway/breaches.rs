@@ -125,6 +125,8 @@ pub struct PeopleNotified {
     pub wallets: u64,
     /// The people with no active wallet connection: to be told another way.
     pub without_wallet: Vec<String>,
+    /// The breach's version after this call, for the next one.
+    pub version: u64,
 }
 
 impl Gateway {
@@ -344,7 +346,7 @@ impl Gateway {
             return Err(BreachError::Changed);
         }
         self.outbox_wake.notify_one();
-        Ok(PeopleNotified { subjects, wallets, without_wallet })
+        Ok(PeopleNotified { subjects, wallets, without_wallet, version: version + 1 })
     }
 
     /// The content of the people's notice (art. 34(2)); refused while the record lacks

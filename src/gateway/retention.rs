@@ -18,6 +18,9 @@ use crate::store::retention_store::{Expiring, LegalHold, Lifted, RetainedKind};
 pub const RETENTION_BATCH: u32 = 500;
 /// Most rows per kind the upcoming list shows; `count` says how many more there are.
 pub const MAX_UPCOMING_LISTED: u32 = 100;
+/// Tries at truncating SQLite's WAL after a sweep, and the pause between them.
+const WAL_TRUNCATE_ATTEMPTS: u32 = 20;
+const WAL_TRUNCATE_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// Most rows per kind counted for a warning or the upcoming list.
 const MAX_COUNTED: u32 = 100_000;
 /// Longest hold reason, in characters.
@@ -87,12 +90,29 @@ impl Gateway {
                 }
             }
         }
+        if total > 0 {
+            self.leave_no_copy().await;
+        }
         Ok(total)
     }
 
     /// How long ahead deletions are announced (`[retention] warn_before`).
     pub fn retention_warning_period(&self) -> IsoDuration {
         self.retention.warn_before
+    }
+
+    /// Truncates SQLite's WAL after a deletion, retrying while other connections keep the
+    /// checkpoint from finishing; the next sweep tries again if they never let go.
+    async fn leave_no_copy(&self) {
+        for _ in 0..WAL_TRUNCATE_ATTEMPTS {
+            match self.retention_store.truncate_wal().await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => tracing::debug!("retention: truncating the WAL: {e}"),
+            }
+            tokio::time::sleep(WAL_TRUNCATE_PAUSE).await;
+        }
+        tracing::warn!("retention: the WAL could not be truncated; deleted rows stay in it until the next checkpoint");
     }
 
     /// What retention deletes within `within` from now, per kind (staff).

@@ -153,8 +153,16 @@ impl RetentionStore {
         let through = to_i64(through, "through")?;
         on_db!(&self.db, pool => {
             let lock = if matches!(self.db, Db::Postgres(_)) { " FOR UPDATE OF t SKIP LOCKED" } else { "" };
+            // One statement that writes first: on SQLite a transaction that read before it
+            // writes fails when another connection wrote in between (SQLITE_BUSY_SNAPSHOT).
+            let delete = format!(
+                "DELETE FROM {table} WHERE {id} IN ({due}) RETURNING {id}",
+                table = spec.table,
+                id = spec.id,
+                due = spec.due(&format!("t.{}", spec.id), lock)
+            );
             let mut tx = pool.begin().await?;
-            let ids: Vec<String> = sqlx::query(&spec.due(&format!("t.{}", spec.id), lock))
+            let ids: Vec<String> = sqlx::query(&delete)
                 .bind(through)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
@@ -165,25 +173,27 @@ impl RetentionStore {
             if ids.is_empty() {
                 return Ok(0);
             }
-            for id in &ids {
-                if kind == RetainedKind::RevokedConnections {
+            if kind == RetainedKind::RevokedConnections {
+                for id in &ids {
                     sqlx::query("DELETE FROM pairings WHERE connection_id = $1").bind(id).execute(&mut *tx).await?;
                 }
-                sqlx::query(&format!("DELETE FROM {} WHERE {} = $1", spec.table, spec.id))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
             }
             let n = ids.len() as u64;
             append_audit!(tx, &[audit(n)]);
             tx.commit().await?;
-            // `secure_delete` zeroes the freed pages, but the WAL still holds the frames
-            // that wrote them until a checkpoint copies and truncates it.
-            if matches!(self.db, Db::Sqlite(_)) {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
-            }
             Ok(n)
         })
+    }
+
+    /// On SQLite, copies the WAL into the database and truncates it: `secure_delete`
+    /// zeroes freed pages, but the WAL still holds the frames that wrote the deleted rows
+    /// until then. True when done (always on PostgreSQL); false when a reader or writer
+    /// kept it from finishing, to be tried again.
+    pub async fn truncate_wal(&self) -> Result<bool, StoreError> {
+        let Db::Sqlite(pool) = &self.db else { return Ok(true) };
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+        let busy: i64 = row.try_get(0)?;
+        Ok(busy == 0)
     }
 
     /// The rows of `kind` counted from at or before `through`, not held: what a sweep at

@@ -231,7 +231,7 @@ async fn the_authority_draft_and_a_signed_notice_in_the_persons_wallet() {
     let alice = json!({"version": 3, "subject_refs": ["alice", "bob"]});
     assert_problem(send(&handler, Method::POST, &people, Some(alice.clone())).await, 403, "role_not_permitted").await;
     let told = ok(send(&approver, Method::POST, &people, Some(alice)).await, 200).await;
-    assert_eq!(told, json!({"people": 2, "wallets": 1, "without_wallet": ["bob"]}));
+    assert_eq!(told, json!({"people": 2, "wallets": 1, "without_wallet": ["bob"], "version": 4}));
 
     // The wallet receives it, verifies it and shows it.
     let notices = breach_notices(&wallet).await;

@@ -162,7 +162,7 @@ fn check_config_wants_a_sharing_assessment_for_every_recipient() {
         .replace("security_measures = [", "# security_measures = [")
         .replace("  \"Encryption in transit", "#  \"Encryption in transit")
         .replace("  \"Role-based access", "#  \"Role-based access")
-        .replace("\n]\n\n# Portal backends", "\n#]\n\n# Portal backends");
+        .replace("\n]\n\n# How long the gateway keeps", "\n#]\n\n# How long the gateway keeps");
     let config = dir.path().join("gateway.toml");
     std::fs::write(&config, &text).unwrap();
     let out = command(dir.path(), &["check-config", "--config", config.to_str().unwrap()]).output().unwrap();

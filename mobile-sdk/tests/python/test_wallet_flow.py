@@ -294,7 +294,8 @@ async def breach_notice(wallet_module, wallet, holder, keys):
     check("the procedure calls for telling the people", breach["outcome"] == "notify_authority_and_people", breach)
     told = portal(base, approver, "POST", f"/v1/breaches/{breach['id']}/people-notification",
                   {"version": breach["version"], "subject_refs": ["alice"]})
-    check("alice's wallet is told", told == {"people": 1, "wallets": 1, "without_wallet": []}, told)
+    check("alice's wallet is told", told == {"people": 1, "wallets": 1, "without_wallet": [],
+                                             "version": breach["version"] + 1}, told)
     events = []
     for _ in range(100):
         events += [e for e in await wallet.events() if e.kind == wallet_module.EventKind.BREACH]
