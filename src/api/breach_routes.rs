@@ -13,13 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::authority_draft_page;
+use super::processing_register_routes::{Format, preferred};
 use super::staff_auth::StaffMember;
 use super::subject_routes::page_limit;
 use crate::calendar::Date;
 use crate::clock::rfc3339;
 use crate::gateway::{
     AuthorityNotificationDraft, Breach, BreachAnswers, BreachError, BreachFacts, BreachOutcome, BreachQuestion,
-    ClockState, MAX_SUBJECTS_PER_NOTIFICATION,
+    ClockState,
 };
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson, ApiQuery, optional_object};
@@ -341,7 +342,7 @@ pub(crate) async fn get_authority_notification(
     let breach = state.gateway.breach(&member.caller(), breach_id(&id)?).await?;
     let draft = state.gateway.authority_draft(&breach);
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accept.split(',').next().is_some_and(|m| m.trim().starts_with("text/html")) {
+    if matches!(preferred(accept), Format::Html) {
         return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], authority_draft_page::render(&draft))
             .into_response());
     }
@@ -390,9 +391,6 @@ pub(crate) async fn notify_people(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NotifyPeople>,
 ) -> Result<Json<PeopleNotifiedView>, ApiError> {
-    if body.subject_refs.len() > MAX_SUBJECTS_PER_NOTIFICATION {
-        return Err(ApiError::new(ErrorCode::InvalidParameter, "too many people in one call"));
-    }
     let (caller, id) = (member.caller(), breach_id(&id)?);
     let done = state.gateway.notify_people(&caller, id, body.version, &body.subject_refs).await?;
     Ok(Json(PeopleNotifiedView {

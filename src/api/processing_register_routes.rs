@@ -54,14 +54,14 @@ pub(crate) async fn get_processing_register(
     })
 }
 
-enum Format {
+pub(super) enum Format {
     Json,
     Csv,
     Html,
 }
 
 /// The first of CSV, HTML or JSON the `Accept` header names; JSON for anything else.
-fn preferred(accept: &str) -> Format {
+pub(super) fn preferred(accept: &str) -> Format {
     for media in accept.split(',').map(|m| m.split(';').next().unwrap_or("").trim()) {
         match media.to_ascii_lowercase().as_str() {
             "text/csv" => return Format::Csv,

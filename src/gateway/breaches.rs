@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::breach_procedure::{
     AUTHORITY_DEADLINE_SECS, BreachAnswers, BreachOutcome, CLOCK_WARNINGS_SECS, ClockState, Decision, clock_state,
 };
-use super::request_notices::{MAX_WALLETS_TOLD, WALLET_TARGET, WEBHOOK_TARGET};
+use super::request_notices::{MAX_WALLETS_TOLD, WALLET_TARGET, notice};
 use super::{Caller, Gateway};
 use crate::bundle::{BreachNotice, BreachNoticeClaims, MAX_BREACH_NOTICE_BYTES, sign_breach_notice};
 use crate::clock::{UnixSeconds, rfc3339};
@@ -298,7 +298,7 @@ impl Gateway {
         if !breach.decision.outcome.is_breach() {
             return Err(not_notifiable(&breach, "the people"));
         }
-        let notice = self.art34_notice(&breach)?;
+        let content = self.art34_notice(&breach)?;
         let now = self.clock.now();
         let key = self.keyring.active_signing();
         let (mut notices, mut without_wallet) = (Vec::new(), Vec::new());
@@ -315,7 +315,7 @@ impl Gateway {
                 sub: subject.clone(),
                 iat: now,
                 jti: format!("{}:{}", breach.id, self.subject_hash(subject).unwrap_or_default()),
-                breach: notice.clone(),
+                breach: content.clone(),
             };
             let token = sign_breach_notice(key, &claims);
             if token.len() > MAX_BREACH_NOTICE_BYTES {
@@ -326,13 +326,12 @@ impl Gateway {
             let body = Body::BreachNotice { notice: token };
             let payload = serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             for connection in active {
-                notices.push(Notice {
-                    id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
-                    target: format!("{WALLET_TARGET}{}", connection.id),
-                    event_type: "breach.notice".into(),
-                    payload: payload.clone(),
-                    created_at: now,
-                });
+                notices.push(notice(
+                    format!("{WALLET_TARGET}{}", connection.id),
+                    "breach.notice",
+                    payload.clone(),
+                    now,
+                ));
             }
         }
         let wallets = notices.len() as u64;
@@ -443,23 +442,11 @@ impl Gateway {
     }
 
     fn breach_webhooks(&self, event: &str, breach: &Breach, mut data: serde_json::Value) -> Vec<Notice> {
-        let now = self.clock.now();
         data["id"] = json!(breach.id);
         data["outcome"] = json!(breach.decision.outcome);
         data["aware_at"] = json!(rfc3339(breach.aware_at));
         data["deadline_at"] = json!(rfc3339(breach.deadline_at()));
-        let payload = json!({ "type": event, "timestamp": rfc3339(now), "data": data }).to_string();
-        self.webhooks
-            .iter()
-            .filter(|e| e.wants(event))
-            .map(|e| Notice {
-                id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
-                target: format!("{WEBHOOK_TARGET}{}", e.id),
-                event_type: event.to_owned(),
-                payload: payload.clone(),
-                created_at: now,
-            })
-            .collect()
+        self.webhook_notices(event, data)
     }
 }
 

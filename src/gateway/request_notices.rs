@@ -162,10 +162,7 @@ impl Gateway {
             if let Some(role) = h.role {
                 data["role"] = json!(role);
             }
-            let payload = json!({ "type": h.event, "timestamp": rfc3339(now), "data": data }).to_string();
-            for endpoint in self.webhooks.iter().filter(|e| e.wants(h.event)) {
-                notices.push(notice(format!("{WEBHOOK_TARGET}{}", endpoint.id), h.event, payload.clone(), now));
-            }
+            notices.extend(self.webhook_notices(h.event, data));
         }
         notices
     }
@@ -175,18 +172,25 @@ impl Gateway {
     /// The `audit.checkpoint` webhooks telling witnesses of `checkpoint`: its number,
     /// hash and signed token.
     pub(crate) fn checkpoint_notices(&self, checkpoint: &Checkpoint) -> Vec<Notice> {
-        let now = self.clock.now();
         let data = json!({ "seq": checkpoint.seq, "hash": checkpoint.hash, "checkpoint": checkpoint.token });
-        let payload = json!({ "type": AUDIT_CHECKPOINT_EVENT, "timestamp": rfc3339(now), "data": data }).to_string();
+        self.webhook_notices(AUDIT_CHECKPOINT_EVENT, data)
+    }
+
+    /// `event` with its `data`, as Standard Webhooks payloads (`type`, `timestamp`,
+    /// `data`) to every endpoint that subscribes to it.
+    pub(super) fn webhook_notices(&self, event: &str, data: serde_json::Value) -> Vec<Notice> {
+        let now = self.clock.now();
+        let payload = json!({ "type": event, "timestamp": rfc3339(now), "data": data }).to_string();
         self.webhooks
             .iter()
-            .filter(|e| e.wants(AUDIT_CHECKPOINT_EVENT))
-            .map(|e| notice(format!("{WEBHOOK_TARGET}{}", e.id), AUDIT_CHECKPOINT_EVENT, payload.clone(), now))
+            .filter(|e| e.wants(event))
+            .map(|e| notice(format!("{WEBHOOK_TARGET}{}", e.id), event, payload.clone(), now))
             .collect()
     }
 }
 
-fn notice(target: String, event: &str, payload: String, now: u64) -> Notice {
+/// One notice to `target`, with an id of its own.
+pub(super) fn notice(target: String, event: &str, payload: String, now: u64) -> Notice {
     Notice {
         // Standard Webhooks ids start `msg_`; the same id on every attempt lets receivers
         // drop a redelivery.

@@ -4,7 +4,6 @@
 
 use serde_json::json;
 
-use super::request_notices::WEBHOOK_TARGET;
 use super::{Caller, Gateway};
 use crate::clock::{UnixSeconds, rfc3339};
 use crate::config::{RETENTION_UPCOMING_EVENT, RetentionConfig};
@@ -182,21 +181,9 @@ impl Gateway {
     }
 
     fn retention_notices(&self, coming: &Upcoming, horizon: UnixSeconds) -> Vec<Notice> {
-        let now = self.clock.now();
         let first = coming.rows.first().map(|(_, at)| rfc3339(*at));
         let data = json!({ "kind": coming.kind.as_str(), "count": coming.count, "first_at": first, "through": rfc3339(horizon) });
-        let payload = json!({ "type": RETENTION_UPCOMING_EVENT, "timestamp": rfc3339(now), "data": data }).to_string();
-        self.webhooks
-            .iter()
-            .filter(|e| e.wants(RETENTION_UPCOMING_EVENT))
-            .map(|e| Notice {
-                id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
-                target: format!("{WEBHOOK_TARGET}{}", e.id),
-                event_type: RETENTION_UPCOMING_EVENT.to_owned(),
-                payload: payload.clone(),
-                created_at: now,
-            })
-            .collect()
+        self.webhook_notices(RETENTION_UPCOMING_EVENT, data)
     }
 
     /// Places a legal hold on a person or on one rights request (approvers and admins).

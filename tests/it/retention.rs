@@ -7,7 +7,7 @@ use gdpr_gateway::protocol::rights::StaffRole;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{StaffClient, T0, TestGateway, assert_problem};
+use crate::common::{StaffClient, TestGateway, assert_problem};
 
 const WARNED: &str = r#"
 [retention]
@@ -127,7 +127,6 @@ async fn what_expired_goes_and_nothing_held_and_the_warning_comes_once() {
                 .await;
         assert_eq!(entries["entries"].as_array().unwrap().len(), 1, "{action}");
     }
-    let _ = T0;
     gw.stop().await.unwrap();
 }
 
