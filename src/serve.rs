@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::config::builtin_demo;
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
-use crate::gateway::{AuditRules, Gateway, GatewayParts, PhasePlan, RequestRules};
+use crate::gateway::{AuditRules, Gateway, GatewayParts, PhasePlan, RequestRules, check_source_retention};
 use crate::http::TASK_GRACE;
 use crate::http::metrics::Metrics;
 use crate::inventory::PrivacyNotice;
@@ -47,6 +47,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("connectors: {0}")]
     Connectors(#[from] ConnectorError),
+    #[error("retention at the sources: {0}")]
+    SourceRetention(String),
     #[error("demo: {0}")]
     Demo(#[from] PrivateFileError),
     #[error("relay: {0}")]
@@ -102,6 +104,9 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         demo_token = Some(demo.token_path);
     }
     let connectors = Connectors::from_config(&config.sources)?;
+    for warning in check_source_retention(&connectors, &loaded.inventory).map_err(StartError::SourceRetention)? {
+        tracing::warn!("{warning}");
+    }
     let relay = match &config.relay_url {
         Some(_) => None,
         None => Some(embedded_relay(&public_url, config, &keyring, db.clone(), clock.clone()).await?),

@@ -136,6 +136,7 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(register_routes::export_requests_csv))
         .routes(routes!(processing_register_routes::get_processing_register))
         .routes(routes!(retention_routes::list_upcoming_deletions))
+        .routes(routes!(retention_routes::source_retention_report))
         .routes(routes!(retention_routes::place_legal_hold, retention_routes::list_legal_holds))
         .routes(routes!(retention_routes::lift_legal_hold))
         .routes(routes!(audit_routes::list_audit))

@@ -13,7 +13,7 @@ use super::AppState;
 use super::staff_auth::StaffMember;
 use super::subject_routes::page_limit;
 use crate::clock::rfc3339;
-use crate::gateway::{HoldError, Upcoming};
+use crate::gateway::{HoldError, SourceRetention, Tally, Upcoming};
 use crate::http::problem_responses::problems;
 use crate::http::{ApiError, ApiJson, ApiQuery};
 use crate::inventory::IsoDuration;
@@ -110,6 +110,120 @@ pub(crate) async fn list_upcoming_deletions(
         .await?
         .ok_or_else(|| ApiError::bare(ErrorCode::RoleNotPermitted))?;
     Ok(Json(UpcomingDeletions { through, kinds: kinds.into_iter().map(UpcomingKind::of).collect() }))
+}
+
+/// Records and the people they are about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct TallyView {
+    pub records: u64,
+    pub subjects: u64,
+}
+
+impl From<Tally> for TallyView {
+    fn from(t: Tally) -> Self {
+        Self { records: t.records, subjects: t.subjects }
+    }
+}
+
+/// One person's records past retention.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct SubjectPastRetentionView {
+    pub subject_ref: String,
+    pub records: u64,
+    /// The earliest record date, as the source writes it.
+    pub oldest: Option<String>,
+    /// Kept for a legal hold.
+    pub held: bool,
+}
+
+/// What one category's source holds past its retention.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct SourceRetentionView {
+    pub source: String,
+    pub category: String,
+    /// The record field retention counts from.
+    pub date_field: String,
+    /// ISO 8601 duration.
+    pub retention: String,
+    /// Whether the gateway erases these records itself after the warning period.
+    pub erase: bool,
+    /// Records dated before this (`YYYY-MM-DD`, or an instant for periods under a day)
+    /// are past retention; absent when none can be yet.
+    pub dated_before: Option<String>,
+    pub expired: TallyView,
+    /// Of the expired, kept for a legal hold.
+    pub held: TallyView,
+    /// Past retention within the warning period.
+    pub upcoming: TallyView,
+    /// When erasing: records due through this instant were announced a warning period
+    /// ago or more and go at the next sweep; absent when none were yet.
+    pub erasable_through: Option<String>,
+    /// The first 100 people with records past retention, most records first.
+    pub subjects: Vec<SubjectPastRetentionView>,
+    /// Why the source could not be asked (unreachable, or it cannot list by date).
+    pub error: Option<String>,
+}
+
+/// Retention at the sources, per category whose records carry a date.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct SourceRetentionReport {
+    /// The warning period, ISO 8601.
+    pub warn_before: String,
+    pub categories: Vec<SourceRetentionView>,
+}
+
+impl From<SourceRetention> for SourceRetentionView {
+    fn from(r: SourceRetention) -> Self {
+        let subjects = r
+            .subjects
+            .into_iter()
+            .map(|s| SubjectPastRetentionView {
+                subject_ref: s.subject_ref,
+                records: s.records,
+                oldest: s.oldest,
+                held: s.held,
+            })
+            .collect();
+        Self {
+            source: r.source,
+            category: r.category,
+            date_field: r.date_field,
+            retention: r.retention.to_string(),
+            erase: r.erase,
+            dated_before: r.cutoff.map(|c| c.text()),
+            expired: r.expired.into(),
+            held: r.held.into(),
+            upcoming: r.upcoming.into(),
+            erasable_through: r.erasable_through.map(rfc3339),
+            subjects,
+            error: r.error,
+        }
+    }
+}
+
+problems!(SourceRetentionProblems: MissingBearerToken, InvalidBearerToken, IdentityProviderUnavailable, RoleNotPermitted, StoreUnavailable);
+
+/// What each source holds past its retention, for every category whose records carry a
+/// date (`retention_date_field`): how many records and people, how many are held, what
+/// comes within the warning period, and, where the gateway erases them itself
+/// (`erase_when_expired`), through when they are due to go. A source that cannot be
+/// asked is named with why; the report still answers.
+#[utoipa::path(
+    get, path = "/v1/retention/sources", tag = "staff",
+    security(("staff_token" = [])),
+    responses((status = 200, body = SourceRetentionReport), SourceRetentionProblems)
+)]
+pub(crate) async fn source_retention_report(
+    State(state): State<Arc<AppState>>,
+    member: StaffMember,
+) -> Result<Json<SourceRetentionReport>, ApiError> {
+    let categories = state
+        .gateway
+        .source_retention(&member.caller())
+        .await?
+        .ok_or_else(|| ApiError::bare(ErrorCode::RoleNotPermitted))?;
+    let warn_before = state.gateway.retention_warning_period().to_string();
+    Ok(Json(SourceRetentionReport { warn_before, categories: categories.into_iter().map(Into::into).collect() }))
 }
 
 /// A hold to place: on a person or on one rights request.

@@ -60,6 +60,37 @@ impl Date {
         (day >= 0).then(|| day as u64 * SECS_PER_DAY as u64 + h * 3600 + m * 60 + s)
     }
 
+    /// Reads the date or time a record carries, as sources write them: a date
+    /// (`YYYY-MM-DD`, its first instant in UTC) or a date and time (`T` or a space between),
+    /// with optional fractions of a second and an optional `Z` or `±HH:MM` offset (none
+    /// means UTC, as a database's `timestamp` column reads).
+    pub fn parse_timestamp(text: &str) -> Option<UnixSeconds> {
+        if text.len() == 10 {
+            return Some(Self::parse(text)?.start(0));
+        }
+        let (date, rest) = (text.get(..10)?, text.get(10..)?);
+        let rest = rest.strip_prefix(['T', 't', ' '])?;
+        let (clock, zone) = rest.split_at(rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len()));
+        let (clock, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+        if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let offset: i64 = match zone.as_bytes() {
+            [] | [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] if [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()) => {
+                let minutes =
+                    i64::from((h1 - b'0') * 10 + (h2 - b'0')) * 60 + i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+                if minutes >= 24 * 60 {
+                    return None;
+                }
+                if *sign == b'+' { minutes * 60 } else { -minutes * 60 }
+            }
+            _ => return None,
+        };
+        let utc = Self::parse_instant(&format!("{date}T{clock}Z"))? as i64 - offset;
+        u64::try_from(utc).ok()
+    }
+
     /// The date at `instant` in the zone `utc_offset_seconds` east of UTC.
     pub fn at(instant: UnixSeconds, utc_offset_seconds: i32) -> Self {
         let local = instant as i64 + i64::from(utc_offset_seconds);
@@ -191,6 +222,33 @@ mod tests {
             "2026-11-18T1::06:40Z",
         ] {
             assert_eq!(Date::parse_instant(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn record_timestamps_read_as_sources_write_them() {
+        let at = |t: &str| Date::parse_instant(t).unwrap();
+        for (text, utc) in [
+            ("2028-02-29", "2028-02-29T00:00:00Z"),
+            ("2028-02-29T23:30:00Z", "2028-02-29T23:30:00Z"),
+            ("2028-02-29 23:30:00", "2028-02-29T23:30:00Z"),
+            ("2028-02-29T23:30:00.123456+01:00", "2028-02-29T22:30:00Z"),
+            ("2028-02-29T23:30:00-01:30", "2028-03-01T01:00:00Z"),
+            ("2026-12-31t23:59:59z", "2026-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(Date::parse_timestamp(text), Some(at(utc)), "{text}");
+        }
+        for bad in [
+            "2026-02-29",
+            "2026-01-01T",
+            "2026-01-01T10:00",
+            "2026-01-01T10:00:00.+01:00",
+            "2026-01-01T10:00:00+1:00",
+            "2026-01-01T10:00:00+24:00",
+            "2026-01-01X10:00:00Z",
+            "1970-01-01T00:00:00+01:00",
+        ] {
+            assert_eq!(Date::parse_timestamp(bad), None, "{bad}");
         }
     }
 

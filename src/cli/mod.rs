@@ -284,7 +284,10 @@ fn keys_rotate(args: &ConfigArgs) -> Result<(), String> {
 fn check_config(args: &ConfigArgs, allow_unassessed: bool) -> Result<(), String> {
     let loaded = args.load().map_err(|e| e.to_string())?;
     let config = &loaded.config;
-    crate::connectors::Connectors::from_config(&config.sources).map_err(|e| e.to_string())?;
+    let connectors = crate::connectors::Connectors::from_config(&config.sources).map_err(|e| e.to_string())?;
+    for warning in crate::gateway::check_source_retention(&connectors, &loaded.inventory)? {
+        eprintln!("warning: {warning}");
+    }
     let source_name = |id: &str| config.sources.iter().find(|s| s.id() == id).map(SourceConfig::name);
     let register = ProcessingRegister::new(&config.controller, &config.register, &loaded.inventory, source_name);
     for gap in &register.gaps {

@@ -36,6 +36,15 @@ pub struct SqlQueries {
     /// `:purpose` is what the person objects to.
     #[serde(default)]
     pub object: Option<String>,
+    /// Retention at the source: everyone's records dated before `:before` (a `YYYY-MM-DD`
+    /// day, or an RFC 3339 instant for periods shorter than a day), one row per person
+    /// with the columns `subject`, `records` (how many) and `oldest` (the earliest date).
+    /// The only query without `:subject`: it reads across people, and only counts.
+    #[serde(default)]
+    pub dated_before: Option<String>,
+    /// Erases the `:subject`'s records dated before `:before`, and nothing else.
+    #[serde(default)]
+    pub erase_dated_before: Option<String>,
 }
 
 /// The database a `sql` source's URL names.
@@ -83,7 +92,7 @@ pub(super) fn resolve_sqlite_path(url: &str, base: &Path) -> Option<String> {
     Some(format!("sqlite://{}{options}", base.join(file).display()))
 }
 
-/// The six queries of a category.
+/// The queries of a category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlOperation {
     Fetch,
@@ -92,6 +101,8 @@ pub enum SqlOperation {
     Restrict,
     LiftRestriction,
     Object,
+    DatedBefore,
+    EraseDatedBefore,
 }
 
 impl SqlOperation {
@@ -104,6 +115,8 @@ impl SqlOperation {
             Self::Restrict => "restrict",
             Self::LiftRestriction => "lift_restriction",
             Self::Object => "object",
+            Self::DatedBefore => "dated_before",
+            Self::EraseDatedBefore => "erase_dated_before",
         }
     }
 
@@ -112,6 +125,8 @@ impl SqlOperation {
         match self {
             Self::Rectify => &["subject", "id", "patch"],
             Self::Object => &["subject", "purpose"],
+            Self::DatedBefore => &["before"],
+            Self::EraseDatedBefore => &["subject", "before"],
             _ => &["subject"],
         }
     }
@@ -130,6 +145,8 @@ pub enum SqlParam {
     Patch,
     /// Rectify: a (dotted) field of the merge patch.
     Field(String),
+    /// Retention: the cutoff, as text ([`crate::connectors::Cutoff::text`]).
+    Before,
 }
 
 /// A configured query ready to run: `text` has `$n` where the config had a `:name`, and
@@ -160,6 +177,8 @@ impl SqlQueries {
             (SqlOperation::Restrict, self.restrict.as_ref()),
             (SqlOperation::LiftRestriction, self.lift_restriction.as_ref()),
             (SqlOperation::Object, self.object.as_ref()),
+            (SqlOperation::DatedBefore, self.dated_before.as_ref()),
+            (SqlOperation::EraseDatedBefore, self.erase_dated_before.as_ref()),
         ]
         .into_iter()
         .filter_map(|(op, text)| text.map(|t| (op, t.as_str())))
@@ -283,13 +302,22 @@ pub(super) fn prepare(text: &str, op: SqlOperation, backend: SqlBackend) -> Resu
     if out.trim().is_empty() {
         return Err("empty query".into());
     }
-    if !names.iter().any(|n| n == "subject") {
+    if op == SqlOperation::DatedBefore {
+        if !names.iter().any(|n| n == "before") {
+            return Err("the dated_before query must use :before, the cutoff date".into());
+        }
+    } else if !names.iter().any(|n| n == "subject") {
         return Err("the query must use :subject: without it, it would reach everyone's records".into());
+    }
+    if op == SqlOperation::EraseDatedBefore && !names.iter().any(|n| n == "before") {
+        return Err(
+            "the erase_dated_before query must use :before: without it, it would erase newer records too".into()
+        );
     }
     if op == SqlOperation::Rectify && !names.iter().any(|n| n == "id") {
         return Err("the rectify query must use :id, which names the one record to change".into());
     }
-    if op == SqlOperation::Fetch {
+    if matches!(op, SqlOperation::Fetch | SqlOperation::DatedBefore) {
         let word = first_word(&out);
         if !["select", "with", "values", "table"].contains(&word.to_ascii_lowercase().as_str()) {
             return Err(format!("a fetch query reads: it starts with SELECT or WITH, not {word:?}"));
@@ -305,6 +333,7 @@ fn param(name: String, op: SqlOperation) -> SqlParam {
         ("id", SqlOperation::Rectify) => SqlParam::Id,
         ("patch", SqlOperation::Rectify) => SqlParam::Patch,
         ("purpose", SqlOperation::Object) => SqlParam::Purpose,
+        ("before", SqlOperation::DatedBefore | SqlOperation::EraseDatedBefore) => SqlParam::Before,
         _ => SqlParam::Field(name),
     }
 }

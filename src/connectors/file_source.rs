@@ -11,6 +11,9 @@
 //! - object adds the purpose to `<category>.objections.json` (a JSON array of purposes),
 //!   which the systems that use the files honour.
 //!
+//! - retention erases the records of a category dated before a cutoff, line by line as
+//!   rectify does, and finds them by reading every subject's file of the category.
+//!
 //! Erasure keeps the markers: they are the organisation's record of what it may still do.
 //! One gateway process writes a source: writes are serialised within the process, not
 //! across processes. The idempotency key is not needed: every write is idempotent as is.
@@ -23,7 +26,10 @@ use futures_util::stream::{self, StreamExt};
 use tokio::io::BufReader;
 use tokio::sync::Mutex;
 
-use super::{Capabilities, Connector, ConnectorError, Record, RecordStream, WriteDone, file_writes, json_lines};
+use super::{
+    Capabilities, Connector, ConnectorError, Cutoff, DatedRecords, DatedStream, Record, RecordStream, WriteDone,
+    file_writes, json_lines,
+};
 use crate::protocol::subject::SubjectRef;
 
 /// Read size: each read of a tokio file is a trip through the blocking pool, so reads are
@@ -110,7 +116,34 @@ impl Connector for FileConnector {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { rectify: true, erase: true, restrict: true, object: true }
+        Capabilities { rectify: true, erase: true, restrict: true, object: true, dated: true, erase_dated: true }
+    }
+
+    fn dated_before<'a>(
+        &'a self,
+        category: &'a str,
+        date_field: &'a str,
+        before: Cutoff,
+    ) -> BoxFuture<'a, Result<DatedStream, ConnectorError>> {
+        let (root, category, date_field) = (self.root.clone(), category.to_owned(), date_field.to_owned());
+        Box::pin(async move {
+            self.check_reachable().await?;
+            let scan = tokio::task::spawn_blocking(move || dated_in(&root, &category, &date_field, before));
+            let found = scan.await.map_err(|e| ConnectorError::Io(std::io::Error::other(e)))??;
+            Ok(stream::iter(found.into_iter().map(Ok)).boxed())
+        })
+    }
+
+    fn erase_dated_before<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        date_field: &'a str,
+        before: Cutoff,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        let (category, date_field) = (category.to_owned(), date_field.to_owned());
+        self.write(subject, move |dir| file_writes::erase_dated(dir, &category, &date_field, before))
     }
 
     fn rectify<'a>(
@@ -167,4 +200,28 @@ impl Connector for FileConnector {
         let (category, purpose) = (category.to_owned(), purpose.to_owned());
         self.write(subject, move |dir| file_writes::object(dir, &category, &purpose))
     }
+}
+
+/// Every subject directory under `root` with records of `category` dated before `before`.
+/// Entries that are no subject reference (dot files, stray files) are passed over.
+fn dated_in(
+    root: &Path,
+    category: &str,
+    date_field: &str,
+    before: Cutoff,
+) -> Result<Vec<DatedRecords>, ConnectorError> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        let Some(subject) = entry.file_name().to_str().and_then(|name| SubjectRef::parse(name).ok()) else { continue };
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        if let Some((records, oldest)) = file_writes::count_dated(&entry.path(), category, date_field, before)? {
+            if records > 0 {
+                found.push(DatedRecords { subject, records, oldest });
+            }
+        }
+    }
+    Ok(found)
 }

@@ -4,6 +4,8 @@
 //! new one, never a mix, plus at most a stray temporary file, which reads ignore and the
 //! next write of that file (or the erasure of its category) removes.
 //!
+//! Retention's scan by date reads with the same line reader.
+//!
 //! The caller holds the connector's write lock: one writer per source, so a rewrite never
 //! races another rewrite and stray temporary files are never a live writer's.
 
@@ -15,7 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::json_lines::parse_record;
-use super::{ConnectorError, MAX_RECORD_BYTES, Record, WriteDone, check_patch, id_matches, merge_patch};
+use super::{ConnectorError, Cutoff, MAX_RECORD_BYTES, Record, WriteDone, check_patch, id_matches, merge_patch};
+use crate::calendar::Date;
 
 /// Read size for rewriting a category's records.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
@@ -59,34 +62,17 @@ pub(super) fn rectify(
         Err(e) => return Err(e.into()),
     };
     let permissions = file.metadata()?.permissions();
-    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
     let patch = Value::Object(patch.clone());
     let mut updated: Option<Record> = None;
     replace(dir, &name, Some(permissions), |out| {
-        let mut line = Vec::new();
-        let mut line_no = 0usize;
-        loop {
-            line.clear();
-            line_no += 1;
-            if read_line_capped(&mut reader, &mut line)? == 0 {
-                break;
-            }
-            let content = line.strip_suffix(b"\n").map_or(&line[..], |l| l.strip_suffix(b"\r").unwrap_or(l));
-            let malformed = |m: String| ConnectorError::Malformed(format!("{name} line {line_no}: {m}"));
-            if content.len() > MAX_RECORD_BYTES {
-                return Err(malformed(format!("a record is longer than {MAX_RECORD_BYTES} bytes")));
-            }
-            if content.iter().all(u8::is_ascii_whitespace) {
-                out.write_all(&line)?;
-                continue;
-            }
-            let record = parse_record(content).map_err(malformed)?;
-            if !record.get(id_field).is_some_and(|v| id_matches(v, record_id)) {
-                out.write_all(&line)?;
-                continue;
-            }
+        each_line(file, &name, |line_no, line, content, record| {
+            let Some(record) = record.filter(|r| r.get(id_field).is_some_and(|v| id_matches(v, record_id))) else {
+                return Ok(out.write_all(line)?);
+            };
             if updated.is_some() {
-                return Err(malformed(format!("a second record whose {id_field:?} is {record_id:?}")));
+                return Err(ConnectorError::Malformed(format!(
+                    "{name} line {line_no}: a second record whose {id_field:?} is {record_id:?}"
+                )));
             }
             let mut value = Value::Object(record);
             merge_patch(&mut value, &patch);
@@ -100,7 +86,8 @@ pub(super) fn rectify(
             out.write_all(&text)?;
             out.write_all(&line[content.len()..])?;
             updated = Some(record);
-        }
+            Ok(())
+        })?;
         if updated.is_none() {
             return Err(ConnectorError::RecordNotFound);
         }
@@ -124,6 +111,98 @@ pub(super) fn erase(dir: &Path, category: &str) -> Result<WriteDone, ConnectorEr
     remove_if_present(&path)?;
     sync_dir(dir)?;
     Ok(WriteDone { records: Some(records), ..WriteDone::default() })
+}
+
+/// Removes the records of `category` whose `date_field` is before `before`; every other
+/// line stays as it was, byte for byte. No file, or nothing dated before, changes nothing.
+pub(super) fn erase_dated(
+    dir: &Path,
+    category: &str,
+    date_field: &str,
+    before: Cutoff,
+) -> Result<WriteDone, ConnectorError> {
+    check_category(category)?;
+    let name = records_file(category);
+    let passed = |r: &Record| r.get(date_field).and_then(|v| before.has_passed(v)) == Some(true);
+    let Some((count, _)) = count_dated(dir, category, date_field, before)? else { return Ok(WriteDone::default()) };
+    if count == 0 {
+        return Ok(WriteDone { records: Some(0), ..WriteDone::default() });
+    }
+    let file = File::open(dir.join(&name))?;
+    let permissions = file.metadata()?.permissions();
+    let mut erased = 0;
+    replace(dir, &name, Some(permissions), |out| {
+        each_line(file, &name, |_, line, _, record| {
+            if record.as_ref().is_some_and(passed) {
+                erased += 1;
+                return Ok(());
+            }
+            Ok(out.write_all(line)?)
+        })
+    })?;
+    Ok(WriteDone { records: Some(erased), ..WriteDone::default() })
+}
+
+/// How many records of `category` are dated before `before`, and the earliest such date as
+/// written; `None` when the subject has no records of it.
+pub(super) fn count_dated(
+    dir: &Path,
+    category: &str,
+    date_field: &str,
+    before: Cutoff,
+) -> Result<Option<(u64, Option<String>)>, ConnectorError> {
+    check_category(category)?;
+    let name = records_file(category);
+    let file = match File::open(dir.join(&name)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let (mut count, mut oldest) = (0, None::<(u64, String)>);
+    each_line(file, &name, |_, _, _, record| {
+        let Some(value) = record.as_ref().and_then(|r| r.get(date_field)) else { return Ok(()) };
+        if before.has_passed(value) == Some(true) {
+            count += 1;
+            let text = value.as_str().unwrap_or_default();
+            let at = Date::parse_timestamp(text).unwrap_or_default();
+            if oldest.as_ref().is_none_or(|(earliest, _)| at < *earliest) {
+                oldest = Some((at, text.to_owned()));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(Some((count, oldest.map(|(_, text)| text))))
+}
+
+/// Calls `f` with each line's number, the line of `file` (with its terminator), its
+/// content (without), and the record on it (`None` for a blank line); a malformed or
+/// overlong line is an error.
+fn each_line(
+    file: File,
+    name: &str,
+    mut f: impl FnMut(usize, &[u8], &[u8], Option<Record>) -> Result<(), ConnectorError>,
+) -> Result<(), ConnectorError> {
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
+    let mut line = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        line.clear();
+        line_no += 1;
+        if read_line_capped(&mut reader, &mut line)? == 0 {
+            return Ok(());
+        }
+        let content = line.strip_suffix(b"\n").map_or(&line[..], |l| l.strip_suffix(b"\r").unwrap_or(l));
+        let malformed = |m: String| ConnectorError::Malformed(format!("{name} line {line_no}: {m}"));
+        if content.len() > MAX_RECORD_BYTES {
+            return Err(malformed(format!("a record is longer than {MAX_RECORD_BYTES} bytes")));
+        }
+        if content.iter().all(u8::is_ascii_whitespace) {
+            f(line_no, &line, content, None)?;
+            continue;
+        }
+        let record = parse_record(content).map_err(malformed)?;
+        f(line_no, &line, content, Some(record))?;
+    }
 }
 
 /// Writes `<category>.restricted` (`{"since": <unix seconds>}`); an existing marker keeps

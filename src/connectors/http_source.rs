@@ -213,6 +213,7 @@ impl Connector for HttpConnector {
             erase: ops.erase.is_some(),
             restrict: ops.restrict.is_some() && ops.lift_restriction.is_some(),
             object: ops.object.is_some(),
+            ..Capabilities::default()
         }
     }
 

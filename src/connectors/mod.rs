@@ -2,6 +2,7 @@
 //! them, and carry out rights requests there where the source can (rectify, erase,
 //! restrict, object). The gateway never stores personal data itself; it streams through.
 
+mod dated_records;
 mod file_source;
 mod file_writes;
 mod http_source;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
+pub use dated_records::{Cutoff, DatedRecords, DatedStream};
 pub use file_source::FileConnector;
 pub use http_source::{HttpConnector, HttpSettings};
 pub use merge_patch::merge_patch;
@@ -114,6 +116,10 @@ pub struct Capabilities {
     pub restrict: bool,
     /// [`Connector::object`].
     pub object: bool,
+    /// [`Connector::dated_before`]: which people have records dated before a cutoff.
+    pub dated: bool,
+    /// [`Connector::erase_dated_before`].
+    pub erase_dated: bool,
 }
 
 /// What a source reports of a write it carried out.
@@ -257,6 +263,31 @@ pub trait Connector: Send + Sync + 'static {
         _idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("objection")) })
+    }
+
+    /// Per person, the records of `category` whose `date_field` is before `before`, across
+    /// everyone the source holds (retention at the source). Records without a readable
+    /// date are not counted.
+    fn dated_before<'a>(
+        &'a self,
+        _category: &'a str,
+        _date_field: &'a str,
+        _before: Cutoff,
+    ) -> BoxFuture<'a, Result<DatedStream, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("listing records by date")) })
+    }
+
+    /// Erases the subject's records of `category` whose `date_field` is before `before`,
+    /// and nothing else of theirs; erasing what is already gone succeeds.
+    fn erase_dated_before<'a>(
+        &'a self,
+        _subject: &'a SubjectRef,
+        _category: &'a str,
+        _date_field: &'a str,
+        _before: Cutoff,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("erasing records by date")) })
     }
 }
 

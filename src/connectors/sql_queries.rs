@@ -39,11 +39,12 @@ pub(super) struct Inputs<'a> {
     pub id: Option<&'a str>,
     pub purpose: Option<&'a str>,
     pub patch: Option<&'a Record>,
+    pub before: Option<&'a str>,
 }
 
 impl<'a> Inputs<'a> {
     pub(super) fn subject(subject: &'a str) -> Self {
-        Self { subject, id: None, purpose: None, patch: None }
+        Self { subject, id: None, purpose: None, patch: None, before: None }
     }
 }
 
@@ -58,6 +59,7 @@ pub(super) fn values(statement: &SqlStatement, inputs: &Inputs<'_>) -> Vec<Bound
             SqlParam::Subject => Bound::Text(inputs.subject.to_owned()),
             SqlParam::Id => text(inputs.id),
             SqlParam::Purpose => text(inputs.purpose),
+            SqlParam::Before => text(inputs.before),
             SqlParam::Patch => {
                 Bound::Text(inputs.patch.map_or_else(|| "{}".to_owned(), |p| Value::Object(p.clone()).to_string()))
             }
@@ -473,7 +475,7 @@ mod tests {
         let (_, statement) = prepared.into_iter().find(|(op, _)| *op == SqlOperation::Rectify).unwrap();
         let patch = json!({"name": "x'); DROP TABLE t; --", "address": {"street": "S"}, "n": 7, "f": 1.5, "tags": ["a"], "vip": null});
         let patch = patch.as_object().unwrap();
-        let inputs = Inputs { subject: "alice", id: Some("3"), purpose: None, patch: Some(patch) };
+        let inputs = Inputs { subject: "alice", id: Some("3"), purpose: None, patch: Some(patch), before: None };
         let got = values(&statement, &inputs);
         assert_eq!(
             got,

@@ -30,7 +30,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteError, SqlitePool, SqlitePoolOpti
 use tokio::sync::mpsc;
 
 use super::sql_queries::{Bound, Inputs, RowReader, bind_pg, bind_sqlite, unbound_field, values};
-use super::{Capabilities, Connector, ConnectorError, Record, RecordStream, WriteDone, check_patch, id_matches};
+use super::{
+    Capabilities, Connector, ConnectorError, Cutoff, DatedRecords, DatedStream, Record, RecordStream, WriteDone,
+    check_patch, id_matches,
+};
 use crate::config::{DatabaseUrl, SqlBackend, SqlOperation, SqlQueries, SqlStatement};
 use crate::protocol::subject::SubjectRef;
 
@@ -138,6 +141,8 @@ impl SqlConnector {
             erase: has(SqlOperation::Erase),
             restrict: has(SqlOperation::Restrict) && has(SqlOperation::LiftRestriction),
             object: has(SqlOperation::Object),
+            dated: has(SqlOperation::DatedBefore),
+            erase_dated: has(SqlOperation::EraseDatedBefore),
         }
     }
 
@@ -280,6 +285,8 @@ impl Connector for SqlConnector {
             erase: a.erase && b.erase,
             restrict: a.restrict && b.restrict,
             object: a.object && b.object,
+            dated: a.dated && b.dated,
+            erase_dated: a.erase_dated && b.erase_dated,
         })
     }
 
@@ -354,6 +361,58 @@ impl Connector for SqlConnector {
     ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
         Box::pin(self.plain_write(subject, category, SqlOperation::Object, "objection", Some(purpose)))
     }
+    fn dated_before<'a>(
+        &'a self,
+        category: &'a str,
+        _date_field: &'a str,
+        before: Cutoff,
+    ) -> BoxFuture<'a, Result<DatedStream, ConnectorError>> {
+        Box::pin(async move {
+            let Some(statement) = self.statement(category, SqlOperation::DatedBefore)? else {
+                return Err(ConnectorError::Unsupported("listing records by date"));
+            };
+            let before = before.text();
+            let inputs = Inputs { before: Some(&before), ..Inputs::subject("") };
+            let rows = self.records(statement, values(statement, &inputs)).await?;
+            Ok(rows.map(|row| dated_row(row?)).boxed())
+        })
+    }
+
+    fn erase_dated_before<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        _date_field: &'a str,
+        before: Cutoff,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async move {
+            let Some(statement) = self.statement(category, SqlOperation::EraseDatedBefore)? else {
+                return Err(ConnectorError::Unsupported("erasing records by date"));
+            };
+            let before = before.text();
+            let inputs = Inputs { before: Some(&before), ..Inputs::subject(subject.as_str()) };
+            let n = self.write(statement, values(statement, &inputs), false).await?;
+            Ok(WriteDone { records: Some(n), ..WriteDone::default() })
+        })
+    }
+}
+
+/// A row of a `dated_before` query: `subject`, `records` and `oldest` (any type; its text).
+fn dated_row(row: Record) -> Result<DatedRecords, ConnectorError> {
+    let malformed = |m: &str| ConnectorError::Malformed(format!("the dated_before query: {m}"));
+    let subject = row.get("subject").and_then(|v| v.as_str()).ok_or_else(|| malformed("no text column `subject`"))?;
+    let subject = SubjectRef::parse(subject).map_err(|e| malformed(&format!("column `subject`: {e}")))?;
+    let records = row
+        .get("records")
+        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|t| t.parse().ok())))
+        .ok_or_else(|| malformed("no whole-number column `records`"))?;
+    let oldest = match row.get("oldest") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => Some(text.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    Ok(DatedRecords { subject, records, oldest })
 }
 
 async fn pg_fetch(pool: PgPool, sql: String, values: Vec<Bound>, timeout: Duration, out: mpsc::Sender<Item>) {

@@ -35,6 +35,11 @@ pub(crate) async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Rec
                 Ok(n) => tracing::info!("retention: deleted {n} records whose retention ended"),
                 Err(e) => tracing::warn!("retention: sweeping failed: {e}"),
             }
+            match gateway.sweep_source_retention().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("retention: erased {n} records past their retention at the sources"),
+                Err(e) => tracing::warn!("retention at the sources: sweeping failed: {e}"),
+            }
         }
         let poll = tokio::select! {
             _ = stop.changed() => return,

@@ -24,6 +24,7 @@ mod request_register;
 mod request_workflow;
 mod retention;
 mod rights_requests;
+mod source_retention;
 mod subject_erasure;
 mod wallet_messages;
 mod written_requests;
@@ -62,6 +63,9 @@ pub use retention::{HoldError, MAX_HOLD_REASON_CHARS, MAX_UPCOMING_LISTED, RETEN
 pub use rights_requests::{
     Filed, IDENTIFICATION_PENDING, INTAKE_PHASE, MAX_DETAILS_CHARS, MAX_PROPOSED_BYTES, MAX_RECORD_ID_CHARS,
     MAX_REQUEST_CATEGORIES, NewRequest, RequestError, RequestRules,
+};
+pub use source_retention::{
+    MAX_SOURCE_SUBJECTS_LISTED, SourceRetention, SubjectPastRetention, Tally, check_source_retention,
 };
 pub use wallet_messages::MessageError;
 pub use written_requests::{

@@ -164,13 +164,16 @@ impl Gateway {
         let horizon = self.retention.warn_before.after(now);
         let mut warned = 0;
         for kind in RetainedKind::ALL {
-            let from = self.retention_store.warned_through(kind).await?;
+            let from = self.retention_store.warned_through(kind.as_str()).await?;
             if from.is_some_and(|from| from >= horizon) {
                 continue;
             }
             let coming = self.due_by(kind, horizon, from).await?;
             let notices = if coming.count == 0 { Vec::new() } else { self.retention_notices(&coming, horizon) };
-            if self.retention_store.record_warning(kind, from, horizon, &notices).await? && coming.count > 0 {
+            let sent = (now, self.retention.warn_before.expired_through(now).unwrap_or_default());
+            if self.retention_store.record_warning(kind.as_str(), from, horizon, sent, &notices).await?
+                && coming.count > 0
+            {
                 warned += 1;
             }
         }

@@ -112,6 +112,11 @@ impl IsoDuration {
         last_day.add_days(1).start(0).saturating_add(time)
     }
 
+    /// Whether the period counts whole calendar days: it has years, months, weeks or days.
+    pub fn counts_days(&self) -> bool {
+        self.years > 0 || self.months > 0 || self.weeks > 0 || self.days > 0
+    }
+
     /// The latest instant whose [`IsoDuration::after`] is at or before `now`: whatever was
     /// made then or earlier has expired by `now`. `None` when nothing has.
     pub fn expired_through(&self, now: UnixSeconds) -> Option<UnixSeconds> {

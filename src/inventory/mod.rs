@@ -44,6 +44,16 @@ pub struct Category {
     pub art9_ground: Option<Art9Ground>,
     /// How long the data is kept, as an ISO 8601 duration.
     pub retention: IsoDuration,
+    /// The top-level record field whose date (or date and time) `retention` counts from,
+    /// e.g. `"date"` of a meter reading. Given, the gateway reports the records past their
+    /// retention at the source (`GET /v1/retention/sources`).
+    #[serde(default)]
+    pub retention_date_field: Option<String>,
+    /// Whether the gateway erases those records at the source itself, after the warning
+    /// period (`[retention] warn_before`), except a person's under a legal hold. Needs
+    /// `retention_date_field` and a source that erases by date.
+    #[serde(default)]
+    pub erase_when_expired: bool,
     /// Who receives it (art. 13(1)(e)): ids of `[[recipients]]`, each with its sharing
     /// assessment. Free text naming no id is accepted and shown as written, but
     /// `check-config` refuses it as unassessed.
@@ -192,6 +202,20 @@ impl Inventory {
             if c.id_field.is_empty() || c.id_field.len() > MAX_ID_LEN || c.id_field.contains('.') {
                 return Err(err("id_field", "must be a top-level field name of 1 to 64 characters".into()));
             }
+            if let Some(field) = &c.retention_date_field {
+                if field.is_empty() || field.len() > MAX_ID_LEN || field.contains('.') {
+                    return Err(err(
+                        "retention_date_field",
+                        "must be a top-level field name of 1 to 64 characters".into(),
+                    ));
+                }
+            }
+            if c.erase_when_expired && c.retention_date_field.is_none() {
+                return Err(err(
+                    "erase_when_expired",
+                    "needs retention_date_field: the date retention counts from".into(),
+                ));
+            }
             if let Some(ground) = &c.erasure_exception {
                 if ground.trim().is_empty() || ground.chars().count() > MAX_GROUND_CHARS {
                     return Err(err("erasure_exception", format!("must be 1 to {MAX_GROUND_CHARS} characters")));
@@ -274,6 +298,8 @@ mod tests {
             special_category: false,
             art9_ground: None,
             retention: IsoDuration::parse("P2Y").unwrap(),
+            retention_date_field: None,
+            erase_when_expired: false,
             recipients: vec![],
             data_subjects: vec![],
             source: "crm".into(),
@@ -315,6 +341,11 @@ mod tests {
                 vec![Category { erasure_exception: Some(" ".into()), ..category("a") }],
                 "categories[0].erasure_exception",
             ),
+            (
+                vec![Category { retention_date_field: Some("closed.on".into()), ..category("a") }],
+                "categories[0].retention_date_field",
+            ),
+            (vec![Category { erase_when_expired: true, ..category("a") }], "categories[0].erase_when_expired"),
         ];
         for (cats, key) in cases {
             assert_eq!(Inventory::new(cats, vec![], &["crm"]).unwrap_err().key, key);

@@ -30,6 +30,7 @@ pub(super) fn sqlite() -> Migrator {
         (12, "audit trail", include_str!("../../migrations/sqlite/0012_audit_trail.sql")),
         (13, "breaches", include_str!("../../migrations/sqlite/0013_breaches.sql")),
         (14, "legal holds", include_str!("../../migrations/sqlite/0014_legal_holds.sql")),
+        (15, "retention warning log", include_str!("../../migrations/sqlite/0015_retention_warning_log.sql")),
     ])
 }
 
@@ -49,5 +50,6 @@ pub(super) fn postgres() -> Migrator {
         (12, "audit trail", include_str!("../../migrations/postgres/0012_audit_trail.sql")),
         (13, "breaches", include_str!("../../migrations/postgres/0013_breaches.sql")),
         (14, "legal holds", include_str!("../../migrations/postgres/0014_legal_holds.sql")),
+        (15, "retention warning log", include_str!("../../migrations/postgres/0015_retention_warning_log.sql")),
     ])
 }

@@ -214,11 +214,12 @@ impl RetentionStore {
         })
     }
 
-    /// Through which instant staff were warned of `kind`'s deletions, if ever.
-    pub async fn warned_through(&self, kind: RetainedKind) -> Result<Option<UnixSeconds>, StoreError> {
+    /// Through which instant staff were warned of `kind`'s deletions, if ever: a
+    /// [`RetainedKind`] or `source:<category>`.
+    pub async fn warned_through(&self, kind: &str) -> Result<Option<UnixSeconds>, StoreError> {
         on_db!(&self.db, pool => {
             let row = sqlx::query("SELECT warned_through FROM retention_warnings WHERE kind = $1")
-                .bind(kind.as_str())
+                .bind(kind)
                 .fetch_optional(pool)
                 .await?;
             row.map(|r| to_u64(r.try_get("warned_through")?, "warned_through")).transpose()
@@ -226,22 +227,25 @@ impl RetentionStore {
     }
 
     /// Moves `kind`'s warning mark from `from` (`None`: never warned) to `to` with the
-    /// warning's notices, unless another instance moved it first; false then.
+    /// warning's notices, unless another instance moved it first; false then. The warning
+    /// is logged as sent `at`; log rows older than the newest sent by `aged_by` go.
     pub async fn record_warning(
         &self,
-        kind: RetainedKind,
+        kind: &str,
         from: Option<UnixSeconds>,
         to: UnixSeconds,
+        (at, aged_by): (UnixSeconds, UnixSeconds),
         notices: &[Notice],
     ) -> Result<bool, StoreError> {
         let to = to_i64(to, "warned_through")?;
+        let (at, aged_by) = (to_i64(at, "warned_at")?, to_i64(aged_by, "aged_by")?);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             let moved = match from {
                 None => sqlx::query(
                     "INSERT INTO retention_warnings (kind, warned_through) VALUES ($1, $2) ON CONFLICT (kind) DO NOTHING",
                 )
-                .bind(kind.as_str())
+                .bind(kind)
                 .bind(to)
                 .execute(&mut *tx)
                 .await?
@@ -249,7 +253,7 @@ impl RetentionStore {
                 Some(from) => sqlx::query(
                     "UPDATE retention_warnings SET warned_through = $2 WHERE kind = $1 AND warned_through = $3",
                 )
-                .bind(kind.as_str())
+                .bind(kind)
                 .bind(to)
                 .bind(to_i64(from, "warned_through")?)
                 .execute(&mut *tx)
@@ -259,9 +263,52 @@ impl RetentionStore {
             if moved == 0 {
                 return Ok(false);
             }
+            sqlx::query("INSERT INTO retention_warning_log (kind, warned_through, warned_at) VALUES ($1, $2, $3)")
+                .bind(kind)
+                .bind(to)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "DELETE FROM retention_warning_log WHERE kind = $1 AND warned_at < \
+                 (SELECT MAX(warned_at) FROM retention_warning_log WHERE kind = $1 AND warned_at <= $2)",
+            )
+            .bind(kind)
+            .bind(aged_by)
+            .execute(&mut *tx)
+            .await?;
             insert_notices!(tx, notices);
             tx.commit().await?;
             Ok(true)
+        })
+    }
+
+    /// How far ahead the newest warning of `kind` sent at or before `sent_by` reached:
+    /// everything due through then was announced at least that long ago.
+    pub async fn warned_by(&self, kind: &str, sent_by: UnixSeconds) -> Result<Option<UnixSeconds>, StoreError> {
+        let sent_by = to_i64(sent_by, "sent_by")?;
+        on_db!(&self.db, pool => {
+            let row = sqlx::query(
+                "SELECT MAX(warned_through) AS through FROM retention_warning_log WHERE kind = $1 AND warned_at <= $2",
+            )
+            .bind(kind)
+            .bind(sent_by)
+            .fetch_one(pool)
+            .await?;
+            let through: Option<i64> = row.try_get("through")?;
+            through.map(|t| to_u64(t, "warned_through")).transpose()
+        })
+    }
+
+    /// The people under an active legal hold.
+    pub async fn held_subjects(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT DISTINCT subject_ref FROM legal_holds WHERE subject_ref IS NOT NULL AND lifted_at IS NULL",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get::<String, _>("subject_ref")?)).collect()
         })
     }
 

@@ -582,7 +582,10 @@ async fn http_writes_use_the_configured_method_path_key_and_credentials() {
     })
     .await;
     let connector = writer(&url, all_operations());
-    assert_eq!(connector.capabilities(), Capabilities { rectify: true, erase: true, restrict: true, object: true });
+    assert_eq!(
+        connector.capabilities(),
+        Capabilities { rectify: true, erase: true, restrict: true, object: true, ..Capabilities::default() }
+    );
     let alice = SubjectRef::parse("alice").unwrap();
     let patch = records(json!([{"email": "new@example.org", "phone": null}])).remove(0);
 
@@ -759,7 +762,9 @@ const ORDERS: &str = "{\"id\":\"o-1\",\"status\":\"new\"}\n\n\
 async fn file_rectify_changes_exactly_the_record() {
     let root = file_root(&[("orders", ORDERS)]);
     let connector = file_connector(&root);
-    assert_eq!(connector.capabilities(), Capabilities { rectify: true, erase: true, restrict: true, object: true });
+    let everything =
+        Capabilities { rectify: true, erase: true, restrict: true, object: true, dated: true, erase_dated: true };
+    assert_eq!(connector.capabilities(), everything);
     let patch = records(json!([{"status": "shipped", "note": null, "address": {"city": "Utrecht"}}])).remove(0);
     let done = connector.rectify(&alice(), "orders", "id", "o-2", &patch, "req-1:1").await.unwrap();
     let updated =

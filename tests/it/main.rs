@@ -29,6 +29,7 @@ mod retention;
 mod rights_requests;
 mod running_binary;
 mod server;
+mod source_retention;
 mod sql_source;
 mod staff_oidc;
 mod store;

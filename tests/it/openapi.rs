@@ -92,6 +92,7 @@ async fn every_documented_operation_is_served() {
         "GET /v1/requests/{request_id}",
         "GET /v1/requests/{request_id}/document",
         "GET /v1/requests/{request_id}/receipt",
+        "GET /v1/retention/sources",
         "GET /v1/retention/upcoming",
         "GET /v1/subjects/{subject_ref}/connections",
         "GET /v1/subjects/{subject_ref}/exports",

@@ -86,8 +86,16 @@ async fn what_expired_goes_and_nothing_held_and_the_warning_comes_once() {
     let log =
         json_of(approver.request(Method::GET, "/v1/deliveries?target=webhook:records-desk").send().await.unwrap(), 200)
             .await;
-    let events: Vec<&str> =
-        log["deliveries"].as_array().unwrap().iter().map(|d| d["event_type"].as_str().unwrap()).collect();
+    // Only those of this day: the poller's first look may have warned of the demo's meter
+    // readings, dated at the source, on the leap day.
+    let today = gdpr_gateway::clock::rfc3339(gdpr_gateway::clock::Clock::now(&gw.clock));
+    let events: Vec<&str> = log["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["created_at"] == today.as_str())
+        .map(|d| d["event_type"].as_str().unwrap())
+        .collect();
     assert_eq!(events, ["retention.upcoming"]);
 
     // A second before the end nothing goes; at the end alice's export does, bob's stays.

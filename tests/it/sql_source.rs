@@ -86,6 +86,7 @@ fn pg_queries() -> BTreeMap<String, SqlQueries> {
         object: Some(
             "INSERT INTO objections (customer_ref, purpose) VALUES (:subject, :purpose) ON CONFLICT DO NOTHING".into(),
         ),
+        ..SqlQueries::default()
     };
     // Reads only; its rectify would change every record of the person.
     let loose = SqlQueries {
@@ -217,7 +218,8 @@ async fn postgres_erase_restrict_and_object_count_what_they_did() {
     let Some((schema, url, admin)) = postgres().await else { return };
     let connector = connector(&url, pg_queries());
     let subject = alice();
-    let everything = Capabilities { rectify: true, erase: true, restrict: true, object: true };
+    let everything =
+        Capabilities { rectify: true, erase: true, restrict: true, object: true, ..Capabilities::default() };
     assert_eq!(connector.capabilities_for("contact"), everything);
     assert_eq!(connector.capabilities_for("loose"), Capabilities { rectify: true, ..Capabilities::default() });
     assert_eq!(connector.capabilities_for("orders"), Capabilities::default());
@@ -312,6 +314,7 @@ async fn sqlite_source_reads_and_writes_a_file() {
         restrict: Some("UPDATE customers SET restricted = 1 WHERE customer_ref = :subject".into()),
         lift_restriction: Some("UPDATE customers SET restricted = 0 WHERE customer_ref = :subject".into()),
         object: Some("INSERT OR IGNORE INTO objections (customer_ref, purpose) VALUES (:subject, :purpose)".into()),
+        ..SqlQueries::default()
     };
     let photo = SqlQueries {
         fetch: "SELECT photo FROM customers WHERE customer_ref = :subject".into(),
@@ -412,4 +415,79 @@ fn bad_urls_and_queries_are_refused_at_construction() {
         let err = SqlConnector::new(settings(url, fetch)).err().unwrap();
         assert!(matches!(&err, ConnectorError::Setup(m) if m.contains(needle)), "{url} {fetch}: {err}");
     }
+}
+
+/// Retention at the source: a `readings` table with a date column, in SQLite and (when
+/// configured) PostgreSQL.
+async fn dated_readings(connector: &SqlConnector) -> Vec<String> {
+    use gdpr_gateway::calendar::Date;
+    use gdpr_gateway::connectors::Cutoff;
+    let day = |d: &str| Cutoff::Day(Date::parse(d).unwrap());
+    let mut rows: Vec<(String, u64, Option<String>)> = connector
+        .dated_before("readings", "taken", day("2026-01-02"))
+        .await
+        .unwrap()
+        .map_ok(|r| (r.subject.as_str().to_owned(), r.records, r.oldest))
+        .try_collect()
+        .await
+        .unwrap();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [("alice".to_owned(), 2, Some("2025-12-31".to_owned())), ("bob".to_owned(), 1, Some("2026-01-01".to_owned()))]
+    );
+    // Only what is dated before the cutoff goes, and only the person's.
+    let done = connector.erase_dated_before(&alice(), "readings", "taken", day("2026-01-02"), "k").await.unwrap();
+    assert_eq!(done.records, Some(2));
+    let again = connector.erase_dated_before(&alice(), "readings", "taken", day("2026-01-02"), "k").await.unwrap();
+    assert_eq!(again.records, Some(0));
+    let left = connector.dated_before("readings", "taken", day("2027-01-01")).await.unwrap();
+    let mut left: Vec<String> =
+        left.map_ok(|r| format!("{}:{}", r.subject.as_str(), r.records)).try_collect().await.unwrap();
+    left.sort();
+    left
+}
+
+fn readings_queries(before: &str) -> BTreeMap<String, SqlQueries> {
+    let readings = SqlQueries {
+        fetch: "SELECT id, taken FROM readings WHERE customer_ref = :subject".into(),
+        dated_before: Some(format!(
+            "SELECT customer_ref AS subject, count(*) AS records, min(taken) AS oldest FROM readings
+             WHERE taken < {before} GROUP BY customer_ref"
+        )),
+        erase_dated_before: Some(format!("DELETE FROM readings WHERE customer_ref = :subject AND taken < {before}")),
+        ..SqlQueries::default()
+    };
+    BTreeMap::from([("readings".to_owned(), readings)])
+}
+
+#[tokio::test]
+async fn records_past_retention_are_listed_per_person_and_erased_by_date() {
+    const ROWS: &str = "INSERT INTO readings (customer_ref, taken, kwh) VALUES ('alice', '2025-12-31', 1),
+        ('alice', '2026-01-01', 2), ('alice', '2026-01-02', 3), ('bob', '2026-01-01', 4), ('bob', '2026-06-30', 5)";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meters.db");
+    let setup = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let admin = sqlx::SqlitePool::connect_with(setup).await.unwrap();
+    for statement in
+        ["CREATE TABLE readings (id INTEGER PRIMARY KEY, customer_ref TEXT, taken TEXT, kwh INTEGER)", ROWS]
+    {
+        sqlx::query(statement).execute(&admin).await.unwrap();
+    }
+    let url = DatabaseUrl::new(format!("sqlite://{}", path.display()));
+    let sqlite = connector(&url, readings_queries(":before"));
+    let caps = sqlite.capabilities_for("readings");
+    assert!(caps.dated && caps.erase_dated && !caps.erase, "{caps:?}");
+    assert_eq!(dated_readings(&sqlite).await, ["alice:1", "bob:2"]);
+    admin.close().await;
+
+    let Some((schema, url, admin)) = postgres().await else { return };
+    for statement in ["CREATE TABLE readings (id serial PRIMARY KEY, customer_ref text, taken date, kwh int4)", ROWS] {
+        sqlx::query(statement).execute(&admin).await.unwrap();
+    }
+    let pg = connector(&url, readings_queries("CAST(:before AS date)"));
+    assert_eq!(dated_readings(&pg).await, ["alice:1", "bob:2"]);
+    drop(pg);
+    admin.close().await;
+    schema.drop().await;
 }
