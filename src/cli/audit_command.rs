@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use crate::gateway::verify_checkpoint;
 use crate::jose::Jwks;
 use crate::keys::Keyring;
+use crate::store::audit_chain::Finding;
 use crate::store::audit_store::AuditStore;
 
 /// Largest checkpoint file read for `--from-checkpoint`.
@@ -83,15 +84,32 @@ async fn walk(loaded: crate::config::Loaded, from_checkpoint: Option<&Path>) -> 
     // The witnessed head is one more hash the chain must have, checked on the same walk
     // from the first entry: nothing before it is taken on trust.
     vouched.extend(witness.clone());
-    let walked = store.verify(vouched).await.map_err(|e| e.to_string())?;
+    // Entries older than `[retention] audit` go in stretches that end at a signed
+    // checkpoint, and an `audit.pruned` entry records each: only then may the chain start
+    // after entry 1.
+    let anchor = match store.pruned_below().await.map_err(|e| e.to_string())? {
+        None => None,
+        Some((seq, recorded)) => match vouched.iter().find(|(s, _)| *s == seq) {
+            Some((_, hash)) if recorded => Some((seq, hash.clone())),
+            _ => return Ok(Outcome::Tampered(Finding::Removed { seq: 1 }.to_string())),
+        },
+    };
+    let unchecked = witness.as_ref().zip(anchor.as_ref()).filter(|((w, _), (a, _))| w < a).map(|((w, _), _)| *w);
+    let walked = store.verify(vouched, anchor.clone()).await.map_err(|e| e.to_string())?;
     Ok(match walked.finding {
         Some(finding) => Outcome::Tampered(finding.to_string()),
         None => Outcome::Intact(format!(
             "audit trail intact: {} entries, head at entry {}, {kept} kept checkpoints verified{}",
             walked.entries,
             walked.last,
-            witness
-                .map(|(seq, _)| format!(", agrees with the witnessed checkpoint at entry {seq}"))
+            match (witness, unchecked) {
+                (Some((seq, _)), None) => format!(", agrees with the witnessed checkpoint at entry {seq}"),
+                (Some((seq, _)), Some(_)) => {
+                    format!(", the witnessed checkpoint at entry {seq} lies in the pruned part and was not compared")
+                }
+                (None, _) => String::new(),
+            } + &anchor
+                .map(|(seq, _)| format!("; starts after the signed checkpoint at entry {seq} (older entries pruned)"))
                 .unwrap_or_default()
         )),
     })

@@ -19,6 +19,9 @@ pub struct RetentionConfig {
     pub ended_pairings: IsoDuration,
     /// How long before a deletion it is listed and announced (`retention.upcoming`): `P14D`.
     pub warn_before: IsoDuration,
+    /// Audit entries: `P7Y`. Older ones go only in whole stretches that end at a signed
+    /// checkpoint, which then anchors the chain (`audit verify` starts from it).
+    pub audit: IsoDuration,
 }
 
 fn days(n: u32) -> IsoDuration {
@@ -31,7 +34,7 @@ fn years(n: u32) -> IsoDuration {
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        Self { exports: years(2), imports: years(1), ended_pairings: days(90), warn_before: days(14) }
+        Self { exports: years(2), imports: years(1), ended_pairings: days(90), warn_before: days(14), audit: years(7) }
     }
 }
 
@@ -43,6 +46,7 @@ impl RetentionConfig {
             ("imports", self.imports),
             ("ended_pairings", self.ended_pairings),
             ("warn_before", self.warn_before),
+            ("audit", self.audit),
         ] {
             if period.after(0) < MIN_RETENTION_SECS {
                 return Err((format!("retention.{key}"), "must be at least a day (P1D)".to_owned()));

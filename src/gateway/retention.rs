@@ -10,6 +10,7 @@ use crate::config::{RETENTION_UPCOMING_EVENT, RetentionConfig};
 use crate::inventory::IsoDuration;
 use crate::protocol::subject::SubjectRef;
 use crate::store::StoreError;
+use crate::store::audit_store::{PRUNED_ACTION, pruned_object};
 use crate::store::outbox_store::Notice;
 use crate::store::retention_store::{Expiring, LegalHold, Lifted, RetainedKind};
 
@@ -89,10 +90,27 @@ impl Gateway {
                 }
             }
         }
+        total += self.prune_audit_trail(now).await?;
         if total > 0 {
             self.leave_no_copy().await;
         }
         Ok(total)
+    }
+
+    /// Deletes audit entries past `[retention] audit` up to the newest signed checkpoint
+    /// they reach, which then anchors the chain; records it in the chain. Answers how many.
+    async fn prune_audit_trail(&self, now: UnixSeconds) -> Result<u64, StoreError> {
+        let Some(through) = self.retention.audit.expired_through(now) else { return Ok(0) };
+        let record = |anchor: u64, deleted: u64| {
+            let detail = format!(
+                "{deleted} audit entries through entry {anchor}, made on or before {}, deleted past their retention \
+                 ({}); the signed checkpoint at entry {anchor} anchors the chain",
+                rfc3339(through),
+                self.retention.audit
+            );
+            self.audit_entry_by("system", PRUNED_ACTION, vec![pruned_object(anchor)], None, Some(detail))
+        };
+        Ok(self.audits.prune(through, record).await?.map_or(0, |(_, deleted)| deleted))
     }
 
     /// How long ahead deletions are announced (`[retention] warn_before`).

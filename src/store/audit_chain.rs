@@ -163,6 +163,16 @@ impl ChainWalk {
         Self { expected: seq + 1, prev: hash, held: None, wanted: Vec::new(), walked: 0, finding: None }
     }
 
+    /// A walk from a signed checkpoint at `seq` (the entries before it pruned) that checks
+    /// the hash each later checkpoint names; earlier ones name pruned entries and are passed
+    /// over, and one at `seq` itself must name `hash`.
+    pub fn after_checked(seq: u64, hash: String, checkpoints: Vec<(u64, String)>) -> Self {
+        let finding =
+            checkpoints.iter().any(|(s, h)| *s == seq && *h != hash).then_some(Finding::CheckpointMismatch { seq });
+        let wanted = checkpoints.into_iter().filter(|(s, _)| *s > seq).collect();
+        Self { finding, wanted, ..Self::after(seq, hash) }
+    }
+
     /// Takes the next entry; after a finding, entries are only counted.
     pub fn push(&mut self, entry: AuditEntry) {
         self.walked += 1;

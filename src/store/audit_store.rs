@@ -10,6 +10,14 @@ use crate::store::db::{Db, on_db};
 use crate::store::outbox_store::{Notice, insert_notices};
 use crate::store::{MAX_PAGE, StoreError, to_i64, to_u64};
 
+/// The action of the entry that records a pruning.
+pub const PRUNED_ACTION: &str = "audit.pruned";
+
+/// The object an `audit.pruned` entry names: the checkpoint that now anchors the chain.
+pub fn pruned_object(anchor: u64) -> String {
+    format!("audit_checkpoint:{anchor}")
+}
+
 /// Entries read per query by [`AuditStore::walk`].
 const WALK_BATCH: i64 = 1000;
 
@@ -158,11 +166,19 @@ impl AuditStore {
 
     /// Walks the whole chain, checking each entry, the hashes `checkpoints` name (kept and
     /// witnessed ones alike), the head, and that no row lies outside the chain.
-    pub async fn verify(&self, checkpoints: Vec<(u64, String)>) -> Result<Walked, StoreError> {
+    /// With `anchor`, the walk starts after that signed checkpoint (older entries pruned).
+    pub async fn verify(
+        &self,
+        checkpoints: Vec<(u64, String)>,
+        anchor: Option<(u64, String)>,
+    ) -> Result<Walked, StoreError> {
         // Read first: entries appended meanwhile would otherwise run past it. A head row
         // that is gone reads as an empty chain's, which the entries then contradict.
         let (head_seq, head_hash) = self.head().await.unwrap_or((0, String::new()));
-        let mut walk = ChainWalk::from_start(checkpoints);
+        let mut walk = match anchor {
+            Some((seq, hash)) => ChainWalk::after_checked(seq, hash, checkpoints),
+            None => ChainWalk::from_start(checkpoints),
+        };
         let mut beyond: Option<u64> = None;
         let mut visit = |entry: AuditEntry| {
             if entry.seq <= head_seq {
@@ -190,6 +206,65 @@ impl AuditStore {
             };
         }
         Ok(walked)
+    }
+
+    /// Deletes the entries through the newest signed checkpoint all of whose entries were
+    /// made at or before `through`, and the checkpoints before it; that checkpoint then
+    /// anchors the chain. Appends `record(checkpoint seq, entries deleted)` in the same
+    /// transaction, under the chain's lock. Answers the checkpoint and count, `None` when
+    /// nothing was due.
+    pub async fn prune(
+        &self,
+        through: UnixSeconds,
+        record: impl FnOnce(u64, u64) -> NewAuditEntry + Send,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let through = to_i64(through, "through")?;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            // The chain's lock first, as every append takes it.
+            sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+            let anchor: Option<i64> = sqlx::query(
+                "SELECT MAX(c.seq) AS anchor FROM audit_checkpoints c
+                 WHERE c.seq < COALESCE((SELECT MIN(seq) FROM audit_entries WHERE at > $1),
+                                        (SELECT seq + 1 FROM audit_head WHERE id = 1))
+                   AND EXISTS (SELECT 1 FROM audit_entries e WHERE e.seq <= c.seq)",
+            )
+            .bind(through)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("anchor")?;
+            let Some(anchor) = anchor else { return Ok(None) };
+            let deleted = sqlx::query("DELETE FROM audit_entries WHERE seq <= $1")
+                .bind(anchor)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM audit_checkpoints WHERE seq < $1").bind(anchor).execute(&mut *tx).await?;
+            let anchor = to_u64(anchor, "seq")?;
+            append_audit!(tx, &[record(anchor, deleted)]);
+            tx.commit().await?;
+            Ok(Some((anchor, deleted)))
+        })
+    }
+
+    /// Where the chain starts: after the signed checkpoint that anchors it once older
+    /// entries were pruned, if they were: `(checkpoint seq, whether an `audit.pruned`
+    /// entry records that pruning)`. `None` when entry 1 is still there, or nothing is.
+    pub async fn pruned_below(&self) -> Result<Option<(u64, bool)>, StoreError> {
+        on_db!(&self.db, pool => {
+            let low: Option<i64> =
+                sqlx::query("SELECT MIN(seq) AS low FROM audit_entries WHERE seq >= 1").fetch_one(pool).await?.try_get("low")?;
+            let Some(low) = low.filter(|low| *low > 1) else { return Ok(None) };
+            let objects = serde_json::to_string(&[pruned_object(to_u64(low - 1, "seq")?)])
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let recorded = sqlx::query("SELECT 1 FROM audit_entries WHERE action = $1 AND objects = $2 LIMIT 1")
+                .bind(PRUNED_ACTION)
+                .bind(objects)
+                .fetch_optional(pool)
+                .await?
+                .is_some();
+            Ok(Some((to_u64(low - 1, "seq")?, recorded)))
+        })
     }
 
     /// Walks the entries after number `seq` (whose hash is `hash`) to the head `head`.

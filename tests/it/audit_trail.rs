@@ -250,3 +250,58 @@ async fn audit_verify_names_an_edit_and_a_witness_catches_a_rewrite() {
     let (code, _, err) = verify(dir.path(), &["--from-checkpoint", "other.jwt"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Entries past `[retention] audit` go up to the newest signed checkpoint they reach;
+/// that checkpoint anchors the chain, an `audit.pruned` entry records it, and `audit
+/// verify` walks from it. Without the anchor, the missing start is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_past_retention_are_pruned_below_a_signed_checkpoint() {
+    let gw = TestGateway::demo_with("[audit]\ncheckpoint_every_entries = 1\n\n[retention]\naudit = \"P1Y\"\n").await;
+    let portal = gw.portal_client();
+    portal.file_request("alice", &json!({"type": "access"})).await.unwrap();
+    let anchor = gw.gateway.checkpoint_audit().await.unwrap().expect("a checkpoint over the head").seq;
+    // A year and a day on: the first stretch has expired, what follows has not.
+    gw.clock.advance(367 * 86_400);
+    portal.file_request("bob", &json!({"type": "access"})).await.unwrap();
+    gw.gateway.checkpoint_audit().await.unwrap();
+    gw.gateway.sweep_retention().await.unwrap();
+
+    let auditor = gw.staff_client(StaffRole::Auditor);
+    let page = |path: &'static str| async {
+        let response = auditor.request(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<AuditPage>().await.unwrap()
+    };
+    let pruned = page("/v1/audit?action=audit.pruned").await;
+    assert_eq!(pruned.entries.len(), 1);
+    assert_eq!(pruned.entries[0].objects, [format!("audit_checkpoint:{anchor}")]);
+    let all = page("/v1/audit?limit=500").await;
+    assert!(all.entries.iter().all(|e| e.seq > anchor), "nothing at or before the anchor is left");
+    // Nothing more is due: the next sweep prunes nothing.
+    gw.gateway.sweep_retention().await.unwrap();
+    assert_eq!(page("/v1/audit?action=audit.pruned").await.entries.len(), 1);
+    if std::env::var(crate::common::PG_ENV).is_ok() {
+        return gw.stop().await.unwrap();
+    }
+    // The data dir goes with the gateway: verify while it runs (SQLite lets both read).
+    let dir = gw.dir.clone();
+
+    let data = dir.to_str().unwrap().to_owned();
+    let verify = || {
+        let out = command(&dir, &["audit", "verify", "--data-dir", &data]).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap_or(-1), text(&out.stdout) + &text(&out.stderr))
+    };
+    let (code, out) = tokio::task::block_in_place(verify);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("starts after the signed checkpoint at entry {anchor}")), "{out}");
+    // Without its signed checkpoint, the pruned start reads as removed entries.
+    let url = format!("sqlite://{}", dir.join("gateway.sqlite3").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM audit_checkpoints WHERE seq = $1").bind(anchor as i64).execute(&pool).await.unwrap();
+    pool.close().await;
+    let (code, out) = tokio::task::block_in_place(verify);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("entry 1 was removed"), "{out}");
+    gw.stop().await.unwrap();
+}

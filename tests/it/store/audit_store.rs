@@ -46,7 +46,7 @@ async fn writers_at_once_extend_one_chain_and_pages_filter() {
             task.await.unwrap().unwrap();
         }
         let total: u64 = (0..40u64).map(|n| n % 3 + 1).sum();
-        let walked = a.verify(Vec::new()).await.unwrap();
+        let walked = a.verify(Vec::new(), None).await.unwrap();
         assert_eq!((walked.entries, walked.last, walked.finding), (total, total, None));
         assert_eq!(a.head().await.unwrap().0, total);
 
@@ -106,10 +106,10 @@ async fn a_change_made_in_the_database_is_found_and_named() {
         for (db, backend) in each_backend().await {
             let store = AuditStore::new(db.clone());
             store.append(&(1..=6).map(entry).collect::<Vec<_>>()).await.unwrap();
-            assert_eq!(store.verify(Vec::new()).await.unwrap().finding, None);
+            assert_eq!(store.verify(Vec::new(), None).await.unwrap().finding, None);
             let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
             sql(&db, &statements).await;
-            assert_eq!(store.verify(Vec::new()).await.unwrap().finding, Some(expected.clone()), "{what}");
+            assert_eq!(store.verify(Vec::new(), None).await.unwrap().finding, Some(expected.clone()), "{what}");
             backend.finish(db).await;
         }
     }
@@ -143,7 +143,7 @@ async fn an_entry_inserted_with_the_rest_renumbered_is_named() {
             ],
         )
         .await;
-        assert_eq!(store.verify(Vec::new()).await.unwrap().finding, Some(Finding::Inserted { seq: 3 }));
+        assert_eq!(store.verify(Vec::new(), None).await.unwrap().finding, Some(Finding::Inserted { seq: 3 }));
         backend.finish(db).await;
     }
 }
