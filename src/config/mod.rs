@@ -41,7 +41,7 @@ pub use sql_source_config::{
 pub use staff_oidc::StaffOidcConfig;
 pub use webhooks::{
     AUDIT_CHECKPOINT_EVENT, BREACH_EVENTS, MAX_SECRET_BYTES, MAX_WEBHOOKS, MIN_SECRET_BYTES, RETENTION_UPCOMING_EVENT,
-    SECRET_PREFIX, WebhookEndpoint,
+    SECRET_PREFIX, SOURCE_RETENTION_UPCOMING_EVENT, WebhookEndpoint,
 };
 
 /// Largest config file we read.

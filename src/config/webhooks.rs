@@ -20,6 +20,9 @@ pub const BREACH_EVENTS: [&str; 5] = [
 /// Deletions by retention within the warning period (docs/retention.md); sent only to
 /// endpoints that name it.
 pub const RETENTION_UPCOMING_EVENT: &str = "retention.upcoming";
+/// Records at a source coming past retention within the warning period; sent only to
+/// endpoints that name it.
+pub const SOURCE_RETENTION_UPCOMING_EVENT: &str = "retention.source_upcoming";
 /// The prefix Standard Webhooks gives secrets; the rest is base64.
 pub const SECRET_PREFIX: &str = "whsec_";
 /// Shortest and longest secret accepted, in bytes after base64.
@@ -87,8 +90,14 @@ pub(super) fn check_webhooks(endpoints: &[WebhookEndpoint]) -> Result<(), (Strin
         super::check_https_or_loopback(&endpoint.url).map_err(|m| (key("url"), m))?;
         endpoint.key().map_err(|m| (key("secret"), m))?;
         for event in &endpoint.events {
-            let known = ["request.*", "breach.*", AUDIT_CHECKPOINT_EVENT, RETENTION_UPCOMING_EVENT]
-                .contains(&event.as_str())
+            let known = [
+                "request.*",
+                "breach.*",
+                AUDIT_CHECKPOINT_EVENT,
+                RETENTION_UPCOMING_EVENT,
+                SOURCE_RETENTION_UPCOMING_EVENT,
+            ]
+            .contains(&event.as_str())
                 || REQUEST_EVENTS.contains(&event.as_str())
                 || BREACH_EVENTS.contains(&event.as_str());
             if !known {

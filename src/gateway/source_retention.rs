@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Caller, Gateway};
 use crate::clock::{UnixSeconds, rfc3339};
-use crate::config::RETENTION_UPCOMING_EVENT;
+use crate::config::SOURCE_RETENTION_UPCOMING_EVENT;
 use crate::connectors::{Connector, ConnectorError, Connectors, Cutoff, DatedRecords};
 use crate::inventory::{Category, Inventory, IsoDuration};
 use crate::store::StoreError;
@@ -212,7 +212,7 @@ impl Gateway {
     }
 
     /// Warns of records coming past retention at each source, once across instances
-    /// (`retention.upcoming` with `kind` `source`), then erases what is past it where the
+    /// (`retention.source_upcoming`), then erases what is past it where the
     /// organisation turned that on and the warning is old enough. Answers the records erased.
     pub async fn sweep_source_retention(&self) -> Result<u64, StoreError> {
         let now = self.clock.now();
@@ -250,9 +250,9 @@ impl Gateway {
         let notices = match coming {
             0 => Vec::new(),
             n => {
-                let data = json!({ "kind": "source", "source": category.source, "category": category.id,
+                let data = json!({ "source": category.source, "category": category.id,
                     "count": n, "through": rfc3339(horizon), "erase": category.erase_when_expired });
-                self.webhook_notices(RETENTION_UPCOMING_EVENT, data)
+                self.webhook_notices(SOURCE_RETENTION_UPCOMING_EVENT, data)
             }
         };
         let sent = (now, self.retention.warn_before.expired_through(now).unwrap_or_default());

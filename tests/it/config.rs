@@ -329,10 +329,11 @@ fn commented_sql_example_loads_once_uncommented() {
     let block: Vec<&str> = text[start..end].lines().map(|l| l.strip_prefix("# ").unwrap_or(&l[1..])).collect();
     let category = "[[categories]]\nid = \"loyalty\"\nname = \"Loyalty\"\npurposes = [\"Rewards\"]\n\
         legal_basis = \"contract\"\nretention = \"P1Y\"\nsource = \"loyalty_db\"\nportable = true\n\
-        rectifiable = [\"nickname\", \"address.street\"]\n";
+        rectifiable = [\"nickname\", \"address.street\"]\nretention_date_field = \"joined\"\n\
+        erase_when_expired = true\n";
     let loaded = from_text(&format!("{text}\n{}\n{category}", block.join("\n")), &[]).unwrap();
     let SourceConfig::Sql { queries, .. } = &loaded.config.sources[2] else { panic!("expected a sql source") };
-    assert_eq!(queries["loyalty"].configured().count(), 6);
+    assert_eq!(queries["loyalty"].configured().count(), 8);
 }
 
 /// A category's schema must compile as draft 2020-12 and describe every rectifiable field;

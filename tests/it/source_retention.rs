@@ -19,7 +19,7 @@ warn_before = "P7D"
 id = "records-desk"
 url = "http://127.0.0.1:9/retention"
 secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-events = ["retention.upcoming"]
+events = ["retention.source_upcoming"]
 "#;
 
 async fn json_of(response: reqwest::Response, status: u16) -> Value {
@@ -49,7 +49,7 @@ fn at(text: &str) -> u64 {
 async fn sources_warned(approver: &StaffClient) -> usize {
     let path = "/v1/deliveries?target=webhook:records-desk";
     let log = json_of(approver.request(Method::GET, path).send().await.unwrap(), 200).await;
-    log["deliveries"].as_array().unwrap().iter().filter(|d| d["event_type"] == "retention.upcoming").count()
+    log["deliveries"].as_array().unwrap().iter().filter(|d| d["event_type"] == "retention.source_upcoming").count()
 }
 
 #[tokio::test]
