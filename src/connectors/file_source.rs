@@ -9,8 +9,7 @@
 //!   restriction removes it. A fetch still returns a restricted category's records: access
 //!   is still a right;
 //! - object adds the purpose to `<category>.objections.json` (a JSON array of purposes),
-//!   which the systems that use the files honour.
-//!
+//!   which the systems that use the files honour;
 //! - retention erases the records of a category dated before a cutoff, line by line as
 //!   rectify does, and finds them by reading every subject's file of the category.
 //!
