@@ -1,6 +1,7 @@
 //! `[sources.operations]` of an HTTP source: the writes it carries out for rights requests
-//! (rectify, erase, restrict, lift a restriction, object), each a method and a path
-//! template under `base_url`. A source supports exactly the operations configured.
+//! (rectify, erase, restrict, lift a restriction, object) and for retention (list and
+//! erase records by date), each a method and a path template under `base_url`. A source
+//! supports exactly the operations configured.
 
 use serde::Deserialize;
 
@@ -21,6 +22,15 @@ pub struct HttpOperations {
     /// Body: `{"purpose": …}`; `{purpose}` may also appear in the path.
     #[serde(default)]
     pub object: Option<HttpOperation>,
+    /// Retention: a `GET` of everyone's records of `{category}` dated before `{before}`,
+    /// sent with `?field=…&before=…`; it answers one object per person (see
+    /// `connectors::http_source`). The one operation without `{subject}`.
+    #[serde(default)]
+    pub dated_before: Option<HttpOperation>,
+    /// Retention: erases the person's records of the category dated before `{before}`,
+    /// which the path must name.
+    #[serde(default)]
+    pub erase_dated_before: Option<HttpOperation>,
 }
 
 /// One write: `method {base_url}{path}`, the path's placeholders substituted.
@@ -37,6 +47,8 @@ pub struct HttpOperation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
+    /// For `dated_before` only: a read.
+    Get,
     Post,
     Put,
     Patch,
@@ -46,6 +58,7 @@ pub enum HttpMethod {
 impl HttpMethod {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Get => "GET",
             Self::Post => "POST",
             Self::Put => "PUT",
             Self::Patch => "PATCH",
@@ -54,9 +67,14 @@ impl HttpMethod {
     }
 }
 
+/// The placeholders of `erase_dated_before`'s path.
+const ERASE_DATED_PLACEHOLDERS: &[&str] = &["subject", "category", "field", "before"];
+/// The placeholders of `dated_before`'s path.
+const DATED_PLACEHOLDERS: &[&str] = &["category", "field", "before"];
+
 impl HttpOperations {
-    /// Each configured operation with its name and the placeholders its path may use.
-    pub fn configured(&self) -> impl Iterator<Item = (&'static str, &HttpOperation, &'static [&'static str])> {
+    /// Each configured write with its name and the placeholders its path may use.
+    pub fn writes(&self) -> impl Iterator<Item = (&'static str, &HttpOperation, &'static [&'static str])> {
         const PLAIN: &[&str] = &["subject", "category"];
         [
             ("rectify", &self.rectify, &["subject", "category", "id"][..]),
@@ -64,20 +82,39 @@ impl HttpOperations {
             ("restrict", &self.restrict, PLAIN),
             ("lift_restriction", &self.lift_restriction, PLAIN),
             ("object", &self.object, &["subject", "category", "purpose"][..]),
+            ("erase_dated_before", &self.erase_dated_before, ERASE_DATED_PLACEHOLDERS),
         ]
         .into_iter()
         .filter_map(|(name, op, allowed)| op.as_ref().map(|op| (name, op, allowed)))
     }
 
     /// The first mistake as (key under `operations.`, message): a path that is not a
-    /// usable template, or a restriction that could never be lifted.
+    /// usable template, a write sent as a read or the other way round, or a restriction
+    /// that could never be lifted.
     pub fn check(&self) -> Result<(), (String, String)> {
-        for (name, op, allowed) in self.configured() {
+        for (name, op, allowed) in self.writes() {
             op.segments(allowed, |_| Some("")).map_err(|m| (format!("{name}.path"), m))?;
+            if op.method == HttpMethod::Get {
+                return Err((format!("{name}.method"), "a write is POST, PUT, PATCH or DELETE, never GET".to_owned()));
+            }
             // Without the person in the path, a write would reach every customer's records
             // of the category.
             if !op.path.contains("{subject}") {
                 return Err((format!("{name}.path"), format!("{:?} must name the person: {{subject}}", op.path)));
+            }
+        }
+        if let Some(op) = &self.erase_dated_before {
+            // A source that does not know the route then refuses it, rather than taking it
+            // for its erase-everything route and ignoring a query parameter.
+            if !op.path.contains("{before}") {
+                let m = format!("{:?} must name the cutoff: {{before}}", op.path);
+                return Err(("erase_dated_before.path".to_owned(), m));
+            }
+        }
+        if let Some(op) = &self.dated_before {
+            op.segments(DATED_PLACEHOLDERS, |_| Some("")).map_err(|m| ("dated_before.path".to_owned(), m))?;
+            if op.method != HttpMethod::Get {
+                return Err(("dated_before.method".to_owned(), "listing records by date is a GET".to_owned()));
             }
         }
         if self.restrict.is_some() != self.lift_restriction.is_some() {

@@ -4,7 +4,7 @@
 
 use futures_util::stream::BoxStream;
 
-use super::ConnectorError;
+use super::{ConnectorError, Record};
 use crate::calendar::Date;
 use crate::clock::{UnixSeconds, rfc3339};
 use crate::protocol::subject::SubjectRef;
@@ -57,6 +57,26 @@ pub struct DatedRecords {
     pub records: u64,
     /// The earliest of their dates, as the source writes it.
     pub oldest: Option<String>,
+}
+
+impl DatedRecords {
+    /// One row of a source's answer (`what`, for errors): `subject`, `records` (a whole
+    /// number, or its text) and `oldest` (any value; its text).
+    pub(super) fn from_row(row: Record, what: &str) -> Result<Self, ConnectorError> {
+        let malformed = |m: &str| ConnectorError::Malformed(format!("{what}: {m}"));
+        let subject = row.get("subject").and_then(|v| v.as_str()).ok_or_else(|| malformed("no text `subject`"))?;
+        let subject = SubjectRef::parse(subject).map_err(|e| malformed(&format!("`subject`: {e}")))?;
+        let records = row
+            .get("records")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|t| t.parse().ok())))
+            .ok_or_else(|| malformed("no whole number `records`"))?;
+        let oldest = match row.get("oldest") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(other) => Some(other.to_string()),
+        };
+        Ok(Self { subject, records, oldest })
+    }
 }
 
 /// Per person, in no particular order; an error ends the stream.

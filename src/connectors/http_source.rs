@@ -2,6 +2,9 @@
 //! system, answering a JSON array of objects or JSON Lines (`application/x-ndjson`),
 //! authenticated by a static bearer token or OAuth 2.0 client credentials. The writes
 //! configured in `operations` are sent by `http_writes`.
+//!
+//! Retention's `dated_before` is a GET of the configured path with `?field=…&before=…`
+//! answered the same two ways, one object per person: `{"subject", "records", "oldest"}`.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +19,10 @@ use tokio::sync::Mutex;
 use tokio_util::io::StreamReader;
 
 use super::http_writes::Write;
-use super::{Capabilities, Connector, ConnectorError, Record, RecordStream, WriteDone, check_patch, json_lines};
+use super::{
+    Capabilities, Connector, ConnectorError, Cutoff, DatedRecords, DatedStream, Record, RecordStream, WriteDone,
+    check_patch, json_lines,
+};
 use crate::config::{HttpAuth, HttpOperations, Secret};
 use crate::protocol::subject::SubjectRef;
 
@@ -130,6 +136,38 @@ impl HttpConnector {
         }
         request.send().await.map_err(|e| ConnectorError::Unreachable(describe(&e)))
     }
+
+    /// The records a GET of `url` answers, a JSON array or JSON Lines; a 404 answers
+    /// `not_found()`.
+    async fn records(&self, url: url::Url, not_found: fn() -> ConnectorError) -> Result<RecordStream, ConnectorError> {
+        let mut response = self.get(url.clone(), false).await?;
+        if response.status() == StatusCode::UNAUTHORIZED && self.renews_tokens() {
+            // The cached token may have been revoked early: renew once.
+            response = self.get(url, true).await?;
+        }
+        match response.status() {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND => return Err(not_found()),
+            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                return Err(ConnectorError::Unauthorized(format!("HTTP {}", s.as_u16())));
+            }
+            s => return Err(ConnectorError::Status(s.as_u16())),
+        }
+        let limit = self.max_response_bytes;
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(ConnectorError::TooLarge { limit });
+        }
+        let is_ndjson =
+            response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with(NDJSON));
+        let body = capped(response, limit);
+        if is_ndjson {
+            let reader = StreamReader::new(body.map_err(std::io::Error::other));
+            Ok(json_lines::records(BufReader::new(reader)))
+        } else {
+            let records = json_array(body).await?;
+            Ok(stream::iter(records.into_iter().map(Ok)).boxed())
+        }
+    }
 }
 
 impl ClientCredentials {
@@ -171,39 +209,7 @@ impl Connector for HttpConnector {
         subject: &'a SubjectRef,
         category: &'a str,
     ) -> BoxFuture<'a, Result<RecordStream, ConnectorError>> {
-        Box::pin(async move {
-            let url = self.url(subject, category);
-            let mut response = self.get(url.clone(), false).await?;
-            if response.status() == StatusCode::UNAUTHORIZED && self.renews_tokens() {
-                // The cached token may have been revoked early: renew once.
-                response = self.get(url, true).await?;
-            }
-            match response.status() {
-                s if s.is_success() => {}
-                StatusCode::NOT_FOUND => return Err(ConnectorError::SubjectNotFound),
-                s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                    return Err(ConnectorError::Unauthorized(format!("HTTP {}", s.as_u16())));
-                }
-                s => return Err(ConnectorError::Status(s.as_u16())),
-            }
-            let limit = self.max_response_bytes;
-            if response.content_length().is_some_and(|n| n > limit) {
-                return Err(ConnectorError::TooLarge { limit });
-            }
-            let is_ndjson = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with(NDJSON));
-            let body = capped(response, limit);
-            if is_ndjson {
-                let reader = StreamReader::new(body.map_err(std::io::Error::other));
-                Ok(json_lines::records(BufReader::new(reader)))
-            } else {
-                let records = json_array(body).await?;
-                Ok(stream::iter(records.into_iter().map(Ok)).boxed())
-            }
-        })
+        Box::pin(async move { self.records(self.url(subject, category), || ConnectorError::SubjectNotFound).await })
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -213,7 +219,8 @@ impl Connector for HttpConnector {
             erase: ops.erase.is_some(),
             restrict: ops.restrict.is_some() && ops.lift_restriction.is_some(),
             object: ops.object.is_some(),
-            ..Capabilities::default()
+            dated: ops.dated_before.is_some(),
+            erase_dated: ops.erase_dated_before.is_some(),
         }
     }
 
@@ -276,6 +283,45 @@ impl Connector for HttpConnector {
             let body = serde_json::json!({ "purpose": purpose }).to_string().into_bytes();
             let values = [("subject", subject.as_str()), ("category", category), ("purpose", purpose)];
             let write = Write { op, values: &values, body: Some((JSON, body.into())), idempotency_key };
+            self.write(write, super::http_writes::unknown_to_source).await
+        })
+    }
+
+    fn dated_before<'a>(
+        &'a self,
+        category: &'a str,
+        date_field: &'a str,
+        before: Cutoff,
+    ) -> BoxFuture<'a, Result<DatedStream, ConnectorError>> {
+        Box::pin(async move {
+            let Some(op) = &self.operations.dated_before else {
+                return Err(ConnectorError::Unsupported("listing records by date"));
+            };
+            let before = before.text();
+            let values = [("category", category), ("field", date_field), ("before", before.as_str())];
+            let mut url = self.operation_url(op, &values)?;
+            url.query_pairs_mut().append_pair("field", date_field).append_pair("before", &before);
+            let rows = self.records(url, super::http_writes::unknown_to_source).await?;
+            Ok(rows.map(|row| DatedRecords::from_row(row?, "the dated_before answer")).boxed())
+        })
+    }
+
+    fn erase_dated_before<'a>(
+        &'a self,
+        subject: &'a SubjectRef,
+        category: &'a str,
+        date_field: &'a str,
+        before: Cutoff,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<WriteDone, ConnectorError>> {
+        Box::pin(async move {
+            let Some(op) = &self.operations.erase_dated_before else {
+                return Err(ConnectorError::Unsupported("erasing records by date"));
+            };
+            let before = before.text();
+            let values =
+                [("subject", subject.as_str()), ("category", category), ("field", date_field), ("before", &before)];
+            let write = Write { op, values: &values, body: None, idempotency_key };
             self.write(write, super::http_writes::unknown_to_source).await
         })
     }

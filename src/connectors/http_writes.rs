@@ -60,7 +60,7 @@ impl HttpConnector {
         write: Write<'_>,
         not_found: fn() -> ConnectorError,
     ) -> Result<WriteDone, ConnectorError> {
-        let url = self.operation_url(&write)?;
+        let url = self.operation_url(write.op, write.values)?;
         let key = HeaderValue::from_str(write.idempotency_key)
             .map_err(|_| ConnectorError::Setup("the idempotency key is not a valid header value".into()))?;
         let mut response = self.send_write(&write, &url, &key, false).await?;
@@ -86,14 +86,18 @@ impl HttpConnector {
         }
     }
 
-    /// `base_url` with the operation's path appended, each value within its segment.
-    fn operation_url(&self, write: &Write<'_>) -> Result<url::Url, ConnectorError> {
-        let value = |name: &str| write.values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-        let allowed: Vec<&str> = write.values.iter().map(|(n, _)| *n).collect();
-        let segments = write.op.segments(&allowed, value).map_err(ConnectorError::Setup)?;
+    /// `base_url` with `op`'s path appended, each of `values` within its segment.
+    pub(super) fn operation_url(
+        &self,
+        op: &HttpOperation,
+        values: &[(&'static str, &str)],
+    ) -> Result<url::Url, ConnectorError> {
+        let value = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let allowed: Vec<&str> = values.iter().map(|(n, _)| *n).collect();
+        let segments = op.segments(&allowed, value).map_err(ConnectorError::Setup)?;
         // The URL library drops `.` and `..` segments, which would address another resource.
         if let Some(dots) = segments.iter().find(|s| matches!(s.as_str(), "." | "..")) {
-            return Err(ConnectorError::Setup(format!("{dots:?} cannot be a path segment of {:?}", write.op.path)));
+            return Err(ConnectorError::Setup(format!("{dots:?} cannot be a path segment of {:?}", op.path)));
         }
         let mut url = self.base_url.clone();
         // `cannot_be_a_base` was ruled out in `new`, so segments can be pushed.
@@ -111,6 +115,7 @@ impl HttpConnector {
         renew: bool,
     ) -> Result<reqwest::Response, ConnectorError> {
         let method = match write.op.method {
+            HttpMethod::Get => Method::GET,
             HttpMethod::Post => Method::POST,
             HttpMethod::Put => Method::PUT,
             HttpMethod::Patch => Method::PATCH,

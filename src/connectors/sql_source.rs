@@ -374,7 +374,7 @@ impl Connector for SqlConnector {
             let before = before.text();
             let inputs = Inputs { before: Some(&before), ..Inputs::subject("") };
             let rows = self.records(statement, values(statement, &inputs)).await?;
-            Ok(rows.map(|row| dated_row(row?)).boxed())
+            Ok(rows.map(|row| DatedRecords::from_row(row?, "the dated_before query")).boxed())
         })
     }
 
@@ -396,23 +396,6 @@ impl Connector for SqlConnector {
             Ok(WriteDone { records: Some(n), ..WriteDone::default() })
         })
     }
-}
-
-/// A row of a `dated_before` query: `subject`, `records` and `oldest` (any type; its text).
-fn dated_row(row: Record) -> Result<DatedRecords, ConnectorError> {
-    let malformed = |m: &str| ConnectorError::Malformed(format!("the dated_before query: {m}"));
-    let subject = row.get("subject").and_then(|v| v.as_str()).ok_or_else(|| malformed("no text column `subject`"))?;
-    let subject = SubjectRef::parse(subject).map_err(|e| malformed(&format!("column `subject`: {e}")))?;
-    let records = row
-        .get("records")
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|t| t.parse().ok())))
-        .ok_or_else(|| malformed("no whole-number column `records`"))?;
-    let oldest = match row.get("oldest") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(text)) => Some(text.clone()),
-        Some(other) => Some(other.to_string()),
-    };
-    Ok(DatedRecords { subject, records, oldest })
 }
 
 async fn pg_fetch(pool: PgPool, sql: String, values: Vec<Bound>, timeout: Duration, out: mpsc::Sender<Item>) {

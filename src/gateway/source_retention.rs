@@ -87,7 +87,7 @@ pub fn check_source_retention(connectors: &Connectors, inventory: &Inventory) ->
         if category.erase_when_expired && !(can.dated && can.erase_dated) {
             return Err(format!(
                 "category {:?} has erase_when_expired, but source {:?} cannot list and erase records by date \
-                 (a sql source needs dated_before and erase_dated_before queries for it)",
+                 (sql and http sources need dated_before and erase_dated_before configured for it)",
                 category.id, category.source
             ));
         }

@@ -185,7 +185,7 @@ fn http_source_operations_load_and_bad_templates_are_named() {
     let SourceConfig::Http { operations, .. } = &loaded.config.sources[1] else { panic!("expected an http source") };
     let rectify = operations.rectify.as_ref().unwrap();
     assert_eq!((rectify.method, rectify.path.as_str()), (HttpMethod::Patch, "/subjects/{subject}/{category}/{id}"));
-    assert_eq!(operations.configured().count(), 5);
+    assert_eq!(operations.writes().count(), 5);
 
     let rectify_line = "rectify = { method = \"PATCH\", path = \"/subjects/{subject}/{category}/{id}\" }";
     let erase_line = "erase = { method = \"DELETE\", path = \"/subjects/{subject}/{category}\" }";

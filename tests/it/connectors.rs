@@ -517,6 +517,7 @@ fn all_operations() -> HttpOperations {
         restrict: operation(HttpMethod::Put, "/v2/{category}/restrictions/{subject}"),
         lift_restriction: operation(HttpMethod::Delete, "/v2/{category}/restrictions/{subject}"),
         object: operation(HttpMethod::Post, "/subjects/{subject}/{category}/objections/{purpose}"),
+        ..HttpOperations::default()
     }
 }
 

@@ -16,6 +16,7 @@ mod crash_recovery;
 mod forward;
 mod fuzz_corpora;
 mod http_api;
+mod http_source_retention;
 mod openapi;
 mod pairing;
 mod processing_register;
