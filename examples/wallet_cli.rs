@@ -33,7 +33,7 @@ use std::sync::Arc;
 use gdpr_wallet::{ExportPurpose as Purpose, FileKeyStore, RequestForm, RequestKind, Wallet, rectification_form};
 
 /// How long to wait for the portal to confirm the code, or for a bundle, in seconds.
-const WAIT: u64 = 600;
+const WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 const USAGE: &str = "usage: wallet_cli [--store DIR] (connect URI | list | catalogue ID | export ID \
                      [--purpose access|portability] [--format jwt|zip] [--out FILE] | verify ID FILE | forward FILE --to CONTROLLER_ID \
                      | request ID TYPE [--categories A,B] [--details TEXT] [--proposed JSON] \

@@ -7,6 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Seconds since the Unix epoch.
 pub type UnixSeconds = u64;
 
+/// A moment the wallet shows the person: whole seconds since the Unix epoch, UTC. A type of
+/// its own so that bindings can hand apps the platform's instant (`java.time.Instant`,
+/// Swift's `Date`, Python's `datetime`) instead of a bare unsigned number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub UnixSeconds);
+
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> UnixSeconds;

@@ -2,7 +2,9 @@
 //! object, its records declared remote so they cross the FFI as they are.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use gdpr_gateway::clock::Timestamp;
 use gdpr_gateway::protocol::Purpose;
 use gdpr_gateway::wallet as core;
 pub use gdpr_gateway::wallet::{
@@ -13,6 +15,18 @@ pub use gdpr_gateway::wallet::{
 
 use crate::keystore::Bridge;
 use crate::{KeyStore, WalletError};
+
+// Moments reach apps as the platform's instant: `java.time.Instant`, `Date`, `datetime`.
+uniffi::custom_type!(Timestamp, SystemTime, {
+    remote,
+    lower: |at| UNIX_EPOCH + Duration::from_secs(at.0),
+    try_lift: |at| Ok(Timestamp(at.duration_since(UNIX_EPOCH)?.as_secs())),
+});
+
+/// A timeout in whole seconds for the core, rounded up so that a short one still waits.
+fn seconds(timeout: Duration) -> u64 {
+    timeout.as_secs().saturating_add(u64::from(timeout.subsec_nanos() > 0))
+}
 
 #[uniffi::remote(Enum)]
 pub enum ConnectionState {
@@ -42,8 +56,8 @@ pub struct BreachNoticeView {
     pub likely_consequences: String,
     pub measures: String,
     pub contact: String,
-    pub aware_at: u64,
-    pub notified_at: u64,
+    pub aware_at: Timestamp,
+    pub notified_at: Timestamp,
     pub token: String,
 }
 
@@ -99,10 +113,10 @@ pub struct TrackedRequest {
     pub kind: RequestKind,
     pub state: RequestState,
     pub update: RequestUpdate,
-    pub updated_at: u64,
-    pub received_at: u64,
+    pub updated_at: Timestamp,
+    pub received_at: Timestamp,
     pub due_on: String,
-    pub due_at: u64,
+    pub due_at: Timestamp,
     pub contact: String,
     pub detail: Option<String>,
     pub remedies: Option<Remedies>,
@@ -120,7 +134,7 @@ pub struct ReceiptOutcome {
     pub purpose: Option<String>,
     pub result: String,
     pub note: Option<String>,
-    pub records: Option<u64>,
+    pub records: Option<i64>,
     pub confirmation: Option<String>,
     pub record_digests: Vec<String>,
     pub bundle_id: Option<String>,
@@ -161,7 +175,7 @@ pub struct ConnectionSummary {
     pub controller_id: String,
     pub controller_name: String,
     pub state: ConnectionState,
-    pub created_at: u64,
+    pub created_at: Timestamp,
 }
 
 #[uniffi::remote(Record)]
@@ -273,9 +287,9 @@ impl Wallet {
         Ok(self.0.connect(uri).await?)
     }
 
-    /// Waits up to `timeout_secs` until the organisation confirms the code.
-    pub async fn wait_connected(&self, connection_id: String, timeout_secs: u64) -> Result<(), WalletError> {
-        Ok(self.0.wait_connected(connection_id, timeout_secs).await?)
+    /// Waits up to `timeout` until the organisation confirms the code.
+    pub async fn wait_connected(&self, connection_id: String, timeout: Duration) -> Result<(), WalletError> {
+        Ok(self.0.wait_connected(connection_id, seconds(timeout)).await?)
     }
 
     /// Every connection this wallet holds.
@@ -284,8 +298,8 @@ impl Wallet {
     }
 
     /// What the organisation holds and why: categories with their art. 15 information.
-    pub async fn catalogue(&self, connection_id: String, timeout_secs: u64) -> Result<Catalogue, WalletError> {
-        Ok(self.0.catalogue(connection_id, timeout_secs).await?)
+    pub async fn catalogue(&self, connection_id: String, timeout: Duration) -> Result<Catalogue, WalletError> {
+        Ok(self.0.catalogue(connection_id, seconds(timeout)).await?)
     }
 
     /// Downloads the person's data; returns the bundle once it verified.
@@ -294,9 +308,9 @@ impl Wallet {
         connection_id: String,
         purpose: ExportPurpose,
         categories: Option<Vec<String>>,
-        timeout_secs: u64,
+        timeout: Duration,
     ) -> Result<Bundle, WalletError> {
-        Ok(self.0.request_export(connection_id, purpose.into(), categories, timeout_secs).await?)
+        Ok(self.0.request_export(connection_id, purpose.into(), categories, seconds(timeout)).await?)
     }
 
     /// Downloads the person's data as a zip package into the file `path` (which must not
@@ -307,9 +321,9 @@ impl Wallet {
         purpose: ExportPurpose,
         categories: Option<Vec<String>>,
         path: String,
-        timeout_secs: u64,
+        timeout: Duration,
     ) -> Result<Package, WalletError> {
-        Ok(self.0.download_package(connection_id, purpose.into(), categories, path, timeout_secs).await?)
+        Ok(self.0.download_package(connection_id, purpose.into(), categories, path, seconds(timeout)).await?)
     }
 
     /// Verifies a bundle against the organisation's keys and the connection's account.
@@ -323,9 +337,9 @@ impl Wallet {
         &self,
         bundle: String,
         to_controller_id: String,
-        timeout_secs: u64,
+        timeout: Duration,
     ) -> Result<ImportReceipt, WalletError> {
-        Ok(self.0.forward(bundle, to_controller_id, timeout_secs).await?)
+        Ok(self.0.forward(bundle, to_controller_id, seconds(timeout)).await?)
     }
 
     /// Files a rights request (art. 15-22 GDPR) and returns its acknowledgement: number,
@@ -334,9 +348,9 @@ impl Wallet {
         &self,
         connection_id: String,
         form: RequestForm,
-        timeout_secs: u64,
+        timeout: Duration,
     ) -> Result<TrackedRequest, WalletError> {
-        Ok(self.0.submit_request(connection_id, form, timeout_secs).await?)
+        Ok(self.0.submit_request(connection_id, form, seconds(timeout)).await?)
     }
 
     /// Downloads a fresh bundle of the categories the verified receipt of rectification
@@ -346,9 +360,9 @@ impl Wallet {
         &self,
         connection_id: String,
         request_number: String,
-        timeout_secs: u64,
+        timeout: Duration,
     ) -> Result<CorrectionProof, WalletError> {
-        Ok(self.0.confirm_correction(connection_id, request_number, timeout_secs).await?)
+        Ok(self.0.confirm_correction(connection_id, request_number, seconds(timeout)).await?)
     }
 
     /// The person's rights requests, newest first, as each organisation last told of them

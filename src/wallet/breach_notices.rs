@@ -5,6 +5,7 @@
 use super::stored::Stored;
 use super::{EventKind, Wallet, WalletError, WalletEvent};
 use crate::bundle::{BreachNoticeClaims, verify_breach_notice};
+use crate::clock::Timestamp;
 
 /// Most breach notices kept per connection; the oldest go first.
 pub const MAX_BREACH_NOTICES: usize = 50;
@@ -24,8 +25,8 @@ pub struct BreachNoticeView {
     pub measures: String,
     pub contact: String,
     /// When the organisation became aware of the breach, and when it told the person.
-    pub aware_at: u64,
-    pub notified_at: u64,
+    pub aware_at: Timestamp,
+    pub notified_at: Timestamp,
     /// The signed notice itself (`gdpr-breach-notice+jwt`), to keep or show anyone.
     pub token: String,
 }
@@ -43,8 +44,8 @@ impl BreachNoticeView {
             likely_consequences: b.likely_consequences,
             measures: b.measures,
             contact: b.contact,
-            aware_at: b.aware_at,
-            notified_at: claims.iat,
+            aware_at: Timestamp(b.aware_at),
+            notified_at: Timestamp(claims.iat),
             token,
         }
     }

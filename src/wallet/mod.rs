@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::bundle::{self, Purpose};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::jose::{EncryptionKeyPair, SigningKeyPair};
 use crate::protocol::message::Body;
 use crate::protocol::relay_wire::{ConnectRequest, ConnectUri};
@@ -83,7 +83,7 @@ pub struct ConnectionSummary {
     pub controller_id: String,
     pub controller_name: String,
     pub state: ConnectionState,
-    pub created_at: u64,
+    pub created_at: Timestamp,
 }
 
 /// A signed bundle that verified against its issuer's keys.
@@ -248,7 +248,7 @@ impl Wallet {
                 controller_id: stored.controller.id,
                 controller_name: stored.controller.name,
                 state: stored.state,
-                created_at: stored.created_at,
+                created_at: Timestamp(stored.created_at),
             });
         }
         Ok(out)

@@ -23,8 +23,9 @@ pub struct ReceiptOutcome {
     /// `manual` (done by a member of staff, who said how in `note`).
     pub result: String,
     pub note: Option<String>,
-    /// Records the source reported as affected.
-    pub records: Option<u64>,
+    /// Records the source reported as affected. Signed, as apps count in (`Long`, `Int64`);
+    /// a count beyond `i64::MAX` is not one any source reports.
+    pub records: Option<i64>,
     /// The source's own id for the operation, to quote to it.
     pub confirmation: Option<String>,
     /// `sha256:<hex>` of each corrected record as the source holds it now (its JSON with
@@ -42,7 +43,7 @@ impl From<CategoryOutcome> for ReceiptOutcome {
             purpose: o.purpose,
             result: o.result.as_str().to_owned(),
             note: o.note,
-            records: o.evidence.records,
+            records: o.evidence.records.and_then(|n| i64::try_from(n).ok()),
             confirmation: o.evidence.confirmation,
             record_digests: o.evidence.record_digests,
             bundle_id: o.evidence.bundle,

@@ -2,6 +2,7 @@
 //! bound connection, and keeping the latest status the organisation sent for each, so the
 //! person sees every request's number, deadline and outcome without asking.
 
+use crate::clock::Timestamp;
 use serde_json::{Map, Value};
 
 use sha2::{Digest, Sha256};
@@ -114,11 +115,11 @@ pub struct TrackedRequest {
     pub state: RequestState,
     /// What happened last: acknowledged, extended, closed, refused, …
     pub update: RequestUpdate,
-    pub updated_at: u64,
-    pub received_at: u64,
+    pub updated_at: Timestamp,
+    pub received_at: Timestamp,
     /// The last day the organisation has to answer (its own calendar date).
     pub due_on: String,
-    pub due_at: u64,
+    pub due_at: Timestamp,
     /// Whom to contact about the request.
     pub contact: String,
     /// The reason for an extension or refusal, or what was done.
@@ -150,10 +151,10 @@ impl TrackedRequest {
             kind: status.kind,
             state: status.state,
             update: status.update,
-            updated_at: status.at,
-            received_at: status.received_at,
+            updated_at: Timestamp(status.at),
+            received_at: Timestamp(status.received_at),
             due_on: status.due_on.clone(),
-            due_at: status.due_at,
+            due_at: Timestamp(status.due_at),
             contact: status.contact.clone(),
             detail: status.detail.clone(),
             remedies: status.remedies.clone(),
