@@ -5,8 +5,9 @@
 use gdpr_gateway::wallet::WalletError as CoreError;
 
 /// Why a wallet call failed. Each variant is its own exception class in Kotlin
-/// (`WalletException.BadBundle`, …) and case in Swift; [`WalletError::error_code`] names
-/// it as a stable string, and its text (`toString()`, `description`) says it to a person.
+/// (`WalletException.BadBundle`, …) and case in Swift; `errorCode()` (`error_code()` in
+/// Python) names it as a stable string, and its text (`toString()` in Kotlin,
+/// `description` in Swift) says it to a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[uniffi::export(Display)]
 #[non_exhaustive]

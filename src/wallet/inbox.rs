@@ -25,6 +25,20 @@ pub(super) fn new_request_id() -> String {
     hex::encode(id)
 }
 
+/// A request some call waits for the answer to, until dropped: also when an app cancels the
+/// call (a coroutine or task cancelled drops its future), so nothing is parked for it later.
+struct Awaiting<'w> {
+    wallet: &'w Wallet,
+    request_id: &'w str,
+}
+
+impl Drop for Awaiting<'_> {
+    fn drop(&mut self) {
+        lock(&self.wallet.waiting).remove(self.request_id);
+        lock(&self.wallet.parked).remove(self.request_id);
+    }
+}
+
 impl Wallet {
     /// Waits for the answer to `request_id`: what `pick` takes from it, or the refusal.
     pub(super) async fn answer<T>(
@@ -35,10 +49,8 @@ impl Wallet {
         pick: impl Fn(Body) -> Option<T>,
     ) -> Result<T, WalletError> {
         lock(&self.waiting).insert(request_id.to_owned());
-        let answer = self.wait_for(stored, request_id, timeout_secs, pick).await;
-        lock(&self.waiting).remove(request_id);
-        lock(&self.parked).remove(request_id);
-        answer
+        let _awaiting = Awaiting { wallet: self, request_id };
+        self.wait_for(stored, request_id, timeout_secs, pick).await
     }
 
     pub(super) async fn wait_for<T>(
@@ -224,5 +236,39 @@ impl Wallet {
             }
             Err(e) => self.log(event(EventKind::Unreachable, e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::lock;
+    use crate::wallet::receipts::tests::{CONNECTION, fixture};
+
+    /// An app cancels a call while the relay is slow to answer: the request is no longer
+    /// awaited, so a late answer is reported rather than parked for nobody.
+    #[tokio::test]
+    async fn a_cancelled_call_leaves_nothing_awaited() {
+        // A relay that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay = format!("http://{}", listener.local_addr().unwrap());
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let fixture = fixture();
+        let wallet = &fixture.wallet;
+        let mut stored = wallet.load(CONNECTION).unwrap();
+        stored.relay = relay;
+        let call = wallet.answer(&stored, "req-1", 30, |_| Some(()));
+        let cancelled = tokio::time::timeout(Duration::from_millis(200), call).await;
+        assert!(cancelled.is_err(), "the call was still waiting");
+        assert!(lock(&wallet.waiting).is_empty());
+        assert!(lock(&wallet.parked).is_empty());
+        silent.abort();
     }
 }

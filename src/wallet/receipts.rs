@@ -137,7 +137,7 @@ impl Wallet {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use serde_json::json;
@@ -151,15 +151,16 @@ mod tests {
     use crate::protocol::trust_list::Entry;
 
     const CONTROLLER: &str = "https://energie.example";
-    const CONNECTION: &str = "c0ffee";
+    pub(in crate::wallet) const CONNECTION: &str = "c0ffee";
 
-    struct Fixture {
-        wallet: Wallet,
+    /// A wallet with one connection to [`CONTROLLER`] through a relay nobody runs.
+    pub(in crate::wallet) struct Fixture {
+        pub(in crate::wallet) wallet: Wallet,
         organisation: SigningKeyPair,
         _dir: tempfile::TempDir,
     }
 
-    fn fixture() -> Fixture {
+    pub(in crate::wallet) fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = FileKeyStore::new(dir.path()).unwrap();
         let wallet = Wallet::with_clock(Arc::new(store), Arc::new(ManualClock::new(1_795_305_600)));
