@@ -29,6 +29,8 @@ const TAG_FILES: [&str; 3] = [BAGIT_TXT, BAG_INFO, MANIFEST];
 pub const MAX_ENTRIES: usize = 4096;
 /// Largest tag file (`bagit.txt`, manifests, `signature.jwt`) read into memory.
 pub const MAX_TAG_FILE_BYTES: u64 = 1024 * 1024;
+/// How every zip file begins: a local file header (APPNOTE 4.3.7).
+pub const LOCAL_HEADER_MAGIC: [u8; 4] = *b"PK\x03\x04";
 /// Chunk size for streaming payload files through the hasher.
 const CHUNK: usize = 64 * 1024;
 
@@ -173,8 +175,12 @@ pub fn verify_package<R: Read + Seek>(
     keys: &Jwks,
     progress: &mut dyn FnMut(u64),
 ) -> Result<VerifiedPackage, BundleError> {
-    let malformed = |m: String| BundleError::Jws(JwsError::Malformed(m));
-    let zip = ZipArchive::new(reader).map_err(|e| malformed(format!("not a zip package: {e}")))?;
+    let malformed = BundleError::Package;
+    let mut reader = reader;
+    let zip = match ZipArchive::new(&mut reader) {
+        Ok(zip) => zip,
+        Err(e) => return Err(unopened(&mut reader, &e)),
+    };
     if zip.len() > MAX_ENTRIES {
         return Err(malformed(format!("more than {MAX_ENTRIES} entries")));
     }
@@ -260,7 +266,7 @@ pub fn verify_package<R: Read + Seek>(
         let mut entry = zip.by_name(path).map_err(|e| malformed(format!("{path}: {e}")))?;
         let mut hasher = Sha256::new();
         loop {
-            let n = entry.read(&mut buf).map_err(|e| malformed(format!("{path}: {e}")))?;
+            let n = entry.read(&mut buf).map_err(|e| read_failed(path, e))?;
             if n == 0 {
                 break;
             }
@@ -274,6 +280,30 @@ pub fn verify_package<R: Read + Seek>(
     }
     let files = payload.into_iter().collect();
     Ok(VerifiedPackage { kid: verified.kid, claims, files })
+}
+
+/// Why a file did not open as a zip archive: one that starts as a zip but has no end is
+/// an interrupted download; anything else is not a package at all.
+fn unopened<R: Read + Seek>(reader: &mut R, e: &zip::result::ZipError) -> BundleError {
+    let mut magic = [0u8; 4];
+    let starts_as_zip = reader.seek(io::SeekFrom::Start(0)).is_ok()
+        && reader.read_exact(&mut magic).is_ok()
+        && magic == LOCAL_HEADER_MAGIC;
+    if starts_as_zip {
+        BundleError::PackageTruncated(format!("a zip file without its end ({e}); download it again"))
+    } else {
+        BundleError::NotAPackage(format!("not a zip file ({e})"))
+    }
+}
+
+/// A failed read of entry `name`: a CRC the zip reader refused is the file's content
+/// changed, which the manifest digest would refuse as well; anything else is the format.
+fn read_failed(name: &str, e: io::Error) -> BundleError {
+    // The zip crate's only `InvalidData` error while reading an entry's data is its CRC check.
+    if e.kind() == io::ErrorKind::InvalidData {
+        return BundleError::DigestMismatch(name.to_owned());
+    }
+    BundleError::Package(format!("{name}: {e}"))
 }
 
 /// Total payload bytes of a package's entries, for progress bars; cheap (central directory only).
@@ -290,7 +320,7 @@ pub fn payload_size<R: Read + Seek>(reader: R) -> Option<u64> {
 fn reject_duplicate_names<R: Read + Seek>(reader: &mut R, start: u64, entries: usize) -> Result<(), BundleError> {
     const HEADER: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
     const FIXED: usize = 46;
-    let malformed = |m: String| BundleError::Jws(JwsError::Malformed(m));
+    let malformed = BundleError::Package;
     let io_err = |e: io::Error| malformed(format!("central directory: {e}"));
     reader.seek(io::SeekFrom::Start(start)).map_err(io_err)?;
     let mut seen = HashSet::new();
@@ -318,19 +348,19 @@ fn reject_duplicate_names<R: Read + Seek>(reader: &mut R, start: u64, entries: u
 }
 
 fn read_small<R: Read + Seek>(zip: &mut ZipArchive<R>, name: &str) -> Result<Vec<u8>, BundleError> {
-    let malformed = |m: String| BundleError::Jws(JwsError::Malformed(m));
+    let malformed = BundleError::Package;
     let entry = zip.by_name(name).map_err(|e| malformed(format!("{name}: {e}")))?;
     if entry.size() > MAX_TAG_FILE_BYTES {
         return Err(malformed(format!("{name} is larger than {MAX_TAG_FILE_BYTES} bytes")));
     }
     let mut bytes = Vec::new();
-    entry.take(MAX_TAG_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| malformed(format!("{name}: {e}")))?;
+    entry.take(MAX_TAG_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| read_failed(name, e))?;
     Ok(bytes)
 }
 
 /// Parses `<hex sha-256> <path>` lines; a path may appear once.
 fn parse_manifest(bytes: &[u8], name: &str) -> Result<BTreeMap<String, String>, BundleError> {
-    let malformed = |m: String| BundleError::Jws(JwsError::Malformed(format!("{name}: {m}")));
+    let malformed = |m: String| BundleError::Package(format!("{name}: {m}"));
     let text = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8".into()))?;
     let mut out = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -406,7 +436,7 @@ mod tests {
 
     fn malformed(result: Result<VerifiedPackage, BundleError>) -> String {
         match result {
-            Err(BundleError::Jws(JwsError::Malformed(m))) => m,
+            Err(BundleError::Package(m)) => m,
             other => panic!("expected malformed, got {other:?}"),
         }
     }
@@ -469,6 +499,24 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_download_is_truncated_and_a_changed_byte_names_its_file() {
+        let key = SigningKeyPair::generate();
+        let package = build(&key, FILES);
+        for cut in [package.len() - 1, package.len() / 2, 10] {
+            let err = verify(&package[..cut], &key).unwrap_err();
+            assert!(matches!(err, BundleError::PackageTruncated(_)) && err.is_unchecked(), "{cut}: {err:?}");
+        }
+        assert!(matches!(verify(b"<html>502 Bad Gateway</html>", &key), Err(BundleError::NotAPackage(_))));
+        // One byte of a payload file changed in place: its CRC no longer matches.
+        let at = package.windows(14).position(|w| w == b"{\"records\":[]}").unwrap() + 2;
+        let mut changed = package.clone();
+        changed[at] ^= 0x20;
+        let err = verify(&changed, &key).unwrap_err();
+        assert_eq!(err, BundleError::DigestMismatch("data/contact.json".into()));
+        assert!(!err.is_unchecked());
+    }
+
+    #[test]
     fn hostile_entries_are_refused() {
         let key = SigningKeyPair::generate();
         let package = build(&key, FILES);
@@ -508,7 +556,7 @@ mod tests {
         }
         let message = malformed(verify(&duplicated, &key));
         assert!(message.contains("duplicate entry \"data/a.json\""), "{message}");
-        assert!(malformed(verify(b"not a zip", &key)).contains("not a zip"));
+        assert!(matches!(verify(b"not a zip", &key), Err(BundleError::NotAPackage(_))));
     }
 
     /// Compression is how zip bombs work; a package entry must be stored. The method field

@@ -21,6 +21,16 @@ pub enum BundleError {
     InvalidClaims(String),
     #[error("{0} does not match its manifest digest")]
     DigestMismatch(String),
+    /// A zip package whose entries, names or manifests break the format.
+    #[error("malformed package: {0}")]
+    Package(String),
+    /// A zip file that stops before its end (its central directory): an interrupted
+    /// download, not a forgery. Nothing could be checked.
+    #[error("the package is truncated: {0}")]
+    PackageTruncated(String),
+    /// Neither a zip package nor a compact JWS: nothing could be checked.
+    #[error("not a package: {0}")]
+    NotAPackage(String),
 }
 
 impl BundleError {
@@ -40,7 +50,16 @@ impl BundleError {
             },
             Self::InvalidClaims(_) => ErrorCode::InvalidClaims,
             Self::DigestMismatch(_) => ErrorCode::DigestMismatch,
+            Self::Package(_) => ErrorCode::Malformed,
+            Self::PackageTruncated(_) => ErrorCode::PackageTruncated,
+            Self::NotAPackage(_) => ErrorCode::NotAPackage,
         }
+    }
+
+    /// Whether the input could not be checked at all (an incomplete or foreign file), as
+    /// opposed to checked and found invalid: `verify` exits 2 for these, 1 for the rest.
+    pub fn is_unchecked(&self) -> bool {
+        matches!(self, Self::PackageTruncated(_) | Self::NotAPackage(_))
     }
 }
 

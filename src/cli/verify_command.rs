@@ -1,7 +1,9 @@
 //! `gdpr-gateway verify FILE (--jwks FILE_OR_URL | --trust-list FILE_OR_URL --operator-jwks
 //! FILE_OR_URL) [--json]`: checks a bundle (compact JWS or zip package) or a receipt (compact
 //! JWS) offline, with the same verifiers the gateway uses; a compact JWS goes to the one its
-//! header's `typ` names. Exit 0 valid, 1 invalid (reason on stderr), 2 usage or I/O error.
+//! header's `typ` names. Exit 0 valid; 1 checked and invalid (reason on stderr); 2 could not
+//! check: a usage or I/O error, a truncated zip (`package_truncated`) or a file that is
+//! neither a package nor a compact JWS (`not_a_package`).
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -13,7 +15,6 @@ use serde_json::json;
 use crate::bundle::{self, BundleError, SignedKind, Summary, VerifiedReceipt, package};
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::jose::Jwks;
-use crate::jose::jws::JwsError;
 use crate::protocol::ErrorCode;
 use crate::protocol::trust_list::{self, TrustList, TrustListError};
 
@@ -35,18 +36,18 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> Exit
         Ok(loaded) => loaded,
         Err(message) => return usage_error(&message),
     };
-    let is_zip = match std::fs::File::open(file).and_then(|mut f| {
-        let mut magic = [0u8; 4];
-        f.read(&mut magic).map(|n| magic[..n] == *b"PK\x03\x04")
-    }) {
-        Ok(is_zip) => is_zip,
+    let mut opened = match std::fs::File::open(file) {
+        Ok(opened) => opened,
         Err(e) => return usage_error(&format!("{}: {e}", file.display())),
     };
+    let mut magic = [0u8; 4];
+    let is_zip = opened.read(&mut magic).is_ok_and(|n| magic[..n] == package::LOCAL_HEADER_MAGIC);
     let outcome = if is_zip {
         verify_zip(file, &keys).map(Verified::Bundle).map_err(Rejection::from)
     } else {
         match read_capped(file, bundle::MAX_JWT_BYTES as u64) {
-            Ok(bytes) => verify_compact(&bytes, &keys).map_err(Rejection::from),
+            Ok(bytes) if looks_like_compact_jws(&bytes) => verify_compact(&bytes, &keys).map_err(Rejection::from),
+            Ok(_) => Err(Rejection::Bundle(BundleError::NotAPackage("neither a zip package nor a compact JWS".into()))),
             Err(message) => return usage_error(&format!("{}: {message}", file.display())),
         }
     };
@@ -68,14 +69,29 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> Exit
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let code = e.code();
+            let (code, checked) = (e.code(), !e.is_unchecked());
             if json_output {
-                println!("{}", json!({"valid": false, "error_code": code.as_str(), "reason": e.to_string()}));
+                let report =
+                    json!({"valid": false, "checked": checked, "error_code": code.as_str(), "reason": e.to_string()});
+                println!("{report}");
+            }
+            if !checked {
+                eprintln!("could not check: {} ({})", e, code.as_str());
+                return ExitCode::from(2);
             }
             eprintln!("invalid: {} ({})", e, code.as_str());
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `bytes` have the shape of a compact JWS (three base64url parts), so that a
+/// broken one is reported as invalid and anything else (an HTML error page, a PDF) as not
+/// a package at all.
+fn looks_like_compact_jws(bytes: &[u8]) -> bool {
+    let token = bytes.trim_ascii();
+    let base64url = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    !token.is_empty() && token.iter().all(base64url) && token.iter().filter(|b| **b == b'.').count() == 2
 }
 
 /// What verified: a bundle (compact or packaged) or a receipt.
@@ -115,6 +131,10 @@ enum Rejection {
 }
 
 impl Rejection {
+    fn is_unchecked(&self) -> bool {
+        matches!(self, Self::Bundle(e) if e.is_unchecked())
+    }
+
     fn code(&self) -> ErrorCode {
         match self {
             Self::Bundle(e) => e.error_code(),
@@ -160,7 +180,7 @@ fn usage_error(message: &str) -> ExitCode {
 
 /// Verifies a zip package, drawing a progress bar on stderr when stdout is a terminal.
 fn verify_zip(path: &Path, keys: &Jwks) -> Result<Summary, BundleError> {
-    let open = || std::fs::File::open(path).map_err(|e| BundleError::Jws(JwsError::Malformed(e.to_string())));
+    let open = || std::fs::File::open(path).map_err(|e| BundleError::NotAPackage(e.to_string()));
     let total = open().ok().and_then(package::payload_size).unwrap_or(0).max(1);
     let interactive = std::io::stdout().is_terminal();
     let mut last = u64::MAX;

@@ -107,6 +107,10 @@ error_codes! {
     InvalidClaims = "invalid_claims", 422, "Invalid bundle claims";
     /// A file of a zip package does not match its manifest digest.
     DigestMismatch = "digest_mismatch", 422, "Digest mismatch";
+    /// A zip package that ends early, as an interrupted download does: nothing was checked.
+    PackageTruncated = "package_truncated", 422, "Package truncated";
+    /// Neither a zip package nor a compact JWS: nothing was checked.
+    NotAPackage = "not_a_package", 422, "Not a package";
     /// The storage backend cannot be reached.
     StoreUnavailable = "store_unavailable", 503, "Storage unavailable";
     /// A source system (connector) failed: it answered an error or data we cannot read.

@@ -418,7 +418,8 @@ async fn tampering_with_any_file_of_a_package_is_caught_and_named() {
     }
     let resigned = rezip(&package, "signature.jwt", |bytes| bytes[..bytes.len() - 4].to_vec());
     assert_problem(verify_zip_http(&gw, resigned).await, 422, "malformed").await;
-    assert_problem(verify_zip_http(&gw, b"PK\x03\x04 truncated".to_vec()).await, 422, "malformed").await;
+    assert_problem(verify_zip_http(&gw, b"PK\x03\x04 truncated".to_vec()).await, 422, "package_truncated").await;
+    assert_problem(verify_zip_http(&gw, b"<html>502</html>".to_vec()).await, 422, "not_a_package").await;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tampered.zip");
@@ -433,6 +434,40 @@ async fn tampering_with_any_file_of_a_package_is_caught_and_named() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("data/contracts.json") && stderr.contains("digest_mismatch"), "{stderr}");
+
+    // Could not check (exit 2) versus checked and invalid (exit 1), by the file's fault.
+    // One byte of an entry's data changed in place: its CRC no longer matches.
+    let data_at = {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&package)).unwrap();
+        zip.by_name("data/contracts.json").unwrap().data_start().unwrap() as usize
+    };
+    let mut crc_broken = package.clone();
+    crc_broken[data_at] ^= 0x01;
+    for (name, bytes, exit, expected) in [
+        ("cut.zip", package[..package.len() * 2 / 3].to_vec(), 2, "package_truncated"),
+        ("page.zip", b"<!doctype html><title>502 Bad Gateway</title>".to_vec(), 2, "not_a_package"),
+        ("crc.zip", crc_broken, 1, "digest_mismatch"),
+    ] {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let args = vec![
+            "verify".to_owned(),
+            dir.path().join(name).display().to_string(),
+            "--jwks".into(),
+            format!("{}/.well-known/jwks.json", gw.url),
+            "--json".into(),
+        ];
+        let out = tokio::task::spawn_blocking(move || Command::new(BIN).args(args).output().unwrap()).await.unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (out.status.code(), report["error_code"].as_str()),
+            (Some(exit), Some(expected)),
+            "{name}: {report}"
+        );
+        assert_eq!(report["checked"], exit == 1, "{name}");
+        if name == "crc.zip" {
+            assert!(report["reason"].as_str().unwrap().contains("data/contracts.json"), "{report}");
+        }
+    }
 }
 
 #[tokio::test]
