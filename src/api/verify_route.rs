@@ -30,7 +30,7 @@ const JWT_VERIFY_COST_FACTOR: u64 = 2;
 /// Longest a verification waits for its share of the budget before 429.
 const VERIFY_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, RateLimited, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch, PackageTruncated, NotAPackage);
+problems!(VerifyBundleProblems: PayloadTooLarge, UnsupportedMediaType, RateLimited, Malformed, DuplicateMember, ForbiddenHeader, AlgNotAllowed, WrongTyp, UnknownKid, SignatureInvalid, InvalidClaims, DigestMismatch, PackageTruncated, NotAPackage, KeyNotInUse);
 
 /// Verifies a bundle or a receipt against this controller's keys: a compact JWS
 /// (`Content-Type: application/jwt`), a bundle (`typ` `gdpr-bundle+jwt`,

@@ -77,6 +77,7 @@ pub fn verify_breach_notice(token: &[u8], keys: &Jwks) -> Result<BreachNoticeCla
     if texts.iter().any(|t| t.trim().is_empty()) {
         return Err(BundleError::InvalidClaims("a breach notice states every member".into()));
     }
+    super::verify::check_key_in_use(keys, &verified.kid, claims.iat)?;
     Ok(claims)
 }
 

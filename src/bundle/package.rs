@@ -239,6 +239,7 @@ pub fn verify_package<R: Read + Seek>(
     if claims.package.version != VERSION {
         return Err(BundleError::InvalidClaims(format!("version {} is not {VERSION}", claims.package.version)));
     }
+    super::verify::check_key_in_use(keys, &verified.kid, claims.iat)?;
     let tag_manifest = read_small(&mut zip, TAG_MANIFEST)?;
     if hex::encode(Sha256::digest(&tag_manifest)) != claims.package.tagmanifest_sha256 {
         return Err(BundleError::DigestMismatch(TAG_MANIFEST.to_owned()));

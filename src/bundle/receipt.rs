@@ -159,6 +159,7 @@ pub fn verify_receipt(token: &[u8], keys: &Jwks) -> Result<VerifiedReceipt, Bund
     }
     let claims: ReceiptClaims = serde_json::from_value(value).map_err(|e| BundleError::InvalidClaims(e.to_string()))?;
     check_claims(&claims).map_err(BundleError::InvalidClaims)?;
+    super::verify::check_key_in_use(keys, &verified.kid, claims.iat)?;
     Ok(VerifiedReceipt { kid: verified.kid, claims })
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Art15, Claims, MAX_JWT_BYTES, Purpose, RECEIPT_TYP, TYP, VERSION};
-use crate::clock::UnixSeconds;
+use crate::clock::{UnixSeconds, rfc3339};
 use crate::jose::jws::{self, JwsError, MAX_HEADER_B64_LEN, Policy};
 use crate::jose::{Jwks, b64, strict_json};
 use crate::protocol::ErrorCode;
@@ -31,6 +31,10 @@ pub enum BundleError {
     /// Neither a zip package nor a compact JWS: nothing could be checked.
     #[error("not a package: {0}")]
     NotAPackage(String),
+    /// Signed at a time outside the signing key's period of use (`nbf`/`exp` in the key
+    /// set): before the key existed, or after it was retired.
+    #[error("the key {kid} was not in use at {}, when this says it was signed", rfc3339(*.iat))]
+    KeyNotInUse { kid: String, iat: UnixSeconds },
 }
 
 impl BundleError {
@@ -53,6 +57,7 @@ impl BundleError {
             Self::Package(_) => ErrorCode::Malformed,
             Self::PackageTruncated(_) => ErrorCode::PackageTruncated,
             Self::NotAPackage(_) => ErrorCode::NotAPackage,
+            Self::KeyNotInUse { .. } => ErrorCode::KeyNotInUse,
         }
     }
 
@@ -195,6 +200,7 @@ pub fn verify_jwt_summary(token: &[u8], keys: &Jwks) -> Result<VerifiedSummary, 
     if claims.bundle.version != VERSION {
         return Err(BundleError::InvalidClaims(format!("version {} is not {VERSION}", claims.bundle.version)));
     }
+    check_key_in_use(keys, &verified.kid, claims.iat)?;
     Ok(VerifiedSummary {
         kid: verified.kid,
         iss: claims.iss,
@@ -262,6 +268,15 @@ fn same_typ(found: &str, expected: &str) -> bool {
     found.strip_prefix("application/").unwrap_or(&found) == expected
 }
 
+/// A token must fall within the period of use of the key that signed it, where the key set
+/// gives one (`nbf`/`exp`, as the gateway publishes them): a retired key signs nothing new.
+pub(crate) fn check_key_in_use(keys: &Jwks, kid: &str, iat: UnixSeconds) -> Result<(), BundleError> {
+    match keys.find(kid) {
+        Some(key) if !key.was_in_use_at(iat) => Err(BundleError::KeyNotInUse { kid: kid.to_owned(), iat }),
+        _ => Ok(()),
+    }
+}
+
 /// Verifies a compact JWS bundle against pinned keys.
 pub fn verify_jwt(token: &[u8], keys: &Jwks) -> Result<VerifiedBundle, BundleError> {
     let verified = jws::verify(token, keys, Policy { typ: TYP, max_bytes: MAX_JWT_BYTES })?;
@@ -272,6 +287,7 @@ pub fn verify_jwt(token: &[u8], keys: &Jwks) -> Result<VerifiedBundle, BundleErr
     if claims.bundle.version != VERSION {
         return Err(BundleError::InvalidClaims(format!("version {} is not {VERSION}", claims.bundle.version)));
     }
+    check_key_in_use(keys, &verified.kid, claims.iat)?;
     Ok(VerifiedBundle { kid: verified.kid, claims })
 }
 

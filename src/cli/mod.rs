@@ -2,6 +2,7 @@
 //! 0 success, 1 failure (the reason on stderr), 2 usage error.
 
 mod audit_command;
+mod keys_command;
 mod relay_command;
 mod verify_command;
 
@@ -12,10 +13,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::clock::{Clock, SystemClock, rfc3339};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{self, DatabaseUrl, Loaded, Overrides, SourceConfig};
 use crate::inventory::processing_register::ProcessingRegister;
-use crate::keys::Keyring;
 use crate::serve;
 
 #[derive(Debug, Parser)]
@@ -32,13 +32,14 @@ enum Command {
     /// Manage the controller's signing and encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Verify a signed bundle or receipt: exit 0 valid, 1 invalid (reason on stderr), 2 usage
-    /// or I/O error.
+    /// Verify a signed bundle (compact JWS or zip package) or receipt: exit 0 valid, 1 checked
+    /// and invalid (reason on stderr), 2 could not check (usage or I/O error, a truncated zip,
+    /// a file that is no package).
     Verify {
         /// A bundle (a compact JWS `.jwt`, or a zip package) or a receipt (`.jwt`).
         file: PathBuf,
-        /// The issuer's JWKS: a file or an http(s) URL such as
-        /// https://gateway.example/.well-known/jwks.json
+        /// The issuer's JWKS, or its signed key history (`keys export-history`): a file or an
+        /// http(s) URL such as https://gateway.example/.well-known/jwks.json
         #[arg(long, value_name = "FILE_OR_URL", required_unless_present = "trust_list", conflicts_with = "trust_list")]
         jwks: Option<String>,
         /// A signed trust list (file or URL): the issuer's keys are taken from its entry.
@@ -47,6 +48,11 @@ enum Command {
         /// The trust framework operator's JWKS, pinned, to check the trust list's signature.
         #[arg(long, value_name = "FILE_OR_URL", requires = "trust_list")]
         operator_jwks: Option<String>,
+        /// Judge the keys as of this moment (RFC 3339), as a verifier with archived keys
+        /// does years later: the trust list must have been valid then, and what is checked
+        /// signed by then. Default: now.
+        #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+        at: Option<u64>,
         /// Print the result as JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -91,8 +97,18 @@ enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create new active keys; old ones stay published as verify-only. Restart to use them.
+    /// Create new active keys; old ones stay published as verify-only. Restart every
+    /// instance within 7 days to use them: the old signing key is valid for that long.
     Rotate(ConfigArgs),
+    /// Write the signed key history (every signing key with its period of use), for a
+    /// verifier to archive beside the bundles it keeps.
+    ExportHistory {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Write it here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +153,11 @@ impl ConfigArgs {
     }
 }
 
+/// An RFC 3339 time, as Unix seconds.
+fn parse_instant(text: &str) -> Result<u64, String> {
+    crate::calendar::Date::parse_instant(text).ok_or_else(|| format!("{text:?} is not an RFC 3339 time"))
+}
+
 /// Runs the command line; the binary's `main` is only this.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -144,20 +165,23 @@ pub fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Demo { .. });
     init_logging(if quiet { tracing::Level::WARN } else { tracing::Level::INFO });
     let result = match cli.command {
-        Command::Verify { file, jwks, trust_list, operator_jwks, json } => {
+        Command::Verify { file, jwks, trust_list, operator_jwks, at, json } => {
             let source = match (&jwks, &trust_list, &operator_jwks) {
                 (Some(jwks), _, _) => verify_command::KeySource::Jwks(jwks),
                 (None, Some(list), Some(operator_jwks)) => verify_command::KeySource::TrustList { list, operator_jwks },
                 // clap enforces one of the two forms.
                 _ => return ExitCode::from(2),
             };
-            return verify_command::run(&file, source, json);
+            return verify_command::run(&file, source, json, at);
         }
         Command::Serve(args) => serve(&args),
         Command::Relay(args) => relay_command::run(args),
         Command::Demo { out, serve } => demo(&out, serve),
-        Command::Keys(KeysCommand::List { config, json }) => keys_list(&config, json),
-        Command::Keys(KeysCommand::Rotate(config)) => keys_rotate(&config),
+        Command::Keys(KeysCommand::List { config, json }) => keys_command::list(&config, json),
+        Command::Keys(KeysCommand::Rotate(config)) => keys_command::rotate(&config),
+        Command::Keys(KeysCommand::ExportHistory { config, out }) => {
+            keys_command::export_history(&config, out.as_deref())
+        }
         Command::CheckConfig { config, allow_unassessed } => check_config(&config, allow_unassessed),
         Command::Audit(AuditCommand::Verify { config, from_checkpoint }) => {
             return match config.load() {
@@ -239,42 +263,6 @@ fn demo(out: &std::path::Path, keep_serving: bool) -> Result<(), String> {
     }
     runtime.block_on(crate::demo::story::run(&mut stdout, work.path(), out))?;
     println!("\nThe whole story took {:.1} s.", started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-fn keyring_dir(args: &ConfigArgs) -> Result<PathBuf, String> {
-    Ok(args.load().map_err(|e| e.to_string())?.config.data_dir.join(serve::KEYS_DIR))
-}
-
-fn keys_list(args: &ConfigArgs, json: bool) -> Result<(), String> {
-    let ring = Keyring::open(&keyring_dir(args)?).map_err(|e| e.to_string())?;
-    let keys = ring.list();
-    if json {
-        println!("{}", serde_json::to_string_pretty(&keys).map_err(|e| e.to_string())?);
-        return Ok(());
-    }
-    println!("{:<44}  {:<8}  {:<20}  status", "kid", "curve", "created");
-    for key in keys {
-        let status = match (key.active, key.curve) {
-            (true, _) => "active",
-            (false, crate::jose::Curve::Ed25519) => "verify-only",
-            (false, _) => "decrypt-only",
-        };
-        println!("{:<44}  {:<8}  {:<20}  {status}", key.kid, key.curve.as_str(), rfc3339(key.created_at));
-    }
-    Ok(())
-}
-
-fn keys_rotate(args: &ConfigArgs) -> Result<(), String> {
-    let dir = keyring_dir(args)?;
-    let mut ring = Keyring::open(&dir).map_err(|e| e.to_string())?;
-    let old = ring.active_signing().kid().to_owned();
-    ring.rotate(SystemClock.now()).map_err(|e| e.to_string())?;
-    println!(
-        "rotated: new signing key {} is active; {old} stays in the JWKS as verify-only",
-        ring.active_signing().kid()
-    );
-    println!("restart the gateway to sign with the new key");
     Ok(())
 }
 

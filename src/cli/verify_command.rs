@@ -1,7 +1,8 @@
 //! `gdpr-gateway verify FILE (--jwks FILE_OR_URL | --trust-list FILE_OR_URL --operator-jwks
-//! FILE_OR_URL) [--json]`: checks a bundle (compact JWS or zip package) or a receipt (compact
-//! JWS) offline, with the same verifiers the gateway uses; a compact JWS goes to the one its
-//! header's `typ` names. Exit 0 valid; 1 checked and invalid (reason on stderr); 2 could not
+//! FILE_OR_URL) [--at TIME] [--json]`: checks a bundle (compact JWS or zip package) or a
+//! receipt (compact JWS) offline, with the same verifiers the gateway uses; a compact JWS
+//! goes to the one its header's `typ` names. `--jwks` takes a JWKS or a signed key history
+//! (`keys export-history`); `--at` judges archived keys at a past moment. Exit 0 valid; 1 checked and invalid (reason on stderr); 2 could not
 //! check: a usage or I/O error, a truncated zip (`package_truncated`) or a file that is
 //! neither a package nor a compact JWS (`not_a_package`).
 
@@ -13,9 +14,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::bundle::{self, BundleError, SignedKind, Summary, VerifiedReceipt, package};
-use crate::clock::{Clock, SystemClock, rfc3339};
+use crate::clock::{Clock, SystemClock, UnixSeconds, rfc3339};
 use crate::jose::Jwks;
 use crate::protocol::ErrorCode;
+use crate::protocol::key_history::{self, KeyHistory};
 use crate::protocol::trust_list::{self, TrustList, TrustListError};
 
 /// Largest JWKS read from a file or URL.
@@ -31,8 +33,11 @@ pub(super) enum KeySource<'a> {
     TrustList { list: &'a str, operator_jwks: &'a str },
 }
 
-pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> ExitCode {
-    let (keys, trust_list) = match load_keys(&source) {
+/// Checks `file` with the keys of `source`; `at` is the moment the keys are judged at (the
+/// trust list must be valid then, and what is checked must have been signed by then),
+/// default now.
+pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool, at: Option<UnixSeconds>) -> ExitCode {
+    let (keys, anchor) = match load_keys(&source, at.unwrap_or_else(|| SystemClock.now())) {
         Ok(loaded) => loaded,
         Err(message) => return usage_error(&message),
     };
@@ -51,12 +56,28 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool) -> Exit
             Err(message) => return usage_error(&format!("{}: {message}", file.display())),
         }
     };
-    // With a trust list, the key that verified must be listed under the claimed issuer.
-    let outcome = outcome.and_then(|verified| match &trust_list {
-        Some(list) => {
+    // With a trust list, the key that verified must be listed under the claimed issuer;
+    // with a key history, the issuer must be the history's controller.
+    let outcome = outcome.and_then(|verified| match &anchor {
+        Anchor::TrustList(list) => {
             list.check_issuer(verified.kid(), verified.issuer()).map(|()| verified).map_err(Rejection::Issuer)
         }
-        None => Ok(verified),
+        Anchor::KeyHistory(history) if history.iss != verified.issuer() => {
+            Err(Rejection::Issuer(TrustListError::IssuerMismatch {
+                kid: verified.kid().to_owned(),
+                owner: history.iss.clone(),
+                issuer: verified.issuer().to_owned(),
+            }))
+        }
+        Anchor::KeyHistory(_) | Anchor::Pinned => Ok(verified),
+    });
+    // Judged as of `at`, nothing signed later can be vouched for.
+    let outcome = outcome.and_then(|verified| match at {
+        Some(at) if verified.issued_at() > at => {
+            let kid = verified.kid().to_owned();
+            Err(Rejection::Bundle(BundleError::KeyNotInUse { kid, iat: verified.issued_at() }))
+        }
+        _ => Ok(verified),
     });
     match outcome {
         Ok(verified) => {
@@ -114,6 +135,21 @@ impl Verified {
             Self::Receipt(receipt) => &receipt.claims.iss,
         }
     }
+
+    fn issued_at(&self) -> UnixSeconds {
+        match self {
+            Self::Bundle(summary) => summary.issued_at,
+            Self::Receipt(receipt) => receipt.claims.iat,
+        }
+    }
+}
+
+/// What vouches for the keys beyond the signature: a trust list names each key's
+/// controller; a key history names its one controller; a pinned JWKS says nothing more.
+enum Anchor {
+    Pinned,
+    TrustList(TrustList),
+    KeyHistory(KeyHistory),
 }
 
 /// A compact JWS, by the `typ` of its header: the verifier of that type then checks it all.
@@ -158,17 +194,27 @@ impl From<BundleError> for Rejection {
     }
 }
 
-/// The keys to verify with, and the trust list when they come from one.
-fn load_keys(source: &KeySource<'_>) -> Result<(Jwks, Option<TrustList>), String> {
+/// The keys to verify with, and what vouches for them; a trust list is judged at `at`.
+fn load_keys(source: &KeySource<'_>, at: UnixSeconds) -> Result<(Jwks, Anchor), String> {
     match source {
-        KeySource::Jwks(jwks) => Ok((load_jwks(jwks).map_err(|m| format!("--jwks {jwks}: {m}"))?, None)),
+        KeySource::Jwks(jwks) => {
+            let bytes = load_bytes(jwks, MAX_JWKS_BYTES.max(key_history::MAX_BYTES as u64))
+                .map_err(|m| format!("--jwks {jwks}: {m}"))?;
+            // A key history is a compact JWS; a JWKS is a JSON object.
+            if bytes.trim_ascii_start().starts_with(b"{") {
+                let keys = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("--jwks {jwks}: not a JWKS of OKP keys: {e}"))?;
+                return Ok((keys, Anchor::Pinned));
+            }
+            let history = KeyHistory::verify(&bytes).map_err(|e| format!("--jwks {jwks}: {e}"))?;
+            Ok((history.keys.clone(), Anchor::KeyHistory(history)))
+        }
         KeySource::TrustList { list, operator_jwks } => {
             let operator = load_jwks(operator_jwks).map_err(|m| format!("--operator-jwks {operator_jwks}: {m}"))?;
             let bytes =
                 load_bytes(list, trust_list::MAX_BYTES as u64).map_err(|m| format!("--trust-list {list}: {m}"))?;
-            let list = TrustList::verify(&bytes, &operator, SystemClock.now())
-                .map_err(|e| format!("--trust-list {list}: {e}"))?;
-            Ok((list.signing_keys(), Some(list)))
+            let list = TrustList::verify(&bytes, &operator, at).map_err(|e| format!("--trust-list {list}: {e}"))?;
+            Ok((list.signing_keys(), Anchor::TrustList(list)))
         }
     }
 }

@@ -51,6 +51,13 @@ pub struct OkpPublicJwk {
     pub key_use: KeyUse,
     /// `EdDSA` for signing keys, `ECDH-ES` for encryption keys.
     pub alg: String,
+    /// When the key came into use (Unix seconds): a token it signed is not older.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// When the key was retired (Unix seconds): a token it signed is not newer. Absent
+    /// while the key is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
 }
 
 impl OkpPublicJwk {
@@ -60,7 +67,13 @@ impl OkpPublicJwk {
             Curve::Ed25519 => (KeyUse::Sig, "EdDSA"),
             Curve::X25519 => (KeyUse::Enc, "ECDH-ES"),
         };
-        Self { kty: "OKP".to_owned(), crv, kid: thumbprint(crv, &x), x, key_use, alg: alg.to_owned() }
+        let kid = thumbprint(crv, &x);
+        Self { kty: "OKP".to_owned(), crv, kid, x, key_use, alg: alg.to_owned(), nbf: None, exp: None }
+    }
+
+    /// Whether a token this key signed at `iat` falls within the key's period of use.
+    pub fn was_in_use_at(&self, iat: u64) -> bool {
+        self.nbf.is_none_or(|nbf| iat >= nbf) && self.exp.is_none_or(|exp| iat <= exp)
     }
 }
 

@@ -14,6 +14,10 @@ use crate::jose::{Curve, EncryptionKeyPair, Jwks, KeyError, PrivateOkpJwk, Signi
 pub(crate) use private_file::PrivateFileError;
 pub(crate) use pseudonym_secret::{PSEUDONYM_PREFIX, PseudonymSecret};
 
+/// How long a signing key stays valid after its successor was created: `keys rotate` only
+/// writes the new key, and each instance signs with the old one until it restarts, which
+/// the operator must do within this time.
+pub(crate) const RETIREMENT_GRACE_SECS: UnixSeconds = 7 * 24 * 3600;
 /// Most key files a keyring reads; rotation beyond this needs old keys pruned.
 pub(crate) const MAX_KEYS: usize = 256;
 /// Largest key file read.
@@ -195,9 +199,19 @@ impl Keyring {
         &self.encryption[0].pair
     }
 
-    /// Public signing keys, active first: what `/.well-known/jwks.json` serves.
+    /// Public signing keys, active first, each with its period of use (`nbf`: created;
+    /// `exp`: its successor's creation plus [`RETIREMENT_GRACE_SECS`]): what
+    /// `/.well-known/jwks.json` serves, and what a verifier archives to check bundles years
+    /// later, after rotations.
     pub fn jwks(&self) -> Jwks {
-        Jwks { keys: self.signing.iter().map(|k| k.pair.public_jwk().clone()).collect() }
+        let successors = std::iter::once(None).chain(self.signing.iter().map(|k| Some(k.created_at)));
+        let keys = self.signing.iter().zip(successors).map(|(k, successor)| {
+            let mut jwk = k.pair.public_jwk().clone();
+            jwk.nbf = Some(k.created_at);
+            jwk.exp = successor.map(|at| at.saturating_add(RETIREMENT_GRACE_SECS));
+            jwk
+        });
+        Jwks { keys: keys.collect() }
     }
 
     /// Public encryption keys, active first.
@@ -237,9 +251,55 @@ mod tests {
         again.rotate(30).unwrap();
         let reopened = Keyring::open(&keys).unwrap();
         assert_ne!(reopened.active_signing().kid(), kid);
-        assert_eq!(reopened.jwks().keys.len(), 2);
-        assert_eq!(reopened.jwks().keys[1].kid, kid);
+        let jwks = reopened.jwks();
+        assert_eq!(jwks.keys.len(), 2);
+        assert_eq!(
+            (jwks.keys[1].kid.as_str(), jwks.keys[1].nbf, jwks.keys[1].exp),
+            (kid.as_str(), Some(10), Some(30 + RETIREMENT_GRACE_SECS))
+        );
+        assert_eq!((jwks.keys[0].nbf, jwks.keys[0].exp), (Some(30), None), "the active key has no end yet");
         assert_eq!(reopened.list().iter().filter(|k| k.active).count(), 2);
+    }
+
+    /// A bundle signed on 22 November 2026, checked in 2036 after rotations in 2029 and
+    /// 2032 with what a verifier archived: the published key set, or the key history.
+    #[test]
+    fn a_bundle_verifies_ten_years_and_two_rotations_later() {
+        use crate::bundle::{BundleError, Claims, sign_jwt, verify_jwt};
+        use crate::protocol::key_history::{KeyHistory, VERSION};
+        const YEAR: UnixSeconds = 365 * 24 * 3600;
+        const SIGNED: UnixSeconds = 1_795_305_600; // 2026-11-22T00:00:00Z
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ring, _) = Keyring::open_or_create(dir.path(), SIGNED - 3600).unwrap();
+        let claims: Claims = serde_json::from_value(serde_json::json!({
+            "iss": "https://energie.example", "sub": "alice", "iat": SIGNED, "jti": "b-1",
+            "bundle": {"version": 1, "purpose": "access", "categories": [], "art15": {
+                "controller": {"id": "https://energie.example", "name": "Energie", "dpo_contact": "dpo@energie.example",
+                    "supervisory_authority": {"name": "AP", "url": "https://autoriteitpersoonsgegevens.nl"}},
+                "rights": []}}
+        }))
+        .unwrap();
+        let token = sign_jwt(&claims, ring.active_signing()).unwrap();
+        // The same key, stolen after it was retired, signing something dated later.
+        let late = sign_jwt(&Claims { iat: SIGNED + 5 * YEAR, ..claims.clone() }, ring.active_signing()).unwrap();
+        ring.rotate(SIGNED + 3 * YEAR).unwrap();
+        ring.rotate(SIGNED + 6 * YEAR).unwrap();
+
+        let published = Keyring::open(dir.path()).unwrap().jwks();
+        assert_eq!(published.keys.len(), 3);
+        assert_eq!(verify_jwt(token.as_bytes(), &published).unwrap().claims, claims);
+        let err = verify_jwt(late.as_bytes(), &published).unwrap_err();
+        assert!(matches!(err, BundleError::KeyNotInUse { iat, .. } if iat == SIGNED + 5 * YEAR), "{err:?}");
+
+        let ten_years_on = SIGNED + 10 * YEAR;
+        let history = KeyHistory { iss: claims.iss.clone(), iat: ten_years_on, version: VERSION, keys: published };
+        let archived = history.sign(ring.active_signing()).unwrap();
+        let read = KeyHistory::verify(archived.as_bytes()).unwrap();
+        assert_eq!(
+            verify_jwt(token.as_bytes(), &read.keys).unwrap().kid,
+            verify_jwt(token.as_bytes(), &history.keys).unwrap().kid
+        );
+        assert!(verify_jwt(late.as_bytes(), &read.keys).is_err());
     }
 
     #[cfg(unix)]

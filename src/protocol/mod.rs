@@ -2,6 +2,7 @@
 
 pub mod blob;
 pub mod gdpr;
+pub mod key_history;
 pub mod message;
 pub mod notice;
 pub mod problem;

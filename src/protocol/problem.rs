@@ -111,6 +111,8 @@ error_codes! {
     PackageTruncated = "package_truncated", 422, "Package truncated";
     /// Neither a zip package nor a compact JWS: nothing was checked.
     NotAPackage = "not_a_package", 422, "Not a package";
+    /// Signed at a time outside the signing key's period of use (its `nbf`/`exp`).
+    KeyNotInUse = "key_not_in_use", 422, "Key not in use at the signing time";
     /// The storage backend cannot be reached.
     StoreUnavailable = "store_unavailable", 503, "Storage unavailable";
     /// A source system (connector) failed: it answered an error or data we cannot read.

@@ -54,7 +54,7 @@ pub enum TrustListError {
     Jws(#[from] JwsError),
     #[error("trust list: not a v1 trust list: {0}")]
     Invalid(String),
-    #[error("trust list expired at {0}")]
+    #[error("trust list expired at {}", crate::clock::rfc3339(*.0))]
     Expired(UnixSeconds),
     #[error("{0:?} is not in the trust list")]
     UnknownController(String),

@@ -14,6 +14,7 @@ import base64
 import http.server
 import hashlib
 import json
+import time
 import queue
 import re
 import secrets
@@ -301,7 +302,9 @@ def check_receipts(binary, base, kid, private):
                              protected=json.dumps({"alg": "EdDSA", "kid": kid, "typ": "gdpr-receipt+jwt"}))
         return signed.serialize(compact=True)
 
-    ours = dict(vector["claims"], jti="signed-by-jwcrypto")
+    # Signed now: the gateway's key was not in use at the vector's date, so a receipt dated
+    # then is refused (key_not_in_use), as any signed before the key existed must be.
+    ours = dict(vector["claims"], jti="signed-by-jwcrypto", iat=int(time.time()))
     token = sign(ours)
     code, report = verify_with_command(binary, base, token)
     check("our verify command accepts a jwcrypto-signed receipt",
