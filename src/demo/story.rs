@@ -138,6 +138,7 @@ async fn tell(
          the relay hands it against the operator-signed list."
     )
     .map_err(io)?;
+    let clock_now = clock.clone();
     let wallet =
         Wallet::with_clock(Arc::new(FileKeyStore::new(work_dir.join("wallet")).map_err(|e| e.to_string())?), clock);
     let pending = wallet.connect(uri).await.map_err(|e| e.to_string())?;
@@ -221,13 +222,15 @@ async fn tell(
     let (rectification, correction) =
         correct_address(out, from, &wallet, &pending.connection_id, &bundle.token, &handler, &approver).await?;
 
-    writeln!(out, "Check the bundle yourself, with nothing of the demo running:").map_err(io)?;
+    // The trust list is valid for a day; judged as of now, the check keeps working after.
+    writeln!(out, "Check the bundle yourself, with nothing of the demo running, today or years later:").map_err(io)?;
     writeln!(
         out,
-        "   gdpr-gateway verify {} --trust-list {} --operator-jwks {}",
+        "   gdpr-gateway verify {} --trust-list {} --operator-jwks {} --at {}",
         bundle_path.display(),
         out_dir.join("trust-list.jwt").display(),
-        out_dir.join(framework::OPERATOR_JWKS_FILE).display()
+        out_dir.join(framework::OPERATOR_JWKS_FILE).display(),
+        crate::clock::rfc3339(clock_now.now())
     )
     .map_err(io)?;
     Ok(Outcome {

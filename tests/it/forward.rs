@@ -244,6 +244,17 @@ async fn the_demo_tells_the_whole_story() {
             .unwrap();
     let verified = bundle::verify_jwt(token.as_bytes(), &list.signing_keys()).unwrap();
     list.check_issuer(&verified.kid, &verified.claims.iss).unwrap();
+    // The printed check runs as printed, judged as of the demo, so it outlives the list.
+    let printed = told.lines().find(|l| l.trim_start().starts_with("gdpr-gateway verify")).unwrap();
+    let args: Vec<&str> = printed.split_whitespace().skip(1).collect();
+    assert!(args.contains(&"--at"), "{printed}");
+    let out = tokio::task::spawn_blocking({
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        move || std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-gateway")).args(args).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{printed}: {}", String::from_utf8_lossy(&out.stderr));
     // The fresh bundle holds the corrected record the receipt names, with the new street.
     assert!(outcome.correction.confirmed, "{:?}", outcome.correction.records);
     let corrected = bundle::verify_jwt(outcome.correction.bundle.token.as_bytes(), &list.signing_keys()).unwrap();
