@@ -2,6 +2,7 @@
 //! 0 success, 1 failure (the reason on stderr), 2 usage error.
 
 mod audit_command;
+mod issuer_discovery;
 mod keys_command;
 mod relay_command;
 mod verify_command;
@@ -40,14 +41,24 @@ enum Command {
         file: PathBuf,
         /// The issuer's JWKS, or its signed key history (`keys export-history`): a file or an
         /// http(s) URL such as https://gateway.example/.well-known/jwks.json
-        #[arg(long, value_name = "FILE_OR_URL", required_unless_present = "trust_list", conflicts_with = "trust_list")]
+        #[arg(
+            long,
+            value_name = "FILE_OR_URL",
+            required_unless_present_any = ["trust_list", "issuer_discovery"],
+            conflicts_with_all = ["trust_list", "issuer_discovery"]
+        )]
         jwks: Option<String>,
         /// A signed trust list (file or URL): the issuer's keys are taken from its entry.
-        #[arg(long, value_name = "FILE_OR_URL", requires = "operator_jwks")]
+        #[arg(long, value_name = "FILE_OR_URL", requires = "operator_jwks", conflicts_with = "issuer_discovery")]
         trust_list: Option<String>,
         /// The trust framework operator's JWKS, pinned, to check the trust list's signature.
         #[arg(long, value_name = "FILE_OR_URL", requires = "trust_list")]
         operator_jwks: Option<String>,
+        /// Find the issuer's keys from the bundle's `iss` by the key discovery rule: the
+        /// discovery document at {iss}/.well-known/gdpr-gateway, whose id must be `iss`, and
+        /// the JWKS it names (docs/bundle-format.md § Key discovery).
+        #[arg(long)]
+        issuer_discovery: bool,
         /// Judge the keys as of this moment (RFC 3339), as a verifier with archived keys
         /// does years later: the trust list must have been valid then, and what is checked
         /// signed by then. Default: now.
@@ -165,8 +176,9 @@ pub fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Demo { .. });
     init_logging(if quiet { tracing::Level::WARN } else { tracing::Level::INFO });
     let result = match cli.command {
-        Command::Verify { file, jwks, trust_list, operator_jwks, at, json } => {
+        Command::Verify { file, jwks, trust_list, operator_jwks, issuer_discovery, at, json } => {
             let source = match (&jwks, &trust_list, &operator_jwks) {
+                _ if issuer_discovery => verify_command::KeySource::IssuerDiscovery,
                 (Some(jwks), _, _) => verify_command::KeySource::Jwks(jwks),
                 (None, Some(list), Some(operator_jwks)) => verify_command::KeySource::TrustList { list, operator_jwks },
                 // clap enforces one of the two forms.

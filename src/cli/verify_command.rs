@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::issuer_discovery;
 use crate::bundle::{self, BundleError, SignedKind, Summary, VerifiedReceipt, package};
 use crate::clock::{Clock, SystemClock, UnixSeconds, rfc3339};
 use crate::jose::Jwks;
@@ -31,22 +32,24 @@ pub(super) enum KeySource<'a> {
     Jwks(&'a str),
     /// A trust list, checked against the operator's pinned JWKS.
     TrustList { list: &'a str, operator_jwks: &'a str },
+    /// The issuer's own discovery document and JWKS, found from `iss` by the rule.
+    IssuerDiscovery,
 }
 
 /// Checks `file` with the keys of `source`; `at` is the moment the keys are judged at (the
 /// trust list must be valid then, and what is checked must have been signed by then),
 /// default now.
 pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool, at: Option<UnixSeconds>) -> ExitCode {
-    let (keys, anchor) = match load_keys(&source, at.unwrap_or_else(|| SystemClock.now())) {
-        Ok(loaded) => loaded,
-        Err(message) => return usage_error(&message),
-    };
     let mut opened = match std::fs::File::open(file) {
         Ok(opened) => opened,
         Err(e) => return usage_error(&format!("{}: {e}", file.display())),
     };
     let mut magic = [0u8; 4];
     let is_zip = opened.read(&mut magic).is_ok_and(|n| magic[..n] == package::LOCAL_HEADER_MAGIC);
+    let (keys, anchor) = match load_keys(&source, at.unwrap_or_else(|| SystemClock.now()), file, is_zip) {
+        Ok(loaded) => loaded,
+        Err(message) => return usage_error(&message),
+    };
     let outcome = if is_zip {
         verify_zip(file, &keys).map(Verified::Bundle).map_err(Rejection::from)
     } else {
@@ -69,7 +72,12 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool, at: Opt
                 issuer: verified.issuer().to_owned(),
             }))
         }
-        Anchor::KeyHistory(_) | Anchor::Pinned => Ok(verified),
+        Anchor::Discovered(iss) if iss != verified.issuer() => Err(Rejection::Issuer(TrustListError::IssuerMismatch {
+            kid: verified.kid().to_owned(),
+            owner: iss.clone(),
+            issuer: verified.issuer().to_owned(),
+        })),
+        Anchor::KeyHistory(_) | Anchor::Discovered(_) | Anchor::Pinned => Ok(verified),
     });
     // Judged as of `at`, nothing signed later can be vouched for.
     let outcome = outcome.and_then(|verified| match at {
@@ -150,6 +158,8 @@ enum Anchor {
     Pinned,
     TrustList(TrustList),
     KeyHistory(KeyHistory),
+    /// The keys the issuer's own discovery document named, for this issuer.
+    Discovered(String),
 }
 
 /// A compact JWS, by the `typ` of its header: the verifier of that type then checks it all.
@@ -195,8 +205,13 @@ impl From<BundleError> for Rejection {
 }
 
 /// The keys to verify with, and what vouches for them; a trust list is judged at `at`.
-fn load_keys(source: &KeySource<'_>, at: UnixSeconds) -> Result<(Jwks, Anchor), String> {
+fn load_keys(source: &KeySource<'_>, at: UnixSeconds, file: &Path, is_zip: bool) -> Result<(Jwks, Anchor), String> {
     match source {
+        KeySource::IssuerDiscovery => {
+            let iss = issuer_discovery::claimed_issuer(file, is_zip).map_err(|m| format!("{}: {m}", file.display()))?;
+            let keys = issuer_discovery::keys_of(&iss).map_err(|m| format!("--issuer-discovery: {m}"))?;
+            Ok((keys, Anchor::Discovered(iss)))
+        }
         KeySource::Jwks(jwks) => {
             let bytes = load_bytes(jwks, MAX_JWKS_BYTES.max(key_history::MAX_BYTES as u64))
                 .map_err(|m| format!("--jwks {jwks}: {m}"))?;
@@ -371,7 +386,8 @@ fn load_bytes(source: &str, limit: u64) -> Result<Vec<u8>, String> {
     }
 }
 
-fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
+/// GETs `url` without following redirects, capped at `limit` bytes and [`JWKS_FETCH_TIMEOUT`].
+pub(super) fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = reqwest::Client::builder()
