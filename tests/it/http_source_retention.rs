@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{delete, get};
 use futures_util::TryStreamExt;
 use gdpr_gateway::calendar::Date;
 use gdpr_gateway::config::{HttpMethod, HttpOperation, HttpOperations};
@@ -19,7 +18,6 @@ use gdpr_gateway::connectors::{
 };
 use gdpr_gateway::protocol::rights::StaffRole;
 use gdpr_gateway::protocol::subject::SubjectRef;
-use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -40,7 +38,6 @@ struct SourceSystem {
 
 type System = Arc<SourceSystem>;
 
-#[derive(serde::Deserialize)]
 struct DatedQuery {
     field: String,
     before: String,
@@ -68,9 +65,9 @@ impl SourceSystem {
     }
 }
 
-async fn fetch(State(system): State<System>, Path((person, _category)): Path<(String, String)>) -> Response {
+fn fetch(system: &SourceSystem, person: &str) -> Response {
     let records = system.records.lock().unwrap();
-    match records.get(&person) {
+    match records.get(person) {
         Some(rows) => {
             Json(rows.iter().map(|(id, date)| json!({"id": id, FIELD: date})).collect::<Vec<_>>()).into_response()
         }
@@ -79,13 +76,8 @@ async fn fetch(State(system): State<System>, Path((person, _category)): Path<(St
 }
 
 /// One JSON line per person with records dated before the cutoff, compared as text.
-async fn dated(
-    State(system): State<System>,
-    Path(category): Path<String>,
-    Query(query): Query<DatedQuery>,
-    headers: HeaderMap,
-) -> Response {
-    system.log(format!("GET /retention/{category}?field={}&before={}", query.field, query.before), &headers);
+fn dated(system: &SourceSystem, category: &str, query: DatedQuery, headers: &HeaderMap) -> Response {
+    system.log(format!("GET /retention/{category}?field={}&before={}", query.field, query.before), headers);
     if query.field != FIELD {
         return (StatusCode::BAD_REQUEST, "unknown date field").into_response();
     }
@@ -103,26 +95,42 @@ async fn dated(
     ([("content-type", "application/x-ndjson")], lines).into_response()
 }
 
-async fn erase_dated(
-    State(system): State<System>,
-    Path((person, category, field, before)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    system.log(format!("DELETE /subjects/{person}/{category}/{field}/before/{before}"), &headers);
+fn erase_dated(system: &SourceSystem, path: &str, person: &str, before: &str, headers: &HeaderMap) -> Response {
+    system.log(format!("DELETE {path}"), headers);
     let mut records = system.records.lock().unwrap();
-    let Some(rows) = records.get_mut(&person) else { return StatusCode::NOT_FOUND.into_response() };
-    let kept = rows.iter().filter(|(_, d)| *d >= before).count();
+    let Some(rows) = records.get_mut(person) else { return StatusCode::NOT_FOUND.into_response() };
+    let kept = rows.iter().filter(|(_, d)| d.as_str() >= before).count();
     let erased = rows.len() - kept;
-    rows.retain(|(_, d)| *d >= before);
+    rows.retain(|(_, d)| d.as_str() >= before);
     Json(json!({"records": erased})).into_response()
 }
 
+/// The source system's routes: a fetch, the listing by date and the erase by date.
+async fn route(
+    State(system): State<System>,
+    method: Method,
+    uri: Uri,
+    Query(params): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let query = match (params.get("field"), params.get("before")) {
+        (Some(field), Some(before)) => Some(DatedQuery { field: field.clone(), before: before.clone() }),
+        _ => None,
+    };
+    match (method.as_str(), segments.as_slice(), query) {
+        ("GET", ["subjects", person, _category], _) => fetch(&system, person),
+        ("GET", ["retention", category], Some(query)) => dated(&system, category, query, &headers),
+        ("DELETE", ["subjects", person, _category, _field, "before", before], _) => {
+            erase_dated(&system, path, person, before, &headers)
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn serve(system: System) -> String {
-    let app = Router::new()
-        .route("/subjects/{person}/{category}", get(fetch))
-        .route("/retention/{category}", get(dated))
-        .route("/subjects/{person}/{category}/{field}/before/{before}", delete(erase_dated))
-        .with_state(system);
+    let app = Router::new().fallback(route).with_state(system);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -269,7 +277,8 @@ portable = true
 }
 
 async fn loyalty_report(gw: &TestGateway) -> Value {
-    let response = gw.staff_client(StaffRole::Handler).request(Method::GET, "/v1/retention/sources").send().await;
+    let response =
+        gw.staff_client(StaffRole::Handler).request(reqwest::Method::GET, "/v1/retention/sources").send().await;
     let report: Value = response.unwrap().json().await.unwrap();
     let categories = report["categories"].as_array().unwrap();
     categories.iter().find(|c| c["category"] == "loyalty").cloned().unwrap_or_else(|| panic!("{report}"))
@@ -306,7 +315,7 @@ async fn the_gateway_announces_then_erases_a_backlog_at_an_http_source() {
 
     let auditor = gw.staff_client(StaffRole::Auditor);
     let path = "/v1/audit?action=retention.source_erased&subject_ref=alice";
-    let trail: Value = auditor.request(Method::GET, path).send().await.unwrap().json().await.unwrap();
+    let trail: Value = auditor.request(reqwest::Method::GET, path).send().await.unwrap().json().await.unwrap();
     let entries = trail["entries"].as_array().unwrap();
     let ours: Vec<&Value> = entries.iter().filter(|e| e["objects"][0] == "source:loyalty-system").collect();
     assert_eq!(ours.len(), 1, "{trail}");
