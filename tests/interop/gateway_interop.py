@@ -35,6 +35,8 @@ from PIL import Image
 from jwcrypto import jwk, jws
 from openapi_spec_validator import validate
 
+import verifier_snippets  # beside this file
+
 STARTUP_SECONDS = 30
 results = {"passed": 0, "failed": 0}
 
@@ -235,6 +237,9 @@ def check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
           result.stderr)
     status, _, body = post(f"{base}/v1/verify", foreign_token.encode(), {"Content-Type": "application/jwt"})
     check("POST /v1/verify accepts a jwcrypto-signed bundle", status == 200 and json.loads(body)["valid"] is True, body[:300])
+
+    # The documented verifier snippets, against the real bundle and four hostile tokens.
+    verifier_snippets.check_snippets(check, binary, bundle, jwks_doc, private, kid)
 
     # The zip package is a BagIt bag any BagIt tool validates.
     status, headers, body = post(

@@ -1,0 +1,124 @@
+"""The verifier snippets of docs/verifiers/ (PyJWT, jwcrypto, Node jose), run as printed
+against a real bundle and four tokens made with the gateway's own key that are still no
+valid bundle: `typ: JWT`, a `jku` header, a duplicate `sub`, no `bundle` claim. Each
+snippet must accept the first and refuse the rest (Node's JSON.parse cannot see the
+duplicate; docs/bundle-format.md lists it among the rules only `gdpr-gateway verify`
+enforces). Our own command refuses all four.
+
+Called by gateway_interop.py with the gateway it started; Node's `jose` is installed
+into target/verifier-snippets (pinned) on first use.
+"""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from jwcrypto import jws
+
+ROOT = Path(__file__).resolve().parents[2]
+SNIPPETS = ROOT / "docs" / "verifiers"
+NODE_DIR = ROOT / "target" / "verifier-snippets"
+JOSE_VERSION = "6.2.18"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, SNIPPETS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sign(private, header, payload_bytes):
+    signed = jws.JWS(payload_bytes)
+    signed.add_signature(private, alg="EdDSA", protected=json.dumps(header))
+    return signed.serialize(compact=True)
+
+
+def hostile_tokens(bundle, private, kid):
+    """The four tokens the real key signed that are still not a valid bundle."""
+    verifier = jws.JWS()
+    verifier.deserialize(bundle)
+    payload = json.loads(verifier.objects["payload"])
+    header = {"alg": "EdDSA", "kid": kid, "typ": "gdpr-bundle+jwt"}
+    text = json.dumps(payload)
+    without_bundle = {k: v for k, v in payload.items() if k != "bundle"}
+    return {
+        "typ JWT": sign(private, dict(header, typ="JWT"), text.encode()),
+        "a jku header": sign(private, dict(header, jku="https://keys.evil.example/jwks.json"), text.encode()),
+        "a duplicate sub": sign(private, header, ('{"sub":"mallory",' + text[1:]).encode()),
+        "no bundle claim": sign(private, header, json.dumps(without_bundle).encode()),
+    }
+
+
+def node_snippet():
+    """The jose snippet beside an installed `jose`, or None without Node."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return None
+    installed = NODE_DIR / "node_modules" / "jose" / "package.json"
+    if not installed.exists() or json.loads(installed.read_text())["version"] != JOSE_VERSION:
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(NODE_DIR),
+                        f"jose@{JOSE_VERSION}"], check=True)
+    shutil.copy(SNIPPETS / "verify_jose.mjs", NODE_DIR / "verify_jose.mjs")
+    return NODE_DIR / "verify_jose.mjs"
+
+
+def check_snippets(check, binary, bundle, jwks_doc, private, kid):
+    verifier = jws.JWS()
+    verifier.deserialize(bundle)
+    issuer = json.loads(verifier.objects["payload"])["iss"]
+    hostile = hostile_tokens(bundle, private, kid)
+    pyjwt, jwcrypto = load("verify_pyjwt"), load("verify_jwcrypto")
+    node = node_snippet()
+    check("Node and npm are there for the jose snippet", node is not None)
+    with tempfile.TemporaryDirectory() as scratch:
+        jwks_file = Path(scratch) / "jwks.json"
+        jwks_file.write_text(json.dumps(jwks_doc))
+
+        def run(argv, token, expected_issuer=issuer):
+            path = Path(scratch) / "token.jwt"
+            path.write_text(token)
+            return subprocess.run(argv + [str(path), str(jwks_file), expected_issuer], capture_output=True, text=True)
+
+        snippets = {
+            "pyjwt": lambda token: pyjwt.verify_bundle(token, jwks_doc, issuer),
+            "jwcrypto": lambda token: jwcrypto.verify_bundle(token, jwks_doc, issuer),
+        }
+        for name, verify in snippets.items():
+            check(f"{name} snippet accepts the real bundle", verify(bundle)["iss"] == issuer)
+            for case, token in hostile.items():
+                try:
+                    verify(token)
+                    check(f"{name} snippet refuses {case}", False)
+                except Exception:  # noqa: BLE001 - any refusal counts
+                    check(f"{name} snippet refuses {case}", True)
+            check(f"{name} snippet refuses another issuer",
+                  _refuses(lambda: load(f"verify_{name}").verify_bundle(bundle, jwks_doc, "https://other.example")))
+        if node is not None:
+            result = run(["node", str(node)], bundle)
+            check("jose snippet accepts the real bundle", result.returncode == 0, result.stderr)
+            result = run(["node", str(node)], bundle, "https://other.example")
+            check("jose snippet refuses another issuer", result.returncode == 1, result.stdout)
+            for case, token in hostile.items():
+                result = run(["node", str(node)], token)
+                if case == "a duplicate sub":
+                    # JSON.parse keeps the last `sub`: the documented gap.
+                    check("jose snippet cannot see a duplicate member (documented)", result.returncode == 0, result.stderr)
+                else:
+                    check(f"jose snippet refuses {case}", result.returncode == 1, result.stdout + result.stderr)
+        for case, token in hostile.items():
+            path = Path(scratch) / "hostile.jwt"
+            path.write_text(token)
+            result = subprocess.run([binary, "verify", str(path), "--jwks", str(jwks_file), "--json"],
+                                    capture_output=True, text=True)
+            check(f"gdpr-gateway verify refuses {case}", result.returncode == 1, result.stdout)
+
+
+def _refuses(call):
+    try:
+        call()
+        return False
+    except Exception:  # noqa: BLE001 - any refusal counts
+        return True
