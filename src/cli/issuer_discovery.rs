@@ -48,7 +48,7 @@ pub(super) fn keys_of(iss: &str) -> Result<Jwks, String> {
 
 /// An https URL without user, query or fragment; plain http only on the loopback
 /// interface, where no one else can be in the middle (a verifier's own test set-up).
-fn checked_url(text: &str) -> Result<url::Url, String> {
+pub(super) fn checked_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|e| format!("is not a URL: {e}"))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -5,6 +5,7 @@ mod audit_command;
 mod issuer_discovery;
 mod keys_command;
 mod relay_command;
+mod trust_list_command;
 mod verify_command;
 
 use std::net::SocketAddr;
@@ -94,6 +95,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Keep a trust framework's list, as its operator: keys, entries, signing.
+    #[command(subcommand)]
+    TrustList(trust_list_command::TrustListCommand),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
 }
@@ -195,6 +199,7 @@ pub fn main() -> ExitCode {
             keys_command::export_history(&config, out.as_deref())
         }
         Command::CheckConfig { config, allow_unassessed } => check_config(&config, allow_unassessed),
+        Command::TrustList(command) => trust_list_command::run(command),
         Command::Audit(AuditCommand::Verify { config, from_checkpoint }) => {
             return match config.load() {
                 Ok(loaded) => audit_command::verify(loaded, from_checkpoint.as_deref()),

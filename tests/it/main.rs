@@ -36,6 +36,7 @@ mod source_retention;
 mod sql_source;
 mod staff_oidc;
 mod store;
+mod trust_framework;
 mod vectors;
 mod wallet_requests;
 mod webhooks;
