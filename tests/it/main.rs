@@ -17,6 +17,7 @@ mod forward;
 mod fuzz_corpora;
 mod http_api;
 mod http_source_retention;
+mod josekit_crosscheck;
 mod key_discovery;
 mod long_term_verification;
 mod openapi;
