@@ -240,6 +240,7 @@ def check_bundles(binary, base, data_dir, jwks_doc, key_set, pyjwt_set, private)
 
     # The documented verifier snippets, against the real bundle and four hostile tokens.
     verifier_snippets.check_snippets(check, binary, bundle, jwks_doc, private, kid)
+    verifier_snippets.check_trust_list(check, base, data_dir)
 
     # The zip package is a BagIt bag any BagIt tool validates.
     status, headers, body = post(

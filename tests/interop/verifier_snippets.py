@@ -14,9 +14,10 @@ import json
 import shutil
 import subprocess
 import tempfile
+import urllib.request
 from pathlib import Path
 
-from jwcrypto import jws
+from jwcrypto import jwk, jws
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = ROOT / "docs" / "verifiers"
@@ -63,6 +64,40 @@ def node_snippet():
                         f"jose@{JOSE_VERSION}"], check=True)
     shutil.copy(SNIPPETS / "verify_jose.mjs", NODE_DIR / "verify_jose.mjs")
     return NODE_DIR / "verify_jose.mjs"
+
+
+def check_trust_list(check, base, data_dir):
+    """Node's jose verifies the embedded relay's trust list with the operator's public key
+    (read from the gateway's key file, less `d`), and refuses it under another key."""
+    node = node_snippet()
+    if node is None:
+        check("Node and npm are there for the trust list check", False)
+        return
+    shutil.copy(Path(__file__).with_name("verify_trust_list.mjs"), NODE_DIR / "verify_trust_list.mjs")
+    operator = json.loads((data_dir / "relay-operator.jwk").read_text())
+    operator = operator.get("jwk", operator)
+    public = {k: v for k, v in operator.items() if k != "d"}
+    public["kid"] = jwk.JWK(**public).thumbprint()
+    token = urllib.request.urlopen(f"{base}/relay/v1/trust-list", timeout=10).read().decode()
+    with tempfile.TemporaryDirectory() as scratch:
+        list_file, keys_file = Path(scratch) / "list.jwt", Path(scratch) / "operator.json"
+        list_file.write_text(token)
+        keys_file.write_text(json.dumps({"keys": [dict(public, alg="EdDSA", use="sig")]}))
+        result = subprocess.run(["node", str(NODE_DIR / "verify_trust_list.mjs"), str(list_file), str(keys_file)],
+                                capture_output=True, text=True)
+        check("jose verifies the trust list with the operator's key",
+              result.returncode == 0 and "https://" in result.stdout, result.stderr)
+        other = jwk_other()
+        keys_file.write_text(json.dumps({"keys": [other]}))
+        result = subprocess.run(["node", str(NODE_DIR / "verify_trust_list.mjs"), str(list_file), str(keys_file)],
+                                capture_output=True, text=True)
+        check("jose refuses the trust list under another key", result.returncode == 1, result.stdout)
+
+
+def jwk_other():
+    """A fresh public Ed25519 JWK that signed nothing."""
+    key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
+    return dict(json.loads(key.export_public()), alg="EdDSA", use="sig", kid=key.thumbprint())
 
 
 def check_snippets(check, binary, bundle, jwks_doc, private, kid):
