@@ -163,3 +163,40 @@ fn with_kid(jwk: &Value) -> Value {
     }
     jwk
 }
+
+/// Envelopes between our JWE and jwcrypto's, both ways (`tests/interop/jwe_vectors.py`
+/// checks the other half): ours opens what jwcrypto sealed with `kid`, and refuses what it
+/// sealed without one. With `UPDATE_VECTORS=1` it writes a fresh key and an envelope of
+/// ours instead, for the Python script to seal its own to.
+#[test]
+fn jwe_interop_vector() {
+    use gdpr_gateway::jose::{EncryptionKeyPair, PrivateOkpJwk, jwe};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/jwe_interop.json");
+    const PLAINTEXT: &str = r#"{"type":"catalogue.request","request_id":"c1"}"#;
+    if std::env::var_os("UPDATE_VECTORS").is_some() {
+        let key = EncryptionKeyPair::generate();
+        let mut recipient = serde_json::to_value(key.to_jwk()).unwrap();
+        recipient["kid"] = key.kid().into();
+        let ours = jwe::encrypt(key.public_jwk(), "application/json", PLAINTEXT.as_bytes()).unwrap();
+        let doc = serde_json::json!({
+            "description": "A wallet envelope (docs/protocol.md) sealed by gdpr-gateway (`ours`) and by jwcrypto (`jwcrypto`, with and without kid) to one X25519 key",
+            "recipient": recipient, "plaintext": PLAINTEXT, "ours": ours,
+            "jwcrypto": {"with_kid": "", "without_kid": ""},
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        return;
+    }
+    let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut recipient = doc["recipient"].clone();
+    let kid = recipient.as_object_mut().unwrap().remove("kid").unwrap();
+    let private: PrivateOkpJwk = serde_json::from_value(recipient).unwrap();
+    let key = EncryptionKeyPair::from_jwk(&private).unwrap();
+    assert_eq!(key.kid(), kid);
+    let open = |name: &str| jwe::decrypt(name.as_bytes(), &[&key], 1 << 20);
+    for token in [&doc["ours"], &doc["jwcrypto"]["with_kid"]] {
+        let opened = open(token.as_str().unwrap()).unwrap();
+        assert_eq!(opened.plaintext.as_slice(), PLAINTEXT.as_bytes());
+    }
+    let err = open(doc["jwcrypto"]["without_kid"].as_str().unwrap()).unwrap_err();
+    assert!(matches!(&err, jwe::JweError::Malformed(m) if m.contains("kid")), "{err:?}");
+}
