@@ -14,6 +14,7 @@ mod receipt;
 mod record_digest;
 mod summary;
 mod verify;
+mod zip_failures;
 
 use serde::{Deserialize, Serialize};
 

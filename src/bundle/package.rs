@@ -12,6 +12,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::verify::{BundleError, CategorySummary};
+use super::zip_failures::{read_failed, unopened};
 use super::{Purpose, TYP, VERSION};
 use crate::clock::UnixSeconds;
 use crate::jose::jws::{self, JwsError, Policy};
@@ -283,30 +284,6 @@ pub fn verify_package<R: Read + Seek>(
     Ok(VerifiedPackage { kid: verified.kid, claims, files })
 }
 
-/// Why a file did not open as a zip archive: one that starts as a zip but has no end is
-/// an interrupted download; anything else is not a package at all.
-fn unopened<R: Read + Seek>(reader: &mut R, e: &zip::result::ZipError) -> BundleError {
-    let mut magic = [0u8; 4];
-    let starts_as_zip = reader.seek(io::SeekFrom::Start(0)).is_ok()
-        && reader.read_exact(&mut magic).is_ok()
-        && magic == LOCAL_HEADER_MAGIC;
-    if starts_as_zip {
-        BundleError::PackageTruncated(format!("a zip file without its end ({e}); download it again"))
-    } else {
-        BundleError::NotAPackage(format!("not a zip file ({e})"))
-    }
-}
-
-/// A failed read of entry `name`: a CRC the zip reader refused is the file's content
-/// changed, which the manifest digest would refuse as well; anything else is the format.
-fn read_failed(name: &str, e: io::Error) -> BundleError {
-    // The zip crate's only `InvalidData` error while reading an entry's data is its CRC check.
-    if e.kind() == io::ErrorKind::InvalidData {
-        return BundleError::DigestMismatch(name.to_owned());
-    }
-    BundleError::Package(format!("{name}: {e}"))
-}
-
 /// Total payload bytes of a package's entries, for progress bars; cheap (central directory only).
 pub fn payload_size<R: Read + Seek>(reader: R) -> Option<u64> {
     let mut zip = ZipArchive::new(reader).ok()?;
@@ -508,6 +485,12 @@ mod tests {
             assert!(matches!(err, BundleError::PackageTruncated(_)) && err.is_unchecked(), "{cut}: {err:?}");
         }
         assert!(matches!(verify(b"<html>502 Bad Gateway</html>", &key), Err(BundleError::NotAPackage(_))));
+        // Whole, but its directory points nowhere: damaged or made so, not a cut download.
+        let mut pointing_nowhere = package.clone();
+        let end = pointing_nowhere.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+        pointing_nowhere[end + 16..end + 20].copy_from_slice(&u32::MAX.to_le_bytes());
+        let err = verify(&pointing_nowhere, &key).unwrap_err();
+        assert!(matches!(err, BundleError::Package(_)) && !err.is_unchecked(), "{err:?}");
         // One byte of a payload file changed in place: its CRC no longer matches.
         let at = package.windows(14).position(|w| w == b"{\"records\":[]}").unwrap() + 2;
         let mut changed = package.clone();

@@ -10,10 +10,10 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 
 use super::issuer_discovery::checked_url;
-use super::verify_command::{MAX_JWKS_BYTES, fetch, load_jwks};
+use super::verify_command::{MAX_JWKS_BYTES, fetch, load_jwks, printable};
 use crate::clock::{Clock, SystemClock, UnixSeconds, rfc3339};
 use crate::inventory::duration::IsoDuration;
-use crate::jose::{Jwks, PrivateOkpJwk, SigningKeyPair};
+use crate::jose::{Curve, Jwks, PrivateOkpJwk, SigningKeyPair, thumbprint};
 use crate::keys::private_file;
 use crate::protocol::trust_list::{self, Entry, TrustList};
 
@@ -47,10 +47,13 @@ pub(super) enum TrustListCommand {
         operator_id: String,
     },
     /// Add a controller, or refresh its keys, from its gateway's discovery document
-    /// (https://…/.well-known/gdpr-gateway).
+    /// (https://…/.well-known/gdpr-gateway), which must name the controller `--id`.
     Add {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
+        /// The controller being added, as agreed with it: the document must say so.
+        #[arg(long, value_name = "URL")]
+        id: String,
         #[arg(long, value_name = "URL")]
         discovery: String,
     },
@@ -111,7 +114,7 @@ pub(super) fn run(command: TrustListCommand) -> Result<(), String> {
     let now = SystemClock.now();
     match command {
         TrustListCommand::Init { dir, operator_id } => init(&dir, &operator_id, now),
-        TrustListCommand::Add { dir, discovery } => add(&dir, &discovery),
+        TrustListCommand::Add { dir, id, discovery } => add(&dir, &id, &discovery),
         TrustListCommand::Remove { dir, id } => remove(&dir, &id),
         TrustListCommand::Sign { dir, valid_for, out } => sign(&dir, &valid_for, out.as_deref(), now),
         TrustListCommand::Show { list, operator_jwks } => show(&list, &operator_jwks, now),
@@ -140,16 +143,41 @@ fn init(dir: &Path, operator_id: &str, now: UnixSeconds) -> Result<(), String> {
     Ok(())
 }
 
-fn add(dir: &Path, discovery_url: &str) -> Result<(), String> {
+fn add(dir: &Path, id: &str, discovery_url: &str) -> Result<(), String> {
     let (operator, mut entries) = load(dir)?;
     let entry = entry_from(discovery_url)?;
-    let verb = if entries.iter().any(|e| e.id == entry.id) { "refreshed" } else { "added" };
-    entries.retain(|e| e.id != entry.id);
-    let taken = entries.iter().flat_map(|e| e.jwks.keys.iter()).find(|k| entry.jwks.find(&k.kid).is_some());
-    if let Some(key) = taken {
-        return Err(format!("the signing key {} is already listed for another controller", key.kid));
+    // Whoever answers at the URL chooses the document; only the operator knows whom it
+    // agreed to add.
+    if entry.id != id {
+        return Err(format!("{discovery_url} is the document of {:?}, not of {id:?}", entry.id));
     }
-    println!("{verb} {} ({}): {} signing keys", entry.id, entry.name, entry.jwks.keys.len());
+    let own_host = format!("{}/.well-known/gdpr-gateway", id.trim_end_matches('/'));
+    if discovery_url != own_host {
+        eprintln!("note: read from another host than the controller id's; confirm the key ids below with {id}");
+    }
+    let taken = entries
+        .iter()
+        .filter(|e| e.id != entry.id)
+        .flat_map(|e| e.jwks.keys.iter().map(move |k| (&e.id, k)))
+        .find(|(_, k)| entry.jwks.find(&k.kid).is_some());
+    if let Some((owner, key)) = taken {
+        return Err(format!("the signing key {} is already listed for {owner}", key.kid));
+    }
+    let kids = |e: &Entry| e.jwks.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>();
+    match entries.iter().find(|e| e.id == entry.id) {
+        Some(before) => {
+            let (old, new) = (kids(before), kids(&entry));
+            let gone: Vec<&String> = old.iter().filter(|k| !new.contains(k)).collect();
+            let added: Vec<&String> = new.iter().filter(|k| !old.contains(k)).collect();
+            println!(
+                "refreshed {} ({}): signing keys added {added:?}, removed {gone:?}",
+                entry.id,
+                printable(&entry.name)
+            );
+        }
+        None => println!("added {} ({}): signing keys {:?}", entry.id, printable(&entry.name), kids(&entry)),
+    }
+    entries.retain(|e| e.id != entry.id);
     entries.push(entry);
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     save(dir, &operator, &entries)
@@ -182,7 +210,11 @@ fn sign(dir: &Path, valid_for: &str, out: Option<&Path>, now: UnixSeconds) -> Re
         TrustList { iss: operator.id.clone(), iat: now, exp, version: trust_list::VERSION, controllers: entries };
     let token = list.sign(&key).map_err(|e| e.to_string())?;
     let path = out.map_or_else(|| dir.join(LIST_FILE), Path::to_owned);
-    std::fs::write(&path, format!("{token}\n")).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Relays re-read the file while it is replaced: never let them see half of it.
+    let temporary = path.with_extension("jwt.tmp");
+    std::fs::write(&temporary, format!("{token}\n"))
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     println!(
         "signed {} controllers with {} until {}: {}",
         list.controllers.len(),
@@ -204,7 +236,7 @@ fn show(list: &str, operator_jwks: &str, now: UnixSeconds) -> Result<(), String>
     println!("trust list of {}, signed {}, valid until {}", list.iss, rfc3339(list.iat), rfc3339(list.exp));
     for entry in &list.controllers {
         let kids: Vec<&str> = entry.jwks.keys.iter().map(|k| k.kid.as_str()).collect();
-        println!("  {:<44} {}  signing keys: {}", entry.id, entry.name, kids.join(", "));
+        println!("  {:<44} {}  signing keys: {}", printable(&entry.id), printable(&entry.name), kids.join(", "));
     }
     Ok(())
 }
@@ -220,11 +252,12 @@ fn rotate_key(dir: &Path, overlap: &str, now: UnixSeconds) -> Result<(), String>
     let dropped: Vec<String> =
         operator.keys.iter().filter(|k| current.is_some_and(|c| k.signs_from < c)).map(|k| k.kid.clone()).collect();
     operator.keys.retain(|k| !dropped.contains(&k.kid));
+    operator.keys.push(OperatorKey { kid: key.kid().to_owned(), created_at: now, signs_from });
+    save(dir, &operator, &entries)?;
+    // Only once nothing names them any more.
     for kid in &dropped {
         let _ = std::fs::remove_file(key_path(dir, kid));
     }
-    operator.keys.push(OperatorKey { kid: key.kid().to_owned(), created_at: now, signs_from });
-    save(dir, &operator, &entries)?;
     println!("new operator key {} is published now and signs from {}", key.kid(), rfc3339(signs_from));
     println!("hand the new {} to every relay and gateway before then", dir.join(OPERATOR_JWKS_FILE).display());
     Ok(())
@@ -263,6 +296,20 @@ fn entry_from(discovery_url: &str) -> Result<Entry, String> {
     let jwks: Jwks = serde_json::from_slice(&bytes).map_err(|e| format!("{jwks_uri}: not a JWKS: {e}"))?;
     if jwks.keys.is_empty() || found.encryption_jwks.keys.is_empty() {
         return Err(format!("{discovery_url}: the controller publishes no signing or no encryption key"));
+    }
+    let keys = jwks
+        .keys
+        .iter()
+        .map(|k| (k, Curve::Ed25519))
+        .chain(found.encryption_jwks.keys.iter().map(|k| (k, Curve::X25519)));
+    for (key, curve) in keys {
+        if key.crv != curve || key.kid != thumbprint(key.crv, &key.x) {
+            return Err(format!(
+                "{discovery_url}: key {:?} is not an {} key named by its thumbprint",
+                key.kid,
+                curve.as_str()
+            ));
+        }
     }
     Ok(Entry {
         id: found.id,

@@ -17,12 +17,15 @@ use super::issuer_discovery;
 use crate::bundle::{self, BundleError, SignedKind, Summary, VerifiedReceipt, package};
 use crate::clock::{Clock, SystemClock, UnixSeconds, rfc3339};
 use crate::jose::Jwks;
+use crate::jose::jws::JwsError;
 use crate::protocol::ErrorCode;
 use crate::protocol::key_history::{self, KeyHistory};
 use crate::protocol::trust_list::{self, TrustList, TrustListError};
 
 /// Largest JWKS read from a file or URL.
 pub(super) const MAX_JWKS_BYTES: u64 = 1024 * 1024;
+/// How far a trust list's `iat` may lie after the moment it is judged at (clock skew).
+const TRUST_LIST_SKEW_SECS: UnixSeconds = 300;
 /// Time limit for fetching a JWKS URL.
 pub(super) const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -48,7 +51,8 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool, at: Opt
     let is_zip = opened.read(&mut magic).is_ok_and(|n| magic[..n] == package::LOCAL_HEADER_MAGIC);
     let (keys, anchor) = match load_keys(&source, at.unwrap_or_else(|| SystemClock.now()), file, is_zip) {
         Ok(loaded) => loaded,
-        Err(message) => return usage_error(&message),
+        Err(KeyProblem::Usage(message)) => return usage_error(&message),
+        Err(KeyProblem::Verdict(rejection)) => return refuse(&rejection, json_output),
     };
     let outcome = if is_zip {
         verify_zip(file, &keys).map(Verified::Bundle).map_err(Rejection::from)
@@ -97,21 +101,29 @@ pub(super) fn run(file: &Path, source: KeySource<'_>, json_output: bool, at: Opt
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            let (code, checked) = (e.code(), !e.is_unchecked());
-            if json_output {
-                let report =
-                    json!({"valid": false, "checked": checked, "error_code": code.as_str(), "reason": e.to_string()});
-                println!("{report}");
-            }
-            if !checked {
-                eprintln!("could not check: {} ({})", e, code.as_str());
-                return ExitCode::from(2);
-            }
-            eprintln!("invalid: {} ({})", e, code.as_str());
-            ExitCode::FAILURE
-        }
+        Err(e) => refuse(&e, json_output),
     }
+}
+
+/// Reports a refusal: exit 1 when checked and invalid, 2 when it could not be checked.
+fn refuse(e: &Rejection, json_output: bool) -> ExitCode {
+    let (code, checked) = (e.code(), !e.is_unchecked());
+    if json_output {
+        let report = json!({"valid": false, "checked": checked, "error_code": code.as_str(), "reason": e.to_string()});
+        println!("{report}");
+    }
+    if !checked {
+        eprintln!("could not check: {} ({})", e, code.as_str());
+        return ExitCode::from(2);
+    }
+    eprintln!("invalid: {} ({})", e, code.as_str());
+    ExitCode::FAILURE
+}
+
+/// Why no keys: a usage or I/O problem (exit 2), or a verdict on what the file claims.
+enum KeyProblem {
+    Usage(String),
+    Verdict(Rejection),
 }
 
 /// Whether `bytes` have the shape of a compact JWS (three base64url parts), so that a
@@ -174,6 +186,8 @@ fn verify_compact(bytes: &[u8], keys: &Jwks) -> Result<Verified, BundleError> {
 enum Rejection {
     Bundle(BundleError),
     Issuer(TrustListError),
+    /// The issuer's own site names no keys for it by the key discovery rule.
+    Undiscoverable(String),
 }
 
 impl Rejection {
@@ -185,6 +199,7 @@ impl Rejection {
         match self {
             Self::Bundle(e) => e.error_code(),
             Self::Issuer(_) => ErrorCode::IssuerMismatch,
+            Self::Undiscoverable(_) => ErrorCode::IssuerUnknown,
         }
     }
 }
@@ -194,6 +209,7 @@ impl std::fmt::Display for Rejection {
         match self {
             Self::Bundle(e) => e.fmt(f),
             Self::Issuer(e) => e.fmt(f),
+            Self::Undiscoverable(m) => write!(f, "the issuer's keys cannot be found by the key discovery rule: {m}"),
         }
     }
 }
@@ -205,31 +221,46 @@ impl From<BundleError> for Rejection {
 }
 
 /// The keys to verify with, and what vouches for them; a trust list is judged at `at`.
-fn load_keys(source: &KeySource<'_>, at: UnixSeconds, file: &Path, is_zip: bool) -> Result<(Jwks, Anchor), String> {
+fn load_keys(source: &KeySource<'_>, at: UnixSeconds, file: &Path, is_zip: bool) -> Result<(Jwks, Anchor), KeyProblem> {
     match source {
         KeySource::IssuerDiscovery => {
-            let iss = issuer_discovery::claimed_issuer(file, is_zip).map_err(|m| format!("{}: {m}", file.display()))?;
-            let keys = issuer_discovery::keys_of(&iss).map_err(|m| format!("--issuer-discovery: {m}"))?;
-            Ok((keys, Anchor::Discovered(iss)))
+            // What the file claims is the forger's to choose: a claim the rule cannot
+            // follow is a verdict, and only an unreachable or failing server is no check.
+            let iss = issuer_discovery::claimed_issuer(file, is_zip)
+                .map_err(|m| KeyProblem::Verdict(Rejection::Bundle(BundleError::Jws(JwsError::Malformed(m)))))?;
+            match issuer_discovery::keys_of(&iss) {
+                Ok(keys) => Ok((keys, Anchor::Discovered(iss))),
+                Err(e) if e.transient => Err(KeyProblem::Usage(format!("--issuer-discovery: {}", e.message))),
+                Err(e) => Err(KeyProblem::Verdict(Rejection::Undiscoverable(e.message))),
+            }
         }
         KeySource::Jwks(jwks) => {
             let bytes = load_bytes(jwks, MAX_JWKS_BYTES.max(key_history::MAX_BYTES as u64))
-                .map_err(|m| format!("--jwks {jwks}: {m}"))?;
+                .map_err(|m| KeyProblem::Usage(format!("--jwks {jwks}: {m}")))?;
             // A key history is a compact JWS; a JWKS is a JSON object.
             if bytes.trim_ascii_start().starts_with(b"{") {
                 let keys = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("--jwks {jwks}: not a JWKS of OKP keys: {e}"))?;
+                    .map_err(|e| KeyProblem::Usage(format!("--jwks {jwks}: not a JWKS of OKP keys: {e}")))?;
                 return Ok((keys, Anchor::Pinned));
             }
-            let history = KeyHistory::verify(&bytes).map_err(|e| format!("--jwks {jwks}: {e}"))?;
+            let history = KeyHistory::verify(&bytes).map_err(|e| KeyProblem::Usage(format!("--jwks {jwks}: {e}")))?;
             Ok((history.keys.clone(), Anchor::KeyHistory(history)))
         }
         KeySource::TrustList { list, operator_jwks } => {
-            let operator = load_jwks(operator_jwks).map_err(|m| format!("--operator-jwks {operator_jwks}: {m}"))?;
-            let bytes =
-                load_bytes(list, trust_list::MAX_BYTES as u64).map_err(|m| format!("--trust-list {list}: {m}"))?;
-            let list = TrustList::verify(&bytes, &operator, at).map_err(|e| format!("--trust-list {list}: {e}"))?;
-            Ok((list.signing_keys(), Anchor::TrustList(list)))
+            let operator = load_jwks(operator_jwks)
+                .map_err(|m| KeyProblem::Usage(format!("--operator-jwks {operator_jwks}: {m}")))?;
+            let bytes = load_bytes(list, trust_list::MAX_BYTES as u64)
+                .map_err(|m| KeyProblem::Usage(format!("--trust-list {list}: {m}")))?;
+            let verified = TrustList::verify(&bytes, &operator, at)
+                .map_err(|e| KeyProblem::Usage(format!("--trust-list {list}: {e}")))?;
+            // Judged at `at`, a list signed later cannot speak for that moment.
+            if verified.iat > at.saturating_add(TRUST_LIST_SKEW_SECS) {
+                let signed = rfc3339(verified.iat);
+                return Err(KeyProblem::Usage(format!(
+                    "--trust-list {list}: signed at {signed}, after the moment judged"
+                )));
+            }
+            Ok((verified.signing_keys(), Anchor::TrustList(verified)))
         }
     }
 }
@@ -358,7 +389,7 @@ fn evidence_text(e: &bundle::Evidence) -> String {
 
 /// A signed text as a terminal should show it: control characters (escape sequences, line
 /// breaks) escaped, so a note cannot rewrite what is on the screen.
-fn printable(text: &str) -> String {
+pub(super) fn printable(text: &str) -> String {
     text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
@@ -388,22 +419,51 @@ fn load_bytes(source: &str, limit: u64) -> Result<Vec<u8>, String> {
 
 /// GETs `url` without following redirects, capped at `limit` bytes and [`JWKS_FETCH_TIMEOUT`].
 pub(super) fn fetch(url: &str, limit: u64) -> Result<Vec<u8>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    fetch_answer(url, limit).map_err(|e| e.to_string())
+}
+
+/// Why a fetch failed: the server answered (a status, or too much), or it could not be
+/// reached at all, which may pass.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FetchError {
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl FetchError {
+    /// Whether trying again later may succeed: no answer, a 5xx, 408 or 429.
+    pub(super) fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) => true,
+            Self::Status(status) => *status >= 500 || matches!(status, 408 | 429),
+            Self::TooLarge(_) => false,
+        }
+    }
+}
+
+/// [`fetch`], telling an answer from no answer.
+pub(super) fn fetch_answer(url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+    let unreachable = |e: &dyn std::fmt::Display| FetchError::Unreachable(e.to_string());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| unreachable(&e))?;
     runtime.block_on(async {
         let client = reqwest::Client::builder()
             .timeout(JWKS_FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| e.to_string())?;
-        let mut response = client.get(url).send().await.map_err(|e| e.to_string())?;
+            .map_err(|e| unreachable(&e))?;
+        let mut response = client.get(url).send().await.map_err(|e| unreachable(&e))?;
         if !response.status().is_success() {
-            return Err(format!("HTTP {}", response.status().as_u16()));
+            return Err(FetchError::Status(response.status().as_u16()));
         }
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&e))? {
             bytes.extend_from_slice(&chunk);
             if bytes.len() as u64 > limit {
-                return Err(format!("larger than {limit} bytes"));
+                return Err(FetchError::TooLarge(limit));
             }
         }
         Ok(bytes)

@@ -24,11 +24,12 @@ pub struct HttpOperations {
     pub object: Option<HttpOperation>,
     /// Retention: a `GET` of everyone's records of `{category}` dated before `{before}`,
     /// sent with `?field=…&before=…`; it answers one object per person (see
-    /// `connectors::http_source`). The one operation without `{subject}`.
+    /// `connectors::http_source`). The one operation without `{subject}`; it names
+    /// `{category}`.
     #[serde(default)]
     pub dated_before: Option<HttpOperation>,
-    /// Retention: erases the person's records of the category dated before `{before}`,
-    /// which the path must name.
+    /// Retention: erases the person's records of `{category}` whose `{field}` is before
+    /// `{before}`; the path must name all three, and `{subject}`.
     #[serde(default)]
     pub erase_dated_before: Option<HttpOperation>,
 }
@@ -105,16 +106,23 @@ impl HttpOperations {
         }
         if let Some(op) = &self.erase_dated_before {
             // A source that does not know the route then refuses it, rather than taking it
-            // for its erase-everything route and ignoring a query parameter.
-            if !op.path.contains("{before}") {
-                let m = format!("{:?} must name the cutoff: {{before}}", op.path);
-                return Err(("erase_dated_before.path".to_owned(), m));
+            // for its erase-everything route and ignoring a query parameter; and each
+            // category's own date and period are the ones applied, never another's.
+            for needed in ["{before}", "{category}", "{field}"] {
+                if !op.path.contains(needed) {
+                    let m = format!("{:?} must name {needed}", op.path);
+                    return Err(("erase_dated_before.path".to_owned(), m));
+                }
             }
         }
         if let Some(op) = &self.dated_before {
             op.segments(DATED_PLACEHOLDERS, |_| Some("")).map_err(|m| ("dated_before.path".to_owned(), m))?;
             if op.method != HttpMethod::Get {
                 return Err(("dated_before.method".to_owned(), "listing records by date is a GET".to_owned()));
+            }
+            if !op.path.contains("{category}") {
+                let m = format!("{:?} must name {{category}}", op.path);
+                return Err(("dated_before.path".to_owned(), m));
             }
         }
         if self.restrict.is_some() != self.lift_restriction.is_some() {

@@ -34,6 +34,9 @@ pub enum KeyUse {
     Enc,
 }
 
+/// Clock difference allowed between the host that made a key and one that signs with it.
+pub(crate) const KEY_PERIOD_SKEW_SECS: u64 = 300;
+
 /// A public OKP key as published in a JWKS. There is no `d` member, so a private key
 /// cannot be serialized through this type by mistake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,9 +74,12 @@ impl OkpPublicJwk {
         Self { kty: "OKP".to_owned(), crv, kid, x, key_use, alg: alg.to_owned(), nbf: None, exp: None }
     }
 
-    /// Whether a token this key signed at `iat` falls within the key's period of use.
+    /// Whether a token this key signed at `iat` falls within the key's period of use; the
+    /// start allows [`KEY_PERIOD_SKEW_SECS`] for a signer whose clock is behind the host
+    /// that made the key (the end already has a week's grace).
     pub fn was_in_use_at(&self, iat: u64) -> bool {
-        self.nbf.is_none_or(|nbf| iat >= nbf) && self.exp.is_none_or(|exp| iat <= exp)
+        self.nbf.is_none_or(|nbf| iat.saturating_add(KEY_PERIOD_SKEW_SECS) >= nbf)
+            && self.exp.is_none_or(|exp| iat <= exp)
     }
 }
 

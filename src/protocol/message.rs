@@ -211,6 +211,8 @@ pub enum MessageError {
     WrongConnection { expected: String, found: String },
     #[error("the message's iat {0} is outside the accepted window")]
     Stale(UnixSeconds),
+    #[error("the key {0} was not in use when the message says it was signed")]
+    KeyNotInUse(String),
 }
 
 /// Whether a message carrying a bundle of `len` bytes fits the mailbox cap: the JWS and
@@ -248,6 +250,10 @@ pub fn open(
     }
     if message.iat > now.saturating_add(MAX_FUTURE_SECS) || now.saturating_sub(message.iat) > MAX_AGE_SECS {
         return Err(MessageError::Stale(message.iat));
+    }
+    // A retired key signs nothing new, here as in bundles.
+    if !sender_keys.find(&verified.kid).is_some_and(|k| k.was_in_use_at(message.iat)) {
+        return Err(MessageError::KeyNotInUse(verified.kid));
     }
     Ok(message)
 }

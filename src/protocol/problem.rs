@@ -113,6 +113,8 @@ error_codes! {
     NotAPackage = "not_a_package", 422, "Not a package";
     /// Signed at a time outside the signing key's period of use (its `nbf`/`exp`).
     KeyNotInUse = "key_not_in_use", 422, "Key not in use at the signing time";
+    /// The issuer's keys cannot be found by the key discovery rule (`verify --issuer-discovery`).
+    IssuerUnknown = "issuer_unknown", 422, "Issuer's keys not found";
     /// The storage backend cannot be reached.
     StoreUnavailable = "store_unavailable", 503, "Storage unavailable";
     /// A source system (connector) failed: it answered an error or data we cannot read.

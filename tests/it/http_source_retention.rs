@@ -233,10 +233,18 @@ async fn http_retention_operations_are_checked_when_configured() {
         |method, path| HttpOperations { erase_dated_before: operation(method, path), ..HttpOperations::default() };
     refused(dated(HttpMethod::Post, "/retention/{category}"), "dated_before.method", "GET");
     refused(dated(HttpMethod::Get, "/retention/{subject}"), "dated_before.path", "{subject}");
-    // Without the cutoff in its path, a source could take it for its erase-everything route.
-    refused(erase(HttpMethod::Delete, "/subjects/{subject}/{category}"), "erase_dated_before.path", "{before}");
-    refused(erase(HttpMethod::Delete, "/{category}/before/{before}"), "erase_dated_before.path", "{subject}");
-    refused(erase(HttpMethod::Get, "/s/{subject}/before/{before}"), "erase_dated_before.method", "never GET");
+    // Without the cutoff in its path, a source could take it for its erase-everything route;
+    // without the category and field, for another category's.
+    refused(erase(HttpMethod::Delete, "/subjects/{subject}/{category}/{field}"), "erase_dated_before.path", "{before}");
+    refused(erase(HttpMethod::Delete, "/{category}/{field}/before/{before}"), "erase_dated_before.path", "{subject}");
+    refused(erase(HttpMethod::Delete, "/people/{subject}/before/{before}"), "erase_dated_before.path", "{category}");
+    refused(erase(HttpMethod::Delete, "/s/{subject}/{category}/before/{before}"), "erase_dated_before.path", "{field}");
+    refused(dated(HttpMethod::Get, "/retention"), "dated_before.path", "{category}");
+    refused(
+        erase(HttpMethod::Get, "/s/{subject}/{category}/{field}/before/{before}"),
+        "erase_dated_before.method",
+        "never GET",
+    );
     refused(
         HttpOperations { erase: operation(HttpMethod::Get, "/s/{subject}"), ..HttpOperations::default() },
         "erase.method",

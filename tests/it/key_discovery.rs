@@ -95,13 +95,21 @@ async fn the_issuer_leads_to_its_keys_by_the_rule_and_nowhere_else() {
     );
     assert_eq!(*sites.asked.lock().unwrap(), ["/good/.well-known/gdpr-gateway", "/keys/jwks.json"]);
 
-    let (code, _, stderr) = verify(dir.path(), "liar.jwt");
-    assert_eq!(code, Some(2));
-    assert!(stderr.contains("is the document of") && stderr.contains("/good"), "{stderr}");
-    let (code, _, stderr) = verify(dir.path(), "moved.jwt");
-    assert!(code == Some(2) && stderr.contains("HTTP 302"), "a redirect is not followed: {stderr}");
-    let (code, _, stderr) = verify(dir.path(), "plain.jwt");
-    assert!(code == Some(2) && stderr.contains("not an https URL"), "{stderr}");
+    // What the issuer's own site says is a verdict (exit 1): a forger cannot make a bundle
+    // look merely unchecked by naming a site that does not vouch for it.
+    let (code, json, _) = verify(dir.path(), "liar.jwt");
+    assert_eq!((code, json["error_code"].as_str()), (Some(1), Some("issuer_unknown")), "{json}");
+    assert!(json["reason"].as_str().unwrap().contains("is the document of"), "{json}");
+    let (code, json, _) = verify(dir.path(), "moved.jwt");
+    assert!(code == Some(1) && json["reason"].as_str().unwrap().contains("HTTP 302"), "not followed: {json}");
+    let (code, json, _) = verify(dir.path(), "plain.jwt");
+    assert!(code == Some(1) && json["reason"].as_str().unwrap().contains("not an https URL"), "{json}");
+    // A site that cannot be reached is no verdict: could not check (exit 2).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let claims_away = Claims { iss: format!("http://{closed}"), ..claims.clone() };
+    std::fs::write(dir.path().join("away.jwt"), sign_jwt(&claims_away, &signer).unwrap()).unwrap();
+    let (code, _, stderr) = verify(dir.path(), "away.jwt");
+    assert_eq!(code, Some(2), "{stderr}");
 
     // A `jku` in the header points elsewhere: refused, and never fetched.
     let header =

@@ -105,8 +105,12 @@ async fn archived_keys_verify_a_bundle_two_rotations_and_ten_years_later() {
     assert!(stderr.contains("expired at 2026-11-23T00:00:00Z"), "{stderr}");
     let (code, json) = verify("bundle.jwt", &[&by_list[..], &["--at", "2026-11-22T12:00:00Z"]].concat());
     assert_eq!(code, Some(0), "{json}");
-    // Judged at a moment before it was signed, nothing vouches for it.
-    let (code, json) = verify("bundle.jwt", &[&by_list[..], &["--at", "2026-11-21T23:00:00Z"]].concat());
+    // Judged at a moment before the list was signed, the list cannot speak for it.
+    let out = run(archive, &[&["verify", "bundle.jwt"][..], &by_list, &["--at", "2026-11-21T23:00:00Z"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && stderr.contains("after the moment judged"), "{stderr}");
+    // With the key history, judged before the bundle was signed: nothing vouches for it.
+    let (code, json) = verify("bundle.jwt", &["--jwks", "history.jwt", "--at", "2026-11-21T23:00:00Z"]);
     assert_eq!((code, json["error_code"].as_str()), (Some(1), Some("key_not_in_use")), "{json}");
     gw.stop().await.unwrap();
 }

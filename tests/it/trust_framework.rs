@@ -115,11 +115,17 @@ async fn an_operator_brings_up_a_relay_and_two_gateways_from_the_document() {
     let stroom = Running::start(dir, &["--config", "stroom.toml", "--data-dir", "stroom"]);
 
     // 3. The operator adds both from their discovery documents and signs the list.
-    for gateway in [&energie, &stroom] {
+    for (gateway, id) in [(&energie, energie_id), (&stroom, stroom_id)] {
         let discovery = format!("{}/.well-known/gdpr-gateway", gateway.url);
-        let said = run(dir, &["trust-list", "add", "--dir", "operator", "--discovery", &discovery]);
-        assert!(said.starts_with("added https://"), "{said}");
+        let said = run(dir, &["trust-list", "add", "--dir", "operator", "--id", id, "--discovery", &discovery]);
+        assert!(said.starts_with(&format!("added {id}")), "{said}");
     }
+    // A document that names another controller than the one being added is refused.
+    let discovery = format!("{}/.well-known/gdpr-gateway", stroom.url);
+    let out = command(dir, &["trust-list", "add", "--dir", "operator", "--id", energie_id, "--discovery", &discovery])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("is the document of"));
     let said = run(dir, &["trust-list", "sign", "--dir", "operator"]);
     assert!(said.contains("signed 2 controllers"), "{said}");
     let shown =
