@@ -3,17 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ConfigArgs;
+use super::KeyArgs;
 use crate::clock::{Clock, SystemClock, rfc3339};
 use crate::keys::Keyring;
 use crate::protocol::key_history::{self, KeyHistory};
 use crate::serve;
 
-fn keyring_dir(args: &ConfigArgs) -> Result<PathBuf, String> {
+fn keyring_dir(args: &KeyArgs) -> Result<PathBuf, String> {
     Ok(args.load().map_err(|e| e.to_string())?.config.data_dir.join(serve::KEYS_DIR))
 }
 
-pub(super) fn list(args: &ConfigArgs, json: bool) -> Result<(), String> {
+pub(super) fn list(args: &KeyArgs, json: bool) -> Result<(), String> {
     let ring = Keyring::open(&keyring_dir(args)?).map_err(|e| e.to_string())?;
     let keys = ring.list();
     if json {
@@ -32,7 +32,7 @@ pub(super) fn list(args: &ConfigArgs, json: bool) -> Result<(), String> {
     Ok(())
 }
 
-pub(super) fn rotate(args: &ConfigArgs) -> Result<(), String> {
+pub(super) fn rotate(args: &KeyArgs) -> Result<(), String> {
     let dir = keyring_dir(args)?;
     let mut ring = Keyring::open(&dir).map_err(|e| e.to_string())?;
     let old = ring.active_signing().kid().to_owned();
@@ -46,7 +46,7 @@ pub(super) fn rotate(args: &ConfigArgs) -> Result<(), String> {
 }
 
 /// Writes the key history, signed with the active key, to `out` or stdout.
-pub(super) fn export_history(args: &ConfigArgs, out: Option<&Path>) -> Result<(), String> {
+pub(super) fn export_history(args: &KeyArgs, out: Option<&Path>) -> Result<(), String> {
     let loaded = args.load().map_err(|e| e.to_string())?;
     let ring = Keyring::open(&loaded.config.data_dir.join(serve::KEYS_DIR)).map_err(|e| e.to_string())?;
     let history = KeyHistory {

@@ -107,19 +107,19 @@ enum KeysCommand {
     /// List keys: kid, curve, creation time, and which are active.
     List {
         #[command(flatten)]
-        config: ConfigArgs,
+        config: KeyArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Create new active keys; old ones stay published as verify-only. Restart every
     /// instance within 7 days to use them: the old signing key is valid for that long.
-    Rotate(ConfigArgs),
+    Rotate(KeyArgs),
     /// Write the signed key history (every signing key with its period of use), for a
     /// verifier to archive beside the bundles it keeps.
     ExportHistory {
         #[command(flatten)]
-        config: ConfigArgs,
+        config: KeyArgs,
         /// Write it here instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -155,6 +155,25 @@ struct ConfigArgs {
     /// PostgreSQL URL instead of the embedded SQLite [env: GDPR_GATEWAY_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+}
+
+/// What the `keys` commands need: where the keys are (the data dir, from the config or the
+/// flag) and, for the history, the controller id. No address, no database.
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// Config file (TOML). Without it: the built-in demo.
+    #[arg(long, env = "GDPR_GATEWAY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory [env: GDPR_GATEWAY_DATA_DIR] [default: ./gdpr-gateway-data]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    fn load(&self) -> Result<Loaded, config::ConfigError> {
+        let overrides = Overrides { listen: None, data_dir: self.data_dir.clone(), database_url: None };
+        config::load(self.config.as_deref(), crate::config::builtin_demo::CONFIG, std::env::vars(), overrides)
+    }
 }
 
 impl ConfigArgs {

@@ -33,6 +33,16 @@ pub(super) fn apply(
     Ok(applied)
 }
 
+/// The variable among `applied` that set `key` (a dotted path, `sources[1].x` for list
+/// items) or a table or list it lies in.
+pub(super) fn set_by<'a>(applied: &'a [String], key: &str) -> Option<&'a String> {
+    applied.iter().find(|name| {
+        let path: Vec<String> = name[ENV_PREFIX.len()..].split("__").map(str::to_ascii_lowercase).collect();
+        let path = path.join(".");
+        key == path || key.starts_with(&format!("{path}.")) || key.starts_with(&format!("{path}["))
+    })
+}
+
 fn set(table: &mut Table, path: &[String], raw: &str) -> Result<(), String> {
     let (last, parents) = path.split_last().ok_or("empty key")?;
     let mut current = table;

@@ -369,11 +369,10 @@ pub fn from_text(
         Origin::BuiltInDemo => config.data_dir.clone(),
     };
     resolve_relative_paths(&mut config, &base);
-    let inventory = check(&config).map_err(|(key, message)| ConfigError::Invalid {
-        origin: origin.to_string(),
-        line: key_lines::line_of(text, &key),
-        key,
-        message,
+    let inventory = check(&config).map_err(|(key, message)| match env::set_by(&applied, &key) {
+        // A value from the environment is the variable's fault, not the file's.
+        Some(name) => ConfigError::Invalid { origin: format!("environment variable {name}"), line: None, key, message },
+        None => ConfigError::Invalid { origin: origin.to_string(), line: key_lines::line_of(text, &key), key, message },
     })?;
     Ok(Loaded { config, inventory, origin })
 }

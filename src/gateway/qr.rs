@@ -27,16 +27,23 @@ pub(crate) fn svg(text: &str) -> Result<String, QrError> {
         .build())
 }
 
-/// `text` drawn with Unicode half blocks for a terminal, two modules per character cell.
-/// Light modules are the blocks, so the code reads as dark on light on a dark terminal.
+/// Black on white whatever the terminal's theme (256-colour palette: 16 is black, 231
+/// white): scanners read dark modules on a light ground, and a theme's own colours would
+/// turn the code negative on a light terminal or a dark one.
+const BLACK_ON_WHITE: &str = "\x1b[38;5;16;48;5;231m";
+const RESET: &str = "\x1b[0m";
+
+/// `text` drawn with Unicode half blocks for a terminal, two modules per character cell,
+/// the blocks dark on a forced white ground, each line in its own colours.
 pub(crate) fn terminal(text: &str) -> Result<String, QrError> {
     use qrcode::render::unicode::Dense1x2;
-    Ok(code(text)?
+    let art = code(text)?
         .render::<Dense1x2>()
-        .dark_color(Dense1x2::Light)
-        .light_color(Dense1x2::Dark)
+        .dark_color(Dense1x2::Dark)
+        .light_color(Dense1x2::Light)
         .quiet_zone(true)
-        .build())
+        .build();
+    Ok(art.lines().map(|line| format!("{BLACK_ON_WHITE}{line}{RESET}")).collect::<Vec<_>>().join("\n"))
 }
 
 /// A greyscale PNG of `text`.
@@ -71,6 +78,42 @@ pub(crate) fn png(text: &str) -> Result<Vec<u8>, QrError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Read back as a scanner sees it on any theme (the forced colours): every dark module
+    /// of the symbol is a dark half cell, every light one a light half cell.
+    #[test]
+    fn the_terminal_code_is_dark_on_light_module_for_module() {
+        let uri = "http://127.0.0.1:8080/relay/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let drawn = terminal(uri).unwrap();
+        let code = code(uri).unwrap();
+        let (width, colors) = (code.width(), code.to_colors());
+        let mut rows: Vec<Vec<bool>> = Vec::new();
+        for line in drawn.lines() {
+            let cells = line.strip_prefix(BLACK_ON_WHITE).and_then(|l| l.strip_suffix(RESET)).unwrap();
+            let (mut top, mut bottom) = (Vec::new(), Vec::new());
+            for cell in cells.chars() {
+                let (t, b) = match cell {
+                    '\u{2588}' => (true, true),
+                    '\u{2580}' => (true, false),
+                    '\u{2584}' => (false, true),
+                    ' ' => (false, false),
+                    other => panic!("unexpected cell {other:?}"),
+                };
+                top.push(t);
+                bottom.push(b);
+            }
+            rows.extend([top, bottom]);
+        }
+        // Dense1x2 draws a quiet zone of 4 modules around the symbol.
+        let quiet = 4;
+        for (y, row) in rows.iter().enumerate().take(width + 2 * quiet) {
+            for (x, dark) in row.iter().enumerate() {
+                let inside = (quiet..quiet + width).contains(&x) && (quiet..quiet + width).contains(&y);
+                let module = inside && colors[(y - quiet) * width + (x - quiet)] == qrcode::Color::Dark;
+                assert_eq!(*dark, module, "module ({x}, {y})");
+            }
+        }
+    }
 
     #[test]
     fn draws_both_formats() {

@@ -163,6 +163,14 @@ fn bad_environment_values_are_named() {
     assert!(err.contains("listn"), "{err}");
     let err = from_text(&example_text(), &[("GDPR_GATEWAY_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
     assert!(err.contains("database_url"), "{err}");
+    // A value that parses but breaks a rule is the variable's fault, not the file's.
+    let err = from_text(&example_text(), &[("GDPR_GATEWAY_PAIRING_LIFETIME_SECONDS", "5")]).unwrap_err().to_string();
+    assert!(
+        err.starts_with("environment variable GDPR_GATEWAY_PAIRING_LIFETIME_SECONDS: pairing_lifetime_seconds"),
+        "{err}"
+    );
+    let err = from_text(&example_text(), &[("GDPR_GATEWAY_DATABASE_URL", "mysql://x")]).unwrap_err().to_string();
+    assert!(err.starts_with("environment variable GDPR_GATEWAY_DATABASE_URL"), "{err}");
 }
 
 #[test]
