@@ -7,7 +7,7 @@
 //! cargo run -p gdpr-wallet --example wallet_cli -- catalogue <connection_id>
 //! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --out alice.jwt
 //! cargo run -p gdpr-wallet --example wallet_cli -- export <connection_id> --format zip --out alice.zip
-//! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt
+//! cargo run -p gdpr-wallet --example wallet_cli -- verify <connection_id> alice.jwt   # or alice.zip
 //! cargo run -p gdpr-wallet --example wallet_cli -- forward alice.jwt --to https://other.example
 //! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> erasure --categories contact --details 'please'
 //! cargo run -p gdpr-wallet --example wallet_cli -- request <connection_id> rectification --proposed '{"contact":{"id":"C-1001","email":"a@b.example"}}'
@@ -155,8 +155,20 @@ async fn package(wallet: &Wallet, id: &str, purpose: Purpose, out: Option<&str>)
     Ok(())
 }
 
+/// A compact JWS or, by its first bytes, a zip package.
 fn verify(wallet: &Wallet, id: &str, file: &str) -> Result<(), String> {
-    let token = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    if bytes.starts_with(b"PK\x03\x04") {
+        let package = wallet.verify_package(id.to_owned(), file.to_owned()).map_err(|e| e.to_string())?;
+        println!(
+            "valid: package {} signed by {}: {}",
+            package.bundle_id,
+            package.issuer,
+            package.categories.join(", ")
+        );
+        return Ok(());
+    }
+    let token = String::from_utf8(bytes).map_err(|_| format!("{file}: neither a zip package nor a compact JWS"))?;
     let bundle = wallet.verify(id.to_owned(), token.trim().to_owned()).map_err(|e| e.to_string())?;
     println!("valid: bundle {} signed by {}", bundle.bundle_id, bundle.issuer);
     Ok(())

@@ -516,6 +516,13 @@ impl Wallet {
         Ok(self.0.verify(connection_id, token)?)
     }
 
+    /// Verifies a zip package in the file `path` (a download kept earlier, or one received
+    /// elsewhere): the organisation's keys, every file's digest, and the connection's
+    /// account. Fails with `WalletError.BadBundle` when it does not verify.
+    pub fn verify_package(&self, connection_id: String, path: String) -> Result<Package, WalletError> {
+        Ok(self.0.verify_package(connection_id, path)?)
+    }
+
     /// Forwards `bundle` (a compact JWS, `Bundle.token`, as signed) to the organisation
     /// whose trust-framework id is `to_controller_id`; returns its receipt once it verified
     /// and stored the bundle. Uses the wallet's connection to it if there is one, else a

@@ -83,6 +83,12 @@ impl Wallet {
             other => WalletError::BadBundle(other.to_string()),
         })?;
         file.sync_all().map_err(|e| WalletError::Storage(format!("{path}: {e}")))?;
+        self.package_at(stored, path)
+    }
+
+    /// Verifies the zip package in the file `path` against the keys of the organisation
+    /// behind `stored`, and that it is about the account the connection is bound to.
+    pub(super) fn package_at(&self, stored: &Stored, path: &str) -> Result<Package, WalletError> {
         let reader = std::fs::File::open(path).map_err(|e| WalletError::Storage(format!("{path}: {e}")))?;
         let verified =
             bundle::package::verify_package(std::io::BufReader::new(reader), &stored.controller.jwks, &mut |_| {})

@@ -336,6 +336,13 @@ impl Wallet {
         Ok(summary(token, &verified))
     }
 
+    /// Verifies a zip package in the file `path`, as [`Wallet::verify`] does a compact
+    /// bundle: the organisation's keys and the connection's account.
+    pub fn verify_package(&self, connection_id: String, path: String) -> Result<Package, WalletError> {
+        let stored = self.load(&connection_id)?;
+        self.package_at(&stored, &path)
+    }
+
     /// What the organisation holds about people and why: its categories with their
     /// art. 15 information (purposes, legal basis, retention, recipients, source).
     pub async fn catalogue(&self, connection_id: String, timeout_secs: u64) -> Result<Catalogue, WalletError> {

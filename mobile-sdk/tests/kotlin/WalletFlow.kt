@@ -200,6 +200,12 @@ suspend fun flow(framework: Any?, binary: String, workdir: Path) = coroutineScop
         .redirectErrorStream(true).start()
     val verifierSays = verifier.inputStream.bufferedReader().readText()
     check("the gateway's own verifier accepts the package", verifier.waitFor() == 0, verifierSays)
+    check("the wallet verifies the kept package again", wallet.verifyPackage(id, pack.path).bundleId == pack.bundleId)
+    val damaged = workdir.resolve("damaged.zip")
+    Files.write(damaged, Files.readAllBytes(zip).also { it[it.size / 2] = (it[it.size / 2].toInt() xor 1).toByte() })
+    expectThrows<WalletException.BadBundle>("a damaged package is refused as BadBundle", {
+        wallet.verifyPackage(id, damaged.toString())
+    }) { it.errorCode() == "bad_bundle" }
 
     val tampered = bundle.token.dropLast(4) + if (bundle.token.endsWith("AAAA")) "BBBB" else "AAAA"
     expectThrows<WalletException.BadBundle>("a tampered bundle is refused as BadBundle", { wallet.verify(id, tampered) }) {
