@@ -327,11 +327,9 @@ fn check_config(args: &ConfigArgs, allow_unassessed: bool) -> Result<(), String>
             eprintln!("warning: {line}");
         }
     }
-    println!(
-        "{}: valid ({} categories, {} sources)",
-        loaded.origin,
-        loaded.inventory.categories().len(),
-        loaded.config.sources.len()
-    );
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let categories = count(loaded.inventory.categories().len(), "category", "categories");
+    let sources = count(loaded.config.sources.len(), "source", "sources");
+    println!("{}: valid ({categories}, {sources})", loaded.origin);
     Ok(())
 }

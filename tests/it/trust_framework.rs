@@ -111,6 +111,8 @@ async fn an_operator_brings_up_a_relay_and_two_gateways_from_the_document() {
     let stroom_id = "https://groene-stroom.example";
     std::fs::write(dir.join("energie.toml"), gateway_config(energie_id, "Energie B.V.", &relay_url, true)).unwrap();
     std::fs::write(dir.join("stroom.toml"), gateway_config(stroom_id, "Groene Stroom", &relay_url, false)).unwrap();
+    let checked = run(dir, &["check-config", "--config", "energie.toml"]);
+    assert!(checked.contains("valid (1 category, 1 source)"), "{checked}");
     let energie = Running::start(dir, &["--config", "energie.toml", "--data-dir", "energie"]);
     let stroom = Running::start(dir, &["--config", "stroom.toml", "--data-dir", "stroom"]);
 
