@@ -197,6 +197,7 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         metrics: Arc::new(Metrics::default()),
         public_url,
         verify_budget: Arc::new(tokio::sync::Semaphore::new(crate::api::verify_route::VERIFY_MEMORY_BUDGET_MIB)),
+        cors_origins: config.cors.portal_origins.clone(),
     };
     Ok(Prepared { state: Arc::new(state), server_limits: ServerLimits::from(&config.server), relay, demo_token })
 }
@@ -208,6 +209,7 @@ pub fn app(state: Arc<AppState>, relay: Option<Arc<RelayState>>) -> Router {
         router = router.nest(relay::MOUNT_PATH, relay::routes(relay));
     }
     crate::http::with_problem_fallbacks(router)
+        .layer(crate::http::cors::layer(&state.cors_origins))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::http::metrics::middleware))
         .layer(axum::middleware::from_fn(crate::http::request_id::middleware))
         .with_state(state)

@@ -50,6 +50,8 @@ pub struct AppState {
     pub public_url: String,
     /// The memory `POST /v1/verify` may hold for compact JWS bodies, in MiB permits.
     pub verify_budget: Arc<tokio::sync::Semaphore>,
+    /// Web origins whose pages may call the portal routes (`[cors] portal_origins`).
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(OpenApi)]

@@ -70,6 +70,9 @@ pub struct Config {
     /// Base URL under which clients reach this gateway; `http://<listen>` when absent.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Which web pages may call the gateway from a browser.
+    #[serde(default)]
+    pub cors: CorsConfig,
     /// The trust framework's relay.
     #[serde(default)]
     pub relay_url: Option<String>,
@@ -428,6 +431,9 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     if let Some(oidc) = &config.staff_oidc {
         oidc.check()?;
     }
+    for (i, origin) in config.cors.portal_origins.iter().enumerate() {
+        check_origin(origin).map_err(|m| (format!("cors.portal_origins[{i}]"), format!("{origin:?} {m}")))?;
+    }
     if config.relay_operator_jwks.is_some() && config.relay_url.is_none() {
         return Err((
             "relay_operator_jwks".to_owned(),
@@ -556,4 +562,25 @@ mod tests {
     fn defaults_parse() {
         assert_eq!(default_listen().to_string(), DEFAULT_LISTEN);
     }
+}
+
+/// `[cors]`: the public documents are open to every origin; the portal routes only to
+/// these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Web origins (`https://portal.example`) whose pages may call the portal routes from
+    /// a browser; none by default.
+    #[serde(default)]
+    pub portal_origins: Vec<String>,
+}
+
+/// A web origin as browsers send it: `scheme://host[:port]`, http(s), nothing after.
+fn check_origin(origin: &str) -> Result<(), String> {
+    let url = url::Url::parse(origin).map_err(|e| format!("is not an origin: {e}"))?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none() && url.username().is_empty();
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() || !bare || origin.ends_with('/') {
+        return Err("is not an origin: scheme://host[:port], nothing after".into());
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! and the fallbacks and limits every router gets.
 
 pub(crate) mod api_error;
+pub(crate) mod cors;
 pub(crate) mod extract;
 pub(crate) mod metrics;
 mod parse_errors;

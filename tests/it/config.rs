@@ -174,6 +174,16 @@ fn bad_environment_values_are_named() {
 }
 
 #[test]
+fn cors_origins_must_be_origins() {
+    let with = |origin: &str| format!("{}\n[cors]\nportal_origins = [{origin:?}]\n", example_text());
+    assert!(from_text(&with("https://portal.energie.example"), &[]).is_ok());
+    for bad in ["https://portal.example/path", "https://portal.example/", "*", "portal.example", "ftp://p.example"] {
+        let err = from_text(&with(bad), &[]).unwrap_err().to_string();
+        assert!(err.contains("cors.portal_origins[0]") && err.contains("not an origin"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn oversized_and_missing_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.toml");

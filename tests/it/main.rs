@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod config;
 mod connectors;
+mod cors;
 mod crash_recovery;
 mod forward;
 mod fuzz_corpora;
