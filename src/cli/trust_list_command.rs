@@ -10,7 +10,7 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 
 use super::issuer_discovery::checked_url;
-use super::verify_command::{MAX_JWKS_BYTES, fetch, load_jwks, printable};
+use super::verify_command::{MAX_JWKS_BYTES, fetch, load_bytes, load_jwks, printable, read_capped};
 use crate::clock::{Clock, SystemClock, UnixSeconds, rfc3339};
 use crate::inventory::duration::IsoDuration;
 use crate::jose::{Curve, Jwks, PrivateOkpJwk, SigningKeyPair, thumbprint};
@@ -227,11 +227,7 @@ fn sign(dir: &Path, valid_for: &str, out: Option<&Path>, now: UnixSeconds) -> Re
 
 fn show(list: &str, operator_jwks: &str, now: UnixSeconds) -> Result<(), String> {
     let operator = load_jwks(operator_jwks).map_err(|m| format!("--operator-jwks {operator_jwks}: {m}"))?;
-    let bytes = if list.starts_with("https://") || list.starts_with("http://") {
-        fetch(list, trust_list::MAX_BYTES as u64)?
-    } else {
-        std::fs::read(list).map_err(|e| format!("{list}: {e}"))?
-    };
+    let bytes = load_bytes(list, trust_list::MAX_BYTES as u64).map_err(|m| format!("{list}: {m}"))?;
     let list = TrustList::verify(&bytes, &operator, now).map_err(|e| e.to_string())?;
     println!("trust list of {}, signed {}, valid until {}", list.iss, rfc3339(list.iat), rfc3339(list.exp));
     for entry in &list.controllers {
@@ -340,11 +336,7 @@ fn read_key(dir: &Path, kid: &str) -> Result<SigningKeyPair, String> {
 fn load(dir: &Path) -> Result<(Operator, Vec<Entry>), String> {
     let read = |name: &str| {
         let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e} (run trust-list init first)", path.display()))?;
-        if bytes.len() as u64 > MAX_STATE_BYTES {
-            return Err(format!("{} is larger than {MAX_STATE_BYTES} bytes", path.display()));
-        }
-        Ok(bytes)
+        read_capped(&path, MAX_STATE_BYTES).map_err(|m| format!("{}: {m} (run trust-list init first)", path.display()))
     };
     let operator = serde_json::from_slice(&read(OPERATOR_FILE)?).map_err(|e| format!("{OPERATOR_FILE}: {e}"))?;
     let entries = serde_json::from_slice(&read(ENTRIES_FILE)?).map_err(|e| format!("{ENTRIES_FILE}: {e}"))?;

@@ -393,7 +393,7 @@ pub(super) fn printable(text: &str) -> String {
     text.chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
 }
 
-fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+pub(super) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
@@ -409,7 +409,8 @@ pub(super) fn load_jwks(source: &str) -> Result<Jwks, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("not a JWKS of OKP keys: {e}"))
 }
 
-fn load_bytes(source: &str, limit: u64) -> Result<Vec<u8>, String> {
+/// A file, or an http(s) URL fetched without redirects; capped at `limit` bytes either way.
+pub(super) fn load_bytes(source: &str, limit: u64) -> Result<Vec<u8>, String> {
     if source.starts_with("https://") || source.starts_with("http://") {
         fetch(source, limit)
     } else {
