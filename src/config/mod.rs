@@ -6,6 +6,7 @@ pub mod builtin_demo;
 mod env;
 mod http_limits;
 mod key_lines;
+pub mod public_reach;
 mod request_phases;
 mod request_rules;
 mod retention_config;
@@ -299,6 +300,7 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<DatabaseUrl>,
+    pub public_url: Option<String>,
 }
 
 /// A configuration that passed every check, with its inventory built.
@@ -366,6 +368,9 @@ pub fn from_text(
     }
     if let Some(url) = overrides.database_url {
         config.database_url = Some(url);
+    }
+    if let Some(url) = overrides.public_url {
+        config.public_url = Some(url);
     }
     let base = match &origin {
         Origin::File(path) => path.parent().unwrap_or(Path::new(".")).to_owned(),

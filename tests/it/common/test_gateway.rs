@@ -52,6 +52,7 @@ impl TestGateway {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             data_dir: Some(dir.path().to_owned()),
             database_url,
+            public_url: None,
         };
         let text = format!("{}\n{extra}", demo::CONFIG);
         let loaded = config::from_text(Origin::BuiltInDemo, &text, Vec::new(), overrides).unwrap();
