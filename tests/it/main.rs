@@ -22,6 +22,7 @@ mod josekit_crosscheck;
 mod key_discovery;
 mod long_term_verification;
 mod openapi;
+mod package_page;
 mod pairing;
 mod processing_register;
 mod proposed_values;
