@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::inventory::Language;
 use crate::inventory::processing_register::RegisterDetails;
 use crate::inventory::{Category, Controller, Inventory, Recipient, check_id};
 pub use crate::protocol::rights::StaffRole;
@@ -84,6 +85,9 @@ pub struct Config {
     /// How long a pairing's QR code and confirmation code stay valid.
     #[serde(default = "default_pairing_lifetime")]
     pub pairing_lifetime_seconds: u64,
+    /// The language of the pages a person reads (`en`, `nl`).
+    #[serde(default)]
+    pub language: Language,
     pub controller: Controller,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -508,7 +512,8 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();
     config.register.check()?;
     let inventory = Inventory::new(config.categories.clone(), config.recipients.clone(), &source_ids)
-        .map_err(|e| (e.key, e.message))?;
+        .map_err(|e| (e.key, e.message))?
+        .with_language(config.language);
     for (i, source) in config.sources.iter().enumerate() {
         if let SourceConfig::Sql { id, url, queries, .. } = source {
             // The URL's scheme was checked above.

@@ -22,6 +22,7 @@ mod josekit_crosscheck;
 mod key_discovery;
 mod long_term_verification;
 mod openapi;
+mod package_page;
 mod pairing;
 mod pairing_status_token;
 mod processing_register;
