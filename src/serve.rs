@@ -226,7 +226,9 @@ pub fn app(state: Arc<AppState>, relay: Option<Arc<RelayState>>) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let gateway = api::router().split_for_parts().1;
     let relay = relay::router().split_for_parts().1;
-    gateway.nest(relay::MOUNT_PATH, relay)
+    let mut document = gateway.nest(relay::MOUNT_PATH, relay);
+    utoipa::Modify::modify(&api::BinaryBodies, &mut document);
+    document
 }
 
 /// Binds the configured address.
@@ -252,7 +254,9 @@ async fn embedded_relay(
     let source = TrustSource::SelfSigned { operator: Box::new(operator), operator_id, entries };
     let trust = Arc::new(Trust::load(source, clock.clone()).await.map_err(StartError::Relay)?);
     let relay_url = format!("{public_url}{}", relay::MOUNT_PATH);
-    Ok(Arc::new(RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default())))
+    let mut state = RelayState::new(RelayStore::new(db), trust, relay_url, clock, RelayLimits::default());
+    state.language = config.language;
+    Ok(Arc::new(state))
 }
 
 /// This gateway's entry in a trust list: its id, name and public keys.

@@ -9,6 +9,7 @@ mod authority_draft_page;
 mod breach_routes;
 mod delivery_routes;
 mod domain_errors;
+mod examples;
 pub(crate) mod export_routes;
 pub(crate) mod import_routes;
 mod intake_routes;
@@ -62,6 +63,11 @@ pub struct AppState {
                        `application/problem+json` body with a stable `error_code`.",
         license(name = "Apache-2.0")
     ),
+    servers((
+        url = "{gateway}",
+        description = "The gateway: its `public_url`, or `http://<listen address>` without one",
+        variables(("gateway" = (default = "http://127.0.0.1:8080", description = "The gateway's public_url")))
+    )),
     components(schemas(crate::protocol::Problem, crate::protocol::ErrorCode)),
     modifiers(&PortalBearer),
     tags(
@@ -79,6 +85,46 @@ pub struct AppState {
 struct ApiDoc;
 
 struct PortalBearer;
+
+/// Zip packages and PNG images are bytes: `type: string, format: binary` (utoipa would
+/// describe a `Vec<u8>` as an array of integers, and generated clients would parse JSON).
+/// Applied to the whole document, once the routes have added their paths.
+pub(crate) struct BinaryBodies;
+
+impl utoipa::Modify for BinaryBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        use utoipa::openapi::{RefOr, path::Operation};
+        const BINARY: &[&str] = &["application/zip", "image/png"];
+        let bytes = || {
+            RefOr::T(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                    .into(),
+            )
+        };
+        let fix = |operation: &mut Operation| {
+            let requests = operation.request_body.iter_mut().flat_map(|b| b.content.iter_mut());
+            let answers = operation.responses.responses.values_mut().filter_map(|r| match r {
+                RefOr::T(response) => Some(response.content.iter_mut()),
+                RefOr::Ref(_) => None,
+            });
+            for (media_type, content) in requests.chain(answers.flatten()) {
+                if BINARY.contains(&media_type.as_str()) {
+                    content.schema = Some(bytes());
+                }
+            }
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                fix(operation);
+            }
+        }
+    }
+}
 
 impl utoipa::Modify for PortalBearer {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

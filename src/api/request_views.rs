@@ -12,6 +12,7 @@ use crate::store::request_store::{RequestChannel, RequestKind, RequestState};
 /// logged-in customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::file_request)]
 pub struct FileRequest {
     #[serde(rename = "type")]
     pub kind: RequestKind,
@@ -31,6 +32,7 @@ pub struct FileRequest {
 
 /// A rights request and its acknowledgement: number, due date, contact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::request_view)]
 pub struct RequestView {
     pub id: String,
     /// Human-readable and unique within the organisation: `2026-000123`.
@@ -72,6 +74,7 @@ pub struct RequestView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::request_list)]
 pub struct RequestList {
     pub requests: Vec<RequestView>,
     /// Pass as `before` for the next page; absent on the last page.

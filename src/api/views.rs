@@ -13,6 +13,7 @@ use crate::store::pairing_store::PairingState;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::create_pairing)]
 pub struct CreatePairing {
     /// The organisation's reference for the logged-in customer.
     #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
@@ -21,6 +22,7 @@ pub struct CreatePairing {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::confirm_code)]
 pub struct ConfirmCode {
     /// The 6 digits the wallet shows.
     #[schema(pattern = "^[0-9]{6}$")]
@@ -29,6 +31,7 @@ pub struct ConfirmCode {
 
 /// A pairing as the portal sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::pairing_view)]
 pub struct PairingView {
     pub pairing_id: String,
     pub subject_ref: String,
@@ -70,6 +73,7 @@ pub struct ConnectionView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::connection_list)]
 pub struct ConnectionList {
     pub connections: Vec<ConnectionView>,
 }
@@ -84,6 +88,7 @@ pub struct Page {
 
 /// One Server-Sent Event of `GET /v1/pairings/{pairing_id}/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::pairing_event)]
 pub struct PairingEvent {
     /// The pairing's new state.
     pub event: PairingState,
@@ -109,6 +114,7 @@ pub struct ExportEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::export_list)]
 pub struct ExportList {
     pub exports: Vec<ExportEntry>,
 }
@@ -125,6 +131,7 @@ pub enum Format {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::export_request)]
 pub struct ExportRequest {
     pub format: Format,
     pub purpose: Purpose,
@@ -171,6 +178,7 @@ pub struct ImportEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::import_list)]
 pub struct ImportList {
     pub imports: Vec<ImportEntry>,
     /// Pass as `before` for the next page; absent on the last page.
@@ -180,6 +188,7 @@ pub struct ImportList {
 
 /// One import with the bundle, exactly as its issuer signed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::import_detail)]
 pub struct ImportDetail {
     #[serde(flatten)]
     pub entry: ImportEntry,
@@ -189,6 +198,7 @@ pub struct ImportDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::health)]
 pub struct Health {
     /// `ok` or `ready`.
     pub status: String,
@@ -220,6 +230,7 @@ pub struct Discovery {
 /// What `POST /v1/verify` answers for what verified, told apart by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(example = super::examples::verify_answer)]
 pub enum VerifyAnswer {
     /// A bundle, compact or packaged (`docs/bundle-format.md`).
     Bundle(Verification),

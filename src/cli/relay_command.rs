@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DatabaseUrl, ServerConfig};
+use crate::config::{DatabaseUrl, Language, ServerConfig};
 use crate::http::server::ServerLimits;
 use crate::relay::{self, RelayLimits, RelayState, RelayStore, Trust, TrustSource};
 use crate::{serve, store};
@@ -50,6 +50,9 @@ pub(super) struct RelayArgs {
     /// Connections open at once; more wait until one closes [default: 4096].
     #[arg(long, env = "GDPR_RELAY_MAX_CONNECTIONS", value_name = "N")]
     max_connections: Option<usize>,
+    /// The language of the connect page a phone opens from a QR code: en or nl.
+    #[arg(long, env = "GDPR_RELAY_LANGUAGE", value_name = "LANG", default_value = "en", value_parser = language)]
+    language: Language,
     /// Seconds requests in flight may still take after SIGTERM [default: 10].
     #[arg(long, env = "GDPR_RELAY_SHUTDOWN_GRACE_SECONDS", value_name = "SECS")]
     shutdown_grace_seconds: Option<u64>,
@@ -92,11 +95,17 @@ pub(super) fn run(args: RelayArgs) -> Result<(), String> {
         let listener = serve::bind(args.listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
-        let state =
-            Arc::new(RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default()));
+        let mut state =
+            RelayState::new(RelayStore::new(db), Arc::new(trust), public_url, clock, RelayLimits::default());
+        state.language = args.language;
         // Tests and scripts read this line to find the port when listening on :0.
         tracing::info!("relay listening on http://{addr}");
-        let served = relay::serve(listener, state, limits, serve::shutdown_signal()).await;
+        let served = relay::serve(listener, Arc::new(state), limits, serve::shutdown_signal()).await;
         served.map_err(|e| format!("HTTP server failed: {e}"))
     })
+}
+
+/// `--language`, read as the config's `language` key is.
+fn language(text: &str) -> Result<Language, String> {
+    Language::try_from(text.to_owned())
 }

@@ -219,6 +219,11 @@ impl Gateway {
         Ok(self.audits.page(filter, limit).await?)
     }
 
+    /// The last checkpoint signed, by this instance or another.
+    pub async fn last_audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.audits.last_checkpoint().await
+    }
+
     /// Signs a checkpoint over the head when [`AuditRules`] say one is due, keeps it and
     /// sends it to the witnesses (`audit.checkpoint` webhooks); `None` when none was due.
     pub async fn checkpoint_audit(&self) -> Result<Option<Checkpoint>, StoreError> {

@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::connect_page::{self, CodeState};
 use super::new_id;
 use super::proof::Caller;
 use super::{LoadedList, MAX_TOKEN_LIFETIME_SECS, RelayState, WakeKey};
@@ -65,13 +66,17 @@ pub(super) struct ConnectPageQuery {
 
 problems!(ShowConnectPageProblems: InvalidParameter);
 
-/// What a phone camera opens from the QR code: a page pointing to the wallet app. It claims
-/// nothing; only the wallet's `POST /v1/connect` redeems the token.
+/// What a phone camera opens from the QR code: a page that names the organisation, points
+/// to the wallet app, and tells a person without the app, or with a used or expired code,
+/// what to do, in the configured language. It claims nothing; only the wallet's
+/// `POST /v1/connect` redeems the token.
 #[utoipa::path(
     get, path = "/c/{token}", tag = "relay",
     params(("token" = String, Path, description = "The connect token: 32 bytes, base64url", pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"), ConnectPageQuery),
     responses(
-        (status = 200, description = "HTML page", content_type = "text/html", body = String),
+        (status = 200, description = "HTML page: open the wallet app", content_type = "text/html", body = String),
+        (status = 404, description = "HTML page: the code is not known here", content_type = "text/html", body = String),
+        (status = 410, description = "HTML page: the code was used or has expired", content_type = "text/html", body = String),
         ShowConnectPageProblems
     )
 )]
@@ -93,15 +98,34 @@ pub(super) async fn show_connect_page(
             _ => format!("%{b:02X}"),
         })
         .collect();
-    // The token and the encoded URL hold only URL-safe characters: nothing to escape in HTML.
     let app_link = format!("{APP_SCHEME}?relay={relay}&token={}{op}", token.encode());
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>Connect your wallet</title></head>\
-         <body><h1>Connect your wallet</h1><p>Open this code with your data wallet app to connect it to your \
-         account.</p><p><a href=\"{app_link}\">Open in the wallet app</a></p></body></html>"
-    );
-    let mut response = Html(page).into_response();
+    let holder = state.store.token_holder(&token.sha256_hex(), state.clock.now()).await?;
+    let listed = state.trust.current();
+    let name = |controller_id: &str| {
+        let entry = listed.as_ref().and_then(|l| l.list.controllers.iter().find(|c| c.id == controller_id).cloned());
+        entry.map_or_else(|| controller_id.to_owned(), |e| e.name)
+    };
+    let (status, page) = match holder {
+        Some((controller_id, Ok(()))) => {
+            let organisation = name(&controller_id);
+            (
+                StatusCode::OK,
+                connect_page::render(
+                    &CodeState::Open { organisation: &organisation, app_link: &app_link },
+                    state.language,
+                ),
+            )
+        }
+        Some((controller_id, Err(why))) => {
+            let organisation = name(&controller_id);
+            (
+                StatusCode::GONE,
+                connect_page::render(&CodeState::Closed { organisation: &organisation, why }, state.language),
+            )
+        }
+        None => (StatusCode::NOT_FOUND, connect_page::render(&CodeState::Unknown, state.language)),
+    };
+    let mut response = (status, Html(page)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -6,6 +6,7 @@
 //! through `relay_client`.
 
 mod blob_routes;
+mod connect_page;
 mod connect_routes;
 mod mailbox_routes;
 mod proof;
@@ -121,6 +122,9 @@ pub struct RelayState {
     pub limits: RelayLimits,
     pub connect_by_ip: rate_limit::RateLimiter,
     pub connect_by_token: rate_limit::RateLimiter,
+    /// The language of the connect page people see: the gateway's `language` when
+    /// embedded, `relay --language` alone.
+    pub language: crate::config::Language,
 }
 
 impl RelayState {
@@ -140,6 +144,7 @@ impl RelayState {
             clock,
             hub: Arc::default(),
             limits,
+            language: crate::config::Language::default(),
         }
     }
 

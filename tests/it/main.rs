@@ -11,6 +11,7 @@ mod bundles;
 mod cli;
 mod common;
 mod config;
+mod connect_page;
 mod connectors;
 mod cors;
 mod crash_recovery;

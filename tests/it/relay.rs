@@ -196,7 +196,8 @@ async fn the_trust_list_names_this_gateway_and_verifies_under_the_operator_key()
     assert_eq!(entry.jwks, gw.gateway.keyring().jwks());
     assert_eq!(entry.encryption_jwks, gw.gateway.keyring().encryption_jwks());
     let page = gw.get(&format!("/relay/c/{}", "A".repeat(43))).send().await.unwrap();
-    assert!(page.text().await.unwrap().contains("gdpr-wallet://connect?relay="));
+    assert_eq!(page.status(), 404, "a token never registered");
+    assert!(!page.text().await.unwrap().contains("gdpr-wallet://connect?relay="));
     let bad = gw.get("/relay/c/short").send().await.unwrap();
     assert_problem(bad, 400, "invalid_parameter").await;
 }
