@@ -52,8 +52,10 @@ pub async fn start_pairing(State(app): Shared, headers: HeaderMap) -> Response {
             let pairing = app.gateway.json(Method::POST, "/v1/pairings", Some(&body)).await?;
             let field = |name: &str| pairing.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(id), Some(status_token)) = (field("pairing_id"), field("status_token")) else {
-                return Err(Box::new(problem::gateway_unavailable(
-                    "the gateway's pairing carries no status_token (it predates status tokens)",
+                return Err(Box::new(problem::problem(
+                    StatusCode::BAD_GATEWAY,
+                    "gateway_without_status_token",
+                    "The gateway answered a pairing without a status_token: it predates status tokens, upgrade it.",
                 )));
             };
             app.sessions.add_pairing(&headers, &id);
