@@ -187,7 +187,10 @@ def run(args, workdir):
 
         def shot(name):
             if shots:
-                driver.save_screenshot(str(shots / f"{name}.png"))
+                path = shots / f"{name}.png"
+                driver.save_screenshot(str(path))
+                # A 64-colour palette keeps each committed screenshot near 30 KB.
+                Image.open(path).convert("RGB").quantize(colors=64).save(path, optimize=True)
 
         def state():
             return driver.find_element(By.ID, "pairing-status").get_attribute("data-state")

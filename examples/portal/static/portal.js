@@ -20,9 +20,11 @@
 /** @typedef {Schemas["RequestView"]} RequestView */
 /**
  * A problem+json body: the gateway's, passed through by the backend, or the backend's own
- * (`not_signed_in`, `gateway_unavailable`, `invalid_parameter`, `pairing_not_found`).
+ * (`not_signed_in`, `gateway_unavailable`, `gateway_without_status_token`, and the gateway's
+ * own `invalid_parameter` and `pairing_not_found`).
  * @typedef {Omit<Schemas["Problem"], "error_code">
- *   & { error_code: Schemas["Problem"]["error_code"] | "not_signed_in" | "gateway_unavailable" }} Problem
+ *   & { error_code: Schemas["Problem"]["error_code"] | "not_signed_in" | "gateway_unavailable"
+ *     | "gateway_without_status_token" }} Problem
  */
 /**
  * What the backend hands the browser when a pairing starts: the gateway's view minus
