@@ -196,22 +196,35 @@ pub async fn download(State(app): Shared, headers: HeaderMap, Path(format): Path
 }
 
 /// Bundles other organisations sent here for this customer. The register has no subject
-/// filter, so the backend keeps only the customer's own entries (of the newest 100).
+/// filter, so the backend pages through it and keeps the customer's own entries; a bounded
+/// number of pages, newest first, so one call never walks a huge register.
 pub async fn imports(State(app): Shared, headers: HeaderMap) -> Response {
+    const PAGES: usize = 10;
     answer(
         async {
             let customer = signed_in(&app, &headers)?;
-            let list = app.gateway.json(Method::GET, "/v1/imports?limit=100", None).await?;
-            let own: Vec<Value> = list
-                .get("imports")
-                .and_then(Value::as_array)
-                .map(|all| {
-                    all.iter()
-                        .filter(|i| i.get("subject_ref").and_then(Value::as_str) == Some(customer.subject_ref))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut own = Vec::new();
+            let mut before: Option<String> = None;
+            for _ in 0..PAGES {
+                let path = match &before {
+                    Some(cursor) => format!(
+                        "/v1/imports?limit=100&before={}",
+                        url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect::<String>()
+                    ),
+                    None => "/v1/imports?limit=100".to_owned(),
+                };
+                let page = app.gateway.json(Method::GET, &path, None).await?;
+                let entries = page.get("imports").and_then(Value::as_array).cloned().unwrap_or_default();
+                own.extend(
+                    entries
+                        .into_iter()
+                        .filter(|i| i.get("subject_ref").and_then(Value::as_str) == Some(customer.subject_ref)),
+                );
+                before = page.get("next_before").and_then(Value::as_str).map(str::to_owned);
+                if before.is_none() {
+                    break;
+                }
+            }
             Ok(Json(json!({"imports": own})).into_response())
         }
         .await,

@@ -13,6 +13,7 @@ Usage (from the repository root, after `cargo test` and `bash mobile-sdk/binding
 import argparse
 import asyncio
 import datetime
+import http.client
 import io
 import json
 import os
@@ -51,7 +52,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(url, method="GET", headers=None, body=None, timeout=WAIT):
+def fetch(url, method="GET", headers=None, body=None, timeout=WAIT):
     """Answers (status, headers, body) for any status, never raising on 4xx/5xx."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
@@ -74,6 +75,20 @@ def wait_until(what, probe, timeout=WAIT):
     raise Failed(f"timed out after {timeout} s waiting for {what}")
 
 
+def sign_in(port, customer):
+    """The demo sign-in without a browser; answers the session cookie (urllib would follow
+    the redirect and lose it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+    try:
+        connection.request("POST", "/signin", body=f"customer={customer}",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        response.read()
+        return (response.getheader("Set-Cookie") or "").split(";")[0]
+    finally:
+        connection.close()
+
+
 def start_gateway(binary, workdir, portal_origin):
     """The built-in demo organisation with its embedded relay. `serve`, not `demo --serve`:
     only `serve` reads the environment, and the portal's origin must reach [cors]."""
@@ -86,7 +101,7 @@ def start_gateway(binary, workdir, portal_origin):
     process = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)],
                                cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    wait_until("the gateway", lambda: process.poll() is None and http(f"{url}/healthz", timeout=2)[0] == 200, 60)
+    wait_until("the gateway", lambda: process.poll() is None and fetch(f"{url}/healthz", timeout=2)[0] == 200, 60)
     token = (data / "demo-portal-token").read_text().strip()
     return process, url, token
 
@@ -164,6 +179,7 @@ class Wallet(threading.Thread):
 def run(args, workdir):
     from PIL import Image
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     import zxingcpp
 
@@ -195,12 +211,12 @@ def run(args, workdir):
         def state():
             return driver.find_element(By.ID, "pairing-status").get_attribute("data-state")
 
-        status, _, body = http(f"{portal_url}/api/connections")
+        status, _, body = fetch(f"{portal_url}/api/connections")
         check("the backend refuses /api without a session", status == 401
               and json.loads(body).get("error_code") == "not_signed_in", (status, body))
 
         # A rights request filed as the portal would, so the page has one to list.
-        filed = json.loads(http(f"{gateway_url}/v1/subjects/alice/requests", "POST",
+        filed = json.loads(fetch(f"{gateway_url}/v1/subjects/alice/requests", "POST",
                                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                                 json.dumps({"type": "access", "details": "browser test"}).encode())[2])
 
@@ -239,8 +255,13 @@ def run(args, workdir):
         check("the QR code on the page decodes", bool(uri), decoded)
 
         confirm = f"{gateway_url}/v1/pairings/{started['pairing_id']}/confirm?status_token={started['status_token']}"
-        status, _, _ = http(confirm, "POST", {"Content-Type": "application/json"}, b'{"code":"000000"}')
+        status, _, _ = fetch(confirm, "POST", {"Content-Type": "application/json"}, b'{"code":"000000"}')
         check("the status token cannot confirm a pairing", status == 401, status)
+
+        bob = {"Cookie": sign_in(portal_port, "bob"), "Content-Type": "application/json"}
+        status, _, body = fetch(f"{portal_url}/api/pairings/{started['pairing_id']}/confirm", "POST", bob,
+                               b'{"code":"000000"}')
+        check("another customer's session cannot confirm alice's pairing", status == 404, (status, body))
 
         wallet = Wallet(gdpr_wallet, uri)
         wallet.start()
@@ -264,8 +285,7 @@ def run(args, workdir):
               driver.find_element(By.ID, "code-error").text)
         shot("05-wrong-code")
         field.clear()
-        field.send_keys(code)
-        driver.find_element(By.ID, "confirm").click()
+        field.send_keys(code + Keys.ENTER)  # the keyboard alone submits it
         wait.until(lambda d: state() == "connected")
         check("the page says connected", "Connected" in driver.find_element(By.ID, "pairing-status").text)
         outcome = wallet.outcome.get(timeout=WAIT * 3)
@@ -277,7 +297,7 @@ def run(args, workdir):
         session = {"Cookie": f"portal_session={cookie['value']}"}
         for link, kind, media in (("download-jwt", "jwt", "application/jwt"), ("download-zip", "zip", "application/zip")):
             href = driver.find_element(By.ID, link).get_attribute("href")
-            status, headers, body = http(href, headers=session, timeout=60)
+            status, headers, body = fetch(href, headers=session, timeout=60)
             check(f"the {kind} download streams with the gateway's type and an attachment name",
                   status == 200 and headers.get("Content-Type", "").startswith(media)
                   and f'filename="alice-data.{kind}"' in headers.get("Content-Disposition", ""),
@@ -296,6 +316,12 @@ def run(args, workdir):
         shot("07-revoked")
         check("nothing went wrong on the page", driver.find_element(By.ID, "page-error").text == "",
               driver.find_element(By.ID, "page-error").text)
+
+        gateway.terminate()
+        gateway.wait(timeout=10)
+        status, _, body = fetch(f"{portal_url}/api/connections", headers=session)
+        check("with the gateway down the backend answers 502 gateway_unavailable",
+              status == 502 and json.loads(body).get("error_code") == "gateway_unavailable", (status, body))
     except Failed as failure:
         check("the flow ran to its end", False, str(failure))
     except Exception as error:  # noqa: BLE001 - a failing test, with the reason
