@@ -45,6 +45,7 @@ async fn main() {
         listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         data_dir: Some(dir.path().to_owned()),
         database_url: None,
+        public_url: None,
     };
     let loaded = config::from_text(Origin::BuiltInDemo, demo::CONFIG, Vec::new(), overrides).expect("demo config");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

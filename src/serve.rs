@@ -15,6 +15,7 @@ use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::config::builtin_demo;
+use crate::config::public_reach::{self, Reach};
 use crate::config::{Loaded, SourceConfig};
 use crate::connectors::{ConnectorError, Connectors};
 use crate::gateway::{AuditRules, Gateway, GatewayParts, PhasePlan, RequestRules, check_source_retention};
@@ -112,6 +113,11 @@ pub async fn prepare(mut loaded: Loaded, clock: Arc<dyn Clock>, bound: SocketAdd
         None => Some(embedded_relay(&public_url, config, &keyring, db.clone(), clock.clone()).await?),
     };
     let relay_url = config.relay_url.clone().unwrap_or_else(|| format!("{public_url}{}", relay::MOUNT_PATH));
+    match public_reach::check(bound, config.public_url.as_deref(), &relay_url) {
+        Reach::Fine => {}
+        Reach::Warn(message) => tracing::warn!("WALLETS WILL NOT CONNECT: {message}"),
+        Reach::Refuse(message) => return Err(StartError::Config { key: "public_url".to_owned(), message }),
+    }
     let trust = match (&relay, &config.relay_operator_jwks) {
         (Some(relay), _) => Some(relay.trust.clone()),
         (None, Some(path)) => {

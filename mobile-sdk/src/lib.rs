@@ -13,6 +13,7 @@ uniffi::setup_scaffolding!();
 
 mod error;
 mod keystore;
+mod settled;
 mod wallet;
 
 pub use error::WalletError;

@@ -14,6 +14,7 @@ pub use gdpr_gateway::wallet::{
 };
 
 use crate::keystore::Bridge;
+use crate::settled::settled;
 use crate::{KeyStore, WalletError};
 
 // Moments reach apps as the platform's instant: `java.time.Instant`, `Date`, `datetime`.
@@ -460,14 +461,14 @@ impl Wallet {
     /// waits up to a minute for the code to show the person. The connection is kept,
     /// `Pending`, until `wait_connected` sees the organisation confirm it.
     pub async fn connect(&self, uri: String) -> Result<PendingConnection, WalletError> {
-        Ok(self.0.connect(uri).await?)
+        Ok(settled(self.0.connect(uri)).await?)
     }
 
     /// Waits up to `timeout` until the organisation confirms the code; the connection is
     /// then `Connected`. After `WalletError.Timeout` it stays pending: call again. Fails with
     /// `WalletError.PairingCancelled` when the organisation cancels the pairing.
     pub async fn wait_connected(&self, connection_id: String, timeout: Duration) -> Result<(), WalletError> {
-        Ok(self.0.wait_connected(connection_id, seconds(timeout)).await?)
+        Ok(settled(self.0.wait_connected(connection_id, seconds(timeout))).await?)
     }
 
     /// Every connection this wallet holds, in any state.
@@ -478,7 +479,7 @@ impl Wallet {
     /// What the organisation holds and why: categories with their art. 15 information.
     /// Waits up to `timeout` for its answer through the relay.
     pub async fn catalogue(&self, connection_id: String, timeout: Duration) -> Result<Catalogue, WalletError> {
-        Ok(self.0.catalogue(connection_id, seconds(timeout)).await?)
+        Ok(settled(self.0.catalogue(connection_id, seconds(timeout))).await?)
     }
 
     /// Downloads the person's data; returns the bundle once it verified against the
@@ -491,7 +492,7 @@ impl Wallet {
         categories: Option<Vec<String>>,
         timeout: Duration,
     ) -> Result<Bundle, WalletError> {
-        Ok(self.0.request_export(connection_id, purpose.into(), categories, seconds(timeout)).await?)
+        Ok(settled(self.0.request_export(connection_id, purpose.into(), categories, seconds(timeout))).await?)
     }
 
     /// Downloads the person's data as a zip package into the file `path` (which must not
@@ -506,7 +507,7 @@ impl Wallet {
         path: String,
         timeout: Duration,
     ) -> Result<Package, WalletError> {
-        Ok(self.0.download_package(connection_id, purpose.into(), categories, path, seconds(timeout)).await?)
+        Ok(settled(self.0.download_package(connection_id, purpose.into(), categories, path, seconds(timeout))).await?)
     }
 
     /// Verifies `token`, a bundle's compact JWS (`Bundle.token`), against the keys of the
@@ -533,7 +534,7 @@ impl Wallet {
         to_controller_id: String,
         timeout: Duration,
     ) -> Result<ImportReceipt, WalletError> {
-        Ok(self.0.forward(bundle, to_controller_id, seconds(timeout)).await?)
+        Ok(settled(self.0.forward(bundle, to_controller_id, seconds(timeout))).await?)
     }
 
     /// Files a rights request (art. 15-22 GDPR) and returns its acknowledgement: number,
@@ -545,7 +546,7 @@ impl Wallet {
         form: RequestForm,
         timeout: Duration,
     ) -> Result<TrackedRequest, WalletError> {
-        Ok(self.0.submit_request(connection_id, form, seconds(timeout)).await?)
+        Ok(settled(self.0.submit_request(connection_id, form, seconds(timeout))).await?)
     }
 
     /// Downloads a fresh bundle of the categories the verified receipt of rectification
@@ -559,7 +560,7 @@ impl Wallet {
         request_number: String,
         timeout: Duration,
     ) -> Result<CorrectionProof, WalletError> {
-        Ok(self.0.confirm_correction(connection_id, request_number, seconds(timeout)).await?)
+        Ok(settled(self.0.confirm_correction(connection_id, request_number, seconds(timeout))).await?)
     }
 
     /// The person's rights requests, newest first, as each organisation last told of them
@@ -582,12 +583,12 @@ impl Wallet {
     /// Acknowledges each receipt that verified to its organisation, once. Nothing of this
     /// happens unless it is called: call it regularly (on start, on resume).
     pub async fn events(&self) -> Result<Vec<WalletEvent>, WalletError> {
-        Ok(self.0.events().await?)
+        Ok(settled(self.0.events()).await?)
     }
 
     /// Ends the connection and marks it `Revoked`; the organisation learns of it. The
     /// connection stays listed.
     pub async fn revoke(&self, connection_id: String) -> Result<(), WalletError> {
-        Ok(self.0.revoke(connection_id).await?)
+        Ok(settled(self.0.revoke(connection_id)).await?)
     }
 }

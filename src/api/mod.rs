@@ -104,6 +104,16 @@ impl utoipa::Modify for PortalBearer {
             ),
         );
         components.add_security_scheme(
+            "status_token",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Query(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    portal_auth::STATUS_TOKEN_PARAM,
+                    "The `status_token` from `POST /v1/pairings`: the customer's browser reads that one pairing \
+                     (state, QR code, events) with it until five minutes after the pairing expires",
+                ),
+            )),
+        );
+        components.add_security_scheme(
             "dpop",
             SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
                 utoipa::openapi::security::ApiKeyValue::with_description(

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 
 use super::AppState;
-use super::portal_auth::PortalClient;
+use super::portal_auth::{PairingReader, PortalClient};
 use super::subject_routes::SubjectPath;
 use super::views::{ConfirmCode, ConnectionList, ConnectionView, CreatePairing, PairingEvent, PairingView};
 use crate::clock::rfc3339;
@@ -39,6 +39,7 @@ fn view(state: &AppState, pairing: &Pairing, connect_uri: Option<String>) -> Pai
         expires_at: rfc3339(pairing.expires_at),
         attempts_left: MAX_CODE_ATTEMPTS.saturating_sub(pairing.failed_attempts),
         connection_id: pairing.connection_id.clone(),
+        status_token: None,
     }
 }
 
@@ -70,7 +71,11 @@ pub(crate) async fn create_pairing(
 ) -> Result<(StatusCode, Json<PairingView>), ApiError> {
     let subject = SubjectRef::parse(&body.subject_ref)?;
     let created = state.gateway.create_pairing(&client.caller(), &subject).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &created.pairing, Some(created.connect_uri)))))
+    let view = PairingView {
+        status_token: Some(created.status_token),
+        ..view(&state, &created.pairing, Some(created.connect_uri))
+    };
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 problems!(GetPairingProblems: MissingBearerToken, InvalidBearerToken, PairingNotFound);
@@ -78,7 +83,7 @@ problems!(GetPairingProblems: MissingBearerToken, InvalidBearerToken, PairingNot
 /// The pairing's state now.
 #[utoipa::path(
     get, path = "/v1/pairings/{pairing_id}", tag = "portal",
-    security(("portal_token" = [])),
+    security(("portal_token" = []), ("status_token" = [])),
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, body = PairingView),
@@ -87,11 +92,12 @@ problems!(GetPairingProblems: MissingBearerToken, InvalidBearerToken, PairingNot
 )]
 pub(crate) async fn get_pairing(
     State(state): State<Arc<AppState>>,
-    client: PortalClient,
+    PairingReader(reader): PairingReader,
     Path(id): Path<String>,
-) -> Result<Json<PairingView>, ApiError> {
-    let pairing = state.gateway.pairing(&client.caller(), &id).await?;
-    Ok(Json(view_with_uri(&state, &pairing).await))
+) -> Result<impl IntoResponse, ApiError> {
+    let pairing = state.gateway.pairing(&reader, &id).await?;
+    // It may carry the connect link; no cache keeps it.
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(view_with_uri(&state, &pairing).await)))
 }
 
 problems!(ConfirmPairingProblems: MalformedBody, PayloadTooLarge, UnsupportedMediaType, InvalidParameter, MissingBearerToken, InvalidBearerToken, PairingNotFound, PairingNotScanned, PairingClosed, WrongCode);
@@ -143,7 +149,7 @@ problems!(GetPairingQrSvgProblems: MissingBearerToken, InvalidBearerToken, Pairi
 /// The QR code as SVG, while the pairing is `pending`.
 #[utoipa::path(
     get, path = "/v1/pairings/{pairing_id}/qr.svg", tag = "portal",
-    security(("portal_token" = [])),
+    security(("portal_token" = []), ("status_token" = [])),
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "QR code of connect_uri, error correction Q", content_type = "image/svg+xml", body = String),
@@ -152,10 +158,10 @@ problems!(GetPairingQrSvgProblems: MissingBearerToken, InvalidBearerToken, Pairi
 )]
 pub(crate) async fn get_pairing_qr_svg(
     State(state): State<Arc<AppState>>,
-    client: PortalClient,
+    PairingReader(reader): PairingReader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let uri = state.gateway.pairing_connect_uri(&client.caller(), &id).await?;
+    let uri = state.gateway.pairing_connect_uri(&reader, &id).await?;
     let svg = crate::gateway::qr::svg(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
     Ok(image("image/svg+xml", svg.into_bytes()))
 }
@@ -165,7 +171,7 @@ problems!(GetPairingQrPngProblems: MissingBearerToken, InvalidBearerToken, Pairi
 /// The QR code as PNG, while the pairing is `pending`.
 #[utoipa::path(
     get, path = "/v1/pairings/{pairing_id}/qr.png", tag = "portal",
-    security(("portal_token" = [])),
+    security(("portal_token" = []), ("status_token" = [])),
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "QR code of connect_uri, error correction Q", content_type = "image/png", body = Vec<u8>),
@@ -174,10 +180,10 @@ problems!(GetPairingQrPngProblems: MissingBearerToken, InvalidBearerToken, Pairi
 )]
 pub(crate) async fn get_pairing_qr_png(
     State(state): State<Arc<AppState>>,
-    client: PortalClient,
+    PairingReader(reader): PairingReader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let uri = state.gateway.pairing_connect_uri(&client.caller(), &id).await?;
+    let uri = state.gateway.pairing_connect_uri(&reader, &id).await?;
     let png = crate::gateway::qr::png(&uri).map_err(|e| ApiError::internal(ErrorCode::Internal, &e))?;
     Ok(image("image/png", png))
 }
@@ -193,7 +199,7 @@ problems!(StreamPairingEventsProblems: MissingBearerToken, InvalidBearerToken, P
 /// The stream ends after a final state.
 #[utoipa::path(
     get, path = "/v1/pairings/{pairing_id}/events", tag = "portal",
-    security(("portal_token" = [])),
+    security(("portal_token" = []), ("status_token" = [])),
     params(("pairing_id" = String, Path)),
     responses(
         (status = 200, description = "one event per state change", content_type = "text/event-stream", body = PairingEvent),
@@ -202,10 +208,10 @@ problems!(StreamPairingEventsProblems: MissingBearerToken, InvalidBearerToken, P
 )]
 pub(crate) async fn stream_pairing_events(
     State(state): State<Arc<AppState>>,
-    client: PortalClient,
+    PairingReader(reader): PairingReader,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let changes = state.gateway.pairing_changes(&client.caller(), &id).await?;
+    let changes = state.gateway.pairing_changes(&reader, &id).await?;
     let events = changes.map(move |pairing| {
         let data = serde_json::to_string(&view(&state, &pairing, None)).unwrap_or_default();
         Ok(Event::default().event(pairing.state.as_str()).data(data))

@@ -15,6 +15,10 @@ use crate::protocol::ErrorCode;
 
 /// Longest bearer token we hash; longer ones cannot be ours.
 pub(crate) const MAX_TOKEN_LEN: usize = 512;
+/// The query parameter that carries a pairing's status token.
+pub(crate) const STATUS_TOKEN_PARAM: &str = "status_token";
+/// Longest status token we hash; ours are 43 characters.
+const MAX_STATUS_TOKEN_LEN: usize = 128;
 
 /// The authenticated portal client; a handler taking this is portal-only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +46,28 @@ impl FromRequestParts<Arc<AppState>> for PortalClient {
             }
         }
         found.map(|id| PortalClient { id }).ok_or_else(|| ApiError::bare(ErrorCode::InvalidBearerToken))
+    }
+}
+
+/// Who reads one pairing: the portal client that made it (`Authorization: Bearer`), or a
+/// browser presenting that pairing's status token as `?status_token=`, since an `<img>` or
+/// an `EventSource` cannot send headers. With both, the header decides.
+pub(crate) struct PairingReader(pub Caller);
+
+impl FromRequestParts<Arc<AppState>> for PairingReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            let query = parts.uri.query().unwrap_or_default().as_bytes();
+            if let Some((_, token)) = url::form_urlencoded::parse(query).find(|(k, _)| k == STATUS_TOKEN_PARAM) {
+                if token.is_empty() || token.len() > MAX_STATUS_TOKEN_LEN {
+                    return Err(ApiError::new(ErrorCode::InvalidBearerToken, "not a status token"));
+                }
+                return Ok(Self(Caller::PairingViewer { status: TokenDigest::of(&token) }));
+            }
+        }
+        Ok(Self(PortalClient::from_request_parts(parts, state).await?.caller()))
     }
 }
 

@@ -46,6 +46,13 @@ pub struct PairingView {
     /// Set once a wallet has scanned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<String>,
+    /// In the answer to `POST /v1/pairings` only: a token for the customer's browser to
+    /// read this one pairing (its state, QR code and events, sent as `?status_token=`)
+    /// until five minutes after `expires_at`, without the portal token. The gateway keeps
+    /// only its SHA-256. Give it to that customer's page alone: it shows the pairing as
+    /// here, `subject_ref` included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_token: Option<String>,
 }
 
 /// A wallet connection of the subject.

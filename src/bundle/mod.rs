@@ -9,6 +9,10 @@ mod breach_notice;
 pub(crate) mod csv;
 #[cfg(feature = "server")]
 pub(crate) mod index_html;
+#[cfg(feature = "server")]
+mod index_table;
+#[cfg(feature = "server")]
+pub(crate) mod index_wording;
 pub mod package;
 mod receipt;
 mod record_digest;

@@ -155,6 +155,10 @@ struct ConfigArgs {
     /// PostgreSQL URL instead of the embedded SQLite [env: GDPR_GATEWAY_DATABASE_URL]
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Base URL wallets, portals and verifiers reach this gateway at, put in QR codes and
+    /// links [env: GDPR_GATEWAY_PUBLIC_URL] [default: http://<listen address>]
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 /// What the `keys` commands need: where the keys are (the data dir, from the config or the
@@ -171,7 +175,7 @@ struct KeyArgs {
 
 impl KeyArgs {
     fn load(&self) -> Result<Loaded, config::ConfigError> {
-        let overrides = Overrides { listen: None, data_dir: self.data_dir.clone(), database_url: None };
+        let overrides = Overrides { data_dir: self.data_dir.clone(), ..Overrides::default() };
         config::load(self.config.as_deref(), crate::config::builtin_demo::CONFIG, std::env::vars(), overrides)
     }
 }
@@ -182,6 +186,7 @@ impl ConfigArgs {
             listen: self.listen,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone().map(DatabaseUrl::new),
+            public_url: self.public_url.clone(),
         };
         config::load(self.config.as_deref(), crate::config::builtin_demo::CONFIG, std::env::vars(), overrides)
     }

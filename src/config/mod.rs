@@ -6,6 +6,7 @@ pub mod builtin_demo;
 mod env;
 mod http_limits;
 mod key_lines;
+pub mod public_reach;
 mod request_phases;
 mod request_rules;
 mod retention_config;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::inventory::Language;
 use crate::inventory::processing_register::RegisterDetails;
 use crate::inventory::{Category, Controller, Inventory, Recipient, check_id};
 pub use crate::protocol::rights::StaffRole;
@@ -83,6 +85,9 @@ pub struct Config {
     /// How long a pairing's QR code and confirmation code stay valid.
     #[serde(default = "default_pairing_lifetime")]
     pub pairing_lifetime_seconds: u64,
+    /// The language of the pages a person reads (`en`, `nl`).
+    #[serde(default)]
+    pub language: Language,
     pub controller: Controller,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -299,6 +304,7 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<DatabaseUrl>,
+    pub public_url: Option<String>,
 }
 
 /// A configuration that passed every check, with its inventory built.
@@ -366,6 +372,9 @@ pub fn from_text(
     }
     if let Some(url) = overrides.database_url {
         config.database_url = Some(url);
+    }
+    if let Some(url) = overrides.public_url {
+        config.public_url = Some(url);
     }
     let base = match &origin {
         Origin::File(path) => path.parent().unwrap_or(Path::new(".")).to_owned(),
@@ -503,7 +512,8 @@ fn check(config: &Config) -> Result<Inventory, (String, String)> {
     let source_ids: Vec<&str> = config.sources.iter().map(SourceConfig::id).collect();
     config.register.check()?;
     let inventory = Inventory::new(config.categories.clone(), config.recipients.clone(), &source_ids)
-        .map_err(|e| (e.key, e.message))?;
+        .map_err(|e| (e.key, e.message))?
+        .with_language(config.language);
     for (i, source) in config.sources.iter().enumerate() {
         if let SourceConfig::Sql { id, url, queries, .. } = source {
             // The URL's scheme was checked above.

@@ -87,6 +87,12 @@ impl TokenDigest {
         hex::encode(self.0)
     }
 
+    /// The digest written as 64 hexadecimal digits, as stores keep it.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).ok().map(|()| Self(bytes))
+    }
+
     /// Constant-time comparison, so response timing does not reveal how much matched.
     pub fn matches(&self, other: &TokenDigest) -> bool {
         self.0.ct_eq(&other.0).into()
@@ -102,10 +108,7 @@ impl std::fmt::Debug for TokenDigest {
 impl<'de> Deserialize<'de> for TokenDigest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(&text, &mut bytes)
-            .map_err(|_| serde::de::Error::custom("token_sha256 must be 64 hexadecimal digits"))?;
-        Ok(Self(bytes))
+        Self::from_hex(&text).ok_or_else(|| serde::de::Error::custom("token_sha256 must be 64 hexadecimal digits"))
     }
 }
 

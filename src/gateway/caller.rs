@@ -1,7 +1,9 @@
 //! `Caller`: who asks the domain for something. Every domain call names one, so ownership
 //! is checked where the data is, not in each handler (omicron's `OpContext`).
 
+use crate::config::TokenDigest;
 use crate::protocol::rights::StaffRole;
+use crate::store::pairing_store::Pairing;
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,9 @@ pub enum Caller {
     Staff { id: String, role: StaffRole },
     /// The gateway itself: the inbox poller and its upkeep.
     System,
+    /// A browser holding one pairing's status token (the digest here): it may read that
+    /// pairing, its QR code and its events until shortly after it expires, and nothing else.
+    PairingViewer { status: TokenDigest },
 }
 
 impl Caller {
@@ -38,6 +43,7 @@ impl Caller {
             Self::Wallet { connection_id } => format!("connection:{connection_id}"),
             Self::Staff { id, .. } => format!("staff:{id}"),
             Self::System => "system".to_owned(),
+            Self::PairingViewer { .. } => "pairing-viewer".to_owned(),
         }
     }
 
@@ -56,13 +62,22 @@ impl Caller {
         matches!(self, Self::Portal { .. } | Self::System)
     }
 
-    /// True when a pairing made by portal client `owner` is this caller's to see.
-    pub(crate) fn owns_pairing(&self, owner: &str) -> bool {
+    /// True when `pairing` is this caller's to see: the portal client that made it, or a
+    /// holder of its status token (whose expiry the caller of this checks).
+    pub(crate) fn reads_pairing(&self, pairing: &Pairing) -> bool {
         match self {
-            Self::Portal { client_id } => client_id == owner,
+            Self::Portal { client_id } => *client_id == pairing.client_id,
             Self::System => true,
+            Self::PairingViewer { status } => {
+                pairing.status_sha256.as_deref().and_then(TokenDigest::from_hex).is_some_and(|d| d.matches(status))
+            }
             Self::Wallet { .. } | Self::Staff { .. } => false,
         }
+    }
+
+    /// True for callers that may start, confirm or cancel pairings: a status token only reads.
+    pub(crate) fn changes_pairings(&self) -> bool {
+        matches!(self, Self::Portal { .. } | Self::System)
     }
 
     /// True for auditors and administrators, and the gateway itself: the audit trail is

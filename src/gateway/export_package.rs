@@ -1,7 +1,8 @@
 //! Writing a prepared export as the zip package (docs/bundle-format.md § Zip package), as
 //! a stream into any sink (the HTTP body, a spool file for a blob): records are pulled once
 //! per category into two unlinked temporary files in the data dir (JSON and finished CSV
-//! rows), then copied into the zip, hashed on the way.
+//! rows), then copied into the zip, hashed on the way. The first records of each category
+//! are also kept in memory, for the tables of `index.html`.
 
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
@@ -14,11 +15,13 @@ use std::sync::Arc;
 use super::Gateway;
 use super::exports::{ExportError, PreparedExport};
 use crate::bundle::csv::{self, MAX_COLUMNS};
-use crate::bundle::index_html;
+use crate::bundle::index_html::{self, CategoryPage, INDEX_MAX_ROWS_PER_CATEGORY};
+use crate::bundle::index_wording::Wording;
 use crate::bundle::package::{PackageClaims, PackageInfo, PackageWriter, WriteError};
 use crate::bundle::{CategorySummary, TYP, VERSION};
 use crate::clock::rfc3339;
-use crate::connectors::RecordStream;
+use crate::connectors::{Record, RecordStream};
+use crate::inventory::Language;
 use crate::jose::jws;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +80,8 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
     let mut summaries = Vec::with_capacity(open.len());
     for (category, stream) in open {
         let info = gateway.notice_category(&category);
-        let Spooled { mut json, mut csv, columns, count } = spool(gateway, handle, &category.id, stream)?;
+        let Spooled { mut json, mut csv, columns, count, first } =
+            spool(gateway, handle, &category.id, stream, INDEX_MAX_ROWS_PER_CATEGORY)?;
 
         // data/<id>.json: the category's information with its records, like the JWS form.
         let head = serde_json::to_string(&info).map_err(std::io::Error::other)?;
@@ -105,18 +109,19 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
             file.write_all(b"\r\n")
         })?;
         file.close();
-        summaries.push((info, count));
+        summaries.push(CategoryPage { info, count, records: first });
     }
 
     let mut file = package.payload("index.html")?;
-    file.write_all(
-        index_html::render(&gateway.notice, |id| gateway.recipient_lines(id), &subject, now, &summaries).as_bytes(),
-    )?;
+    let wording = wording(gateway.inventory.language());
+    let page =
+        index_html::render(&gateway.notice, |id| gateway.recipient_lines(id), &subject, now, &summaries, wording);
+    file.write_all(page.as_bytes())?;
     file.close();
 
     let categories: Vec<CategorySummary> = summaries
         .iter()
-        .map(|(info, n)| CategorySummary { id: info.id.clone(), name: info.name.clone(), records: *n })
+        .map(|p| CategorySummary { id: p.info.id.clone(), name: p.info.name.clone(), records: p.count })
         .collect();
     let bag_info = [
         ("Source-Organization", gateway.notice.controller.name.clone()),
@@ -147,12 +152,22 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
     Ok(out)
 }
 
-/// A category's records, spooled once: JSON for the `.json` file and finished CSV rows.
+/// The wording of `index.html` in the configured language.
+fn wording(language: Language) -> &'static Wording {
+    match language {
+        Language::En => &Wording::EN,
+        Language::Nl => &Wording::NL,
+    }
+}
+
+/// A category's records, spooled once: JSON for the `.json` file and finished CSV rows,
+/// and the first few as they came, for the page.
 struct Spooled {
     json: std::fs::File,
     csv: std::fs::File,
     columns: Vec<String>,
     count: usize,
+    first: Vec<Record>,
 }
 
 /// Records pulled from the connector per trip into the async runtime.
@@ -160,18 +175,21 @@ const BATCH: usize = 1024;
 
 /// Pulls the records once, writing each as JSON and as a CSV row to two unlinked temporary
 /// files. CSV columns are numbered in first-seen order, so a new column only ever appends:
-/// earlier rows are padded when copied, and no record is parsed twice.
+/// earlier rows are padded when copied, and no record is parsed twice. The first `keep`
+/// records are kept as well.
 fn spool(
     gateway: &Gateway,
     handle: &Handle,
     category: &str,
     stream: Option<RecordStream>,
+    keep: usize,
 ) -> Result<Spooled, PackageError> {
     let mut json = BufWriter::new(tempfile::tempfile_in(&gateway.spool_dir)?);
     let mut csv_out = BufWriter::new(tempfile::tempfile_in(&gateway.spool_dir)?);
     let mut columns: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut count = 0usize;
+    let mut first = Vec::with_capacity(keep.min(BATCH));
     let mut entry = Vec::new();
     let mut row = String::new();
     let mut cells: Vec<String> = Vec::new();
@@ -215,12 +233,15 @@ fn spool(
                 csv::write_cells(cells.iter().map(String::as_str), &mut row);
                 write_entry(&mut csv_out, row.as_bytes(), used)?;
                 count += 1;
+                if first.len() < keep {
+                    first.push(record);
+                }
             }
         }
     }
     let json = json.into_inner().map_err(|e| e.into_error())?;
     let csv = csv_out.into_inner().map_err(|e| e.into_error())?;
-    Ok(Spooled { json, csv, columns, count })
+    Ok(Spooled { json, csv, columns, count, first })
 }
 
 /// Spool entries are length-prefixed (CSV rows may contain newlines): byte length and

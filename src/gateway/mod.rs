@@ -53,7 +53,7 @@ pub use outbox_worker::{
     CLAIM_BATCH, OUTBOX_POLL, RETRY_AFTER_SECS, SETTLED_NOTICE_RETENTION_SECS, WEBHOOK_TIMEOUT,
     sign as webhook_signature,
 };
-pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError};
+pub use pairing::{CODE_DIGITS, Created, MAX_CODE_ATTEMPTS, PairingError, STATUS_TOKEN_GRACE_SECS};
 pub use request_actions::{MAX_ACTION_NOTE_CHARS, TaskResult, WHOLE_REQUEST};
 pub use request_notices::MAX_WALLETS_TOLD;
 pub use request_referrals::MAX_CONTROLLER_ID_CHARS;

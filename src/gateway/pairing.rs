@@ -33,6 +33,11 @@ pub const CODE_DIGITS: usize = 6;
 const EXPIRY_BATCH: u32 = 100;
 /// `cty` of a connect token sealed to our own key.
 const SEALED_TOKEN_CTY: &str = "gdpr-connect-token";
+/// How long a status token outlives its pairing's deadline, so a page can still read how
+/// the pairing ended.
+pub const STATUS_TOKEN_GRACE_SECS: u64 = 300;
+/// Random bytes in a status token.
+const STATUS_TOKEN_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -55,15 +60,20 @@ pub enum PairingError {
     Internal(String),
 }
 
-/// A new pairing with its connect URI (the token is in it; shown once, then only as QR).
+/// A new pairing with its connect URI (the token is in it; shown once, then only as QR)
+/// and its status token (shown once; the gateway keeps its SHA-256).
 pub struct Created {
     pub pairing: Pairing,
     pub connect_uri: String,
+    pub status_token: String,
 }
 
 impl Gateway {
     /// Creates a pairing for `caller` and registers its token's digest at the relay.
     pub async fn create_pairing(&self, caller: &Caller, subject: &SubjectRef) -> Result<Created, PairingError> {
+        if !caller.changes_pairings() {
+            return Err(PairingError::NotFound);
+        }
         let (client_id, subject_ref) = (caller.register_name(), subject.as_str());
         let now = self.clock.now();
         let token = ConnectToken::generate();
@@ -72,12 +82,16 @@ impl Gateway {
         let sealed =
             jwe::encrypt(self.keyring.active_encryption().public_jwk(), SEALED_TOKEN_CTY, token.encode().as_bytes())
                 .map_err(|e| PairingError::Internal(e.to_string()))?;
+        let mut status = [0u8; STATUS_TOKEN_BYTES];
+        OsRng.fill_bytes(&mut status);
+        let status_token = crate::jose::b64::encode(status);
         let pairing = Pairing {
             id: uuid::Uuid::new_v4().simple().to_string(),
             client_id,
             subject_ref: subject_ref.to_owned(),
             token_sha256: token.sha256_hex(),
             sealed_token: Some(sealed),
+            status_sha256: Some(crate::config::TokenDigest::of(&status_token).to_hex()),
             state: PairingState::Pending,
             code_sha256: None,
             failed_attempts: 0,
@@ -93,15 +107,18 @@ impl Gateway {
         self.pairings.insert(&pairing, &[entry]).await?;
         let connect_uri =
             ConnectUri { relay: self.relay.base().to_owned(), token, operator: self.operator_pin() }.to_link();
-        Ok(Created { pairing, connect_uri })
+        Ok(Created { pairing, connect_uri, status_token })
     }
 
     /// The caller's pairing, after ending it as `expired` if its time is up. Another portal
-    /// client's pairing is `NotFound`, as if it did not exist.
+    /// client's pairing is `NotFound`, as if it did not exist, and so is one whose status
+    /// token has lapsed.
     pub async fn pairing(&self, caller: &Caller, id: &str) -> Result<Pairing, PairingError> {
         // Ownership first: another client's call must not even end the pairing.
         let pairing = self.row(id).await?;
-        if !caller.owns_pairing(&pairing.client_id) {
+        let lapsed = matches!(caller, Caller::PairingViewer { .. })
+            && self.clock.now() >= pairing.expires_at.saturating_add(STATUS_TOKEN_GRACE_SECS);
+        if !caller.reads_pairing(&pairing) || lapsed {
             return Err(PairingError::NotFound);
         }
         self.expire_if_due(pairing).await
@@ -256,6 +273,9 @@ impl Gateway {
 
     /// Checks the code the person typed into the caller's portal.
     pub async fn confirm_pairing(&self, caller: &Caller, id: &str, code: &str) -> Result<Pairing, PairingError> {
+        if !caller.changes_pairings() {
+            return Err(PairingError::NotFound);
+        }
         let pairing = self.pairing(caller, id).await?;
         if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PairingError::MalformedCode);
@@ -316,6 +336,9 @@ impl Gateway {
 
     /// The portal cancels its pairing; a wallet that scanned it is told and disconnected.
     pub async fn cancel_pairing(&self, caller: &Caller, id: &str) -> Result<Pairing, PairingError> {
+        if !caller.changes_pairings() {
+            return Err(PairingError::NotFound);
+        }
         let pairing = self.pairing(caller, id).await?;
         if pairing.state.is_final() {
             return Err(PairingError::Closed(pairing.state.as_str()));

@@ -199,7 +199,7 @@ impl Gateway {
                 received_on: None,
                 reply_to: Some(connection_id.clone()),
             },
-            Caller::Staff { .. } | Caller::System => {
+            Caller::Staff { .. } | Caller::System | Caller::PairingViewer { .. } => {
                 return Err(RequestError::NotPermitted("requests are filed by the person's portal or wallet".into()));
             }
         };

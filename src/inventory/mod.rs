@@ -3,6 +3,7 @@
 //! data subject (art. 13–15) is generated from here.
 
 pub(crate) mod duration;
+mod language;
 pub(crate) mod privacy_notice;
 pub(crate) mod processing_register;
 pub(crate) mod recipients;
@@ -17,6 +18,7 @@ use serde_json::Value;
 pub(crate) use crate::protocol::gdpr::{Art9Ground, LegalBasis};
 pub(crate) use crate::protocol::notice::{Controller, NoticeCategory, PrivacyNotice, Right};
 pub(crate) use duration::IsoDuration;
+pub use language::Language;
 pub(crate) use recipients::Recipient;
 use record_schema::{RecordSchemas, SchemaCompiler};
 
@@ -131,6 +133,7 @@ pub struct Inventory {
     categories: Vec<Category>,
     recipients: Vec<Recipient>,
     schemas: Arc<RecordSchemas>,
+    language: Language,
 }
 
 /// A recipient a category names for which no sharing assessment is recorded.
@@ -228,7 +231,7 @@ impl Inventory {
             }
             schemas.add(c).map_err(|(field, message)| err(field, message))?;
         }
-        Ok(Self { categories, recipients, schemas: Arc::new(schemas.finish()) })
+        Ok(Self { categories, recipients, schemas: Arc::new(schemas.finish()), language: Language::default() })
     }
 
     pub fn recipients(&self) -> &[Recipient] {
@@ -256,6 +259,16 @@ impl Inventory {
             .filter(|(_, r)| !assessed(r))
             .map(|(c, r)| Unassessed { category: c.id.clone(), recipient: r.clone() })
             .collect()
+    }
+
+    /// The inventory written in `language` (the config's `language` key).
+    pub(crate) fn with_language(self, language: Language) -> Self {
+        Self { language, ..self }
+    }
+
+    /// The language of what a person reads: the config's `language`, English by default.
+    pub(crate) fn language(&self) -> Language {
+        self.language
     }
 
     pub fn categories(&self) -> &[Category] {

@@ -92,7 +92,7 @@ impl ErasureStore {
                 .await?
                 .rows_affected();
             forgotten.pairings = sqlx::query(
-                "UPDATE pairings SET subject_ref = $2, sealed_token = NULL, code_sha256 = NULL,
+                "UPDATE pairings SET subject_ref = $2, sealed_token = NULL, status_sha256 = NULL, code_sha256 = NULL,
                      state = CASE WHEN state IN ('pending', 'scanned') THEN 'cancelled' ELSE state END
                  WHERE subject_ref = $1",
             )

@@ -31,6 +31,7 @@ pub(super) fn sqlite() -> Migrator {
         (13, "breaches", include_str!("../../migrations/sqlite/0013_breaches.sql")),
         (14, "legal holds", include_str!("../../migrations/sqlite/0014_legal_holds.sql")),
         (15, "retention warning log", include_str!("../../migrations/sqlite/0015_retention_warning_log.sql")),
+        (16, "pairing status token", include_str!("../../migrations/sqlite/0016_pairing_status_token.sql")),
     ])
 }
 
@@ -51,5 +52,6 @@ pub(super) fn postgres() -> Migrator {
         (13, "breaches", include_str!("../../migrations/postgres/0013_breaches.sql")),
         (14, "legal holds", include_str!("../../migrations/postgres/0014_legal_holds.sql")),
         (15, "retention warning log", include_str!("../../migrations/postgres/0015_retention_warning_log.sql")),
+        (16, "pairing status token", include_str!("../../migrations/postgres/0016_pairing_status_token.sql")),
     ])
 }

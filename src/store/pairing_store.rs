@@ -62,6 +62,8 @@ pub struct Pairing {
     pub token_sha256: String,
     /// The connect token, JWE-sealed to this gateway's own key, while the QR may be shown.
     pub sealed_token: Option<String>,
+    /// SHA-256 (hex) of the status token a browser may read this pairing with.
+    pub status_sha256: Option<String>,
     pub state: PairingState,
     pub code_sha256: Option<String>,
     /// Codes tried so far (right or wrong); at the maximum the pairing is cancelled.
@@ -87,7 +89,7 @@ pub struct Connection {
     pub revoked_at: Option<UnixSeconds>,
 }
 
-const PAIRING_COLUMNS: &str = "id, client_id, subject_ref, token_sha256, sealed_token, state, code_sha256, \
+const PAIRING_COLUMNS: &str = "id, client_id, subject_ref, token_sha256, sealed_token, status_sha256, state, code_sha256, \
     failed_attempts, connection_id, wallet_signing_jwk, wallet_encryption_jwk, created_at, expires_at, updated_at";
 const CONNECTION_COLUMNS: &str =
     "id, subject_ref, pairing_id, wallet_signing_jwk, wallet_encryption_jwk, state, created_at, revoked_at";
@@ -108,9 +110,9 @@ impl PairingStore {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO pairings (id, client_id, subject_ref, token_sha256, sealed_token, state,
-                     failed_attempts, created_at, expires_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $7)",
+                "INSERT INTO pairings (id, client_id, subject_ref, token_sha256, sealed_token, status_sha256,
+                     state, failed_attempts, created_at, expires_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $9, $6, 0, $7, $8, $7)",
             )
             .bind(&p.id)
             .bind(&p.client_id)
@@ -120,6 +122,7 @@ impl PairingStore {
             .bind(p.state.as_str())
             .bind(created)
             .bind(expires)
+            .bind(&p.status_sha256)
             .execute(&mut *tx)
             .await?;
             append_audit!(tx, audit);
@@ -424,6 +427,7 @@ where
         subject_ref: row.try_get("subject_ref")?,
         token_sha256: row.try_get("token_sha256")?,
         sealed_token: row.try_get("sealed_token")?,
+        status_sha256: row.try_get("status_sha256")?,
         state: PairingState::parse(&row.try_get::<String, _>("state")?)?,
         code_sha256: row.try_get("code_sha256")?,
         failed_attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt("failed_attempts".into()))?,

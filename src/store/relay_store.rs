@@ -40,6 +40,9 @@ pub enum RedeemRefused {
     Used,
 }
 
+/// The controller that registered a connect token, and whether it may still be redeemed.
+pub type TokenHolder = (String, Result<(), RedeemRefused>);
+
 /// A new connection, as redemption creates it.
 #[derive(Debug, Clone)]
 pub struct NewConnection<'a> {
@@ -91,6 +94,23 @@ impl RelayStore {
             .await?;
         });
         Ok(())
+    }
+
+    /// Who registered the token `token_sha256` and whether it can still be redeemed at `now`
+    /// (`Err` says why not); `None` for a digest never registered. The connect page shows it.
+    pub async fn token_holder(&self, token_sha256: &str, now: UnixSeconds) -> Result<Option<TokenHolder>, StoreError> {
+        let now = to_i64(now, "now")?;
+        let row: Option<(String, i64, Option<i64>)> = on_db!(&self.db, pool => {
+            sqlx::query_as("SELECT controller_id, expires_at, redeemed_at FROM relay_connect_tokens WHERE token_sha256 = $1")
+                .bind(token_sha256)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(controller_id, expires_at, redeemed_at)| match (redeemed_at, expires_at > now) {
+            (Some(_), _) => (controller_id, Err(RedeemRefused::Used)),
+            (None, false) => (controller_id, Err(RedeemRefused::Expired)),
+            (None, true) => (controller_id, Ok(())),
+        }))
     }
 
     /// Spends the token and creates the connection with its `connected` notice, in one

@@ -82,6 +82,25 @@ fn unknown_nested_key_and_bad_values_are_named() {
 }
 
 #[test]
+fn language_defaults_to_english_and_an_unknown_one_is_refused_with_the_choices() {
+    assert_eq!(from_text(&example_text(), &[]).unwrap().config.language, config::Language::En);
+    let dutch = from_text(&format!("language = \"nl\"\n{}", example_text()), &[]).unwrap();
+    assert_eq!(dutch.config.language, config::Language::Nl);
+    let env = from_text(&example_text(), &[("GDPR_GATEWAY_LANGUAGE", "nl")]).unwrap();
+    assert_eq!(env.config.language, config::Language::Nl);
+
+    let err = from_text(&format!("language = \"de\"\n{}", example_text()), &[]).unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { .. }), "{err:?}");
+    let err = err.to_string();
+    assert!(
+        err.contains(r#"language: "de" is not supported; use one of "en", "nl""#) && err.contains("line 1"),
+        "{err}"
+    );
+    let err = from_text(&example_text(), &[("GDPR_GATEWAY_LANGUAGE", "de")]).unwrap_err().to_string();
+    assert!(err.contains("GDPR_GATEWAY_LANGUAGE") && err.contains(r#"use one of "en", "nl""#), "{err}");
+}
+
+#[test]
 fn malformed_toml_names_the_line() {
     let err = from_text("listen = \"127.0.0.1:8080\"\n[controller\nname = 1\n", &[]).unwrap_err();
     assert!(matches!(err, ConfigError::Parse { .. }));

@@ -76,7 +76,7 @@ async fn code_of(wallet: &Wallet, gw: &TestGateway) -> String {
 }
 
 /// Reads SSE events (name, data) from a streaming response until the stream ends.
-async fn events(response: reqwest::Response) -> Vec<(String, Value)> {
+pub async fn events(response: reqwest::Response) -> Vec<(String, Value)> {
     let mut text = String::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {

@@ -40,6 +40,16 @@ impl TestGateway {
 
     /// The built-in demo with `extra` TOML appended to its configuration.
     pub async fn demo_with(extra: &str) -> Self {
+        Self::demo_text(format!("{}\n{extra}", demo::CONFIG)).await
+    }
+
+    /// The built-in demo with top-level `keys` (`language = "nl"`) put before its first
+    /// table, where TOML reads them as top-level keys.
+    pub async fn demo_with_top_level(keys: &str) -> Self {
+        Self::demo_text(format!("{keys}\n{}", demo::CONFIG)).await
+    }
+
+    async fn demo_text(text: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (schema, database_url) = match std::env::var(PG_ENV) {
             Ok(url) => {
@@ -52,8 +62,8 @@ impl TestGateway {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             data_dir: Some(dir.path().to_owned()),
             database_url,
+            public_url: None,
         };
-        let text = format!("{}\n{extra}", demo::CONFIG);
         let loaded = config::from_text(Origin::BuiltInDemo, &text, Vec::new(), overrides).unwrap();
         let manual = ManualClock::new(T0);
         let clock: Arc<dyn Clock> = Arc::new(manual.clone());

@@ -13,6 +13,7 @@ fn pairing(id: &str, subject: &str, expires_at: u64) -> Pairing {
         subject_ref: subject.into(),
         token_sha256: format!("{id:0>64}"),
         sealed_token: Some("sealed".into()),
+        status_sha256: Some(format!("{id:f>64}")),
         state: PairingState::Pending,
         code_sha256: None,
         failed_attempts: 0,
