@@ -28,9 +28,10 @@
  */
 /**
  * What the backend hands the browser when a pairing starts: the gateway's view minus
- * everything that needs the portal token, plus the status token and the status URL.
+ * `connect_uri` and `subject_ref`, with the status token (present in the answer to
+ * `POST /v1/pairings`) and the URL of the pairing's state.
  * @typedef {Pick<PairingView, "pairing_id" | "state" | "qr_svg_url" | "events_url" | "expires_at" | "attempts_left">
- *   & { status_token: string, status_url: string }} StartedPairing
+ *   & { status_token: NonNullable<PairingView["status_token"]>, status_url: string }} StartedPairing
  */
 /** @typedef {{ name: string, subject_ref: string }} Me */
 
