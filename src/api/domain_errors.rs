@@ -26,6 +26,7 @@ impl From<PairingError> for ApiError {
     fn from(e: PairingError) -> Self {
         match e {
             PairingError::NotFound => Self::bare(ErrorCode::PairingNotFound),
+            PairingError::StatusTokenRefused => Self::new(ErrorCode::InvalidBearerToken, e.to_string()),
             PairingError::NotScanned => Self::new(ErrorCode::PairingNotScanned, e.to_string()),
             PairingError::Closed(_) => Self::new(ErrorCode::PairingClosed, e.to_string()),
             PairingError::WrongCode { .. } => Self::new(ErrorCode::WrongCode, e.to_string()),

@@ -44,6 +44,9 @@ const STATUS_TOKEN_BYTES: usize = 32;
 pub enum PairingError {
     #[error("no such pairing")]
     NotFound,
+    /// A status token that does not open the pairing asked for (wrong, another's, lapsed).
+    #[error("the status token does not open this pairing")]
+    StatusTokenRefused,
     #[error("the wallet has not scanned the code yet")]
     NotScanned,
     #[error("the pairing has ended: {0}")]
@@ -115,11 +118,16 @@ impl Gateway {
     /// token has lapsed.
     pub async fn pairing(&self, caller: &Caller, id: &str) -> Result<Pairing, PairingError> {
         // Ownership first: another client's call must not even end the pairing.
-        let pairing = self.row(id).await?;
-        let lapsed = matches!(caller, Caller::PairingViewer { .. })
-            && self.clock.now() >= pairing.expires_at.saturating_add(STATUS_TOKEN_GRACE_SECS);
+        let viewer = matches!(caller, Caller::PairingViewer { .. });
+        // A status token is a credential: whatever it fails to open, it is refused as one.
+        let refused = if viewer { PairingError::StatusTokenRefused } else { PairingError::NotFound };
+        let pairing = match self.row(id).await {
+            Err(PairingError::NotFound) => return Err(refused),
+            other => other?,
+        };
+        let lapsed = viewer && self.clock.now() >= pairing.expires_at.saturating_add(STATUS_TOKEN_GRACE_SECS);
         if !caller.reads_pairing(&pairing) || lapsed {
-            return Err(PairingError::NotFound);
+            return Err(refused);
         }
         self.expire_if_due(pairing).await
     }

@@ -42,6 +42,7 @@ impl From<PairingError> for MessageError {
             PairingError::Relay(e) => Self::Relay(e),
             // Sending a message fails only as above; the rest are refusals to a portal.
             other @ (PairingError::NotFound
+            | PairingError::StatusTokenRefused
             | PairingError::NotScanned
             | PairingError::Closed(_)
             | PairingError::WrongCode { .. }

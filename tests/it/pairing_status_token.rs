@@ -44,11 +44,13 @@ async fn a_status_token_reads_its_own_pairing_and_nothing_else() {
 
     // Not another pairing, not with another token, not without one.
     let foreign = get(with(&format!("/v1/pairings/{}", others.pairing_id))).await.unwrap();
-    assert_problem(foreign, 404, "pairing_not_found").await;
+    assert_problem(foreign, 401, "invalid_bearer_token").await;
     let foreign_qr = get(with(&format!("/v1/pairings/{}/qr.svg", others.pairing_id))).await.unwrap();
-    assert_problem(foreign_qr, 404, "pairing_not_found").await;
+    assert_problem(foreign_qr, 401, "invalid_bearer_token").await;
     let wrong = get(format!("/v1/pairings/{id}?status_token={}", others.status_token.unwrap())).await.unwrap();
-    assert_problem(wrong, 404, "pairing_not_found").await;
+    assert_problem(wrong, 401, "invalid_bearer_token").await;
+    let nowhere = get(with("/v1/pairings/00000000000000000000000000000000")).await.unwrap();
+    assert_problem(nowhere, 401, "invalid_bearer_token").await;
     let huge = get(format!("/v1/pairings/{id}?status_token={}", "x".repeat(200))).await.unwrap();
     assert_problem(huge, 401, "invalid_bearer_token").await;
     assert_problem(get(format!("/v1/pairings/{id}")).await.unwrap(), 401, "missing_bearer_token").await;
@@ -101,7 +103,7 @@ async fn a_status_token_lapses_after_the_pairing_expires() {
     let last: PairingView = read().await.json().await.unwrap();
     assert_eq!(last.state, PairingState::Expired);
     gw.clock.advance(1);
-    assert_problem(read().await, 404, "pairing_not_found").await;
+    assert_problem(read().await, 401, "invalid_bearer_token").await;
     // The portal still reads it.
     let portal = gw.portal_client().pairing(&pairing.pairing_id).await.unwrap();
     assert_eq!(portal.state, PairingState::Expired);
