@@ -40,7 +40,12 @@ problems!(CreateExportProblems: InvalidParameter, MalformedBody, PayloadTooLarge
     params(("subject_ref" = String, Path, description = "The organisation's reference for the data subject", pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")),
     request_body = ExportRequest,
     responses(
-        (status = 200, description = "The signed bundle: a compact JWS (`application/jwt`) or, with `format: zip`, a zip package (`application/zip`), streamed; `Content-Disposition: attachment; filename=\"gdpr-bundle-<bundle id>.jwt\"` (`.zip`)", content_type = "application/jwt", body = String),
+        (status = 200, description = "The signed bundle: a compact JWS (`application/jwt`) or a zip package (`application/zip`), streamed",
+            content(
+                (String = "application/jwt", example = json!("eyJhbGciOiJFZERTQSIsImtpZCI6Im1OM3AiLCJ0eXAiOiJnZHByLWJ1bmRsZStqd3QifQ.eyJpc3MiOiJodHRwczovL3pvbm5lc3Ryb29tLmV4YW1wbGUifQ.c2lnbmF0dXJl")),
+                (String = "application/zip")
+            ),
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"gdpr-bundle-<bundle id>.jwt\"` (`.zip` for a package)"))),
         CreateExportProblems
     )
 )]

@@ -259,7 +259,7 @@ def run(args, workdir):
               status == 200 and json.loads(body).get("state") == "pending",
               (status, body[:300]))
         status, _, _ = fetch(f"{started['status_url']}?status_token={'A' * 43}")
-        check("another status token reads nothing", status == 404, status)
+        check("another status token reads nothing (refused as a credential)", status == 401, status)
         confirm = f"{gateway_url}/v1/pairings/{started['pairing_id']}/confirm?status_token={started['status_token']}"
         status, _, _ = fetch(confirm, "POST", {"Content-Type": "application/json"}, b'{"code":"000000"}')
         check("the status token cannot confirm a pairing", status == 401, status)
