@@ -99,6 +99,7 @@ impl From<AuditExportQuery> for AuditQuery {
 
 /// A page of the trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::audit_page)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// The `after` of the next page; absent on the last.

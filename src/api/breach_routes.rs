@@ -45,6 +45,7 @@ impl From<BreachError> for ApiError {
 
 /// A suspected breach, as recorded.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::new_breach)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewBreach {
     #[serde(flatten)]
@@ -62,6 +63,7 @@ pub(crate) struct NewBreach {
 /// What changes: the facts given replace the record's; the answers given are taken over
 /// the record's (an answer can be changed, not taken back).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::breach_change)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BreachChange {
     #[serde(default, deserialize_with = "optional_object")]
@@ -72,6 +74,7 @@ pub(crate) struct BreachChange {
 
 /// That the supervisory authority was notified.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::authority_notified)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthorityNotified {
     /// The breach's `version` as reviewed: refused with 409 `breach_changed` when the
@@ -92,6 +95,7 @@ pub(crate) struct AuthorityNotified {
 
 /// The people to tell.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::notify_people)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NotifyPeople {
     /// The breach's `version` as reviewed: the notice says what that version says, or the
@@ -110,6 +114,7 @@ pub(crate) struct SubjectRefText(String);
 
 /// What a people notification reached.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::people_notified)]
 pub(crate) struct PeopleNotifiedView {
     pub people: usize,
     pub wallets: u64,
@@ -147,6 +152,7 @@ pub(crate) struct AuthorityNotificationView {
 
 /// A breach in the register.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::breach_view)]
 pub(crate) struct BreachView {
     pub id: String,
     pub recorded_at: String,
@@ -199,6 +205,7 @@ impl BreachView {
 
 /// A page of the register, newest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::breach_list)]
 pub(crate) struct BreachList {
     pub breaches: Vec<BreachView>,
     /// Pass as `before` for the next page; absent on the last.

@@ -14,6 +14,7 @@ pub(crate) mod export_routes;
 pub(crate) mod import_routes;
 mod intake_routes;
 mod operation_routes;
+mod oversight_examples;
 pub(crate) mod pairing_routes;
 pub(crate) mod portal_auth;
 mod processing_register_routes;

@@ -65,6 +65,7 @@ pub(crate) struct UpcomingKind {
 
 /// What retention deletes within the period, per kind; nothing under a legal hold.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::upcoming_deletions)]
 pub(crate) struct UpcomingDeletions {
     pub through: String,
     pub kinds: Vec<UpcomingKind>,
@@ -166,6 +167,7 @@ pub(crate) struct SourceRetentionView {
 
 /// Retention at the sources, per category whose records carry a date.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::source_retention_report)]
 pub(crate) struct SourceRetentionReport {
     /// The warning period, ISO 8601.
     pub warn_before: String,
@@ -228,6 +230,7 @@ pub(crate) async fn source_retention_report(
 
 /// A hold to place: on a person or on one rights request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::place_hold)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PlaceHold {
     #[serde(default)]
@@ -243,6 +246,7 @@ pub(crate) struct PlaceHold {
 
 /// Why a hold is lifted.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(example = super::oversight_examples::lift_hold)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LiftHold {
     #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
@@ -251,6 +255,7 @@ pub(crate) struct LiftHold {
 
 /// A legal hold.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::legal_hold)]
 pub(crate) struct LegalHoldView {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,6 +293,7 @@ impl LegalHoldView {
 
 /// Legal holds, newest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = super::oversight_examples::legal_hold_list)]
 pub(crate) struct LegalHoldList {
     pub holds: Vec<LegalHoldView>,
 }

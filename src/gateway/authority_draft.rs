@@ -11,6 +11,7 @@ use crate::clock::rfc3339;
 
 /// What the notification says.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = draft_example)]
 pub struct AuthorityNotificationDraft {
     pub breach_id: String,
     pub controller_name: String,
@@ -52,6 +53,47 @@ pub struct DraftCategory {
     pub special_category: bool,
     /// Categories of data subjects, from the inventory.
     pub data_subjects: Vec<String>,
+}
+
+/// The OpenAPI document's example: kept beside the type, as this layer may not import the
+/// API's examples; a test checks it against the schema.
+fn draft_example() -> serde_json::Value {
+    serde_json::json!({
+        "breach_id": "0b7e4c2a-5f1d-4a8e-9c36-7d2e1f4b8a05",
+        "controller_name": "Zonnestroom B.V.",
+        "controller_id": "https://zonnestroom.example",
+        "contact": "privacy@zonnestroom.example",
+        "aware_at": "2026-11-28T08:30:00Z",
+        "deadline_at": "2026-12-01T08:30:00Z",
+        "late": false,
+        "nature": "A fault in the customer portal's usage report let signed-in customers download other households' meter readings and addresses for about three hours.",
+        "categories": [
+            { "id": "contact", "name": "Contact details", "special_category": false, "data_subjects": ["customers"] },
+            {
+                "id": "meter_readings",
+                "name": "Meter readings",
+                "special_category": false,
+                "data_subjects": ["customers", "members of their household"]
+            }
+        ],
+        "approximate_subjects": 1240,
+        "approximate_records": 52000,
+        "likely_consequences": "Others could see when a household uses energy, which shows when its members are at home or away.",
+        "measures": "The report was taken offline at 11:20. The downloads in the access log were traced and their recipients asked to delete the files; the fault is fixed and covered by a test.",
+        "outcome": "notify_authority_and_people",
+        "answers": {
+            "personal_data": true,
+            "role": "controller",
+            "damaged": false,
+            "lost": false,
+            "unlawful_processing_excluded": false,
+            "sensitive_data": false,
+            "serious_consequences": true,
+            "high_risk_to_people": true
+        },
+        "people_to_be_notified": true,
+        "missing": []
+    })
 }
 
 impl Gateway {

@@ -44,7 +44,7 @@ impl RegisterDetails {
 
 /// The register as served: JSON, and the source of the CSV and HTML forms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema), schema(example = register_example))]
 pub struct ProcessingRegister {
     /// (a) the controller, its representative, joint controllers and the DPO.
     pub controller: RegisterController,
@@ -107,6 +107,89 @@ pub struct ThirdCountryTransfer {
     pub country: String,
     /// The safeguard documented for it; a gap when absent.
     pub safeguards: Option<String>,
+}
+
+/// The OpenAPI document's example: kept beside the type, as this layer may not import the
+/// API's examples; a test checks it against the schema.
+#[cfg(feature = "server")]
+fn register_example() -> serde_json::Value {
+    let meter_readings = serde_json::json!({
+        "category": "meter_readings",
+        "name": "Meter readings",
+        "description": "Your smart meter's readings, per day",
+        "purposes": ["Billing your energy use", "Showing your use in the app"],
+        "legal_basis": "contract",
+        "legal_basis_article": "Art. 6(1)(b) GDPR",
+        "data_subjects": ["customers", "members of their household"],
+        "recipients": ["Stedin Netbeheer B.V."],
+        "third_country_transfers": [],
+        "retention": "P2Y",
+        "retention_text": "2 years",
+        "source": "Metering system"
+    });
+    let service_notes = serde_json::json!({
+        "category": "service_notes",
+        "name": "Customer service notes",
+        "purposes": ["Helping you consistently when you contact us again"],
+        "legal_basis": "legitimate_interests",
+        "legal_basis_article": "Art. 6(1)(f) GDPR",
+        "data_subjects": ["customers", "people who contact customer service"],
+        "recipients": ["Helpdesk software provider"],
+        "third_country_transfers": [{
+            "recipient": "Helpdesk software provider",
+            "country": "US",
+            "safeguards": "EU-US Data Privacy Framework (adequacy decision of 10 July 2023)"
+        }],
+        "retention": "P1Y",
+        "retention_text": "1 year",
+        "source": "Customer service system"
+    });
+    serde_json::json!({
+        "controller": {
+            "id": "https://zonnestroom.example",
+            "name": "Zonnestroom B.V.",
+            "contact": "Zonnestroom B.V., Catharijnesingel 10, 3511 GB Utrecht; +31 30 000 0000; privacy@zonnestroom.example",
+            "joint_controllers": [],
+            "dpo_contact": "privacy@zonnestroom.example"
+        },
+        "activities": [meter_readings, service_notes],
+        "recipients": [
+            {
+                "id": "grid-operator",
+                "name": "Stedin Netbeheer B.V.",
+                "role": "controller",
+                "country": "NL",
+                "assessment": {
+                    "moment": "Each month the grid operator sends us the readings it collected; we send it changes of supplier.",
+                    "lawfulness": "The Energiewet obliges the exchange between supplier and grid operator (art. 6(1)(c) GDPR).",
+                    "risks": "Readings sent for the wrong connection point.",
+                    "measures": "Exchange over the sector's secured EDSN channel, matched on EAN code.",
+                    "assessed_on": "2026-03-12",
+                    "assessed_by": "privacy officer"
+                }
+            },
+            {
+                "id": "helpdesk-platform",
+                "name": "Helpdesk software provider",
+                "role": "processor",
+                "country": "US",
+                "transfer_safeguards": "EU-US Data Privacy Framework (adequacy decision of 10 July 2023)",
+                "assessment": {
+                    "moment": "Customer service notes are kept in the provider's helpdesk software.",
+                    "lawfulness": "A processing agreement under art. 28 GDPR; the provider is certified under the Data Privacy Framework.",
+                    "risks": "Access by the provider's staff or by US authorities.",
+                    "measures": "Data encrypted at rest, access logged, support access only on our request.",
+                    "assessed_on": "2026-05-04"
+                }
+            }
+        ],
+        "security_measures": [
+            "Personal data encrypted in transit (TLS 1.2 or later) and at rest",
+            "Staff access by role through the identity provider, with two-factor sign-in",
+            "A tamper-evident audit trail with signed checkpoints"
+        ],
+        "gaps": []
+    })
 }
 
 impl ProcessingRegister {
