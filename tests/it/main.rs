@@ -23,6 +23,7 @@ mod josekit_crosscheck;
 mod key_discovery;
 mod long_term_verification;
 mod openapi;
+mod openapi_oversight_examples;
 mod package_page;
 mod pairing;
 mod pairing_status_token;
