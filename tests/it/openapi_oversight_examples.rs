@@ -241,3 +241,50 @@ fn every_oversight_body_has_an_example() {
     // Each request and success body once at least: 17 as the routes stand.
     assert!(seen >= SCHEMA_CHECKED.len(), "only {seen} oversight bodies found: did the paths move?");
 }
+
+/// The request examples, sent as they stand to a gateway whose clock reads the examples'
+/// times, are accepted, and what comes back is a body of the documented response: only
+/// the `version` each call must name is taken from the answer before.
+#[tokio::test]
+async fn the_request_examples_walk_through_a_real_gateway() {
+    use gdpr_gateway::protocol::rights::StaffRole;
+    use reqwest::Method;
+
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    let example = |name: &str| schemas[name]["example"].clone();
+    let gw = crate::common::TestGateway::demo().await;
+    let approver = gw.staff_client(StaffRole::Approver);
+    let call = async |method: Method, path: &str, body: Value, status: u16, answer: &str| {
+        let response = approver.request(method.clone(), path).json(&body).send().await.unwrap();
+        let code = response.status().as_u16();
+        let answer_body: Value = response.json().await.unwrap();
+        assert_eq!(code, status, "{method} {path} with {body}: {answer_body}");
+        if let Err(e) = conforms(&document, &schemas[answer], &answer_body, answer) {
+            panic!("{method} {path} answered what its schema does not describe: {e}");
+        }
+        answer_body
+    };
+    let instant = |text: &str| gdpr_gateway::calendar::Date::parse_instant(text).unwrap();
+
+    gw.clock.set(instant("2026-11-28T09:41:17Z"));
+    let breach = call(Method::POST, "/v1/breaches", example("NewBreach"), 201, "BreachView").await;
+    let path = format!("/v1/breaches/{}", breach["id"].as_str().unwrap());
+    let assessed = call(Method::PATCH, &path, example("BreachChange"), 200, "BreachView").await;
+    assert_eq!(assessed["outcome"], example("BreachView")["outcome"]);
+    gw.clock.set(instant("2026-11-29T15:03:41Z"));
+    let mut notified = example("AuthorityNotified");
+    notified["version"] = assessed["version"].clone();
+    let notified = call(Method::POST, &format!("{path}/authority-notification"), notified, 200, "BreachView").await;
+    assert_eq!(notified["authority_notification"], example("BreachView")["authority_notification"]);
+    let mut people = example("NotifyPeople");
+    people["version"] = notified["version"].clone();
+    let told = call(Method::POST, &format!("{path}/people-notification"), people, 200, "PeopleNotifiedView").await;
+    assert_eq!(told["people"], 3);
+
+    let hold = call(Method::POST, "/v1/legal-holds", example("PlaceHold"), 201, "LegalHoldView").await;
+    assert_eq!(hold["reason"], example("LegalHoldView")["reason"]);
+    let lift = format!("/v1/legal-holds/{}/lift", hold["id"].as_str().unwrap());
+    let lifted = call(Method::POST, &lift, example("LiftHold"), 200, "LegalHoldView").await;
+    assert_eq!(lifted["active"], false);
+}
