@@ -143,7 +143,7 @@ problems!(ExportAuditProblems: InvalidParameter, MissingBearerToken, InvalidBear
     security(("staff_token" = [])),
     params(AuditExportQuery),
     responses(
-        (status = 200, description = "one entry per line", content_type = "application/x-ndjson", body = String),
+        (status = 200, description = "one entry per line", content_type = "application/x-ndjson", body = String, example = super::oversight_examples::audit_lines),
         ExportAuditProblems
     )
 )]

@@ -137,3 +137,129 @@ pub(crate) fn verify_answer() -> Value {
         "categories": [{ "id": "contact", "name": "Contact details", "records": 1 }]
     })
 }
+
+pub(crate) fn settle_operation() -> Value {
+    json!({ "result": "done", "note": "Removed the three service notes by hand in the CRM (ticket CRM-4471)." })
+}
+
+pub(crate) fn record_criterion() -> Value {
+    json!({ "criterion": "identity_verified", "note": "Asked through the logged-in portal." })
+}
+
+pub(crate) fn advance_request() -> Value {
+    json!({ "note": "Checked: no legal obligation keeps the service notes." })
+}
+
+pub(crate) fn extend_request() -> Value {
+    json!({ "months": 1, "reason": "The request covers twelve years of meter readings held in two systems." })
+}
+
+pub(crate) fn refuse_request() -> Value {
+    json!({ "reason": "Contract records must be kept for seven years (art. 52 AWR); they are not erased." })
+}
+
+pub(crate) fn refer_request() -> Value {
+    json!({ "controller_id": "https://groene-stroom.example", "about": "your former contract with them", "close": false })
+}
+
+pub(crate) fn register_written_request() -> Value {
+    json!({
+        "subject_ref": "bob",
+        "type": "access",
+        "details": "Letter of 27 November asking for all data held about him.",
+        "intermediary": "Advocatenkantoor De Vries, post@devries.example"
+    })
+}
+
+pub(crate) fn record_identification() -> Value {
+    json!({ "method": "passport shown at the desk" })
+}
+
+pub(crate) fn document_view() -> Value {
+    json!({
+        "media_type": "application/pdf",
+        "size": 48213,
+        "sha256": "9b74c9897bac770ffc029102a200c5de3f0f5cc1a3e5b2bd5f2a7e3a8c1f2d40",
+        "file_name": "20261130_2026-000124_access.pdf"
+    })
+}
+
+pub(crate) fn delivery_list() -> Value {
+    json!({ "deliveries": [{
+        "id": "msg_2f8a6c4e0b1d3f5a7c9e1b3d5f7a9c0e",
+        "target": "webhook:case-system",
+        "event_type": "request.acknowledged",
+        "state": "delivered",
+        "created_at": "2026-11-30T10:12:01Z",
+        "attempts": [
+            { "at": "2026-11-30T10:12:01Z", "status": 503 },
+            { "at": "2026-11-30T10:12:31Z", "status": 204 }
+        ]
+    }] })
+}
+
+pub(crate) fn request_detail() -> Value {
+    let mut detail = request_view();
+    if let Value::Object(fields) = &mut detail {
+        fields.insert("phase".into(), json!("execution"));
+        fields.insert(
+            "history".into(),
+            json!([
+                { "at": "2026-11-30T10:12:00Z", "actor": "portal:customer-portal", "phase": "intake", "action": "received" },
+                { "at": "2026-11-30T10:12:00Z", "actor": "gateway", "phase": "intake", "action": "acknowledged" },
+                { "at": "2026-12-01T09:30:00Z", "actor": "staff:j.jansen", "phase": "assessment", "action": "advanced",
+                  "detail": "Checked: no legal obligation keeps the service notes." }
+            ]),
+        );
+        fields.insert(
+            "workflow".into(),
+            json!({
+                "criteria": [{ "id": "carried_out", "mandatory": true, "met": false }],
+                "next_phase": "closed",
+                "approver_role": "approver"
+            }),
+        );
+        fields.insert(
+            "operations".into(),
+            json!([{
+                "seq": 1,
+                "category": "service_notes",
+                "operation": "erase",
+                "status": "task",
+                "note": "The CRM has no erase operation configured: erase by hand.",
+                "updated_at": "2026-12-01T09:30:01Z",
+                "updated_by": "gateway"
+            }]),
+        );
+    }
+    detail
+}
+
+/// The discovery document of the built-in demo: its notice is generated from the demo's
+/// inventory, as a real gateway's is, so the example cannot fall behind the notice's shape.
+pub(crate) fn discovery() -> Value {
+    use crate::config::{self, Origin, Overrides, SourceConfig, builtin_demo};
+    use crate::protocol::notice::PrivacyNotice;
+    let Ok(loaded) = config::from_text(Origin::BuiltInDemo, builtin_demo::CONFIG, Vec::new(), Overrides::default())
+    else {
+        return Value::Null;
+    };
+    let sources = &loaded.config.sources;
+    let source_name = |id: &str| sources.iter().find(|s| s.id() == id).map(SourceConfig::name);
+    let notice = PrivacyNotice::new(&loaded.config.controller, &loaded.inventory, source_name);
+    let id = loaded.config.controller.id.clone();
+    json!({
+        "id": id,
+        "name": loaded.config.controller.name,
+        "endpoints": {
+            "gateway": format!("{id}/v1"),
+            "jwks_uri": format!("{id}/.well-known/jwks.json"),
+            "relay": format!("{id}/relay")
+        },
+        "encryption_jwks": { "keys": [{
+            "kty": "OKP", "crv": "X25519", "x": "HB4xz82azO1df2st7oD7TTNlGMG7ahIYE8RXrpvBjyk",
+            "kid": "yHR-Ly4Z7GQ_Gd5Fo6lTAnH3l17juje4AtotMXjanOY", "use": "enc", "alg": "ECDH-ES"
+        }] },
+        "privacy_notice": notice
+    })
+}

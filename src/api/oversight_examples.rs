@@ -233,6 +233,13 @@ pub(crate) fn audit_page() -> Value {
     })
 }
 
+/// `GET /v1/audit.jsonl`: the same entries, one JSON object a line.
+pub(crate) fn audit_lines() -> Value {
+    let entries = audit_page()["entries"].as_array().cloned().unwrap_or_default();
+    let lines: Vec<String> = entries.iter().map(Value::to_string).collect();
+    Value::String(lines.join("\n") + "\n")
+}
+
 #[cfg(test)]
 mod tests {
     //! The request bodies only deserialize, so they are read here, where their types are

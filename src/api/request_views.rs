@@ -143,6 +143,7 @@ pub struct HistoryEntry {
 
 /// A request with its whole history, oldest line first, and what it needs to move on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::request_detail)]
 pub struct RequestDetail {
     #[serde(flatten)]
     pub request: RequestView,
@@ -204,6 +205,7 @@ pub enum TaskOutcome {
 /// `POST /v1/requests/{request_id}/operations/{seq}`: a task settled by hand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::settle_operation)]
 pub struct SettleOperation {
     pub result: TaskOutcome,
     /// What was done where, or the ground of the refusal, as the receipt will say (1 to
@@ -234,6 +236,7 @@ pub struct CriterionView {
 /// `POST /v1/requests/{request_id}/criteria`: a criterion of the current phase is met.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::record_criterion)]
 pub struct RecordCriterion {
     #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub criterion: String,
@@ -246,6 +249,7 @@ pub struct RecordCriterion {
 /// `POST /v1/requests/{request_id}/advance`: on to the next phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::advance_request)]
 pub struct AdvanceRequest {
     /// Recorded with the step; from the last phase, what was done (at most 2000 characters).
     #[serde(default)]
@@ -256,6 +260,7 @@ pub struct AdvanceRequest {
 /// `POST /v1/requests/{request_id}/extension`: once, within the first month (art. 12(3)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::extend_request)]
 pub struct ExtendRequest {
     #[schema(minimum = 1, maximum = 2)]
     #[serde(deserialize_with = "whole_number")]
@@ -268,6 +273,7 @@ pub struct ExtendRequest {
 /// `POST /v1/requests/{request_id}/refusal`: not carried out, with the reason (art. 12(4)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::refuse_request)]
 pub struct RefuseRequest {
     /// Why, as the person is told (1 to 2000 characters).
     #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
@@ -278,6 +284,7 @@ pub struct RefuseRequest {
 /// organisation of the trust framework holds (bijlage 2, step 4a/4b).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::refer_request)]
 pub struct ReferRequest {
     /// The other organisation's id in the trust list.
     #[schema(min_length = 1, max_length = 2048)]
@@ -308,6 +315,7 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error>
 /// writing), as a handler registers it; attach the document with `PUT …/document`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::register_written_request)]
 pub struct RegisterWrittenRequest {
     /// The person it is for, as the organisation knows them.
     #[schema(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")]
@@ -341,6 +349,7 @@ pub struct BinaryBody(pub Vec<u8>);
 
 /// A written request's archived document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::document_view)]
 pub struct DocumentView {
     pub media_type: String,
     pub size: u64,
@@ -353,6 +362,7 @@ pub struct DocumentView {
 /// How the identity of a written request's sender was checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = super::examples::record_identification)]
 pub struct RecordIdentification {
     /// E.g. "passport shown at the desk", "answer from the registered e-mail address".
     #[schema(min_length = 1, max_length = 500)]
@@ -398,6 +408,7 @@ pub struct AttemptView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::delivery_list)]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
     /// Pass as `before` for the next page; absent on the last page.

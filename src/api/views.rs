@@ -217,6 +217,7 @@ pub struct Endpoints {
 
 /// The discovery document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = super::examples::discovery)]
 pub struct Discovery {
     /// Controller id (an https URL).
     pub id: String,

@@ -86,6 +86,7 @@ impl OkpPublicJwk {
 /// A JSON Web Key Set of public keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(example = example_jwks))]
 pub struct Jwks {
     pub keys: Vec<OkpPublicJwk>,
 }
@@ -122,6 +123,16 @@ pub fn thumbprint(crv: Curve, x: &str) -> String {
     // formatting by hand yields exactly the canonical form RFC 7638 §3 asks for.
     let canonical = format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, crv.as_str(), x);
     b64::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// A JWKS for the OpenAPI document: a real Ed25519 key whose `kid` is its RFC 7638
+/// thumbprint.
+#[cfg(feature = "server")]
+pub(crate) fn example_jwks() -> serde_json::Value {
+    serde_json::json!({ "keys": [{
+        "kty": "OKP", "crv": "Ed25519", "x": "7IcjFmHLtLOs605UaoWCe6yCv9D_WnlHnfudxx1tzN8",
+        "kid": "7MWc8hBWeIA-iJcjr5Q7lax5q4oInIpWHkOB8BXadM0", "use": "sig", "alg": "EdDSA", "nbf": 1795996800
+    }] })
 }
 
 #[cfg(test)]

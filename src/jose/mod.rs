@@ -10,5 +10,7 @@ pub mod jws;
 mod keypair;
 pub(crate) mod strict_json;
 
+#[cfg(feature = "server")]
+pub(crate) use jwk::example_jwks;
 pub use jwk::{Curve, Jwks, KeyUse, OkpPublicJwk, PrivateOkpJwk, thumbprint};
 pub use keypair::{EncryptionKeyPair, KeyError, SigningKeyPair};

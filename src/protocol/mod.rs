@@ -11,6 +11,8 @@ pub mod relay_wire;
 pub mod rights;
 pub mod subject;
 pub mod trust_list;
+#[cfg(feature = "server")]
+pub(crate) mod wire_examples;
 
 pub use problem::{ErrorCode, Problem, RemoteErrorCode};
 pub use purpose::Purpose;

@@ -174,6 +174,7 @@ fn percent_decode(text: &str) -> Result<String, ConnectUriError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::register_token))]
 pub struct RegisterToken {
     /// SHA-256 of the 32 token bytes, lowercase hex.
     #[cfg_attr(feature = "server", schema(pattern = "^[0-9a-f]{64}$"))]
@@ -187,6 +188,7 @@ pub struct RegisterToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::connect_request))]
 pub struct ConnectRequest {
     /// The connect token from the URI: 32 bytes, base64url.
     #[cfg_attr(feature = "server", schema(pattern = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"))]
@@ -201,6 +203,7 @@ pub struct ConnectRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::open_connection))]
 pub struct OpenConnection {
     /// The controller's id, as in the trust list.
     pub controller_id: String,
@@ -233,6 +236,7 @@ impl ConnectionOrigin {
 /// The answer to a successful redemption.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::connected))]
 pub struct Connected {
     pub connection_id: String,
     /// The controller's entry from the trust list: who the wallet is now talking to.
@@ -243,6 +247,7 @@ pub struct Connected {
 /// A relay connection as its controller sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::connection_info))]
 pub struct ConnectionInfo {
     pub connection_id: String,
     pub controller_id: String,
@@ -322,6 +327,7 @@ pub struct MailboxItem {
 /// The body of a long-poll answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::mailbox_items))]
 pub struct MailboxItems {
     pub items: Vec<MailboxItem>,
 }
@@ -329,6 +335,7 @@ pub struct MailboxItems {
 /// The answer to a blob upload: the relay's own count and hash of what it stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::stored_blob))]
 pub struct StoredBlob {
     pub blob_id: String,
     pub size: u64,
@@ -339,6 +346,7 @@ pub struct StoredBlob {
 /// The answer to a post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", schema(example = super::wire_examples::posted))]
 pub struct Posted {
     pub id: String,
     pub expires_at: UnixSeconds,

@@ -49,7 +49,7 @@ pub(super) async fn get_trust_list(State(state): State<Arc<RelayState>>) -> Resu
 /// takes one only when its thumbprint is the `op` pin from the connect URI.
 #[utoipa::path(
     get, path = "/v1/operator-jwks", tag = "relay",
-    responses((status = 200, description = "JWKS of the operator's Ed25519 keys", body = Object))
+    responses((status = 200, description = "JWKS of the operator's Ed25519 keys", body = crate::jose::Jwks))
 )]
 pub(super) async fn get_operator_jwks(State(state): State<Arc<RelayState>>) -> Json<crate::jose::Jwks> {
     Json(state.trust.operator_jwks())

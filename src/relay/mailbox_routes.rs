@@ -31,6 +31,11 @@ use crate::store::relay_store::Side;
 
 /// One Server-Sent Event of the relay's message stream.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "event": "message",
+    "id": "e4b1c7a9d3f5e2b8c6a0d4f2b7e9c1a3",
+    "data": "{\"id\":\"e4b1c7a9d3f5e2b8c6a0d4f2b7e9c1a3\",\"connection_id\":\"c2a81f0e9d7b4c6a8e5f3d1b0a9c7e64\",\"kind\":\"envelope\",\"body\":\"eyJhbGciOiJFQ0RILUVTIn0..iv.ciphertext.tag\",\"created_at\":1796033180,\"expires_at\":1796637980}"
+}))]
 pub(crate) struct MailboxEvent {
     /// `message` for an item, `revoked` when the connection ends.
     pub(crate) event: String,
