@@ -60,7 +60,7 @@ impl Gateway {
         let line = |entry: &'a String| match self.inventory.recipient(entry) {
             Some(r) => index_html::RecipientLine {
                 name: &r.name,
-                role_and_country: Some((r.role.describe(), &r.country)),
+                role_and_country: Some((r.role.describe_in(self.inventory.language()), &r.country)),
                 assessment: r
                     .assessment
                     .as_ref()
@@ -79,7 +79,9 @@ fn write<W: Write>(gateway: &Gateway, handle: &Handle, export: PreparedExport, o
     let mut package = PackageWriter::new(out);
     let mut summaries = Vec::with_capacity(open.len());
     for (category, stream) in open {
-        let info = gateway.notice_category(&category);
+        let mut info = gateway.notice_category(&category);
+        // The notice keeps English words; the person's page speaks the configured language.
+        info.retention_text = category.retention.describe_in(gateway.inventory.language());
         let Spooled { mut json, mut csv, columns, count, first } =
             spool(gateway, handle, &category.id, stream, INDEX_MAX_ROWS_PER_CATEGORY)?;
 

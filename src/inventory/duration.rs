@@ -72,23 +72,44 @@ impl IsoDuration {
 
     /// A plain-language rendering for privacy notices: "7 years", "6 months and 15 days".
     pub fn describe(&self) -> String {
-        let parts: Vec<String> = [
-            (self.years, "year"),
-            (self.months, "month"),
-            (self.weeks, "week"),
-            (self.days, "day"),
-            (self.hours, "hour"),
-            (self.minutes, "minute"),
-            (self.seconds, "second"),
-        ]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") })
-        .collect();
+        self.describe_in(super::Language::En)
+    }
+
+    /// The same in `language`: "7 jaar", "6 maanden en 15 dagen".
+    pub fn describe_in(&self, language: super::Language) -> String {
+        // (singular, plural) per unit, largest first.
+        let units: [(&str, &str); 7] = match language {
+            super::Language::Nl => [
+                ("jaar", "jaar"),
+                ("maand", "maanden"),
+                ("week", "weken"),
+                ("dag", "dagen"),
+                ("uur", "uur"),
+                ("minuut", "minuten"),
+                ("seconde", "seconden"),
+            ],
+            _ => [
+                ("year", "years"),
+                ("month", "months"),
+                ("week", "weeks"),
+                ("day", "days"),
+                ("hour", "hours"),
+                ("minute", "minutes"),
+                ("second", "seconds"),
+            ],
+        };
+        let and = if language == super::Language::Nl { "en" } else { "and" };
+        let counts = [self.years, self.months, self.weeks, self.days, self.hours, self.minutes, self.seconds];
+        let parts: Vec<String> = counts
+            .into_iter()
+            .zip(units)
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, (one, many))| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") })
+            .collect();
         match parts.as_slice() {
-            [] => "0 days".to_owned(),
+            [] => format!("0 {}", units[3].1),
             [one] => one.clone(),
-            [head @ .., last] => format!("{} and {last}", head.join(", ")),
+            [head @ .., last] => format!("{} {and} {last}", head.join(", ")),
         }
     }
 }
@@ -240,6 +261,15 @@ mod tests {
             assert!(IsoDuration::parse(bad).is_err(), "{bad} accepted");
         }
         assert!(IsoDuration::parse(&format!("P{}D", "1".repeat(100))).is_err());
+    }
+
+    #[test]
+    fn describes_in_dutch_words() {
+        let words = |text: &str| IsoDuration::parse(text).unwrap().describe_in(super::super::Language::Nl);
+        assert_eq!(words("P7Y"), "7 jaar");
+        assert_eq!(words("P1Y6M"), "1 jaar en 6 maanden");
+        assert_eq!(words("P2W1D"), "2 weken en 1 dag");
+        assert_eq!(words("P1MT1H"), "1 maand en 1 uur");
     }
 
     #[test]

@@ -35,11 +35,20 @@ pub enum RecipientRole {
 
 impl RecipientRole {
     pub fn describe(self) -> &'static str {
-        match self {
-            Self::Processor => "processor (art. 28 GDPR)",
-            Self::Controller => "independent controller",
-            Self::JointController => "joint controller (art. 26 GDPR)",
-            Self::PublicAuthority => "public authority",
+        self.describe_in(super::Language::En)
+    }
+
+    /// The role in words of `language`, for what a person reads.
+    pub fn describe_in(self, language: super::Language) -> &'static str {
+        match (language, self) {
+            (super::Language::Nl, Self::Processor) => "verwerker (art. 28 AVG)",
+            (super::Language::Nl, Self::Controller) => "zelfstandig verwerkingsverantwoordelijke",
+            (super::Language::Nl, Self::JointController) => "gezamenlijk verwerkingsverantwoordelijke (art. 26 AVG)",
+            (super::Language::Nl, Self::PublicAuthority) => "overheidsinstantie",
+            (_, Self::Processor) => "processor (art. 28 GDPR)",
+            (_, Self::Controller) => "independent controller",
+            (_, Self::JointController) => "joint controller (art. 26 GDPR)",
+            (_, Self::PublicAuthority) => "public authority",
         }
     }
 }

@@ -97,13 +97,18 @@ async fn with_language_nl_the_page_is_dutch_and_the_organisations_texts_stay_as_
         "Volgens de AVG heeft u deze rechten over uw persoonsgegevens:",
         "<h2>Zo controleert u de handtekening</h2>",
         "gdpr-gateway verify --issuer-discovery pakket.zip",
+        // The retention period and a recipient's role, from the config's values.
+        "<dd>7 jaar</dd>",
+        "<dd>2 jaar</dd>",
+        "<strong>Grid operator</strong>, zelfstandig verwerkingsverantwoordelijke, in NL",
         // The organisation's own texts, as configured.
         "<h2>Meter readings</h2>",
         "<strong>Grid operator</strong>",
     ] {
         assert!(page.contains(expected), "{expected} missing from index.html:\n{page}");
     }
-    for english in ["Why we hold it", "Nobody outside", "How to check", "Applies", "November"] {
+    for english in ["Why we hold it", "Nobody outside", "How to check", "Applies", "November", "independent controller"]
+    {
         assert!(!page.contains(english), "{english} on the Dutch page:\n{page}");
     }
 }
