@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::App;
 use crate::gateway::pass_on;
 use crate::problem::{self, Failure};
-use crate::session::Customer;
+use crate::session::{self, Customer};
 
 type Shared = State<Arc<App>>;
 
@@ -173,6 +173,13 @@ pub async fn download(State(app): Shared, headers: HeaderMap, Path(format): Path
     answer(
         async {
             let customer = signed_in(&app, &headers)?;
+            if session::from_another_origin(&headers) {
+                return Err(Box::new(problem::problem(
+                    StatusCode::FORBIDDEN,
+                    "cross_origin",
+                    "downloads start from this portal's own page",
+                )));
+            }
             let extension = match format.as_str() {
                 "jwt" => "jwt",
                 "zip" => "zip",

@@ -70,7 +70,10 @@ fn origin(base: &str) -> String {
 }
 
 /// The demo sign-in: a form posting `customer=alice`. A real portal has its own login here.
-async fn sign_in(State(app): State<Arc<App>>, body: Bytes) -> Response {
+async fn sign_in(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if session::from_another_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "sign in from this portal's own page").into_response();
+    }
     let chosen = url::form_urlencoded::parse(&body).find(|(k, _)| k == "customer").map(|(_, v)| v.into_owned());
     let Some(customer) = chosen.as_deref().and_then(session::customer) else {
         let names: Vec<&str> = CUSTOMERS.iter().map(|c| c.subject_ref).collect();

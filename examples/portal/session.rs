@@ -105,3 +105,13 @@ pub fn cookie(id: &str) -> String {
 pub fn cleared_cookie() -> String {
     format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
+
+/// True when the browser says another site made this request (`Sec-Fetch-Site`). The
+/// cookie's SameSite=Strict does not cover pages of the same site on another port or
+/// subdomain, so a sign-in and a download (a GET that creates an export) check this too.
+pub fn from_another_origin(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site != "same-origin" && site != "none")
+}

@@ -167,7 +167,7 @@ pub(crate) fn register_written_request() -> Value {
         "subject_ref": "bob",
         "type": "access",
         "details": "Letter of 27 November asking for all data held about him.",
-        "intermediary": "Advocatenkantoor De Vries, post@devries.example"
+        "intermediary": "Example Legal Aid, post@legal-aid.example"
     })
 }
 

@@ -102,7 +102,7 @@ pub(crate) fn breach_list() -> Value {
 pub(crate) fn place_hold() -> Value {
     json!({
         "subject_ref": "alice",
-        "reason": "Zonnestroom's claim over the unpaid invoices of 2025 is before the court (Rechtbank Midden-Nederland, C/16/571234): keep everything of this customer until judgment."
+        "reason": "Zonnestroom's claim over the unpaid invoices of 2025 is before the court (case C/00/000000, an example): keep everything of this customer until judgment."
     })
 }
 
@@ -114,7 +114,7 @@ pub(crate) fn legal_hold() -> Value {
     json!({
         "id": HOLD,
         "subject_ref": "alice",
-        "reason": "Zonnestroom's claim over the unpaid invoices of 2025 is before the court (Rechtbank Midden-Nederland, C/16/571234): keep everything of this customer until judgment.",
+        "reason": "Zonnestroom's claim over the unpaid invoices of 2025 is before the court (case C/00/000000, an example): keep everything of this customer until judgment.",
         "placed_by": "staff:hanna",
         "placed_at": "2026-11-30T09:20:05Z",
         "active": true

@@ -18,10 +18,12 @@ pub enum Reach {
 /// Judges the URLs a gateway listening on `bound` hands out: `public_url` as configured (or
 /// `None`, when it is derived from `bound`) and `relay_url`, the relay in connect URIs.
 pub fn check(bound: SocketAddr, public_url: Option<&str>, relay_url: &str) -> Reach {
-    if bound.ip().is_loopback() {
+    // `[::ffff:127.0.0.1]` is loopback and `[::ffff:0.0.0.0]` every interface.
+    let ip = bound.ip().to_canonical();
+    if ip.is_loopback() {
         return Reach::Fine;
     }
-    if public_url.is_none() && bound.ip().is_unspecified() {
+    if public_url.is_none() && ip.is_unspecified() {
         return Reach::Refuse(format!(
             "listening on {bound} without public_url: QR codes and links would carry http://{bound}, which no phone \
              can reach; pass --public-url with the address wallets and portals use (https://gateway.example), or set \
@@ -77,7 +79,7 @@ mod tests {
 
     #[test]
     fn all_interfaces_without_a_public_url_is_refused() {
-        for bound in ["0.0.0.0:8080", "[::]:8080"] {
+        for bound in ["0.0.0.0:8080", "[::]:8080", "[::ffff:0.0.0.0]:8080"] {
             let Reach::Refuse(message) = check(addr(bound), None, "http://0.0.0.0:8080/relay") else {
                 panic!("{bound} was not refused");
             };

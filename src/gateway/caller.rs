@@ -75,6 +75,13 @@ impl Caller {
         }
     }
 
+    /// True for callers that may download a subject's data: the organisation's portals, a
+    /// wallet (for the subject its connection is bound to, which its caller passes), the
+    /// gateway itself. Staff and a pairing's status token may not.
+    pub(crate) fn exports_data(&self) -> bool {
+        matches!(self, Self::Portal { .. } | Self::Wallet { .. } | Self::System)
+    }
+
     /// True for callers that may start, confirm or cancel pairings: a status token only reads.
     pub(crate) fn changes_pairings(&self) -> bool {
         matches!(self, Self::Portal { .. } | Self::System)

@@ -92,6 +92,11 @@ impl Gateway {
         subject: SubjectRef,
         request: &ExportRequest,
     ) -> Result<PreparedExport, ExportError> {
+        // Only routes a staff member or a status token cannot reach call this; refused
+        // here too, as if the subject did not exist, should one ever be wired wrongly.
+        if !caller.exports_data() {
+            return Err(ExportError::SubjectNotFound);
+        }
         if request.categories.as_ref().is_some_and(|c| c.len() > MAX_REQUESTED_CATEGORIES) {
             return Err(ExportError::TooManyCategories);
         }
