@@ -27,15 +27,47 @@ pub(super) fn new_request_id() -> String {
 
 /// A request some call waits for the answer to, until dropped: also when an app cancels the
 /// call (a coroutine or task cancelled drops its future), so nothing is parked for it later.
+/// An answer parked for it by then is reported as an event, as a later one would be.
 struct Awaiting<'w> {
     wallet: &'w Wallet,
+    stored: &'w Stored,
     request_id: &'w str,
 }
 
 impl Drop for Awaiting<'_> {
     fn drop(&mut self) {
         lock(&self.wallet.waiting).remove(self.request_id);
-        lock(&self.wallet.parked).remove(self.request_id);
+        let unclaimed = lock(&self.wallet.parked).remove(self.request_id);
+        if let Some(body) = unclaimed {
+            let detail = format!("{} arrived after its call ended", body.type_name());
+            let connection_id = self.stored.connection_id.clone();
+            self.wallet.log(WalletEvent { connection_id, kind: EventKind::Unexpected, detail });
+        }
+    }
+}
+
+/// A message opened but not yet acknowledged at the relay. A call that ends before the
+/// acknowledgement is through (cancelled, or the relay failed) hands the message to
+/// whoever waits for it, or reports it as an event, rather than losing it: once the relay
+/// has its acknowledgement it never delivers the message again.
+struct Unacked<'a> {
+    wallet: &'a Wallet,
+    stored: &'a Stored,
+    body: Option<Body>,
+}
+
+impl Unacked<'_> {
+    /// The message, now that the relay took the acknowledgement.
+    fn into_body(mut self) -> Option<Body> {
+        self.body.take()
+    }
+}
+
+impl Drop for Unacked<'_> {
+    fn drop(&mut self) {
+        if let Some(body) = self.body.take() {
+            self.wallet.park_or_log(self.stored, body);
+        }
     }
 }
 
@@ -49,7 +81,7 @@ impl Wallet {
         pick: impl Fn(Body) -> Option<T>,
     ) -> Result<T, WalletError> {
         lock(&self.waiting).insert(request_id.to_owned());
-        let _awaiting = Awaiting { wallet: self, request_id };
+        let _awaiting = Awaiting { wallet: self, stored, request_id };
         self.wait_for(stored, request_id, timeout_secs, pick).await
     }
 
@@ -146,7 +178,8 @@ impl Wallet {
     }
 
     /// The next message from the organisation on this connection. Items that do not open,
-    /// do not verify, or were seen before are acknowledged and skipped.
+    /// do not verify, or were seen before are acknowledged and skipped. Each is opened
+    /// before it is acknowledged (see [`Unacked`]).
     pub(super) async fn next_message(&self, stored: &Stored, deadline: Instant) -> Result<Body, WalletError> {
         let client = self.client(stored)?;
         let encryption =
@@ -158,8 +191,10 @@ impl Wallet {
             }
             let wait = left.as_secs().clamp(1, MAX_WAIT_SECS);
             for item in client.messages(&stored.connection_id, wait).await? {
-                client.ack(&stored.connection_id, &item.id).await?;
-                if let Some(body) = self.accept(stored, &encryption, item) {
+                let id = item.id.clone();
+                let opened = Unacked { wallet: self, stored, body: self.accept(stored, &encryption, item) };
+                client.ack(&stored.connection_id, &id).await?;
+                if let Some(body) = opened.into_body() {
                     return Ok(body);
                 }
             }
@@ -213,8 +248,10 @@ impl Wallet {
             let encryption =
                 EncryptionKeyPair::from_jwk(&stored.encryption).map_err(|e| WalletError::Storage(e.to_string()))?;
             for item in client.messages(&stored.connection_id, 0).await? {
-                client.ack(&stored.connection_id, &item.id).await?;
-                match self.accept(stored, &encryption, item) {
+                let id = item.id.clone();
+                let opened = Unacked { wallet: self, stored, body: self.accept(stored, &encryption, item) };
+                client.ack(&stored.connection_id, &id).await?;
+                match opened.into_body() {
                     Some(Body::ConnectionRevoked {}) => return Err(WalletError::Revoked),
                     Some(body) => self.park_or_log(stored, body),
                     None => {}
@@ -270,5 +307,68 @@ mod tests {
         assert!(lock(&wallet.waiting).is_empty());
         assert!(lock(&wallet.parked).is_empty());
         silent.abort();
+    }
+
+    /// The relay hands over an answer and then never confirms its acknowledgement, and the
+    /// app cancels meanwhile: the answer was opened first, so it is reported (or parked for
+    /// a call waiting for it), not lost with an acknowledgement the relay may have taken.
+    #[tokio::test]
+    async fn a_message_whose_acknowledgement_never_returns_is_not_lost() {
+        use axum::http::Method;
+        use axum::response::IntoResponse;
+
+        use crate::jose::EncryptionKeyPair;
+        use crate::protocol::message::{self, Body, Message};
+        use crate::protocol::relay_wire::{ItemKind, MailboxItem, MailboxItems};
+        use crate::wallet::EventKind;
+
+        let fixture = fixture();
+        let wallet = &fixture.wallet;
+        let mut stored = wallet.load(CONNECTION).unwrap();
+        let to = EncryptionKeyPair::from_jwk(&stored.encryption).unwrap().public_jwk().clone();
+        let refused = Body::RequestRefused {
+            request_id: "req-1".into(),
+            error_code: "category_not_found".into(),
+            detail: "no such category".into(),
+        };
+        let sealed =
+            message::seal(&fixture.organisation, &to, &Message::new(CONNECTION, 1_795_305_600, refused)).unwrap();
+        let item = MailboxItem {
+            id: "m1".into(),
+            connection_id: CONNECTION.into(),
+            kind: ItemKind::Envelope,
+            body: Some(sealed),
+            connection: None,
+            created_at: 1_795_305_600,
+            expires_at: 1_795_400_000,
+        };
+        // A relay that delivers the item and then leaves every acknowledgement hanging.
+        let relay = axum::Router::new().fallback(move |method: Method| {
+            let items = MailboxItems { items: vec![item.clone()] };
+            async move {
+                if method != Method::GET {
+                    std::future::pending::<()>().await;
+                }
+                axum::Json(items).into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        stored.relay = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, relay).await });
+
+        let call = wallet.answer(&stored, "req-1", 30, |_| Some(()));
+        let cancelled = tokio::time::timeout(Duration::from_millis(500), call).await;
+        assert!(cancelled.is_err(), "the acknowledgement never returned, so the call was still waiting");
+        let parked = lock(&wallet.parked).contains_key("req-1");
+        let reported = wallet
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == EventKind::Unexpected && e.detail.contains("request.refused"));
+        let events: Vec<String> =
+            wallet.events.lock().unwrap().iter().map(|e| format!("{:?}: {}", e.kind, e.detail)).collect();
+        assert!(parked || reported, "the opened answer was lost; events: {events:?}");
+        server.abort();
     }
 }

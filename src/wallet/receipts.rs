@@ -156,7 +156,7 @@ pub(super) mod tests {
     /// A wallet with one connection to [`CONTROLLER`] through a relay nobody runs.
     pub(in crate::wallet) struct Fixture {
         pub(in crate::wallet) wallet: Wallet,
-        organisation: SigningKeyPair,
+        pub(in crate::wallet) organisation: SigningKeyPair,
         _dir: tempfile::TempDir,
     }
 
