@@ -39,7 +39,7 @@ fn document() -> Value {
 }
 
 /// Absent options are written as `null` by some types; an example leaves them out.
-fn without_nulls(value: Value) -> Value {
+pub(crate) fn without_nulls(value: Value) -> Value {
     match value {
         Value::Object(fields) => Value::Object(
             fields.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect(),
@@ -49,7 +49,9 @@ fn without_nulls(value: Value) -> Value {
     }
 }
 
-fn round_trip<T: DeserializeOwned + Serialize>(example: &Value) -> Value {
+/// `example` read into `T` and written again, without nulls: equal to `example` when the
+/// example is a body of `T`.
+pub(crate) fn round_trip<T: DeserializeOwned + Serialize>(example: &Value) -> Value {
     without_nulls(serde_json::to_value(serde_json::from_value::<T>(example.clone()).unwrap()).unwrap())
 }
 
